@@ -1,0 +1,92 @@
+using System.Globalization;
+using FastEndpoints;
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using Presence.ServiceDefaults;
+
+namespace Presence.HeartbeatApi.Features.Heartbeats;
+
+/// <summary><c>POST /v1/{therapists,community}/heartbeat</c>: records "I am here" for the token's user.</summary>
+public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics)
+    : Endpoint<HeartbeatRequest, HeartbeatResponse>
+{
+    protected abstract Role Role { get; }
+
+    public override void Configure()
+    {
+        Post($"/v1/{Role.RouteSegment()}/heartbeat");
+        Roles(Role.Name());
+        Options(b => b.RequireRateLimiting(Extensions.WritesRateLimitPolicy));
+        // The body is optional: without clearing the accepted content types a bare POST (no Content-Type) gets 415.
+        Description(b => b.Accepts<HeartbeatRequest>().ProducesProblemDetails(429).ProducesProblemDetails(503), clearDefaults: true);
+        Summary(s => s.Summary = $"Records a heartbeat of the calling {Role.Name()}; the id comes from the token.");
+    }
+
+    public override async Task HandleAsync(HeartbeatRequest req, CancellationToken ct)
+    {
+        using var activity = HeartbeatApiExtensions.ActivitySource.StartActivity("heartbeat");
+        activity?.SetTag("presence.role", Role.Name());
+        if (req.Available is not null && Role != Role.Therapist)
+        {
+            Reject(activity);
+            ThrowError(r => r.Available, "Only therapists have an availability flag.");
+        }
+
+        if (!User.TryGetUserId(out var userId))
+        {
+            Reject(activity);
+            ThrowError(CurrentUser.InvalidSubject);
+        }
+
+        var result = await store.HeartbeatAsync(new Heartbeat(Role, userId, HeartbeatTransport.Rest, req.Available), ct);
+        activity?.SetTag("presence.outcome", result.Accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
+        if (!result.Accepted)
+        {
+            var seconds = (int)Math.Ceiling(result.RetryAfter.TotalSeconds);
+            HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            await Send.ResultAsync(TypedResults.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Heartbeat too soon",
+                detail: $"A heartbeat was accepted less than {options.CurrentValue.MinHeartbeatInterval.TotalSeconds:0} s ago; retry after {seconds} s."));
+            return;
+        }
+
+        activity?.SetTag("presence.came_online", result.CameOnline);
+        var o = options.CurrentValue;
+        double? skew = null;
+        if (req.Timestamp is { } clientTime)
+        {
+            var offset = clientTime - result.ServerTime;
+            if (offset.Duration() > o.ClockSkewReportThreshold)
+            {
+                skew = Math.Round(offset.TotalSeconds);
+            }
+        }
+
+        await Send.OkAsync(new HeartbeatResponse
+        {
+            Accepted = true,
+            ServerTime = result.ServerTime,
+            NextHeartbeatSeconds = (int)o.HeartbeatInterval.TotalSeconds,
+            ClockSkewSeconds = skew,
+        }, ct);
+    }
+
+    private void Reject(System.Diagnostics.Activity? activity)
+    {
+        activity?.SetTag("presence.outcome", HeartbeatOutcome.Rejected);
+        metrics.Heartbeat(Role, HeartbeatTransport.Rest, HeartbeatOutcome.Rejected);
+    }
+}
+
+public sealed class TherapistHeartbeatEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics)
+    : HeartbeatEndpoint(store, options, metrics)
+{
+    protected override Role Role => Role.Therapist;
+}
+
+public sealed class CommunityHeartbeatEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics)
+    : HeartbeatEndpoint(store, options, metrics)
+{
+    protected override Role Role => Role.Community;
+}

@@ -1,0 +1,10 @@
+namespace Presence.HeartbeatApi.Features.Heartbeats;
+
+/// <summary>The optional heartbeat body. The timestamp is only compared, never used for ordering.</summary>
+public sealed class HeartbeatRequest
+{
+    public DateTimeOffset? Timestamp { get; init; }
+
+    /// <summary>Therapists only: sets or clears "accepting sessions" in the same round trip.</summary>
+    public bool? Available { get; init; }
+}

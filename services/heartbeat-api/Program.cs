@@ -1,0 +1,15 @@
+using FastEndpoints;
+using FastEndpoints.Swagger;
+using Presence.HeartbeatApi;
+using Presence.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddHeartbeatApi();
+
+var app = builder.Build();
+app.UseServiceDefaults();
+app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
+app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
+app.MapDefaultEndpoints();
+app.Run();

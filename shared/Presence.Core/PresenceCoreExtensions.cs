@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Presence.Core;
+
+public static class PresenceCoreExtensions
+{
+    /// <summary>
+    /// Registers the options (validated at start), keys, resilience, metrics and the store. Expects an
+    /// <see cref="StackExchange.Redis.IConnectionMultiplexer"/> from the service defaults.
+    /// </summary>
+    public static IServiceCollection AddPresenceCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PresenceOptions>().Bind(configuration.GetSection(PresenceOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PresenceOptions>, PresenceOptionsValidator>());
+        services.AddOptions<RedisResilienceOptions>().Bind(configuration.GetSection(RedisResilienceOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<PresenceKeys>();
+        services.TryAddSingleton<RedisResilience>();
+        services.TryAddSingleton<PresenceMetrics>();
+        services.TryAddSingleton<PresenceStore>();
+        return services;
+    }
+}

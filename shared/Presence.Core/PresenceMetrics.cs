@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Presence.Core;
+
+/// <summary>
+/// The instruments of the shared model on the one <c>Presence</c> meter (DESIGN.md §6). Services add
+/// their own instruments to the same meter; the service is told apart by <c>service.name</c>.
+/// </summary>
+public sealed class PresenceMetrics
+{
+    public const string MeterName = "Presence";
+
+    private readonly Counter<long> _heartbeats;
+    private readonly Histogram<double> _storeDuration;
+    private readonly Counter<long> _redisErrors;
+
+    public PresenceMetrics(IMeterFactory meterFactory, RedisResilience resilience)
+    {
+        Meter = meterFactory.Create(MeterName);
+        _heartbeats = Meter.CreateCounter<long>("presence.heartbeats", "{heartbeat}", "Heartbeats by role, transport and outcome (accepted, throttled, rejected).");
+        _storeDuration = Meter.CreateHistogram<double>("presence.store.duration", "s", "Duration of presence store calls to Redis.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
+        _redisErrors = Meter.CreateCounter<long>("presence.redis.errors", "{error}", "Redis calls that failed or were refused by the open circuit.");
+        Meter.CreateObservableGauge("presence.redis.circuit_open", () => resilience.CircuitState is Polly.CircuitBreaker.CircuitState.Open or Polly.CircuitBreaker.CircuitState.Isolated ? 1 : 0,
+            description: "1 while the Redis circuit breaker is open.");
+    }
+
+    public Meter Meter { get; }
+
+    public void Heartbeat(Role role, HeartbeatTransport transport, string outcome) =>
+        _heartbeats.Add(1, new TagList { { "role", role.Name() }, { "transport", transport.Name() }, { "outcome", outcome } });
+
+    public void StoreCall(string operation, TimeSpan elapsed) =>
+        _storeDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+
+    public void RedisError(string operation) =>
+        _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+}
+
+public static class HeartbeatOutcome
+{
+    public const string Accepted = "accepted";
+    public const string Throttled = "throttled";
+    public const string Rejected = "rejected";
+}

@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Options;
+
+namespace Presence.Core;
+
+/// <summary>The windows of DESIGN.md §1 (section <c>Presence</c>), validated at start-up.</summary>
+public sealed class PresenceOptions
+{
+    public const string Section = "Presence";
+
+    /// <summary>A heartbeat keeps a user online this long.</summary>
+    public TimeSpan OnlineWindow { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>After the last activity a user counts as recent this long.</summary>
+    public TimeSpan RecentWindow { get; set; } = TimeSpan.FromSeconds(3600);
+
+    /// <summary>How long a user's last-seen entry and hash are kept after the last activity.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The interval the server advertises to clients (<c>nextHeartbeatSeconds</c>).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A second REST heartbeat from the same user sooner than this is refused with 429.</summary>
+    public TimeSpan MinHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A hub connection with no heartbeat for this long is removed.</summary>
+    public TimeSpan StaleConnection { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>A client timestamp further off than this is reported as <c>clockSkewSeconds</c>.</summary>
+    public TimeSpan ClockSkewReportThreshold { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>First segment of every key; tests and shared Redis servers use their own.</summary>
+    public string KeyPrefix { get; set; } = "presence";
+
+    /// <summary>Approximate cap (<c>MAXLEN ~</c>) of each role's event stream.</summary>
+    public int EventStreamMaxLength { get; set; } = 10_000;
+}
+
+public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PresenceOptions o)
+    {
+        var errors = new List<string>();
+        void Positive(TimeSpan value, string field)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"Presence:{field} must be positive (was {value}).");
+            }
+        }
+
+        Positive(o.OnlineWindow, nameof(o.OnlineWindow));
+        Positive(o.RecentWindow, nameof(o.RecentWindow));
+        Positive(o.Retention, nameof(o.Retention));
+        Positive(o.HeartbeatInterval, nameof(o.HeartbeatInterval));
+        Positive(o.MinHeartbeatInterval, nameof(o.MinHeartbeatInterval));
+        Positive(o.StaleConnection, nameof(o.StaleConnection));
+        Positive(o.ClockSkewReportThreshold, nameof(o.ClockSkewReportThreshold));
+        if (o.OnlineWindow >= o.RecentWindow)
+        {
+            errors.Add("Presence:OnlineWindow must be shorter than Presence:RecentWindow.");
+        }
+
+        if (o.RecentWindow > o.Retention)
+        {
+            errors.Add("Presence:RecentWindow must not exceed Presence:Retention.");
+        }
+
+        if (o.MinHeartbeatInterval >= o.HeartbeatInterval)
+        {
+            errors.Add("Presence:MinHeartbeatInterval must be shorter than Presence:HeartbeatInterval.");
+        }
+
+        if (o.HeartbeatInterval >= o.OnlineWindow)
+        {
+            errors.Add("Presence:HeartbeatInterval must be shorter than Presence:OnlineWindow, or users flicker offline between heartbeats.");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.KeyPrefix) || o.KeyPrefix.AsSpan().ContainsAny('{', '}', ' '))
+        {
+            errors.Add("Presence:KeyPrefix must be non-empty and hold no braces or spaces.");
+        }
+
+        if (o.EventStreamMaxLength < 100)
+        {
+            errors.Add("Presence:EventStreamMaxLength must be at least 100.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

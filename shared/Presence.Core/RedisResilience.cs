@@ -1,0 +1,115 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using StackExchange.Redis;
+
+namespace Presence.Core;
+
+/// <summary>Options of the Redis resilience pipelines (section <c>Redis:Resilience</c>).</summary>
+public sealed class RedisResilienceOptions
+{
+    public const string Section = "Redis:Resilience";
+
+    /// <summary>Longest a single Redis call may take before it counts as failed.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Retries of idempotent writes (jittered exponential backoff).</summary>
+    public int RetryAttempts { get; set; } = 2;
+
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    public double FailureRatio { get; set; } = 0.5;
+
+    public int MinimumThroughput { get; set; } = 4;
+
+    public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the circuit stays open; also the <c>Retry-After</c> clients are given.</summary>
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Redis is unreachable or failing: callers answer 503 with <see cref="RetryAfter"/>.</summary>
+public sealed class RedisUnavailableException(TimeSpan retryAfter, Exception inner)
+    : Exception("Redis is unavailable.", inner)
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
+/// Every Redis call goes through here: a timeout and one circuit breaker shared by all calls of the
+/// process, and a jittered retry in front of them for idempotent writes only. A transient failure
+/// leaves as <see cref="RedisUnavailableException"/>, so hosts map it to a fast 503.
+/// </summary>
+public sealed class RedisResilience
+{
+    private readonly ResiliencePipeline _core;
+    private readonly ResiliencePipeline _idempotent;
+    private readonly CircuitBreakerStateProvider _state = new();
+    private readonly TimeSpan _breakDuration;
+
+    public RedisResilience(IOptions<RedisResilienceOptions> options, TimeProvider time)
+    {
+        var o = options.Value;
+        _breakDuration = o.BreakDuration;
+        var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
+        _core = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = transient,
+                FailureRatio = o.FailureRatio,
+                MinimumThroughput = o.MinimumThroughput,
+                SamplingDuration = o.SamplingDuration,
+                BreakDuration = o.BreakDuration,
+                StateProvider = _state,
+            })
+            .AddTimeout(o.Timeout)
+            .Build();
+        _idempotent = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => IsTransient(ex) && ex is not BrokenCircuitException),
+                MaxRetryAttempts = o.RetryAttempts,
+                Delay = o.RetryBaseDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            })
+            .AddPipeline(_core)
+            .Build();
+    }
+
+    public CircuitState CircuitState => _state.CircuitState;
+
+    /// <summary>Runs a Redis call; <paramref name="idempotent"/> calls may be retried.</summary>
+    public async ValueTask<T> ExecuteAsync<T, TState>(
+        Func<TState, CancellationToken, Task<T>> call, TState state, bool idempotent, CancellationToken ct)
+    {
+        var pipeline = idempotent ? _idempotent : _core;
+        try
+        {
+            return await pipeline.ExecuteAsync(
+                static async (ctx, token) => await ctx.call(ctx.state, token).WaitAsync(token).ConfigureAwait(false),
+                (call, state),
+                ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
+        {
+            var retryAfter = ex is BrokenCircuitException broken && broken.RetryAfter is { } after ? after : _breakDuration;
+            throw new RedisUnavailableException(retryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retryAfter, ex);
+        }
+    }
+
+    public static bool IsTransient(Exception ex) => ex switch
+    {
+        RedisConnectionException or RedisTimeoutException or TimeoutRejectedException or BrokenCircuitException
+            or SocketException or ObjectDisposedException => true,
+        RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+            || server.Message.StartsWith("BUSY", StringComparison.Ordinal)
+            || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
+            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal),
+        _ => false,
+    };
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace Presence.ServiceDefaults;
+
+/// <summary>Ready means Redis answers a PING within a second; readiness never waits longer than that.</summary>
+internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!redis.IsConnected)
+        {
+            return HealthCheckResult.Unhealthy("Not connected to Redis.");
+        }
+
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync().WaitAsync(Timeout, cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("Redis did not answer PING.", ex);
+        }
+    }
+}

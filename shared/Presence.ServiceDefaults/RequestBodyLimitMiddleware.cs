@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Presence.ServiceDefaults;
+
+/// <summary>
+/// Refuses bodies over <see cref="HttpLimitsOptions.MaxRequestBodyBytes"/> with a 413 problem: at once when
+/// Content-Length says so, and through the server's own limit for chunked bodies (Kestrel then throws a
+/// 413 <see cref="BadHttpRequestException"/> that the exception handler turns into a problem).
+/// </summary>
+internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<HttpLimitsOptions> options)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var limit = options.Value.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            return Extensions.WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Payload too large",
+                $"The request body may be at most {limit} bytes.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        return next(context);
+    }
+}

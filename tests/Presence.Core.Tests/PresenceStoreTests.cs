@@ -1,0 +1,209 @@
+using Presence.Testing;
+
+namespace Presence.Core.Tests;
+
+public sealed class PresenceStoreTests(RedisServer redis)
+{
+    [Fact]
+    public async Task First_heartbeat_records_lastseen_online_until_and_user_hash_with_retention_ttl()
+    {
+        await using var h = new StoreHarness(redis);
+        var result = await h.BeatAsync(Role.Therapist, "t-1");
+
+        Assert.True(result.Accepted);
+        Assert.True(result.CameOnline);
+        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
+        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+        var hash = (await h.Db.HashGetAllAsync(h.Keys.User(Role.Therapist, "t-1"))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+        Assert.Equal(h.NowMs.ToString(System.Globalization.CultureInfo.InvariantCulture), hash["lastActive"]);
+        Assert.Equal("rest", hash["transport"]);
+        var ttl = await h.Db.KeyTimeToLiveAsync(h.Keys.User(Role.Therapist, "t-1"));
+        Assert.InRange(ttl!.Value, TimeSpan.FromHours(24) - TimeSpan.FromSeconds(5), TimeSpan.FromHours(24));
+    }
+
+    [Fact]
+    public async Task Came_online_is_reported_and_streamed_once_while_the_user_stays_online()
+    {
+        await using var h = new StoreHarness(redis);
+        Assert.True((await h.BeatAsync(Role.Community, "c-1")).CameOnline);
+        h.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.False((await h.BeatAsync(Role.Community, "c-1")).CameOnline);
+        h.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.False((await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub)).CameOnline);
+
+        var events = await h.EventsAsync(Role.Community);
+        var online = Assert.Single(events);
+        Assert.Equal("community", (string?)online["role"]);
+        Assert.Equal("c-1", (string?)online["id"]);
+        Assert.Equal("online", (string?)online["status"]);
+        Assert.Empty(await h.EventsAsync(Role.Therapist));
+    }
+
+    [Fact]
+    public async Task Concurrent_first_heartbeats_stream_exactly_one_online_event()
+    {
+        await using var h = new StoreHarness(redis);
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => h.BeatAsync(Role.Therapist, "t-9", HeartbeatTransport.Hub)));
+
+        Assert.Equal(1, results.Count(r => r.CameOnline));
+        Assert.Single(await h.EventsAsync(Role.Therapist));
+    }
+
+    [Fact]
+    public async Task Availability_flag_has_no_ttl()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, TestContext.Current.CancellationToken);
+        Assert.Null(await h.Db.KeyTimeToLiveAsync(h.Keys.Available(Role.Therapist)));
+    }
+
+    [Fact]
+    public async Task Heartbeat_after_the_online_window_passed_comes_online_again()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "t-1");
+        h.Time.Advance(TimeSpan.FromSeconds(121));
+
+        var again = await h.BeatAsync(Role.Therapist, "t-1");
+
+        Assert.True(again.CameOnline);
+        Assert.Equal(2, (await h.EventsAsync(Role.Therapist)).Length);
+    }
+
+    [Fact]
+    public async Task Scores_never_go_back_in_time()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        var later = h.NowMs;
+        // A second replica whose clock is 50 s behind writes to the same keys.
+        await using var behind = new StoreHarness(redis, prefix: h.Keys.Prefix, start: h.Time.GetUtcNow().AddSeconds(-50));
+
+        await behind.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+
+        Assert.Equal(later, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
+        Assert.Equal(later + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+    }
+
+    [Fact]
+    public async Task Rest_heartbeat_within_min_interval_is_refused_with_retry_after_and_changes_nothing()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "t-1");
+        var firstSeen = (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!;
+        h.Time.Advance(TimeSpan.FromSeconds(4));
+
+        var refused = await h.BeatAsync(Role.Therapist, "t-1");
+
+        Assert.False(refused.Accepted);
+        Assert.Equal(TimeSpan.FromSeconds(6), refused.RetryAfter);
+        Assert.Equal(firstSeen, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
+
+        h.Time.Advance(TimeSpan.FromSeconds(6));
+        Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).Accepted);
+    }
+
+    [Fact]
+    public async Task Hub_heartbeats_are_not_bound_by_the_rest_min_interval()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "t-1");
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+
+        var hub = await h.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+
+        Assert.True(hub.Accepted);
+        Assert.Equal("hub", (string?)await h.Db.HashGetAsync(h.Keys.User(Role.Therapist, "t-1"), "transport"));
+    }
+
+    [Fact]
+    public async Task Min_interval_is_per_user_and_role()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "u-1");
+        Assert.True((await h.BeatAsync(Role.Therapist, "u-2")).Accepted);
+        Assert.True((await h.BeatAsync(Role.Community, "u-1")).Accepted);
+    }
+
+    [Fact]
+    public async Task Sign_off_ends_online_once_emits_recent_once_and_clears_the_min_interval()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "t-1");
+
+        Assert.True(await h.Store.SignOffAsync(Role.Therapist, "t-1", TestContext.Current.CancellationToken));
+        Assert.False(await h.Store.SignOffAsync(Role.Therapist, "t-1", TestContext.Current.CancellationToken));
+
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"));
+        var statuses = (await h.EventsAsync(Role.Therapist)).Select(e => (string?)e["status"]).ToArray();
+        Assert.Equal(["online", "recent"], statuses);
+        Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).CameOnline);
+    }
+
+    [Fact]
+    public async Task Availability_set_and_unset_emit_events_only_on_change()
+    {
+        await using var h = new StoreHarness(redis);
+        var ct = TestContext.Current.CancellationToken;
+        Assert.True(await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct));
+        Assert.False(await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct));
+        Assert.True(await h.Db.SetContainsAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        Assert.True(await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", false, ct));
+        Assert.False(await h.Db.SetContainsAsync(h.Keys.Available(Role.Therapist), "t-1"));
+
+        var statuses = (await h.EventsAsync(Role.Therapist)).Select(e => (string?)e["status"]).ToArray();
+        Assert.Equal(["available", "unavailable"], statuses);
+    }
+
+    [Fact]
+    public async Task Heartbeat_can_set_availability_in_the_same_round_trip()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Therapist, "t-1", available: true);
+
+        Assert.True(await h.Db.SetContainsAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        var statuses = (await h.EventsAsync(Role.Therapist)).Select(e => (string?)e["status"]).ToArray();
+        Assert.Equal(["online", "available"], statuses);
+    }
+
+    [Fact]
+    public async Task Scripts_are_reloaded_after_the_server_forgets_them()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        var server = h.Redis.Client.GetServer(h.Redis.Client.GetEndPoints()[0]);
+        await server.ScriptFlushAsync();
+
+        var after = await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        Assert.True(after.Accepted);
+        Assert.True(await h.Store.SignOffAsync(Role.Community, "c-1", TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("a:b")]
+    [InlineData("{tag}")]
+    [InlineData("x*")]
+    public async Task Invalid_ids_never_reach_a_key(string id)
+    {
+        await using var h = new StoreHarness(redis);
+        await Assert.ThrowsAsync<ArgumentException>(() => h.BeatAsync(Role.Therapist, id));
+        Assert.Empty(await h.EventsAsync(Role.Therapist));
+        Assert.False(await h.Db.KeyExistsAsync(h.Keys.LastSeen(Role.Therapist)));
+    }
+
+    [Fact]
+    public async Task Event_stream_is_capped_approximately()
+    {
+        await using var h = new StoreHarness(redis, o => o.EventStreamMaxLength = 100);
+        for (var i = 0; i < 600; i++)
+        {
+            await h.BeatAsync(Role.Community, "c-" + i, HeartbeatTransport.Hub);
+        }
+
+        var length = await h.Db.StreamLengthAsync(h.Keys.Events(Role.Community));
+        Assert.InRange(length, 100, 300);
+    }
+}
