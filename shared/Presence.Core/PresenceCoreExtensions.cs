@@ -21,6 +21,7 @@ public static class PresenceCoreExtensions
         services.TryAddSingleton<RedisResilience>();
         services.TryAddSingleton<PresenceMetrics>();
         services.TryAddSingleton<PresenceStore>();
+        services.TryAddSingleton<PresenceReader>();
         return services;
     }
 }
