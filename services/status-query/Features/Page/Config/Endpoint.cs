@@ -25,6 +25,8 @@ public sealed class PageConfigEndpoint(IOptionsMonitor<StatusQueryOptions> optio
             PollSeconds = (int)Math.Ceiling(o.PagePollInterval.TotalSeconds),
             HubUrl = string.IsNullOrEmpty(o.GatewayUrl) ? null : o.GatewayUrl.TrimEnd('/') + HubPath,
             BoardUrl = BoardEndpoint.Route,
+            // The output cache and the board snapshot may each hold the old board for one refresh interval.
+            RefreshAfterPushSeconds = (int)Math.Ceiling(2 * o.BoardRefreshInterval.TotalSeconds) + 1,
         }, ct);
     }
 }

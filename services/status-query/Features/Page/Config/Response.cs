@@ -8,4 +8,7 @@ public sealed class PageConfigResponse
     public required string? HubUrl { get; init; }
 
     public required string BoardUrl { get; init; }
+
+    /// <summary>After a push the page re-reads the board this much later, once the server's caches hold the change.</summary>
+    public required int RefreshAfterPushSeconds { get; init; }
 }
