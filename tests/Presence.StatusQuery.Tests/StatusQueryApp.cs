@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
 using Presence.StatusQuery.Board;
@@ -13,6 +15,9 @@ public sealed class StatusQueryApp(RedisServer redis) : PresenceAppFactory<Progr
     public const string BoardUrl = "/v1/therapists/status/realtime";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Runs the app on the system clock, for a browser whose polling and windows pass in real time.</summary>
+    public bool RealClock { get; init; }
 
     public PresenceStore Store => Services.GetRequiredService<PresenceStore>();
 
@@ -30,6 +35,15 @@ public sealed class StatusQueryApp(RedisServer redis) : PresenceAppFactory<Progr
     {
         Time.Advance(by);
         await Services.GetRequiredService<IOutputCacheStore>().EvictByTagAsync(PublicReadCachePolicy.Tag, Ct);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        if (RealClock)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(TimeProvider.System));
+        }
     }
 
     /// <summary>Counts board builds through the <c>presence.board.build.duration</c> instrument of this app's meter.</summary>
