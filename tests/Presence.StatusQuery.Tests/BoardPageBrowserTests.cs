@@ -1,4 +1,7 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -68,16 +71,45 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await Expect(browser.Page.Locator("#connection")).ToContainTextAsync("unavailable (polling every 1 s)");
     }
 
-    private static StatusQueryApp StartApp(RedisServer redis)
+    [Fact(Timeout = 120_000)]
+    public async Task Page_applies_presence_changed_pushes_from_the_gateway_without_waiting_for_a_poll()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var gateway = await FakeGateway.StartAsync();
+        // Polls are ten minutes apart here: only the push can change the page within the test.
+        await using var app = StartApp(redis, gateway.Url, pollInterval: "00:10:00");
+        Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("lib/signalr.min.js").Exists,
+            "The vendored SignalR client is missing: run `npm ci --prefix services/status-query` (./dev.sh does).");
+        await app.Store.SetAvailabilityAsync(Role.Therapist, "t-dee", true, ct);
+        await using var browser = await BrowserSession.StartAsync();
+        var page = browser.Page;
+        await page.GotoAsync(BaseUrl(app));
+        var dee = page.Locator("li.therapist[data-id='t-dee']");
+        await Expect(dee).ToHaveAttributeAsync("data-status", "available", new() { Timeout = Patience });
+        await Expect(page.Locator("#connection")).ToHaveTextAsync("Live updates: on", new() { Timeout = Patience });
+        await gateway.WaitForWatcherAsync(ct);
+
+        // As the gateway does: the store records the heartbeat, then the change is pushed.
+        await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-dee", HeartbeatTransport.Hub), ct);
+        await gateway.PushAsync(new { role = "therapist", id = "t-dee", status = "online", lastActive = DateTimeOffset.UtcNow }, ct);
+
+        await Expect(dee).ToHaveAttributeAsync("data-status", "online", new() { Timeout = Patience });
+        await Expect(dee.Locator(".label")).ToHaveTextAsync("Online now");
+        await Expect(page.Locator("[data-count='online']")).ToHaveTextAsync("1");
+        await Expect(page.Locator("[data-count='available']")).ToHaveTextAsync("0");
+        await page.ScreenshotAsync(new() { Path = Artifact("board-pushed.png"), FullPage = true });
+    }
+
+    private static StatusQueryApp StartApp(RedisServer redis, string gatewayUrl = "http://127.0.0.1:9", string pollInterval = "00:00:01")
     {
         var app = new StatusQueryApp(redis) { RealClock = true };
         app.Settings["Presence:OnlineWindow"] = "00:00:04";
         app.Settings["Presence:HeartbeatInterval"] = "00:00:02";
         app.Settings["Presence:MinHeartbeatInterval"] = "00:00:01";
         app.Settings["StatusQuery:BoardRefreshInterval"] = "00:00:01";
-        app.Settings["StatusQuery:PagePollInterval"] = "00:00:01";
-        // Nothing listens there: the page must fall back to polling.
-        app.Settings["StatusQuery:GatewayUrl"] = "http://127.0.0.1:9";
+        app.Settings["StatusQuery:PagePollInterval"] = pollInterval;
+        // By default nothing listens there: the page must fall back to polling.
+        app.Settings["StatusQuery:GatewayUrl"] = gatewayUrl;
         app.UseKestrel(0);
         app.StartServer();
         return app;
@@ -151,6 +183,65 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         {
             await _browser.DisposeAsync();
             _playwright.Dispose();
+        }
+    }
+
+    /// <summary>A stand-in for the realtime gateway's hub contract (DESIGN.md §5): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>
+    private sealed class FakeGateway : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private FakeGateway(WebApplication app) => _app = app;
+
+        public string Url => _app.Urls.First();
+
+        public static async Task<FakeGateway> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Services.AddSignalR();
+            builder.Services.AddSingleton<Watchers>();
+            builder.Services.AddCors(o => o.AddDefaultPolicy(p => p.SetIsOriginAllowed(_ => true).AllowAnyHeader().AllowAnyMethod().AllowCredentials()));
+            var app = builder.Build();
+            app.UseCors();
+            app.MapHub<PresenceHub>("/hubs/presence");
+            await app.StartAsync();
+            return new FakeGateway(app);
+        }
+
+        public async Task WaitForWatcherAsync(CancellationToken ct)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (_app.Services.GetRequiredService<Watchers>().Count == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "The page never called watchTherapists.");
+                await Task.Delay(50, ct);
+            }
+        }
+
+        public Task PushAsync(object change, CancellationToken ct) =>
+            _app.Services.GetRequiredService<IHubContext<PresenceHub>>().Clients.Group(PresenceHub.Therapists).SendAsync("presence-changed", change, ct);
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    }
+
+    private sealed class Watchers
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Add() => Interlocked.Increment(ref _count);
+    }
+
+    private sealed class PresenceHub(Watchers watchers) : Hub
+    {
+        public const string Therapists = "therapists";
+
+        public async Task WatchTherapists()
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, Therapists);
+            watchers.Add();
         }
     }
 }
