@@ -20,7 +20,9 @@ public static class PresenceCoreExtensions
         services.TryAddSingleton<PresenceKeys>();
         services.TryAddSingleton<RedisResilience>();
         services.TryAddSingleton<PresenceMetrics>();
+        services.TryAddSingleton<ScriptRunner>();
         services.TryAddSingleton<PresenceStore>();
+        services.TryAddSingleton<ConnectionStore>();
         return services;
     }
 }
