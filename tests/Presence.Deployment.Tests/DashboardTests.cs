@@ -2,13 +2,20 @@ using System.Text.Json.Nodes;
 
 namespace Presence.Deployment.Tests;
 
-/// <summary>The Grafana dashboard parses, covers what an SRE watches, and queries only metrics the code emits.</summary>
+/// <summary>
+/// The Grafana dashboard parses and covers what an SRE watches; the alert rules have runbooks; both query only
+/// metrics the code emits.
+/// </summary>
 public sealed class DashboardTests
 {
     private static readonly Lazy<JsonObject> Json = new(() =>
         JsonNode.Parse(File.ReadAllText(DashboardPath))!.AsObject());
 
     private static readonly Lazy<IReadOnlyList<Instrument>> Code = new(() => CodeInstruments.Scan("services", "shared"));
+
+    private static readonly Lazy<List<JsonObject>> Alerts = new(() =>
+        [.. Kustomize.Parse(File.ReadAllText(Repo.Path("k8s", "observability", "presence-alerts.yaml")))
+            .SelectMany(doc => doc["groups"]!.AsArray()).SelectMany(g => g!["rules"]!.AsArray()).Select(r => r!.AsObject())]);
 
     public static string DashboardPath => Repo.Path("k8s", "observability", "presence-dashboard.json");
 
@@ -56,8 +63,12 @@ public sealed class DashboardTests
 
     private static IEnumerable<JsonObject> Panels => Json.Value["panels"]!.AsArray().Select(p => p!.AsObject()).Where(p => (string?)p["type"] != "row");
 
+    /// <summary>Every series a dashboard panel or an alert rule queries, with where it is queried.</summary>
     private static IEnumerable<(string Panel, string Series)> Queried() =>
-        Panels.SelectMany(p => p["targets"]!.AsArray().SelectMany(t => PromQl.MetricNames((string)t!["expr"]!).Select(s => ((string)p["title"]!, s))));
+        Panels.SelectMany(p => p["targets"]!.AsArray().SelectMany(t => PromQl.MetricNames((string)t!["expr"]!).Select(s => ("panel " + (string)p["title"]!, s))))
+            .Concat(Alerts.Value.SelectMany(a => PromQl.MetricNames((string)a["expr"]!).Select(s => ("alert " + (string)a["alert"]!, s))));
+
+    private static IEnumerable<(string Panel, string Series)> Charted() => Queried().Where(q => q.Panel.StartsWith("panel ", StringComparison.Ordinal));
 
     [Fact]
     public void The_dashboard_is_a_grafana_dashboard_with_a_prometheus_datasource_variable_and_unique_panels()
@@ -82,7 +93,7 @@ public sealed class DashboardTests
     [Fact]
     public void The_dashboard_has_the_panels_an_sre_needs()
     {
-        var queried = Queried().Select(q => q.Series).ToHashSet(StringComparer.Ordinal);
+        var queried = Charted().Select(q => q.Series).ToHashSet(StringComparer.Ordinal);
         Assert.All(Required, series => Assert.Contains(series, queried));
         var heartbeats = Panels.SelectMany(p => p["targets"]!.AsArray()).Select(t => (string)t!["expr"]!)
             .Where(e => e.Contains("presence_heartbeats_total", StringComparison.Ordinal)).ToList();
@@ -105,7 +116,32 @@ public sealed class DashboardTests
 
         var panels = string.Join("; ", Queried().Where(q => q.Series == series).Select(q => q.Panel).Distinct());
         Assert.True(isEmitted,
-            $"The dashboard queries {series} ({panels}), but no instrument in services/ or shared/ produces it. Emitted: {string.Join(", ", emitted.Order(StringComparer.Ordinal))}");
+            $"The dashboard or the alerts query {series} ({panels}), but no instrument in services/ or shared/ produces it. Emitted: {string.Join(", ", emitted.Order(StringComparer.Ordinal))}");
+    }
+
+    [Fact]
+    public void Every_alert_has_a_condition_a_duration_a_severity_and_a_runbook_that_exists()
+    {
+        var headings = File.ReadAllLines(Repo.Path("docs", "operations.md"))
+            .Where(l => l.StartsWith('#')).Select(l => l.TrimStart('#').Trim().ToLowerInvariant().Replace(' ', '-')).ToHashSet(StringComparer.Ordinal);
+        Assert.NotEmpty(Alerts.Value);
+        Assert.Equal(Alerts.Value.Count, Alerts.Value.Select(a => (string)a["alert"]!).Distinct().Count());
+        foreach (var alert in Alerts.Value)
+        {
+            var name = (string)alert["alert"]!;
+            Assert.NotEmpty(PromQl.MetricNames((string)alert["expr"]!));
+            Assert.Matches(@"^\d+[smh]$", (string)alert["for"]!);
+            Assert.Contains((string)alert["labels"]!["severity"]!, new[] { "page", "warn" });
+            Assert.False(string.IsNullOrWhiteSpace((string?)alert["annotations"]!["summary"]), $"{name}: summary");
+            var runbook = (string)alert["annotations"]!["runbook_url"]!;
+            Assert.StartsWith("docs/operations.md#", runbook, StringComparison.Ordinal);
+            Assert.True(headings.Contains(runbook.Split('#')[1]), $"{name}: no heading for {runbook} in docs/operations.md");
+        }
+
+        var names = Alerts.Value.Select(a => (string)a["alert"]!).ToList();
+        Assert.Contains("PresenceNoHeartbeats", names);
+        Assert.Contains("PresenceSweepStalled", names);
+        Assert.Contains("PresenceRedisCircuitOpen", names);
     }
 
     [Fact]
