@@ -5,6 +5,7 @@
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
+#   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -56,12 +57,24 @@ cmd_test() {
   dotnet test --solution Presence.sln "$@"
 }
 
+cmd_bench() {
+  ensure_package redis-server redis-server
+  ensure_package wrk wrk
+  log "building Release"
+  local project
+  for project in services/heartbeat-api services/status-query services/realtime-gateway services/janitor tests/Presence.Benchmarks; do
+    dotnet build -c Release --nologo -v quiet "$project" >/dev/null
+  done
+  dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
+}
+
 main() {
   local cmd="${1:-help}"
   shift || true
   case "$cmd" in
     test) cmd_test "$@" ;;
     token) cmd_token "$@" ;;
+    bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
     *) sed -n '2,8p' "$0"; exit 2 ;;
   esac
