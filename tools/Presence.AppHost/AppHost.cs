@@ -4,6 +4,7 @@
 // .dev/logs/<resource>.log so that ./dev.sh can show it when something fails to start.
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
@@ -29,7 +30,7 @@ AddService<Projects.Presence_StatusQuery>("status-query");
 AddService<Projects.Presence_Janitor>("janitor");
 
 var app = builder.Build();
-MirrorConsoleLogs(app, logDir);
+MirrorConsoleLogs(app, logDir, new HashSet<string>(["redis", "heartbeat-api", "realtime-gateway", "status-query", "janitor"]));
 app.Run();
 
 // The service's launchSettings "http" profile gives the fixed port Aspire proxies to it.
@@ -38,23 +39,34 @@ void AddService<TProject>(string name) where TProject : IProjectMetadata, new() 
         .WithEnvironment("ConnectionStrings__redis", RedisConnection)
         .WaitFor(redis);
 
-static void MirrorConsoleLogs(DistributedApplication app, string logDir)
+// Aspire keys console logs by the orchestrator's instance id (e.g. "janitor-abcd1234"), which is known
+// once the resource is created: follow the notifications, and mirror each instance's log to a file.
+static void MirrorConsoleLogs(DistributedApplication app, string logDir, IReadOnlySet<string> names)
 {
     var logs = app.Services.GetRequiredService<ResourceLoggerService>();
-    var model = app.Services.GetRequiredService<DistributedApplicationModel>();
-    foreach (var resource in model.Resources.Where(r => r is ExecutableResource or ProjectResource))
+    var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
+    var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+    var mirrored = new HashSet<string>(StringComparer.Ordinal);
+    _ = Task.Run(async () =>
     {
-        var path = Path.Combine(logDir, resource.Name + ".log");
-        _ = Task.Run(async () =>
+        await foreach (var update in notifications.WatchAsync(stopping))
         {
-            await using var writer = new StreamWriter(path, append: false) { AutoFlush = true };
-            await foreach (var batch in logs.WatchAsync(resource))
+            if (names.Contains(update.Resource.Name) && mirrored.Add(update.ResourceId))
             {
-                foreach (var line in batch)
-                {
-                    await writer.WriteLineAsync(line.Content);
-                }
+                _ = Mirror(update.ResourceId, Path.Combine(logDir, update.Resource.Name + ".log"));
             }
-        });
+        }
+    }, stopping);
+
+    async Task Mirror(string resourceId, string path)
+    {
+        await using var writer = new StreamWriter(path, append: false) { AutoFlush = true };
+        await foreach (var batch in logs.WatchAsync(resourceId).WithCancellation(stopping))
+        {
+            foreach (var line in batch)
+            {
+                await writer.WriteLineAsync(line.Content);
+            }
+        }
     }
 }
