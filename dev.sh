@@ -218,7 +218,11 @@ cmd_up() {
     [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && break
     if [ $((now - start)) -ge "$UP_TIMEOUT" ]; then
       printf 'not ready after %ss:' "$UP_TIMEOUT" >&2
-      for s in $pending; do IFS=: read -r name port _ <<<"$s"; printf ' %s (:%s)' "$name" "$port" >&2; done
+      for s in $pending; do
+        IFS=: read -r name port _ <<<"$s"
+        printf ' %s (:%s /health/ready -> %s)' "$name" "$port" \
+          "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null | sed 's/^000$/no answer/')" >&2
+      done
       echo >&2
       show_tail "$LOGS/apphost.log" 20
       show_tail "$LOGS/redis.log" 10
