@@ -23,6 +23,7 @@ public static class PresenceCoreExtensions
         services.TryAddSingleton<ScriptRunner>();
         services.TryAddSingleton<PresenceStore>();
         services.TryAddSingleton<ConnectionStore>();
+        services.AddHostedService<ScriptPreloader>();
         return services;
     }
 }
