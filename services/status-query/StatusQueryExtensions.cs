@@ -27,7 +27,13 @@ public static class StatusQueryExtensions
             .WithHeaders("Authorization", "Content-Type", "If-None-Match")
             .WithExposedHeaders("ETag", "Age", "Retry-After", BoardEndpoint.StaleHeader)
             .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
-        builder.Services.AddFastEndpoints();
+        // Only this assembly's endpoints: FastEndpoints otherwise scans every loaded assembly, and a process
+        // hosting two services (the deployment tests boot all four) would map the other's endpoints too.
+        builder.Services.AddFastEndpoints(o =>
+        {
+            o.DisableAutoDiscovery = true;
+            o.Assemblies = [typeof(StatusQueryExtensions).Assembly];
+        });
         builder.Services.SwaggerDocument(o =>
         {
             o.DocumentSettings = s =>

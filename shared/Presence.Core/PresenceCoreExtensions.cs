@@ -20,8 +20,11 @@ public static class PresenceCoreExtensions
         services.TryAddSingleton<PresenceKeys>();
         services.TryAddSingleton<RedisResilience>();
         services.TryAddSingleton<PresenceMetrics>();
+        services.TryAddSingleton<ScriptRunner>();
         services.TryAddSingleton<PresenceStore>();
+        services.TryAddSingleton<ConnectionStore>();
         services.TryAddSingleton<PresenceReader>();
+        services.AddHostedService<ScriptPreloader>();
         return services;
     }
 }

@@ -22,11 +22,15 @@ public sealed class PresenceKeys
         Prefix = prefix;
         _roles = [.. Roles.All.Select(r => new RoleKeys(prefix, r))];
         JanitorLease = $"{prefix}:janitor:lease";
+        GatewayInstances = $"{prefix}:gateway:instances";
     }
 
     public string Prefix { get; }
 
     public RedisKey JanitorLease { get; }
+
+    /// <summary>ZSET of live realtime-gateway instances, score = lease-until (unix ms).</summary>
+    public RedisKey GatewayInstances { get; }
 
     public RedisKey LastSeen(Role role) => _roles[(int)role].LastSeen;
 
@@ -40,7 +44,14 @@ public sealed class PresenceKeys
 
     public RedisKey Throttle(Role role, string id) => _roles[(int)role].Tag + ":throttle:" + id;
 
+    /// <summary>ZSET of one user's hub connections (<c>instance|connection</c>), score = expires-at (unix ms).</summary>
     public RedisKey Connections(Role role, string id) => _roles[(int)role].Tag + ":conns:" + id;
+
+    /// <summary>ZSET of the users holding hub connections, score = their earliest connection expiry: the janitor's index.</summary>
+    public RedisKey ConnectionIndex(Role role) => _roles[(int)role].ConnectionIndex;
+
+    /// <summary>SET of <c>user|connection</c> held by one gateway instance, so a lapsed instance's connections can be found.</summary>
+    public RedisKey InstanceConnections(Role role, string instanceId) => _roles[(int)role].Tag + ":instance:" + instanceId;
 
     /// <summary>The user-hash key prefix of a role, for recognising expired-key notifications.</summary>
     public string UserKeyPrefix(Role role) => _roles[(int)role].Tag + ":user:";
@@ -52,5 +63,6 @@ public sealed class PresenceKeys
         public readonly RedisKey Online = $"{prefix}:{{{role.Name()}}}:online";
         public readonly RedisKey Available = $"{prefix}:{{{role.Name()}}}:available";
         public readonly RedisKey Events = $"{prefix}:{{{role.Name()}}}:events";
+        public readonly RedisKey ConnectionIndex = $"{prefix}:{{{role.Name()}}}:connusers";
     }
 }

@@ -25,6 +25,12 @@ public sealed class PresenceOptions
     /// <summary>A hub connection with no heartbeat for this long is removed.</summary>
     public TimeSpan StaleConnection { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// A realtime-gateway instance renews a lease this long (every third of it); when it lapses (pod
+    /// killed) the janitor treats the instance's connections as gone.
+    /// </summary>
+    public TimeSpan InstanceLease { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>A client timestamp further off than this is reported as <c>clockSkewSeconds</c>.</summary>
     public TimeSpan ClockSkewReportThreshold { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -55,6 +61,7 @@ public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
         Positive(o.MinHeartbeatInterval, nameof(o.MinHeartbeatInterval));
         Positive(o.StaleConnection, nameof(o.StaleConnection));
         Positive(o.ClockSkewReportThreshold, nameof(o.ClockSkewReportThreshold));
+        Positive(o.InstanceLease, nameof(o.InstanceLease));
         if (o.OnlineWindow >= o.RecentWindow)
         {
             errors.Add("Presence:OnlineWindow must be shorter than Presence:RecentWindow.");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -24,10 +23,9 @@ public readonly record struct Heartbeat(
 /// over one role's keys (one hash tag). Ids are validated here too, so nothing unchecked reaches a key.
 /// </summary>
 public sealed class PresenceStore(
-    IConnectionMultiplexer redis,
     PresenceKeys keys,
     IOptionsMonitor<PresenceOptions> options,
-    RedisResilience resilience,
+    ScriptRunner scripts,
     PresenceMetrics metrics,
     TimeProvider time)
 {
@@ -36,7 +34,7 @@ public sealed class PresenceStore(
 
     public async Task<HeartbeatResult> HeartbeatAsync(Heartbeat heartbeat, CancellationToken ct = default)
     {
-        EnsureValid(heartbeat.UserId);
+        UserId.EnsureValid(heartbeat.UserId);
         var o = options.CurrentValue;
         var now = time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
@@ -67,7 +65,7 @@ public sealed class PresenceStore(
         ];
 
         // A REST heartbeat is not retried: a retry of one that did land would be refused by its own throttle.
-        var result = await RunAsync("heartbeat", PresenceScripts.Heartbeat, scriptKeys, args,
+        var result = await scripts.RunAsync("heartbeat", PresenceScripts.Heartbeat, scriptKeys, args,
             idempotent: heartbeat.Transport == HeartbeatTransport.Hub, ct).ConfigureAwait(false);
         var values = (RedisResult[])result!;
         var accepted = (long)values[0] == 1;
@@ -80,10 +78,10 @@ public sealed class PresenceStore(
     /// <summary>Sets or clears the available flag; true when it changed (and an event was appended).</summary>
     public async Task<bool> SetAvailabilityAsync(Role role, string userId, bool available, CancellationToken ct = default)
     {
-        EnsureValid(userId);
+        UserId.EnsureValid(userId);
         var o = options.CurrentValue;
         RedisValue[] args = [userId, available ? "1" : "0", time.GetUtcNow().ToUnixTimeMilliseconds(), o.EventStreamMaxLength, role.Name()];
-        var result = await RunAsync("availability", PresenceScripts.Availability, [keys.Available(role), keys.Events(role)], args,
+        var result = await scripts.RunAsync("availability", PresenceScripts.Availability, [keys.Available(role), keys.Events(role)], args,
             idempotent: true, ct).ConfigureAwait(false);
         return (long)result == 1;
     }
@@ -91,42 +89,11 @@ public sealed class PresenceStore(
     /// <summary>Online ends now; true when the user was online (and one <c>recent</c> event was appended).</summary>
     public async Task<bool> SignOffAsync(Role role, string userId, CancellationToken ct = default)
     {
-        EnsureValid(userId);
+        UserId.EnsureValid(userId);
         var o = options.CurrentValue;
         RedisValue[] args = [userId, time.GetUtcNow().ToUnixTimeMilliseconds(), o.EventStreamMaxLength, role.Name()];
-        var result = await RunAsync("signoff", PresenceScripts.SignOff, [keys.Online(role), keys.Throttle(role, userId), keys.Events(role)], args,
+        var result = await scripts.RunAsync("signoff", PresenceScripts.SignOff, [keys.Online(role), keys.Throttle(role, userId), keys.Events(role)], args,
             idempotent: true, ct).ConfigureAwait(false);
         return (long)result == 1;
-    }
-
-    private async Task<RedisResult> RunAsync(
-        string operation, RedisScript script, RedisKey[] scriptKeys, RedisValue[] args, bool idempotent, CancellationToken ct)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            return await resilience.ExecuteAsync(
-                static (s, _) => s.script.EvaluateAsync(s.db, s.scriptKeys, s.args),
-                (script, db: redis.GetDatabase(), scriptKeys, args),
-                idempotent,
-                ct).ConfigureAwait(false);
-        }
-        catch (RedisUnavailableException)
-        {
-            metrics.RedisError(operation);
-            throw;
-        }
-        finally
-        {
-            metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started));
-        }
-    }
-
-    private static void EnsureValid(string userId)
-    {
-        if (!UserId.IsValid(userId))
-        {
-            throw new ArgumentException("The user id does not match " + UserId.Pattern + ".", nameof(userId));
-        }
     }
 }

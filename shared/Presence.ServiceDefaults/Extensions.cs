@@ -124,7 +124,8 @@ public static class Extensions
         });
     }
 
-    private static void AddPresenceAuthentication(this IServiceCollection services)
+    /// <summary>JWT bearer exactly as the services validate it (also used by the benchmark baselines, so they pay the same).</summary>
+    public static void AddPresenceAuthentication(this IServiceCollection services)
     {
         services.AddOptions<PresenceAuthOptions>().BindConfiguration(PresenceAuthOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PresenceAuthOptions>, PresenceAuthOptionsValidator>());

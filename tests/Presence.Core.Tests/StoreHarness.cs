@@ -30,7 +30,10 @@ internal sealed class StoreHarness : IAsyncDisposable
         Options = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PresenceOptions>>().Value;
         Keys = _services.GetRequiredService<PresenceKeys>();
         Store = _services.GetRequiredService<PresenceStore>();
+        Connections = _services.GetRequiredService<ConnectionStore>();
     }
+
+    public ConnectionStore Connections { get; }
 
     public RedisServer Redis { get; }
 

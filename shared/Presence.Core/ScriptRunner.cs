@@ -1,0 +1,31 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace Presence.Core;
+
+/// <summary>Runs a store script through the resilience pipelines, timing it and counting Redis errors per operation.</summary>
+public sealed class ScriptRunner(IConnectionMultiplexer redis, RedisResilience resilience, PresenceMetrics metrics)
+{
+    public async Task<RedisResult> RunAsync(
+        string operation, RedisScript script, RedisKey[] keys, RedisValue[] args, bool idempotent, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await resilience.ExecuteAsync(
+                static (s, _) => s.script.EvaluateAsync(s.db, s.keys, s.args),
+                (script, db: redis.GetDatabase(), keys, args),
+                idempotent,
+                ct).ConfigureAwait(false);
+        }
+        catch (RedisUnavailableException)
+        {
+            metrics.RedisError(operation);
+            throw;
+        }
+        finally
+        {
+            metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started));
+        }
+    }
+}
