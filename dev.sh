@@ -51,8 +51,19 @@ cmd_token() {
   printf '%s.%s.%s\n' "$header" "$payload" "$signature"
 }
 
+# The board page's SignalR browser bundle, vendored by npm at the version pinned in package-lock.json.
+vendor_web() {
+  ensure_package npm npm
+  if [ ! -f services/status-query/wwwroot/lib/signalr.min.js ]; then
+    log "npm ci (status-query: @microsoft/signalr browser bundle)"
+    npm ci --prefix services/status-query --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
 cmd_test() {
   ensure_package redis-server redis-server
+  ensure_package chromium chromium
+  vendor_web
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
 }
@@ -169,6 +180,7 @@ cmd_up() {
   ensure_package redis-cli redis-tools
   ensure_package curl curl
   ensure_package ps procps
+  vendor_web
   mkdir -p "$LOGS"
 
   pid=$(apphost_pid)

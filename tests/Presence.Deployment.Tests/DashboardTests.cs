@@ -32,10 +32,6 @@ public sealed class DashboardTests
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Pending = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["presence_board_build_duration_seconds_bucket"] = "status-query: Histogram presence.board.build.duration (s)",
-        ["presence_query_cache_total"] = "status-query: Counter presence.query.cache {resource, result}",
-        ["presence_query_not_modified_total"] = "status-query: Counter presence.query.not_modified {resource}",
-        ["presence_board_stale_total"] = "status-query: Counter presence.board.stale",
         ["presence_hub_connections"] = "realtime-gateway: ObservableUpDownCounter presence.hub.connections",
         ["presence_push_lag_seconds_bucket"] = "realtime-gateway: Histogram presence.push.lag (s)",
         ["presence_hub_pushes_total"] = "realtime-gateway: Counter presence.hub.pushes {role, status}",
