@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using StackExchange.Redis;
+
+namespace Presence.Janitor.Expiry;
+
+/// <summary>
+/// Checks that the server publishes expired-key events (<c>notify-keyspace-events</c> holds <c>E</c> and <c>x</c>,
+/// or <c>A</c> which includes <c>x</c>). When it does not, logs the exact setting to add, and sets it only when
+/// <c>Janitor:ConfigureKeyspaceEvents</c> is true. Without them retention still holds: the hashes expire by
+/// their TTL anyway, and the sweep's retention trim removes last-seen entries by score.
+/// </summary>
+internal sealed partial class KeyspaceEventsSetting(
+    IConnectionMultiplexer redis, RedisResilience resilience, IOptionsMonitor<JanitorOptions> options, ILogger<KeyspaceEventsSetting> logger)
+{
+    public const string Parameter = "notify-keyspace-events";
+
+    /// <summary>
+    /// True when expired events are published (after setting them, if allowed); false when they are not or
+    /// CONFIG is refused. Throws <see cref="RedisUnavailableException"/> while Redis is unreachable.
+    /// </summary>
+    public async Task<bool> EnsureAsync(CancellationToken ct)
+    {
+        // Sent with Execute: the multiplexer keeps admin mode off for everything else, and CONFIG GET/SET of this
+        // one parameter is the only admin command the janitor needs.
+        var db = redis.GetDatabase();
+        string current;
+        try
+        {
+            var reply = await resilience.ExecuteAsync(
+                static (s, _) => s.db.ExecuteAsync("CONFIG", "GET", Parameter), (db, 0), idempotent: true, ct).ConfigureAwait(false);
+            var pairs = (RedisResult[])reply!;
+            current = pairs.Length >= 2 ? (string?)pairs[1] ?? string.Empty : string.Empty;
+        }
+        catch (RedisServerException ex)
+        {
+            LogConfigRefused(logger, ex.Message, Parameter, "Ex");
+            return false;
+        }
+
+        if (PublishesExpired(current))
+        {
+            return true;
+        }
+
+        var wanted = WithExpired(current);
+        if (!options.CurrentValue.ConfigureKeyspaceEvents)
+        {
+            LogMissing(logger, Parameter, current, wanted);
+            return false;
+        }
+
+        try
+        {
+            await resilience.ExecuteAsync(
+                static (s, _) => s.db.ExecuteAsync("CONFIG", "SET", Parameter, s.wanted), (db, wanted), idempotent: true, ct).ConfigureAwait(false);
+            LogConfigured(logger, Parameter, current, wanted);
+            return true;
+        }
+        catch (RedisServerException ex)
+        {
+            LogConfigRefused(logger, ex.Message, Parameter, wanted);
+            return false;
+        }
+    }
+
+    /// <summary>Keyevent notifications (E) of expired keys (x, or A which includes it).</summary>
+    public static bool PublishesExpired(string flags) =>
+        flags.Contains('E', StringComparison.Ordinal) && (flags.Contains('x', StringComparison.Ordinal) || flags.Contains('A', StringComparison.Ordinal));
+
+    /// <summary>The current flags plus what expired keyevents need, keeping whatever else others asked for.</summary>
+    public static string WithExpired(string flags)
+    {
+        var wanted = flags;
+        if (!wanted.Contains('E', StringComparison.Ordinal))
+        {
+            wanted += "E";
+        }
+
+        if (!wanted.Contains('x', StringComparison.Ordinal) && !wanted.Contains('A', StringComparison.Ordinal))
+        {
+            wanted += "x";
+        }
+
+        return wanted;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis does not publish expired-key events ({Parameter} is '{Current}'): user hashes that expire are only forgotten by the retention trim. Add them in redis.conf or with: CONFIG SET {Parameter} {Wanted} (or set Janitor:ConfigureKeyspaceEvents=true to let the janitor do it).")]
+    private static partial void LogMissing(ILogger logger, string parameter, string current, string wanted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Set {Parameter} from '{Current}' to '{Wanted}' (Janitor:ConfigureKeyspaceEvents).")]
+    private static partial void LogConfigured(ILogger logger, string parameter, string current, string wanted);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis refused CONFIG ({Error}); make sure the server's {Parameter} includes '{Wanted}' (managed Redis: its parameter group or settings page).")]
+    private static partial void LogConfigRefused(ILogger logger, string error, string parameter, string wanted);
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Presence.Janitor.Expiry;
+using Presence.Janitor.Leadership;
+using Presence.Janitor.Sweeping;
+
+namespace Presence.Janitor;
+
+public static class JanitorExtensions
+{
+    public const string ActivitySourceName = "Presence.Janitor";
+
+    /// <summary>The janitor's workers: leader election, the sweep, and keyspace expiry.</summary>
+    public static WebApplicationBuilder AddJanitor(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddJanitorServices(builder.Configuration);
+        // Registered first so it stops last: the sweep ends before the lease is released.
+        builder.Services.AddHostedService<LeaderElectionWorker>();
+        builder.Services.AddHostedService<SweepWorker>();
+        builder.Services.AddHostedService<KeyspaceExpiryWorker>();
+        return builder;
+    }
+
+    /// <summary>Everything but the hosted workers, so tests can drive a sweep or a lease attempt directly.</summary>
+    internal static IServiceCollection AddJanitorServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<JanitorOptions>().Bind(configuration.GetSection(JanitorOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JanitorOptions>, JanitorOptionsValidator>());
+        services.TryAddSingleton<JanitorMetrics>();
+        services.TryAddSingleton<LeaderLease>();
+        services.TryAddSingleton<UserCountGauge>();
+        services.TryAddSingleton<Sweeper>();
+        services.TryAddSingleton<UserExpiry>();
+        services.TryAddSingleton<KeyspaceEventsSetting>();
+        return services;
+    }
+}

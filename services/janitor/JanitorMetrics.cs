@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Presence.Core;
+using Presence.Janitor.Sweeping;
+
+namespace Presence.Janitor;
+
+/// <summary>The janitor's instruments, on the one <c>Presence</c> meter (DESIGN.md §6).</summary>
+internal sealed class JanitorMetrics
+{
+    public const string KindOnline = "online";
+    public const string KindLastSeen = "lastseen";
+    public const string KindConnections = "connections";
+    public const string KindInstances = "instances";
+
+    private readonly Histogram<double> _sweepDuration;
+    private readonly Histogram<long> _sweepRemoved;
+    private readonly Counter<long> _transitions;
+    private readonly Counter<long> _expiryEvents;
+    private readonly Counter<long> _leaderChanges;
+
+    public JanitorMetrics(PresenceMetrics presence)
+    {
+        var meter = presence.Meter;
+        _sweepDuration = meter.CreateHistogram<double>("presence.janitor.sweep.duration", "s", "Duration of one sweep tick of the leader.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        _sweepRemoved = meter.CreateHistogram<long>("presence.janitor.sweep.removals", "{entry}",
+            "Entries one sweep removed, by kind (online, lastseen, connections, instances).");
+        _transitions = meter.CreateCounter<long>("presence.janitor.transitions", "{transition}",
+            "Presence transitions the janitor appended to the event streams, by role and status.");
+        _expiryEvents = meter.CreateCounter<long>("presence.janitor.expiry_events", "{event}",
+            "Expired user-hash notifications handled by the leader, by role and outcome (removed, active).");
+        _leaderChanges = meter.CreateCounter<long>("presence.janitor.leader_changes", "{change}",
+            "Leadership changes of this replica (acquired, lost, released).");
+    }
+
+    public void Sweep(TimeSpan elapsed, SweepReport report)
+    {
+        _sweepDuration.Record(elapsed.TotalSeconds);
+        _sweepRemoved.Record(report.OnlineRemoved, new KeyValuePair<string, object?>("kind", KindOnline));
+        _sweepRemoved.Record(report.LastSeenTrimmed, new KeyValuePair<string, object?>("kind", KindLastSeen));
+        _sweepRemoved.Record(report.ConnectionUsersExpired, new KeyValuePair<string, object?>("kind", KindConnections));
+        _sweepRemoved.Record(report.InstancesRemoved, new KeyValuePair<string, object?>("kind", KindInstances));
+    }
+
+    public void Transitions(Role role, string status, long count)
+    {
+        if (count > 0)
+        {
+            _transitions.Add(count, new TagList { { "role", role.Name() }, { "status", status } });
+        }
+    }
+
+    public void ExpiryEvent(Role role, bool removed) =>
+        _expiryEvents.Add(1, new TagList { { "role", role.Name() }, { "outcome", removed ? "removed" : "active" } });
+
+    public void LeaderChange(string change) => _leaderChanges.Add(1, new KeyValuePair<string, object?>("change", change));
+}

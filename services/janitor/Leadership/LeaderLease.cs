@@ -1,0 +1,159 @@
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using StackExchange.Redis;
+
+namespace Presence.Janitor.Leadership;
+
+/// <summary>
+/// The janitor leader lease (<c>presence:janitor:lease</c>, DESIGN.md §2): any number of replicas compete,
+/// one holds it. The holder renews every third of the lease; a follower retries when the holder's lease
+/// would run out (its PTTL), so it takes over within one lease period of the leader's death.
+/// <para>
+/// <see cref="IsLeader"/> turns false by itself once the local validity passes (a share of the lease counted
+/// from the moment the renewal was <em>sent</em>), so a leader cut off from Redis stops believing it leads
+/// before Redis lets the lease lapse and a follower takes it: never two leaders at once. Overlap would
+/// not lose anything anyway (the sweep is safe with two sweepers); it would only double the work.
+/// </para>
+/// </summary>
+internal sealed partial class LeaderLease(
+    ScriptRunner scripts,
+    PresenceKeys keys,
+    IOptionsMonitor<JanitorOptions> options,
+    JanitorMetrics metrics,
+    TimeProvider time,
+    ILogger<LeaderLease> logger)
+{
+    /// <summary>Share of the lease this holder trusts: the rest covers clock-rate drift between it and Redis.</summary>
+    private const double ValidityShare = 0.9;
+
+    private long _validUntil;
+    private bool _leading;
+
+    /// <summary>Who holds the lease: unique per process start, readable in <c>GET presence:janitor:lease</c>.</summary>
+    public string Token { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    public bool IsLeader
+    {
+        get
+        {
+            var until = Volatile.Read(ref _validUntil);
+            return until != 0 && time.GetTimestamp() < until;
+        }
+    }
+
+    /// <summary>Successful renewals since this replica last acquired the lease.</summary>
+    public int Renewals { get; private set; }
+
+    /// <summary>Acquire-or-renew until cancelled. Cancelling does not release: <see cref="ReleaseAsync"/> does.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var next = await TryAcquireOrRenewAsync(ct).ConfigureAwait(false);
+            // Task.Delay rather than PeriodicTimer: a follower's wait follows the holder's remaining lease.
+            await Task.Delay(next, time, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One attempt to acquire or renew the lease; returns how long to wait before the next.</summary>
+    public async Task<TimeSpan> TryAcquireOrRenewAsync(CancellationToken ct)
+    {
+        var o = options.CurrentValue;
+        var sent = time.GetTimestamp();
+        long[] reply;
+        try
+        {
+            var result = await scripts.RunAsync("janitor-lease", JanitorScripts.Lease, [keys.JanitorLease],
+                [Token, (long)o.LeaseDuration.TotalMilliseconds], idempotent: true, ct).ConfigureAwait(false);
+            reply = (long[])result!;
+        }
+        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        {
+            // Keep what validity is left: a renewal may fail twice before the lease lapses.
+            LogAttemptFailed(logger, ex);
+            NoteLossIfLapsed();
+            return o.RenewInterval;
+        }
+
+        if (reply[0] == 1)
+        {
+            Volatile.Write(ref _validUntil, sent + (long)(o.LeaseDuration.TotalSeconds * ValidityShare * time.TimestampFrequency));
+            if (_leading)
+            {
+                Renewals++;
+            }
+            else
+            {
+                _leading = true;
+                Renewals = 0;
+                metrics.LeaderChange("acquired");
+                LogAcquired(logger, Token, o.LeaseDuration);
+            }
+
+            return o.RenewInterval;
+        }
+
+        Volatile.Write(ref _validUntil, 0);
+        NoteLossIfLapsed();
+        var remaining = reply[1];
+        return remaining switch
+        {
+            // No TTL on the key (set by hand): it never lapses by itself, so look again at the renewal pace.
+            -1 => o.RenewInterval,
+            // Gone between GET and PTTL: try again at once.
+            <= 0 => TimeSpan.FromMilliseconds(1),
+            // Wake when the holder's lease would run out, but at least every renewal interval, so a released
+            // lease is taken over quickly too.
+            _ => TimeSpan.FromMilliseconds(Math.Min(remaining + 1, o.RenewInterval.TotalMilliseconds)),
+        };
+    }
+
+    /// <summary>Gives the lease up (graceful shutdown) so a follower takes over at its next attempt, not after the lease runs out.</summary>
+    public async Task ReleaseAsync(CancellationToken ct)
+    {
+        if (!_leading)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _validUntil, 0);
+        _leading = false;
+        metrics.LeaderChange("released");
+        try
+        {
+            var released = (long)await scripts.RunAsync("janitor-lease-release", JanitorScripts.LeaseRelease, [keys.JanitorLease], [Token],
+                idempotent: true, ct).ConfigureAwait(false);
+            LogReleased(logger, released == 1);
+        }
+        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        {
+            // The lease then runs out by itself; a follower takes over within one lease period.
+            LogReleaseFailed(logger, ex);
+        }
+    }
+
+    private void NoteLossIfLapsed()
+    {
+        if (_leading && !IsLeader)
+        {
+            _leading = false;
+            metrics.LeaderChange("lost");
+            LogLost(logger);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Janitor leadership acquired as {Token} (lease {Lease}).")]
+    private static partial void LogAcquired(ILogger logger, string token, TimeSpan lease);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Janitor leadership lost: the lease lapsed or another replica holds it.")]
+    private static partial void LogLost(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Janitor lease released (held until now: {Held}).")]
+    private static partial void LogReleased(ILogger logger, bool held);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Janitor lease attempt failed; retrying.")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Janitor lease release failed; it will lapse by itself.")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception);
+}

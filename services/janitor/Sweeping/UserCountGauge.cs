@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Presence.Core;
+using Presence.Janitor.Leadership;
+
+namespace Presence.Janitor.Sweeping;
+
+/// <summary>Users of one role per bucket, as counted by one sweep.</summary>
+internal readonly record struct BucketCounts(Role Role, long Online, long Recent, long Available);
+
+/// <summary>
+/// <c>presence.users</c> {role, bucket} and <c>presence.janitor.leader</c>. Only the leader reports user
+/// counts, so a dashboard summing over replicas sees each user once; the counts are the last sweep's,
+/// taken with O(log N) commands, never by reading members.
+/// </summary>
+internal sealed class UserCountGauge
+{
+    private IReadOnlyList<BucketCounts> _counts = [];
+
+    public UserCountGauge(PresenceMetrics presence, LeaderLease lease)
+    {
+        presence.Meter.CreateObservableGauge("presence.users", () => Observe(lease), "{user}",
+            "Users per role and bucket (online, recent, available), reported by the janitor leader.");
+        presence.Meter.CreateObservableGauge("presence.janitor.leader", () => lease.IsLeader ? 1 : 0,
+            description: "1 while this janitor replica holds the leader lease.");
+    }
+
+    public IReadOnlyList<BucketCounts> Current => Volatile.Read(ref _counts);
+
+    public void Publish(IReadOnlyList<BucketCounts> counts) => Volatile.Write(ref _counts, counts);
+
+    private List<Measurement<long>> Observe(LeaderLease lease)
+    {
+        var measurements = new List<Measurement<long>>();
+        if (!lease.IsLeader)
+        {
+            return measurements;
+        }
+
+        foreach (var c in Current)
+        {
+            var role = c.Role.Name();
+            measurements.Add(new Measurement<long>(c.Online, new TagList { { "role", role }, { "bucket", "online" } }));
+            measurements.Add(new Measurement<long>(c.Recent, new TagList { { "role", role }, { "bucket", "recent" } }));
+            measurements.Add(new Measurement<long>(c.Available, new TagList { { "role", role }, { "bucket", "available" } }));
+        }
+
+        return measurements;
+    }
+}
