@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Presence.Core;
+using Presence.Janitor.Expiry;
+using Presence.Janitor.Leadership;
+using Presence.Janitor.Sweeping;
+using Presence.Testing;
+using StackExchange.Redis;
+using Role = Presence.Core.Role;
+
+namespace Presence.Janitor.Tests;
+
+/// <summary>
+/// One janitor replica wired as the host wires it (minus the hosted loops, which tests drive directly), with its
+/// own Redis connection, against a real Redis. Replicas that share a key prefix (and a clock) compete as real
+/// replicas do.
+/// </summary>
+internal sealed class JanitorHarness : IAsyncDisposable
+{
+    public static readonly DateTimeOffset Start = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly ServiceProvider _services;
+
+    public JanitorHarness(
+        RedisServer redis,
+        string? prefix = null,
+        Action<JanitorOptions>? janitor = null,
+        Action<PresenceOptions>? presence = null,
+        TimeProvider? time = null)
+    {
+        Redis = redis;
+        Time = time ?? new FakeTimeProvider(Start);
+        Prefix = prefix ?? RedisServer.NewKeyPrefix();
+        var configuration = new ConfigurationBuilder().Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton(Time);
+        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
+        services.AddPresenceCore(configuration);
+        services.Configure<PresenceOptions>(o =>
+        {
+            o.KeyPrefix = Prefix;
+            presence?.Invoke(o);
+        });
+        services.AddJanitorServices(configuration);
+        services.Configure<JanitorOptions>(o => janitor?.Invoke(o));
+        _services = services.BuildServiceProvider();
+        Options = _services.GetRequiredService<IOptions<PresenceOptions>>().Value;
+        JanitorOptions = _services.GetRequiredService<IOptions<JanitorOptions>>().Value;
+    }
+
+    public RedisServer Redis { get; }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>The clock, when it is the fake one (the default).</summary>
+    public FakeTimeProvider Fake => (FakeTimeProvider)Time;
+
+    public string Prefix { get; }
+
+    public PresenceOptions Options { get; }
+
+    public JanitorOptions JanitorOptions { get; }
+
+    public PresenceKeys Keys => _services.GetRequiredService<PresenceKeys>();
+
+    public PresenceStore Store => _services.GetRequiredService<PresenceStore>();
+
+    public ConnectionStore Connections => _services.GetRequiredService<ConnectionStore>();
+
+    public Sweeper Sweeper => _services.GetRequiredService<Sweeper>();
+
+    public LeaderLease Lease => _services.GetRequiredService<LeaderLease>();
+
+    public UserExpiry Expiry => _services.GetRequiredService<UserExpiry>();
+
+    public KeyspaceEventsSetting KeyspaceEvents => _services.GetRequiredService<KeyspaceEventsSetting>();
+
+    public System.Diagnostics.Metrics.Meter Meter => _services.GetRequiredService<PresenceMetrics>().Meter;
+
+    public IDatabase Db => Redis.Database;
+
+    public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public Task<HeartbeatResult> BeatAsync(Role role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
+        Store.HeartbeatAsync(new Heartbeat(role, id, transport, available), TestContext.Current.CancellationToken);
+
+    /// <summary>Sweeps until a tick reports it caught up (bounded, so a bug cannot loop forever).</summary>
+    public async Task<List<SweepReport>> SweepUntilCaughtUpAsync(int maxTicks = 100)
+    {
+        var reports = new List<SweepReport>();
+        for (var i = 0; i < maxTicks; i++)
+        {
+            var report = await Sweeper.SweepOnceAsync(TestContext.Current.CancellationToken);
+            reports.Add(report);
+            if (report.CaughtUp)
+            {
+                return reports;
+            }
+        }
+
+        throw new InvalidOperationException($"The sweep did not catch up within {maxTicks} ticks.");
+    }
+
+    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.StreamRangeAsync(Keys.Events(role));
+
+    /// <summary>The <c>status</c> of each event of one user, in order.</summary>
+    public async Task<string[]> StatusesAsync(Role role, string id) =>
+        [.. (await EventsAsync(role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+}

@@ -1,0 +1,209 @@
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.Janitor.Tests;
+
+public sealed class SweepTests(RedisServer redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_user_whose_online_window_passes_becomes_recent_with_exactly_one_recent_event()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.BeatAsync(Role.Therapist, "t-1");
+        await j.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        var onlineUntil = j.NowMs + (long)j.Options.OnlineWindow.TotalMilliseconds;
+
+        j.Fake.Advance(j.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).OnlineRemoved);
+
+        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var report = await j.Sweeper.SweepOnceAsync(Ct);
+        var again = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(2, report.OnlineRemoved);
+        Assert.Equal(2, report.Transitions);
+        Assert.Equal(0, again.Transitions);
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-1"));
+        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Community, "c-1"));
+        var recent = (await j.EventsAsync(Role.Therapist)).Last();
+        Assert.Equal("therapist", recent["role"]);
+        Assert.Equal(onlineUntil, (long)recent["at"]);
+    }
+
+    [Fact]
+    public async Task Two_janitors_sweeping_at_once_emit_each_recent_transition_exactly_once()
+    {
+        var prefix = RedisServer.NewKeyPrefix();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(JanitorHarness.Start);
+        await using var a = new JanitorHarness(redis, prefix, o => o.BatchSize = 25, time: clock);
+        await using var b = new JanitorHarness(redis, prefix, o => o.BatchSize = 25, time: clock);
+        const int users = 300;
+        await Task.WhenAll(Enumerable.Range(0, users).Select(i => a.BeatAsync(i % 2 == 0 ? Role.Therapist : Role.Community, "u-" + i)));
+        clock.Advance(a.Options.OnlineWindow + TimeSpan.FromSeconds(1));
+
+        var sweeps = await Task.WhenAll(a.SweepUntilCaughtUpAsync(), b.SweepUntilCaughtUpAsync());
+
+        Assert.Equal(users, sweeps.SelectMany(s => s).Sum(r => r.Transitions));
+        var recents = (await a.EventsAsync(Role.Therapist)).Concat(await a.EventsAsync(Role.Community))
+            .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
+        Assert.Equal(users, recents.Count);
+        Assert.All(recents, g => Assert.Single(g));
+        Assert.Equal(0, await a.Db.SortedSetLengthAsync(a.Keys.Online(Role.Therapist)));
+    }
+
+    [Fact]
+    public async Task A_heartbeat_that_lands_before_the_sweep_keeps_the_user_online_without_a_recent_event()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
+
+        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        var report = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(0, report.Transitions);
+        Assert.True(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1") > j.NowMs);
+        Assert.DoesNotContain("recent", await j.StatusesAsync(Role.Therapist, "t-1"));
+    }
+
+    [Fact]
+    public async Task Heartbeats_racing_the_sweep_are_never_removed_and_no_transition_is_lost_or_doubled()
+    {
+        await using var j = new JanitorHarness(redis, janitor: o => o.BatchSize = 10);
+        const int users = 200;
+        var ids = Enumerable.Range(0, users).Select(i => "u-" + i).ToArray();
+        await Task.WhenAll(ids.Select(id => j.BeatAsync(Role.Community, id, HeartbeatTransport.Hub)));
+        j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
+        var beating = ids.Where((_, i) => i % 2 == 0).ToHashSet();
+
+        // The sweep works in small batches while the heartbeats of half the users arrive between and during them.
+        var sweep = j.SweepUntilCaughtUpAsync();
+        var beats = Task.WhenAll(beating.Select(async id =>
+        {
+            await Task.Yield();
+            await j.BeatAsync(Role.Community, id, HeartbeatTransport.Hub);
+        }));
+        await Task.WhenAll(sweep, beats);
+        await j.SweepUntilCaughtUpAsync();
+
+        var events = await j.EventsAsync(Role.Community);
+        foreach (var id in ids)
+        {
+            var statuses = events.Where(e => e["id"] == id).Select(e => e["status"].ToString()).ToArray();
+            var score = await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community), id);
+            Assert.True(statuses.Count(s => s == "recent") <= 1, id);
+            if (beating.Contains(id))
+            {
+                // Either the heartbeat came first (it brings the lapsed user back with a second 'online', and the sweep
+                // no longer sees the user) or the sweep did ('recent', then 'online' again). Never removed after a beat.
+                Assert.True(score > j.NowMs, id);
+                Assert.True(statuses is ["online", "online"] or ["online", "recent", "online"], id + ": " + string.Join(",", statuses));
+            }
+            else
+            {
+                Assert.Null(score);
+                Assert.Equal(["online", "recent"], statuses);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Last_seen_past_the_retention_is_trimmed_in_bounded_batches_over_ticks()
+    {
+        await using var j = new JanitorHarness(redis, janitor: o =>
+        {
+            o.BatchSize = 10;
+            o.MaxBatchesPerTick = 3;
+        });
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => j.BeatAsync(Role.Therapist, "old-" + i)));
+        j.Fake.Advance(j.Options.Retention + TimeSpan.FromSeconds(1));
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => j.BeatAsync(Role.Therapist, "fresh-" + i)));
+
+        var first = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(30, first.LastSeenTrimmed);
+        Assert.False(first.CaughtUp);
+        Assert.Equal(75, await j.Db.SortedSetLengthAsync(j.Keys.LastSeen(Role.Therapist)));
+
+        var rest = await j.SweepUntilCaughtUpAsync();
+
+        Assert.Equal(70, rest.Sum(r => r.LastSeenTrimmed));
+        Assert.All(rest, r => Assert.True(r.LastSeenTrimmed <= 30));
+        var left = (await j.Db.SortedSetRangeByRankAsync(j.Keys.LastSeen(Role.Therapist))).Select(v => v.ToString()).Order();
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => "fresh-" + i), left);
+    }
+
+    [Fact]
+    public async Task A_hub_connection_without_heartbeats_is_removed_and_its_user_signs_off_once()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.Connections.RenewInstanceAsync("gw-a", Ct);
+        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        await j.Connections.ConnectAsync(Role.Therapist, "t-1", "gw-a", "conn-1", Ct);
+        await j.BeatAsync(Role.Therapist, "t-2", HeartbeatTransport.Hub);
+        await j.Connections.ConnectAsync(Role.Therapist, "t-2", "gw-a", "conn-2", Ct);
+        j.Fake.Advance(j.Options.StaleConnection - TimeSpan.FromSeconds(10));
+        await j.Connections.ConnectAsync(Role.Therapist, "t-2", "gw-a", "conn-2", Ct);
+        await j.BeatAsync(Role.Therapist, "t-2", HeartbeatTransport.Hub);
+        j.Fake.Advance(TimeSpan.FromSeconds(11));
+        await j.Connections.RenewInstanceAsync("gw-a", Ct);
+
+        var report = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(1, report.ConnectionUsersExpired);
+        Assert.Equal(1, report.Transitions);
+        Assert.Equal(0, report.InstancesRemoved);
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
+        Assert.False(await j.Db.KeyExistsAsync(j.Keys.Connections(Role.Therapist, "t-1")));
+        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online"], await j.StatusesAsync(Role.Therapist, "t-2"));
+        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
+    }
+
+    [Fact]
+    public async Task Connections_of_a_gateway_instance_whose_lease_lapsed_are_removed_with_the_instance()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.Connections.RenewInstanceAsync("gw-dead", Ct);
+        await j.Connections.RenewInstanceAsync("gw-live", Ct);
+        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        await j.Connections.ConnectAsync(Role.Therapist, "t-1", "gw-dead", "a", Ct);
+        await j.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        await j.Connections.ConnectAsync(Role.Community, "c-1", "gw-dead", "b", Ct);
+        await j.Connections.ConnectAsync(Role.Community, "c-1", "gw-live", "c", Ct);
+        j.Fake.Advance(j.Options.InstanceLease - TimeSpan.FromSeconds(5));
+        await j.Connections.RenewInstanceAsync("gw-live", Ct);
+        j.Fake.Advance(TimeSpan.FromSeconds(6));
+
+        var report = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(1, report.InstancesRemoved);
+        Assert.Equal(1, report.Transitions);
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community), "c-1"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-dead"));
+        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
+        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
+    }
+
+    [Fact]
+    public async Task The_sweep_caps_each_event_stream_approximately()
+    {
+        await using var j = new JanitorHarness(redis, presence: o => o.EventStreamMaxLength = 100);
+        var events = j.Keys.Events(Role.Community);
+        // Written without a cap, as by an older writer or before the cap was lowered.
+        for (var i = 0; i < 3000; i++)
+        {
+            await j.Db.StreamAddAsync(events, [new("role", "community"), new("id", "x"), new("status", "online"), new("at", i)]);
+        }
+
+        await j.Sweeper.SweepOnceAsync(Ct);
+
+        var length = await j.Db.StreamLengthAsync(events);
+        Assert.InRange(length, 100, 300);
+    }
+}
