@@ -1,0 +1,100 @@
+using Presence.Core;
+using Presence.Janitor.Expiry;
+using Presence.Testing;
+
+namespace Presence.Janitor.Tests;
+
+public sealed class ExpiryAndGaugeTests(RedisServer redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_expired_user_hash_forgets_last_seen_and_throttle_but_keeps_the_available_flag()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.BeatAsync(Role.Therapist, "t-1", available: true);
+        await j.BeatAsync(Role.Therapist, "t-2");
+        var key = j.Keys.User(Role.Therapist, "t-1");
+        await j.Db.KeyDeleteAsync(key);
+
+        Assert.True(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
+
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-1"));
+        Assert.False(await j.Db.KeyExistsAsync(j.Keys.Throttle(Role.Therapist, "t-1")));
+        Assert.True(await j.Db.SetContainsAsync(j.Keys.Available(Role.Therapist), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-2"));
+        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2").ToString(), Ct));
+        Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
+    }
+
+    [Fact]
+    public async Task A_user_active_again_after_the_expiry_keeps_last_seen()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.BeatAsync(Role.Community, "c-1");
+        var key = j.Keys.User(Role.Community, "c-1");
+        await j.Db.KeyDeleteAsync(key);
+        j.Fake.Advance(TimeSpan.FromMinutes(1));
+        await j.BeatAsync(Role.Community, "c-1");
+
+        Assert.False(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
+        Assert.Equal(j.NowMs, await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Community), "c-1"));
+    }
+
+    [Fact]
+    public void The_keyspace_setting_check_adds_only_what_expired_events_need()
+    {
+        Assert.True(KeyspaceEventsSetting.PublishesExpired("Ex"));
+        Assert.True(KeyspaceEventsSetting.PublishesExpired("AKE"));
+        Assert.False(KeyspaceEventsSetting.PublishesExpired("Kx"));
+        Assert.False(KeyspaceEventsSetting.PublishesExpired(""));
+        Assert.Equal("Ex", KeyspaceEventsSetting.WithExpired(""));
+        Assert.Equal("KxE", KeyspaceEventsSetting.WithExpired("Kx"));
+        Assert.Equal("KElg$x", KeyspaceEventsSetting.WithExpired("KElg$"));
+    }
+
+    [Fact]
+    public async Task The_leader_reports_user_counts_per_role_and_bucket_and_followers_report_none()
+    {
+        var prefix = RedisServer.NewKeyPrefix();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(JanitorHarness.Start);
+        await using var j = new JanitorHarness(redis, prefix, time: clock);
+        await using var follower = new JanitorHarness(redis, prefix, time: clock);
+        using var metrics = new MetricReader(j.Meter);
+        using var followerMetrics = new MetricReader(follower.Meter);
+
+        await j.BeatAsync(Role.Therapist, "t-gone");
+        clock.Advance(TimeSpan.FromHours(2));
+        await j.BeatAsync(Role.Community, "c-lapsing");
+        clock.Advance(TimeSpan.FromSeconds(100));
+        await j.BeatAsync(Role.Therapist, "t-on-1", available: true);
+        await j.BeatAsync(Role.Therapist, "t-on-2");
+        await j.BeatAsync(Role.Therapist, "t-left");
+        await j.Store.SignOffAsync(Role.Therapist, "t-left", Ct);
+        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, Ct);
+        await j.BeatAsync(Role.Community, "c-on");
+        clock.Advance(TimeSpan.FromSeconds(30));
+
+        await j.Lease.TryAcquireOrRenewAsync(Ct);
+        await follower.Lease.TryAcquireOrRenewAsync(Ct);
+        var report = await j.Sweeper.SweepOnceAsync(Ct);
+        await follower.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(2, report.Transitions); // c-lapsing, and t-gone that no sweep had seen yet
+        double? Users(string role, string bucket) => metrics.Observe("presence.users", ("role", role), ("bucket", bucket));
+        Assert.Equal(2, Users("therapist", "online"));
+        Assert.Equal(1, Users("therapist", "recent"));
+        Assert.Equal(2, Users("therapist", "available"));
+        Assert.Equal(1, Users("community", "online"));
+        Assert.Equal(1, Users("community", "recent"));
+        Assert.Equal(0, Users("community", "available"));
+        Assert.Equal(1, metrics.Observe("presence.janitor.leader"));
+        Assert.Equal(1, metrics.Sum("presence.janitor.transitions", ("role", "community"), ("status", "recent")));
+        Assert.Equal(2, metrics.Sum("presence.janitor.sweep.removals", ("kind", "online")));
+        Assert.Equal(1, metrics.Sum("presence.janitor.leader_changes", ("change", "acquired")));
+        Assert.Single(metrics.Collect(), m => m.Instrument == "presence.janitor.sweep.duration");
+
+        Assert.Null(followerMetrics.Observe("presence.users", ("role", "therapist"), ("bucket", "online")));
+        Assert.Equal(0, followerMetrics.Observe("presence.janitor.leader"));
+    }
+}

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Presence.Core;
+using Presence.Janitor.Leadership;
+using Presence.Testing;
+using StackExchange.Redis;
+using Role = Presence.Core.Role;
+
+namespace Presence.Janitor.Tests;
+
+/// <summary>The janitor host (workers, probes) on a real Redis, with the fake clock and its log lines captured.</summary>
+internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
+{
+    public JanitorAppFactory(RedisServer redis)
+        : base(redis)
+    {
+        // The lease's PX runs on Redis's real clock while the workers run on the fake one: a long lease keeps the
+        // leader leading for the whole test whatever the fake clock does.
+        Settings["Janitor:LeaseDuration"] = "00:02:00";
+    }
+
+    public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Logs { get; } = new();
+
+    public T Get<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    public LeaderLease Lease => Get<LeaderLease>();
+
+    public IDatabase Db => Redis.Database;
+
+    public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task<string[]> StatusesAsync(Role role, string id) =>
+        [.. (await Db.StreamRangeAsync(Keys.Events(role))).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
+
+    /// <summary>Moves the fake clock a step at a time, giving the workers real time to act, until the condition holds.</summary>
+    public async Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan? step = null, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < (timeout ?? TimeSpan.FromSeconds(20)), "condition not met in time");
+            Time.Advance(step ?? TimeSpan.FromSeconds(1));
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureLogging(logging => logging.AddProvider(new QueueLoggerProvider(Logs)));
+    }
+
+    private sealed class QueueLoggerProvider(ConcurrentQueue<(LogLevel, string, string)> logs) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new QueueLogger(logs, categoryName);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class QueueLogger(ConcurrentQueue<(LogLevel, string, string)> logs, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                logs.Enqueue((logLevel, category, formatter(state, exception)));
+            }
+        }
+    }
+}
