@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.Janitor.Leadership;
 using Presence.Testing;
@@ -20,6 +22,7 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
         // The lease's PX runs on Redis's real clock while the workers run on the fake one: a long lease keeps the
         // leader leading for the whole test whatever the fake clock does.
         Settings["Janitor:LeaseDuration"] = "00:02:00";
+        Settings["Redis:Resilience:BreakDuration"] = "00:00:00.500";
     }
 
     public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Logs { get; } = new();
@@ -52,6 +55,10 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
     {
         base.ConfigureWebHost(builder);
         builder.ConfigureLogging(logging => logging.AddProvider(new QueueLoggerProvider(Logs)));
+        // Timeouts, retry delays and the circuit breaker guard real calls: on the fake clock a retry delay would
+        // wait until a test moved it (and a shutdown would hang in one). The presence windows stay on the fake clock.
+        builder.ConfigureTestServices(services => services.AddSingleton(sp =>
+            new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System)));
     }
 
     private sealed class QueueLoggerProvider(ConcurrentQueue<(LogLevel, string, string)> logs) : ILoggerProvider

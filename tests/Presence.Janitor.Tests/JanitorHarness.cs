@@ -39,7 +39,17 @@ internal sealed class JanitorHarness : IAsyncDisposable
         services.AddMetrics();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton(Time);
-        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
+        services.AddSingleton<IConnectionMultiplexer>(_ =>
+        {
+            // As the service defaults connect: calls fail at once while Redis is down instead of queueing.
+            var options = ConfigurationOptions.Parse(redis.ConnectionString);
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+            return ConnectionMultiplexer.Connect(options);
+        });
+        // Timeouts, retry delays and the circuit breaker run on real time: they guard real calls to a real server
+        // (on the fake clock a retry delay would wait for a test to move it). The presence windows use the fake one.
+        services.AddSingleton(sp => new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System));
+        services.Configure<RedisResilienceOptions>(o => o.BreakDuration = TimeSpan.FromMilliseconds(500));
         services.AddPresenceCore(configuration);
         services.Configure<PresenceOptions>(o =>
         {

@@ -9,8 +9,7 @@ namespace Presence.Janitor.Expiry;
 /// Subscribes to the server's expired-key events (<c>__keyevent@{db}__:expired</c>) and, on the leader, forgets
 /// users whose hash expired. Every replica subscribes, so a new leader needs no subscription round trip; events
 /// that arrive while no replica leads, or while the subscription is down, are not replayed by Redis: the sweep's
-/// retention trim is the backstop for those. StackExchange.Redis restores the subscription after a reconnect;
-/// the <c>notify-keyspace-events</c> check runs again then, since a restarted server forgets a CONFIG SET.
+/// retention trim is the backstop for those.
 /// </summary>
 internal sealed partial class KeyspaceExpiryWorker(
     IConnectionMultiplexer redis,
@@ -21,52 +20,72 @@ internal sealed partial class KeyspaceExpiryWorker(
     TimeProvider time,
     ILogger<KeyspaceExpiryWorker> logger) : BackgroundService
 {
+    private CancellationTokenSource? _resubscribe;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        ChannelMessageQueue? queue = null;
         redis.ConnectionRestored += OnConnectionRestored;
         try
         {
-            queue = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
             while (!stoppingToken.IsCancellationRequested)
             {
-                var message = await queue.ReadAsync(stoppingToken).ConfigureAwait(false);
-                if (!lease.IsLeader || ExpiredKey(message) is not { } key)
-                {
-                    continue;
-                }
-
+                using var resubscribe = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                Volatile.Write(ref _resubscribe, resubscribe);
+                var queue = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
                 try
                 {
-                    await expiry.HandleExpiredAsync(key, stoppingToken).ConfigureAwait(false);
+                    await HandleAsync(queue, resubscribe.Token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Lost for now; the retention trim removes the entry by score later.
-                    LogHandleFailed(logger, ex);
+                    // The subscription connection came back: subscribe afresh rather than trust it was restored.
+                }
+                finally
+                {
+                    await UnsubscribeAsync(queue).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (System.Threading.Channels.ChannelClosedException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
         finally
         {
             redis.ConnectionRestored -= OnConnectionRestored;
-            if (queue is not null)
+        }
+    }
+
+    private async Task HandleAsync(ChannelMessageQueue queue, CancellationToken ct)
+    {
+        while (true)
+        {
+            var message = await queue.ReadAsync(ct).ConfigureAwait(false);
+            if (!lease.IsLeader || ExpiredKey(message) is not { } key)
             {
-                try
-                {
-                    await queue.UnsubscribeAsync().ConfigureAwait(false);
-                }
-                catch (RedisException)
-                {
-                    // Shutting down while Redis is away: the server drops the subscription with the connection.
-                }
+                continue;
             }
+
+            try
+            {
+                await expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+            {
+                // Lost for now; the retention trim removes the entry by score later.
+                LogHandleFailed(logger, ex);
+            }
+        }
+    }
+
+    private async Task UnsubscribeAsync(ChannelMessageQueue queue)
+    {
+        try
+        {
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
+        }
+        catch (RedisException)
+        {
+            // Redis is away: the server dropped the subscription with the connection anyway.
         }
     }
 
@@ -96,23 +115,25 @@ internal sealed partial class KeyspaceExpiryWorker(
     private static string? ExpiredKey(ChannelMessage message) =>
         message.TryParseKeyNotification(out var notification) ? notification.GetKey().ToString() : null;
 
+    /// <summary>
+    /// After a reconnect the worker subscribes again (which also re-checks <c>notify-keyspace-events</c>, as a
+    /// restarted server forgets a CONFIG SET): StackExchange.Redis was seen not to restore this keyevent
+    /// subscription by itself after a server restart.
+    /// </summary>
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        if (e.ConnectionType == ConnectionType.Interactive)
+        if (e.ConnectionType != ConnectionType.Subscription)
         {
-            _ = RecheckAsync();
+            return;
         }
-    }
 
-    private async Task RecheckAsync()
-    {
         try
         {
-            await setting.EnsureAsync(CancellationToken.None).ConfigureAwait(false);
+            Volatile.Read(ref _resubscribe)?.Cancel();
         }
-        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        catch (ObjectDisposedException)
         {
-            LogRecheckFailed(logger, ex);
+            // That round already ended; the next one subscribes afresh anyway.
         }
     }
 
@@ -125,6 +146,4 @@ internal sealed partial class KeyspaceExpiryWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "An expired user hash could not be handled; the retention trim will remove its last-seen entry.")]
     private static partial void LogHandleFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-checking notify-keyspace-events after a reconnect failed.")]
-    private static partial void LogRecheckFailed(ILogger logger, Exception exception);
 }

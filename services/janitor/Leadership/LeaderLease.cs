@@ -125,9 +125,11 @@ internal sealed partial class LeaderLease(
                 idempotent: true, ct).ConfigureAwait(false);
             LogReleased(logger, released == 1);
         }
-        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        catch (Exception ex) when (ex is RedisUnavailableException or RedisException
+            || (ex is OperationCanceledException && ct.IsCancellationRequested))
         {
-            // The lease then runs out by itself; a follower takes over within one lease period.
+            // Redis is away or the shutdown ran out of time: the lease runs out by itself, and a follower takes
+            // over within one lease period. Shutdown goes on either way.
             LogReleaseFailed(logger, ex);
         }
     }

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Presence.Core;
+using Presence.Janitor.Sweeping;
+using Role = Presence.Core.Role;
+
+namespace Presence.Janitor.Tests;
+
+/// <summary>
+/// Redis dies and comes back. The server here persists what it had (SAVE before the kill), as a production
+/// server with persistence would, so what was due meanwhile is still there to catch up on.
+/// </summary>
+public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_sweep_cut_off_by_a_Redis_restart_catches_up_afterwards_emitting_each_transition_once()
+    {
+        var redis = own.Server;
+        await using var j = new JanitorHarness(redis, janitor: o =>
+        {
+            o.BatchSize = 50;
+            o.MaxBatchesPerTick = 2;
+        });
+        var ids = Enumerable.Range(0, 400).Select(i => (Role: i % 2 == 0 ? Role.Therapist : Role.Community, Id: "u-" + i)).ToArray();
+        await Task.WhenAll(ids.Select(u => j.BeatAsync(u.Role, u.Id, HeartbeatTransport.Hub)));
+        j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
+
+        var before = await j.Sweeper.SweepOnceAsync(Ct);
+        Assert.False(before.CaughtUp);
+        Assert.Equal(200, before.Transitions);
+
+        await redis.Database.ExecuteAsync("SAVE");
+        await redis.StopAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await Assert.ThrowsAsync<RedisUnavailableException>(() => j.Sweeper.SweepOnceAsync(Ct));
+        }
+
+        await redis.StartAsync();
+        var after = new List<SweepReport>();
+        var deadline = Stopwatch.StartNew();
+        while (after.LastOrDefault() is not { CaughtUp: true })
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the sweep did not resume");
+            try
+            {
+                after.Add(await j.Sweeper.SweepOnceAsync(Ct));
+            }
+            catch (RedisUnavailableException)
+            {
+                // Reconnecting, or the circuit is still open for its break.
+                await Task.Delay(50, Ct);
+            }
+        }
+
+        Assert.Equal(200, after.Sum(r => r.Transitions));
+        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Online(Role.Therapist)));
+        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Online(Role.Community)));
+        var recents = (await j.EventsAsync(Role.Therapist)).Concat(await j.EventsAsync(Role.Community))
+            .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
+        Assert.Equal(ids.Length, recents.Count);
+        Assert.All(recents, g => Assert.Single(g));
+    }
+
+    [Fact]
+    public async Task The_host_stays_up_and_unready_while_Redis_is_down_then_resumes_and_catches_up()
+    {
+        var redis = own.Server;
+        await using var app = new JanitorAppFactory(redis);
+        using var client = app.CreateClient();
+        await PollAsync(() => Task.FromResult(app.Lease.IsLeader));
+        var store = app.Get<PresenceStore>();
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
+        await redis.Database.ExecuteAsync("SAVE");
+        await redis.StopAsync();
+
+        await PollAsync(async () => (await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct)).StatusCode == HttpStatusCode.ServiceUnavailable);
+        // The users lapse during the outage while the workers fail, back off and keep going.
+        for (var i = 0; i < 30; i++)
+        {
+            app.Time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(20, Ct);
+        }
+
+        using (var live = await client.GetAsync(new Uri("/health/live", UriKind.Relative), Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        }
+
+        Assert.Contains(app.Logs, l => l.Level == LogLevel.Warning && l.Category.StartsWith("Presence.Janitor", StringComparison.Ordinal));
+
+        await redis.StartAsync();
+        await PollAsync(async () => (await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct)).StatusCode == HttpStatusCode.OK);
+        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(Role.Therapist, "t-1")).Contains("recent")
+            && (await app.StatusesAsync(Role.Community, "c-1")).Contains("recent"));
+        Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Community, "c-1"));
+
+        // The expiry subscription came back with the connection.
+        await app.Db.KeyExpireAsync(app.Keys.User(Role.Community, "c-1"), TimeSpan.FromMilliseconds(1));
+        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community), "c-1") is null);
+    }
+
+    private static async Task PollAsync(Func<Task<bool>> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), "condition not met in time");
+            await Task.Delay(20, Ct);
+        }
+    }
+}
