@@ -1,0 +1,231 @@
+// Offline-detection benchmark of the janitor (issue 5; not a test). Starts its own redis-server and the real
+// janitor host (dotnet run, Release), loads N online users through the real heartbeat script, lets every one of
+// them lapse, and reports:
+//   - the delay from each user's online-until to its 'recent' event (the event's stream id is Redis's clock),
+//   - the longest single command the janitor sent meanwhile, from SLOWLOG (slowlog-log-slower-than 0, this
+//     benchmark's own server only), filtered by the janitor's client name.
+// Usage: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- [users=100000] [onlineSeconds=20]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Presence.Core;
+using StackExchange.Redis;
+using Role = Presence.Core.Role;
+
+var users = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
+var onlineSeconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+var root = FindRepositoryRoot();
+var port = FreePort();
+var dir = Directory.CreateTempSubdirectory("presence-bench-").FullName;
+var settings = new Dictionary<string, string?>
+{
+    ["Presence:KeyPrefix"] = "bench",
+    ["Presence:OnlineWindow"] = TimeSpan.FromSeconds(onlineSeconds).ToString("c", CultureInfo.InvariantCulture),
+    ["Presence:HeartbeatInterval"] = TimeSpan.FromSeconds(onlineSeconds / 2.0).ToString("c", CultureInfo.InvariantCulture),
+    ["Presence:MinHeartbeatInterval"] = TimeSpan.FromSeconds(onlineSeconds / 4.0).ToString("c", CultureInfo.InvariantCulture),
+    // Room for every online and recent event, so none is trimmed before it is measured.
+    ["Presence:EventStreamMaxLength"] = (users * 3).ToString(CultureInfo.InvariantCulture),
+    ["ConnectionStrings:redis"] = $"127.0.0.1:{port},abortConnect=false",
+};
+
+using var redisProcess = Start("redis-server", dir, [], "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+    "--save", "", "--appendonly", "no", "--notify-keyspace-events", "Ex", "--dir", dir);
+Process? janitor = null;
+try
+{
+    await using var admin = await ConnectWhenUpAsync($"127.0.0.1:{port},allowAdmin=true");
+    var server = admin.GetServer("127.0.0.1", port);
+    var db = admin.GetDatabase();
+
+    Console.WriteLine($"redis-server on {port}; starting the janitor (dotnet run -c Release)...");
+    // Production settings, as deployed; the janitor serves no authenticated endpoint, but the defaults want a real key.
+    (string, string)[] hostOnly = [("ASPNETCORE_URLS", "http://127.0.0.1:0"), ("Auth__SigningKey", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)))];
+    janitor = Start("dotnet", root, [.. settings.Select(kv => (kv.Key.Replace(":", "__", StringComparison.Ordinal), kv.Value!)), .. hostOnly],
+        "run", "-c", "Release", "--no-launch-profile", "--project", Path.Combine(root, "services", "janitor"));
+    var lease = (RedisKey)"bench:janitor:lease";
+    var started = Stopwatch.StartNew();
+    while (!await db.KeyExistsAsync(lease))
+    {
+        if (started.Elapsed > TimeSpan.FromMinutes(5) || janitor.HasExited)
+        {
+            throw new InvalidOperationException("The janitor did not take the lease.");
+        }
+
+        await Task.Delay(200);
+    }
+
+    Console.WriteLine($"janitor leads after {started.Elapsed.TotalSeconds:F1} s; loading {users} online users...");
+    var services = new ServiceCollection();
+    var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+    services.AddLogging().AddMetrics().AddSingleton<IConfiguration>(configuration);
+    services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(settings["ConnectionStrings:redis"]!));
+    services.AddPresenceCore(configuration);
+    await using var provider = services.BuildServiceProvider();
+    var store = provider.GetRequiredService<PresenceStore>();
+    var keys = provider.GetRequiredService<PresenceKeys>();
+    var window = TimeSpan.FromSeconds(onlineSeconds);
+    var onlineUntil = new Dictionary<string, long>(users);
+    var load = Stopwatch.StartNew();
+    const int chunk = 2000;
+    for (var from = 0; from < users; from += chunk)
+    {
+        var ids = Enumerable.Range(from, Math.Min(chunk, users - from)).Select(i => "u" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var results = await Task.WhenAll(ids.Select(id => store.HeartbeatAsync(new Heartbeat(Role.Community, id, HeartbeatTransport.Hub))));
+        for (var i = 0; i < ids.Length; i++)
+        {
+            onlineUntil[ids[i]] = (results[i].ServerTime + window).ToUnixTimeMilliseconds();
+        }
+    }
+
+    Console.WriteLine($"loaded in {load.Elapsed.TotalSeconds:F1} s; heartbeats stop now; measuring the sweep...");
+    await server.ExecuteAsync("CONFIG", "SET", "slowlog-max-len", "1000000");
+    await server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "0");
+    await server.ExecuteAsync("SLOWLOG", "RESET");
+
+    var events = keys.Events(Role.Community);
+    var deadline = Stopwatch.StartNew();
+    while (await db.SortedSetLengthAsync(keys.Online(Role.Community)) > 0)
+    {
+        if (deadline.Elapsed > window + TimeSpan.FromMinutes(3))
+        {
+            throw new InvalidOperationException("Users were still online long after their window.");
+        }
+
+        await Task.Delay(500);
+    }
+
+    await server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "-1");
+    var slowlog = (RedisResult[])(await server.ExecuteAsync("SLOWLOG", "GET", "-1"))!;
+
+    var delays = new List<double>(users);
+    var position = "-";
+    while (true)
+    {
+        var batch = await db.StreamRangeAsync(events, position, "+", 10_000);
+        var fresh = position == "-" ? batch : batch.Skip(1).ToArray();
+        if (fresh.Length == 0)
+        {
+            break;
+        }
+
+        foreach (var e in fresh.Where(e => e["status"] == "recent"))
+        {
+            var at = long.Parse(e.Id.ToString().Split('-')[0], CultureInfo.InvariantCulture);
+            delays.Add(at - onlineUntil[e["id"].ToString()]);
+        }
+
+        position = batch[^1].Id!;
+    }
+
+    delays.Sort();
+    double Percentile(double p) => delays[Math.Min(delays.Count - 1, (int)Math.Ceiling(p / 100 * delays.Count) - 1)];
+    Console.WriteLine($"recent events: {delays.Count} of {users} users");
+    Console.WriteLine($"offline-detection delay past online-until (ms): p50 {Percentile(50):F0}, p90 {Percentile(90):F0}, p99 {Percentile(99):F0}, max {delays[^1]:F0}, min {delays[0]:F0}");
+
+    // SLOWLOG entry: id, timestamp, duration (µs), [command args], client addr, client name.
+    var scriptNames = new[] { "janitor-sweep", "janitor-retention-trim", "janitor-user-expired", "janitor-lease", "janitor-lease-release", "expire-connections" }
+        .Where(n => n != "expire-connections")
+        .ToDictionary(n => Convert.ToHexStringLower(RedisScript.FromResource(n).Sha1), n => n);
+    var janitorCommands = slowlog.Select(entry => (RedisResult[])entry!)
+        .Where(entry => entry.Length >= 6 && entry[5].ToString().StartsWith("Presence.Janitor", StringComparison.Ordinal))
+        .Select(entry =>
+        {
+            var argv = ((RedisResult[])entry[3]!).Select(a => a.ToString()).ToArray();
+            var name = argv[0] is "EVALSHA" or "evalsha" && scriptNames.TryGetValue(argv[1], out var script) ? "EVALSHA " + script : argv[0];
+            return (Micros: (long)entry[2], Name: name, Command: string.Join(' ', argv.Take(4).Select(Shorten)));
+        })
+        .ToList();
+    Console.WriteLine($"janitor commands in SLOWLOG: {janitorCommands.Count} (slowlog entries in all: {slowlog.Length})");
+    foreach (var group in janitorCommands.GroupBy(c => c.Name).OrderByDescending(g => g.Max(c => c.Micros)))
+    {
+        var sorted = group.Select(c => c.Micros / 1000.0).Order().ToArray();
+        Console.WriteLine($"  {group.Key}: n {sorted.Length}, p50 {sorted[sorted.Length / 2]:F3} ms, p99 {sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))]:F3} ms, max {sorted[^1]:F3} ms");
+    }
+}
+finally
+{
+    if (janitor is { HasExited: false })
+    {
+        janitor.Kill(entireProcessTree: true);
+        await janitor.WaitForExitAsync();
+    }
+
+    janitor?.Dispose();
+    redisProcess.Kill(entireProcessTree: true);
+    await redisProcess.WaitForExitAsync();
+    Directory.Delete(dir, recursive: true);
+}
+
+static string Shorten(string s) => s.Length > 40 ? s[..40] + "…" : s;
+
+static Process Start(string file, string workingDirectory, (string Key, string Value)[] environment, params string[] arguments)
+{
+    var start = new ProcessStartInfo(file)
+    {
+        WorkingDirectory = workingDirectory,
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        UseShellExecute = false,
+    };
+    foreach (var argument in arguments)
+    {
+        start.ArgumentList.Add(argument);
+    }
+
+    foreach (var (key, value) in environment)
+    {
+        start.Environment[key] = value;
+    }
+
+    var process = Process.Start(start) ?? throw new InvalidOperationException(file + " did not start.");
+    process.OutputDataReceived += (_, _) => { };
+    process.ErrorDataReceived += (_, e) =>
+    {
+        if (e.Data is { Length: > 0 } line && !line.Contains("info:", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine("  [" + file + "] " + line);
+        }
+    };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    return process;
+}
+
+static async Task<ConnectionMultiplexer> ConnectWhenUpAsync(string configuration)
+{
+    var deadline = Stopwatch.StartNew();
+    while (true)
+    {
+        try
+        {
+            return await ConnectionMultiplexer.ConnectAsync(configuration + ",abortConnect=true");
+        }
+        catch (RedisConnectionException) when (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+        }
+    }
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static string FindRepositoryRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Presence.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    throw new InvalidOperationException("Run from within the repository (Presence.sln not found above the tool).");
+}
