@@ -27,7 +27,7 @@ internal sealed class JanitorMetrics
         _sweepRemoved = meter.CreateHistogram<long>("presence.janitor.sweep.removals", "{entry}",
             "Entries one sweep removed, by kind (online, lastseen, connections, instances).");
         _transitions = meter.CreateCounter<long>("presence.janitor.transitions", "{transition}",
-            "Presence transitions the janitor appended to the event streams, by role and status.");
+            "Presence transitions the janitor appended to the event streams, by role, status and source (online, connections, instances).");
         _expiryEvents = meter.CreateCounter<long>("presence.janitor.expiry_events", "{event}",
             "Expired user-hash notifications handled by the leader, by role and outcome (removed, active).");
         _leaderChanges = meter.CreateCounter<long>("presence.janitor.leader_changes", "{change}",
@@ -43,11 +43,12 @@ internal sealed class JanitorMetrics
         _sweepRemoved.Record(report.InstancesRemoved, new KeyValuePair<string, object?>("kind", KindInstances));
     }
 
-    public void Transitions(Role role, string status, long count)
+    /// <summary>Transitions appended; <paramref name="role"/> is null for sign-offs of a lapsed gateway instance (it spans roles).</summary>
+    public void Transitions(Role? role, string status, string source, long count)
     {
         if (count > 0)
         {
-            _transitions.Add(count, new TagList { { "role", role.Name() }, { "status", status } });
+            _transitions.Add(count, new TagList { { "role", role?.Name() }, { "status", status }, { "source", source } });
         }
     }
 

@@ -11,10 +11,10 @@ public sealed class JanitorOptions
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Members handled by one script call. Bounds the longest Redis command the sweep issues.</summary>
-    public int BatchSize { get; set; } = 500;
+    public int BatchSize { get; set; } = 200;
 
     /// <summary>Batches per role and kind in one tick, so a backlog (after an outage) is worked off over a few ticks.</summary>
-    public int MaxBatchesPerTick { get; set; } = 20;
+    public int MaxBatchesPerTick { get; set; } = 100;
 
     /// <summary>
     /// Lifetime of the leader lease (<c>presence:janitor:lease</c>). The leader renews it every third of this;

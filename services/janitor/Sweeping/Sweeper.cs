@@ -51,13 +51,14 @@ internal sealed class Sweeper(
             onlineRemoved += removed;
             transitions += emitted;
             caughtUp &= done;
-            metrics.Transitions(role, PresenceEventStatus.Recent, emitted);
+            metrics.Transitions(role, PresenceEventStatus.Recent, JanitorMetrics.KindOnline, emitted);
         }
 
         var (lapsed, lapsedSignOffs, instancesDone) = await RemoveLapsedInstancesAsync(o, ct).ConfigureAwait(false);
         instances += lapsed;
         transitions += lapsedSignOffs;
         caughtUp &= instancesDone;
+        metrics.Transitions(null, PresenceEventStatus.Recent, JanitorMetrics.KindInstances, lapsedSignOffs);
 
         foreach (var role in Roles.All)
         {
@@ -65,7 +66,7 @@ internal sealed class Sweeper(
             connectionUsers += users;
             transitions += signOffs;
             caughtUp &= done;
-            metrics.Transitions(role, PresenceEventStatus.Recent, signOffs);
+            metrics.Transitions(role, PresenceEventStatus.Recent, JanitorMetrics.KindConnections, signOffs);
 
             var (trimmedRole, trimDone) = await TrimLastSeenAsync(role, o, p, ct).ConfigureAwait(false);
             trimmed += trimmedRole;
