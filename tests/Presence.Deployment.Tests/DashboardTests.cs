@@ -37,14 +37,6 @@ public sealed class DashboardTests
         ["presence_hub_pushes_total"] = "realtime-gateway: Counter presence.hub.pushes {role, status}",
         ["presence_events_pending"] = "realtime-gateway: ObservableGauge presence.events.pending {role}",
         ["presence_hub_messages_total"] = "realtime-gateway: Counter presence.hub.messages {method, outcome}",
-        ["presence_users"] = "janitor: ObservableGauge presence.users {role, bucket}",
-        ["presence_janitor_leader"] = "janitor: ObservableGauge presence.janitor.leader",
-        ["presence_janitor_sweep_duration_seconds_bucket"] = "janitor: Histogram presence.janitor.sweep.duration (s)",
-        ["presence_janitor_sweep_duration_seconds_sum"] = "janitor: Histogram presence.janitor.sweep.duration (s)",
-        ["presence_janitor_sweep_duration_seconds_count"] = "janitor: Histogram presence.janitor.sweep.duration (s)",
-        ["presence_janitor_transitions_total"] = "janitor: Counter presence.janitor.transitions {role, status}",
-        ["presence_janitor_sweep_removals_sum"] = "janitor: Histogram presence.janitor.sweep.removals {kind}",
-        ["presence_janitor_expiry_events_total"] = "janitor: Counter presence.janitor.expiry_events {role, outcome}",
     };
 
     /// <summary>Issue 6's panels: heartbeats by role and outcome (throttled, rejected), bucket counts, board build and cache, hub connections and push lag, sweeps and transitions, Redis errors and circuit.</summary>

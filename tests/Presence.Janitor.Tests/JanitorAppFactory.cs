@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.Janitor.Leadership;
 using Presence.Testing;
@@ -23,6 +21,8 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
         // leader leading for the whole test whatever the fake clock does.
         Settings["Janitor:LeaseDuration"] = "00:02:00";
         Settings["Redis:Resilience:BreakDuration"] = "00:00:00.500";
+        // Tests read the janitor's own information lines (subscribed, leadership).
+        Settings["Logging:LogLevel:Presence.Janitor"] = "Information";
     }
 
     public ConcurrentQueue<(LogLevel Level, string Category, string Message)> Logs { get; } = new();
@@ -55,10 +55,6 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
     {
         base.ConfigureWebHost(builder);
         builder.ConfigureLogging(logging => logging.AddProvider(new QueueLoggerProvider(Logs)));
-        // Timeouts, retry delays and the circuit breaker guard real calls: on the fake clock a retry delay would
-        // wait until a test moved it (and a shutdown would hang in one). The presence windows stay on the fake clock.
-        builder.ConfigureTestServices(services => services.AddSingleton(sp =>
-            new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System)));
     }
 
     private sealed class QueueLoggerProvider(ConcurrentQueue<(LogLevel, string, string)> logs) : ILoggerProvider

@@ -46,9 +46,7 @@ internal sealed class JanitorHarness : IAsyncDisposable
             options.BacklogPolicy = BacklogPolicy.FailFast;
             return ConnectionMultiplexer.Connect(options);
         });
-        // Timeouts, retry delays and the circuit breaker run on real time: they guard real calls to a real server
-        // (on the fake clock a retry delay would wait for a test to move it). The presence windows use the fake one.
-        services.AddSingleton(sp => new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System));
+        // A short break, so tests that stop Redis see the circuit close again soon after it is back.
         services.Configure<RedisResilienceOptions>(o => o.BreakDuration = TimeSpan.FromMilliseconds(500));
         services.AddPresenceCore(configuration);
         services.Configure<PresenceOptions>(o =>
