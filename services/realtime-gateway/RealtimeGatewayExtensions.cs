@@ -46,8 +46,9 @@ public static class RealtimeGatewayExtensions
         });
         // The backplane gets its own connection (pub/sub traffic apart from the store's commands), configured late
         // so test hosts' settings apply, with a channel prefix per deployment.
-        services.AddOptions<RedisOptions>().Configure<IConfiguration, IOptions<GatewayOptions>, IOptions<PresenceOptions>>(
-            (redis, configuration, gateway, presence) =>
+        services.TryAddSingleton<BackplaneHealth>();
+        services.AddOptions<RedisOptions>().Configure<IConfiguration, IOptions<GatewayOptions>, IOptions<PresenceOptions>, BackplaneHealth>(
+            (redis, configuration, gateway, presence, health) =>
             {
                 var connectionString = configuration.GetConnectionString("redis")
                     ?? throw new InvalidOperationException("ConnectionStrings:redis is not set.");
@@ -56,6 +57,12 @@ public static class RealtimeGatewayExtensions
                 options.ClientName ??= "realtime-gateway-backplane";
                 options.ChannelPrefix = RedisChannel.Literal(gateway.Value.EffectiveChannelPrefix(presence.Value.KeyPrefix));
                 redis.Configuration = options;
+                redis.ConnectionFactory = async log =>
+                {
+                    var multiplexer = await ConnectionMultiplexer.ConnectAsync(options, log).ConfigureAwait(false);
+                    health.Attach(multiplexer);
+                    return multiplexer;
+                };
             });
         return builder;
     }

@@ -30,6 +30,7 @@ internal sealed partial class PresenceEventConsumer(
     GatewayInstance instance,
     IHubContext<PresenceHub, IPresenceClient> hub,
     GatewayMetrics metrics,
+    BackplaneHealth backplane,
     IOptionsMonitor<GatewayOptions> options,
     TimeProvider time,
     ILogger<PresenceEventConsumer> logger) : BackgroundService
@@ -37,6 +38,7 @@ internal sealed partial class PresenceEventConsumer(
     private static readonly TimeSpan ErrorDelay = TimeSpan.FromSeconds(1);
     private readonly bool[] _readOwnPending = [.. Roles.All.Select(_ => true)];
     private bool _groupsReady;
+    private RedisValue _groupStart = StreamPosition.NewMessages;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -61,9 +63,16 @@ internal sealed partial class PresenceEventConsumer(
         {
             try
             {
+                if (!backplane.Ready)
+                {
+                    // Left in the stream until the backplane can carry them: read later, not lost.
+                    await Task.Delay(options.CurrentValue.EventPollDelay, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (!_groupsReady)
                 {
-                    await EnsureGroupsAsync(StreamPosition.NewMessages, stoppingToken).ConfigureAwait(false);
+                    await EnsureGroupsAsync(_groupStart, stoppingToken).ConfigureAwait(false);
                 }
 
                 var read = await Task.WhenAll(Roles.All.Select(role => ReadAsync(role, stoppingToken))).ConfigureAwait(false);
@@ -302,6 +311,8 @@ internal sealed partial class PresenceEventConsumer(
         }
         catch (Exception ex) when (ex is RedisException or RedisUnavailableException)
         {
+            // Retried by the loop, from the start of the stream too.
+            _groupStart = StreamPosition.Beginning;
             _groupsReady = false;
             LogGroupsNotReady(logger, ex);
             await DelayQuietlyAsync(ErrorDelay, ct).ConfigureAwait(false);
