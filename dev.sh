@@ -5,6 +5,7 @@
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
+#   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -50,10 +51,289 @@ cmd_token() {
   printf '%s.%s.%s\n' "$header" "$payload" "$signature"
 }
 
+# The board page's SignalR browser bundle, vendored by npm at the version pinned in package-lock.json.
+vendor_web() {
+  ensure_package npm npm
+  if [ ! -f services/status-query/wwwroot/lib/signalr.min.js ]; then
+    log "npm ci (status-query: @microsoft/signalr browser bundle)"
+    npm ci --prefix services/status-query --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
 cmd_test() {
   ensure_package redis-server redis-server
+  ensure_package chromium chromium
+  vendor_web
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
+}
+
+cmd_bench() {
+  ensure_package redis-server redis-server
+  ensure_package wrk wrk
+  log "building Release"
+  local project
+  for project in services/heartbeat-api services/status-query services/realtime-gateway services/janitor tests/Presence.Benchmarks; do
+    dotnet build -c Release --nologo -v quiet "$project" >/dev/null
+  done
+  dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Local run: ./dev.sh up | down | status, through the Aspire AppHost in tools/Presence.AppHost.
+# The AppHost starts the orchestrator (DCP, detached, watching the AppHost's PID), which starts redis-server,
+# the four services and the dashboard. `down` stops the AppHost by its recorded PID; DCP then removes its
+# children; whatever is left of that tree after a grace period is terminated by PID.
+APPHOST_DIR="$ROOT/tools/Presence.AppHost"
+APPHOST_BIN="$APPHOST_DIR/bin/Debug/net10.0/Presence.AppHost"
+PID_FILE="$STATE/apphost.pid"
+LOGS="$STATE/logs"
+REDIS_PORT=6380
+DASHBOARD_PORT=15180
+OTLP_PORT=19180            # dashboard's OTLP endpoint (services export here)
+RESOURCE_SERVICE_PORT=20180
+# name:port:binary, in start order.
+SERVICES=(heartbeat-api:5101:Presence.HeartbeatApi realtime-gateway:5102:Presence.RealtimeGateway
+          status-query:5103:Presence.StatusQuery janitor:5104:Presence.Janitor)
+UP_TIMEOUT="${PRESENCE_UP_TIMEOUT:-180}"   # seconds from AppHost start until every service is ready
+DOWN_TIMEOUT="${PRESENCE_DOWN_TIMEOUT:-30}" # seconds for the orchestrator to stop its children by itself
+
+all_ports() {
+  local s
+  for s in "${SERVICES[@]}"; do IFS=: read -r _ port _ <<<"$s"; printf '%s ' "$port"; done
+  printf '%s %s %s %s\n' "$REDIS_PORT" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT"
+}
+
+# port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp, no ss/netstat needed).
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+busy_ports() {
+  local p out=""
+  for p in $(all_ports); do port_busy "$p" && out+="$p "; done
+  printf '%s' "${out% }"
+}
+
+# apphost_pid: the recorded AppHost PID if that process still runs and is the AppHost; nothing otherwise.
+apphost_pid() {
+  local pid
+  [ -f "$PID_FILE" ] || return 0
+  pid=$(<"$PID_FILE")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'Presence\.AppHost'; then
+    printf '%s' "$pid"
+  fi
+}
+
+# process_tree PID: PID, the orchestrator processes that watch it (dcp ... --monitor PID), and all their
+# descendants, one "pid args" a line.
+process_tree() {
+  local root="$1"
+  ps -eo pid=,ppid=,args= | awk -v root="$root" '
+    { pid=$1; ppid=$2; $1=""; $2=""; sub(/^  /, ""); args[pid]=$0; parent[pid]=ppid
+      if ($0 ~ /dcp start-apiserver/ && ($0 ~ ("--monitor " root " ") || $0 ~ ("--monitor " root "$"))) seed[pid]=1 }
+    END {
+      keep[root]=1; for (p in seed) keep[p]=1
+      do { added=0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p]=1; added=1 } } while (added)
+      for (p in keep) if (p in args) print p, args[p]
+    }'
+}
+
+alive_of() { local p out=""; for p in "$@"; do kill -0 "$p" 2>/dev/null && out+="$p "; done; printf '%s' "${out% }"; }
+
+service_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/health/ready" 2>/dev/null)" = 200 ]; }
+
+dashboard_login_url() {
+  grep -o "http://localhost:$DASHBOARD_PORT/login?t=[0-9A-Za-z]*" "$LOGS/apphost.log" 2>/dev/null | tail -n 1
+}
+
+show_tail() { # show_tail FILE [LINES]
+  [ -s "$1" ] || return 0
+  printf -- '--- last lines of %s ---\n' "${1#"$ROOT"/}" >&2
+  tail -n "${2:-25}" "$1" >&2
+}
+
+print_summary() {
+  local s name port login
+  echo
+  echo "Presence is up (AppHost PID $(apphost_pid); logs in .dev/logs/)."
+  for s in "${SERVICES[@]}"; do
+    IFS=: read -r name port _ <<<"$s"
+    printf '  %-17s http://127.0.0.1:%s\n' "$name" "$port"
+  done
+  printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
+  login=$(dashboard_login_url)
+  printf '  %-17s http://localhost:%s\n' dashboard "$DASHBOARD_PORT"
+  [ -n "$login" ] && printf '  %-17s %s\n' "dashboard login" "$login"
+  cat <<EOF
+
+A dev token (HS256, 12 h):   ./dev.sh token therapist t-1     (or: ./dev.sh token community c-1)
+  TOKEN=\$(./dev.sh token therapist t-1)
+  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:5101/v1/therapists/heartbeat
+Stop everything:             ./dev.sh down
+EOF
+}
+
+cmd_up() {
+  local pid busy start now name port s pending waited=0
+  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 ('dotnet') is missing: see https://dot.net (global.json pins 10.0.x)."
+  ensure_package redis-server redis-server
+  ensure_package redis-cli redis-tools
+  ensure_package curl curl
+  ensure_package ps procps
+  vendor_web
+  mkdir -p "$LOGS"
+
+  pid=$(apphost_pid)
+  if [ -n "$pid" ]; then
+    log "already up (AppHost PID $pid)"
+    print_summary
+    return 0
+  fi
+  rm -f "$PID_FILE"
+
+  # A previous run may still be freeing its ports (the orchestrator stops its children within ~15 s).
+  busy=$(busy_ports)
+  while [ -n "$busy" ] && [ "$waited" -lt 20 ]; do
+    [ "$waited" -eq 0 ] && log "waiting for ports in use to free: $busy"
+    sleep 1; waited=$((waited + 1)); busy=$(busy_ports)
+  done
+  [ -z "$busy" ] || die "port(s) $busy on 127.0.0.1 are in use by something this script did not start; stop it (e.g. 'ss -ltnp' shows who) and retry."
+
+  log "dotnet build tools/Presence.AppHost (the AppHost and the four services)"
+  if ! dotnet build "$APPHOST_DIR/Presence.AppHost.csproj" -nologo >"$LOGS/build.log" 2>&1; then
+    grep -E ': (error|warning) ' "$LOGS/build.log" | sort -u | head -n 30 >&2 || true
+    show_tail "$LOGS/build.log" 15
+    die "build failed (full log: .dev/logs/build.log)"
+  fi
+
+  log "starting the AppHost (redis-server on :$REDIS_PORT, services on :5101-5104, dashboard on :$DASHBOARD_PORT)"
+  # Same settings as the AppHost's launchSettings.json "http" profile (the binary is run directly so that
+  # the recorded PID is the AppHost itself). setsid + nohup: detached from this terminal.
+  ( cd "$APPHOST_DIR"
+    export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development \
+      ASPNETCORE_URLS="http://localhost:$DASHBOARD_PORT" \
+      ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://localhost:$OTLP_PORT" \
+      ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://localhost:$RESOURCE_SERVICE_PORT" \
+      ASPIRE_ALLOW_UNSECURED_TRANSPORT=true
+    exec setsid nohup "$APPHOST_BIN" >"$LOGS/apphost.log" 2>&1 </dev/null ) &
+  pid=$!
+  echo "$pid" >"$PID_FILE"
+  start=$(date +%s)
+
+  log "waiting (up to ${UP_TIMEOUT}s) for every service's /health/ready"
+  pending="${SERVICES[*]}"
+  while :; do
+    now=$(date +%s)
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_tail "$LOGS/apphost.log" 40
+      rm -f "$PID_FILE"
+      die "the AppHost (PID $pid) exited during start-up (log: .dev/logs/apphost.log)"
+    fi
+    local still=""
+    for s in $pending; do
+      IFS=: read -r name port _ <<<"$s"
+      if service_ready "$port"; then
+        printf '  %-17s ready after %ss\n' "$name" "$((now - start))" >&2
+      else
+        still+="$s "
+      fi
+    done
+    pending="${still% }"
+    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && break
+    if [ $((now - start)) -ge "$UP_TIMEOUT" ]; then
+      printf 'not ready after %ss:' "$UP_TIMEOUT" >&2
+      for s in $pending; do
+        IFS=: read -r name port _ <<<"$s"
+        printf ' %s (:%s /health/ready -> %s)' "$name" "$port" \
+          "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null | sed 's/^000$/no answer/')" >&2
+      done
+      echo >&2
+      show_tail "$LOGS/apphost.log" 20
+      show_tail "$LOGS/redis.log" 10
+      for s in $pending; do IFS=: read -r name _ _ <<<"$s"; show_tail "$LOGS/$name.log" 25; done
+      log "stopping what was started"
+      cmd_down || true
+      die "start-up failed (logs: .dev/logs/)"
+    fi
+    sleep 1
+  done
+  print_summary
+}
+
+cmd_down() {
+  local pid tree pids left busy start elapsed
+  ensure_package ps procps
+  pid=$(apphost_pid)
+  if [ -z "$pid" ]; then
+    rm -f "$PID_FILE"
+    busy=$(busy_ports)
+    log "not running (no live AppHost PID in .dev/apphost.pid)"
+    [ -z "$busy" ] || printf 'note: port(s) %s are in use by something this script did not start (or did not record).\n' "$busy" >&2
+    return 0
+  fi
+  tree=$(process_tree "$pid")
+  pids=$(awk '{print $1}' <<<"$tree" | tr '\n' ' ')
+  log "stopping the AppHost (PID $pid) and its $(($(wc -l <<<"$tree") - 1)) child processes"
+  kill -TERM "$pid" 2>/dev/null || true
+  start=$(date +%s)
+  # The orchestrator notices the AppHost is gone and stops redis-server, the services and the dashboard.
+  while :; do
+    elapsed=$(($(date +%s) - start))
+    left=$(alive_of $pids); busy=$(busy_ports)
+    [ -z "$left" ] && [ -z "$busy" ] && break
+    if [ "$elapsed" -ge "$DOWN_TIMEOUT" ]; then
+      if [ -n "$left" ]; then
+        log "still running after ${elapsed}s, terminating by PID: $left"
+        kill -TERM $left 2>/dev/null || true
+        sleep 5
+        left=$(alive_of $left)
+        [ -z "$left" ] || { log "killing: $left"; kill -KILL $left 2>/dev/null || true; sleep 1; }
+      fi
+      local i
+      for i in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
+      break
+    fi
+    sleep 0.5
+  done
+  rm -f "$PID_FILE"
+  busy=$(busy_ports)
+  [ -z "$busy" ] || die "stopped our processes, but port(s) $busy are still in use (by something else?)"
+  log "stopped; ports $(all_ports | tr ' ' ',' | sed 's/,$//') are free ($(($(date +%s) - start))s)"
+}
+
+cmd_status() {
+  local pid tree s name port bin spid code rc=0 login
+  ensure_package ps procps
+  pid=$(apphost_pid)
+  if [ -z "$pid" ]; then
+    echo "not running (start with ./dev.sh up)"
+    local busy; busy=$(busy_ports)
+    [ -z "$busy" ] || echo "note: port(s) $busy are in use by something else"
+    return 3
+  fi
+  tree=$(process_tree "$pid")
+  printf '%-17s %-8s %-32s %s\n' RESOURCE PID ADDRESS HEALTH
+  printf '%-17s %-8s %-32s %s\n' apphost "$pid" "-" "up $(ps -o etime= -p "$pid" | tr -d ' ')"
+  spid=$(awk '$2 ~ /(^|\/)dcp$/ && $3 == "start-apiserver" {print $1}' <<<"$tree" | head -n 1)
+  printf '%-17s %-8s %-32s %s\n' orchestrator "${spid:--}" "-" "$([ -n "$spid" ] && echo running || echo missing)"
+  spid=$(awk '$2 ~ /(^|\/)redis-server$/ {print $1}' <<<"$tree" | head -n 1)
+  code=$(timeout 3 redis-cli -p "$REDIS_PORT" ping 2>/dev/null || true)
+  [ "$code" = PONG ] || rc=1
+  printf '%-17s %-8s %-32s %s\n' redis "${spid:--}" "127.0.0.1:$REDIS_PORT" "PING -> ${code:-no answer}"
+  for s in "${SERVICES[@]}"; do
+    IFS=: read -r name port bin <<<"$s"
+    spid=$(awk -v b="$bin" '{ n=split($2, a, "/"); if (a[n] == b) print $1 }' <<<"$tree" | head -n 1)
+    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null || true)
+    [ "$code" = 200 ] || rc=1
+    printf '%-17s %-8s %-32s %s\n' "$name" "${spid:--}" "http://127.0.0.1:$port" "/health/ready -> ${code:-no answer}"
+  done
+  spid=$(awk '$2 ~ /Aspire\.Dashboard$/ {print $1}' <<<"$tree" | head -n 1)
+  code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$DASHBOARD_PORT/" 2>/dev/null || true)
+  printf '%-17s %-8s %-32s %s\n' dashboard "${spid:--}" "http://localhost:$DASHBOARD_PORT" "GET / -> ${code:-no answer}"
+  login=$(dashboard_login_url)
+  [ -z "$login" ] || echo "dashboard login: $login"
+  echo "logs: .dev/logs/ (apphost.log, build.log, one file per resource)"
+  return "$rc"
 }
 
 main() {
@@ -62,8 +342,9 @@ main() {
   case "$cmd" in
     test) cmd_test "$@" ;;
     token) cmd_token "$@" ;;
+    bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,8p' "$0"; exit 2 ;;
+    *) sed -n '2,9p' "$0"; exit 2 ;;
   esac
 }
 

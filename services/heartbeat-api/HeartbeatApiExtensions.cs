@@ -12,7 +12,13 @@ public static class HeartbeatApiExtensions
 
     public static WebApplicationBuilder AddHeartbeatApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddFastEndpoints();
+        // Only this assembly's endpoints: FastEndpoints otherwise scans every loaded assembly, and a process
+        // hosting two services (the deployment tests boot all four) would map the other's endpoints too.
+        builder.Services.AddFastEndpoints(o =>
+        {
+            o.DisableAutoDiscovery = true;
+            o.Assemblies = [typeof(HeartbeatApiExtensions).Assembly];
+        });
         builder.Services.SwaggerDocument(o =>
         {
             o.DocumentSettings = s =>

@@ -1,9 +1,21 @@
+using FastEndpoints;
+using FastEndpoints.Swagger;
 using Presence.ServiceDefaults;
+using Presence.StatusQuery;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddStatusQuery();
 
 var app = builder.Build();
+// CORS first: preflights are answered before authentication, and its headers survive error answers.
+app.UseCors();
 app.UseServiceDefaults();
+// After CORS (its headers are part of what is stored) and after auth; only endpoints with a cache policy use it.
+app.UseOutputCache();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
+app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
 app.MapDefaultEndpoints();
 app.Run();

@@ -23,6 +23,8 @@ public static class PresenceCoreExtensions
         services.TryAddSingleton<ScriptRunner>();
         services.TryAddSingleton<PresenceStore>();
         services.TryAddSingleton<ConnectionStore>();
+        services.TryAddSingleton<PresenceReader>();
+        services.AddHostedService<ScriptPreloader>();
         return services;
     }
 }

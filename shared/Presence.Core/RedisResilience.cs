@@ -50,12 +50,14 @@ public sealed class RedisResilience
     private readonly CircuitBreakerStateProvider _state = new();
     private readonly TimeSpan _breakDuration;
 
-    public RedisResilience(IOptions<RedisResilienceOptions> options, TimeProvider time)
+    // Timeouts, backoff and break durations run on the real clock on purpose: the injected TimeProvider is
+    // presence time (tests move it to cross windows), and a frozen test clock must not freeze retries.
+    public RedisResilience(IOptions<RedisResilienceOptions> options)
     {
         var o = options.Value;
         _breakDuration = o.BreakDuration;
         var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
-        _core = new ResiliencePipelineBuilder { TimeProvider = time }
+        _core = new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 ShouldHandle = transient,
@@ -67,7 +69,7 @@ public sealed class RedisResilience
             })
             .AddTimeout(o.Timeout)
             .Build();
-        _idempotent = new ResiliencePipelineBuilder { TimeProvider = time }
+        _idempotent = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => IsTransient(ex) && ex is not BrokenCircuitException),

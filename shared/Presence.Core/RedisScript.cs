@@ -53,4 +53,6 @@ internal static class PresenceScripts
     public static readonly RedisScript SignOff = RedisScript.FromResource("signoff");
     public static readonly RedisScript Connect = RedisScript.FromResource("connect");
     public static readonly RedisScript Disconnect = RedisScript.FromResource("disconnect");
+
+    public static IEnumerable<RedisScript> All => [Heartbeat, Availability, SignOff, Connect, Disconnect];
 }

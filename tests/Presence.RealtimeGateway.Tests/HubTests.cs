@@ -23,7 +23,7 @@ public sealed class HubTests(RedisServer redis)
         Assert.Equal(gateway.Time.GetUtcNow(), result.ServerTime);
         Assert.Equal(30, result.NextHeartbeatSeconds);
         Assert.Null(result.ClockSkewSeconds);
-        var message = await acked.Task.WaitAsync(Eventually.DefaultTimeout, Ct);
+        var message = await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct);
         Assert.Equal(result.ServerTime, message.ServerTime);
         var keys = gateway.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-hb"));
@@ -232,7 +232,7 @@ public sealed class HubTests(RedisServer redis)
         var huge = new string('x', 40 * 1024);
         await Assert.ThrowsAnyAsync<Exception>(() => hub.InvokeAsync<PresenceSnapshot>("watch", new[] { huge }, Ct));
 
-        await closed.Task.WaitAsync(Eventually.DefaultTimeout, Ct);
+        await closed.Task.WaitAsync(Poll.DefaultTimeout, Ct);
         await using var other = await gateway.ConnectAsync(token: null);
         Assert.Empty((await other.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct)).Entries);
     }

@@ -42,6 +42,7 @@ public class PresenceAppFactory<TProgram>(RedisServer redis) : WebApplicationFac
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:redis", Redis.ConnectionString);
         builder.UseSetting("Presence:KeyPrefix", KeyPrefix);
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

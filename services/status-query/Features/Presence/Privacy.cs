@@ -1,0 +1,43 @@
+using System.Security.Claims;
+using Presence.Core;
+using Presence.ServiceDefaults;
+
+namespace Presence.StatusQuery.Features.Presence;
+
+internal enum Visibility
+{
+    Visible,
+    NeedsToken,
+    Forbidden,
+}
+
+/// <summary>
+/// DESIGN.md §4: therapist statuses are public; a community user's status is visible to that user and to
+/// therapists. The decision depends only on who asks and whom they name, never on whether that user exists,
+/// so a refusal cannot tell anyone that an id is known.
+/// </summary>
+internal static class Privacy
+{
+    public static Visibility Of(ClaimsPrincipal caller, Role role, string id)
+    {
+        if (role == Role.Therapist)
+        {
+            return Visibility.Visible;
+        }
+
+        if (caller.Identity?.IsAuthenticated != true)
+        {
+            return Visibility.NeedsToken;
+        }
+
+        var callerRole = caller.FindFirstValue(PresenceClaims.Role);
+        if (callerRole == Role.Therapist.Name())
+        {
+            return Visibility.Visible;
+        }
+
+        return callerRole == role.Name() && string.Equals(caller.FindFirstValue(PresenceClaims.Subject), id, StringComparison.Ordinal)
+            ? Visibility.Visible
+            : Visibility.Forbidden;
+    }
+}

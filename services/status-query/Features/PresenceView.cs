@@ -1,0 +1,54 @@
+using Presence.Core;
+
+namespace Presence.StatusQuery.Features;
+
+/// <summary>One user's status on the wire: the board's entries and the lookups share this shape.</summary>
+public sealed class PresenceView
+{
+    public required string Id { get; init; }
+
+    /// <summary><c>online</c>, <c>recent</c>, <c>available</c> or <c>offline</c>.</summary>
+    public required string Status { get; init; }
+
+    public required bool Available { get; init; }
+
+    /// <summary>Last activity; null once the user's last-seen entry is past its retention (or never existed).</summary>
+    public required DateTimeOffset? LastActive { get; init; }
+
+    /// <summary><c>just now</c>, <c>5m ago</c>, <c>1h ago</c> (server-computed, the same rules everywhere).</summary>
+    public required string? LastActiveAgo { get; init; }
+
+    public static PresenceView From(PresenceEntry entry) => new()
+    {
+        Id = entry.Id,
+        Status = entry.Status.Name(),
+        Available = entry.Available,
+        LastActive = entry.LastActive,
+        LastActiveAgo = entry.LastActiveAgo,
+    };
+}
+
+/// <summary>The bucket windows the answer was computed with, so a client can explain them.</summary>
+public sealed class ThresholdsView
+{
+    public required int OnlineSeconds { get; init; }
+
+    public required int RecentSeconds { get; init; }
+
+    public static ThresholdsView From(PresenceOptions o) => new()
+    {
+        OnlineSeconds = (int)o.OnlineWindow.TotalSeconds,
+        RecentSeconds = (int)o.RecentWindow.TotalSeconds,
+    };
+}
+
+public sealed class CountsView
+{
+    public required int Online { get; init; }
+
+    public required int Recent { get; init; }
+
+    public required int Available { get; init; }
+
+    public static CountsView From(PresenceCounts c) => new() { Online = c.Online, Recent = c.Recent, Available = c.Available };
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using FastEndpoints;
+using FastEndpoints.Swagger;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board.Realtime;
+
+namespace Presence.StatusQuery;
+
+public static class StatusQueryExtensions
+{
+    public const string ActivitySourceName = "Presence.StatusQuery";
+
+    internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    public static WebApplicationBuilder AddStatusQuery(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StatusQueryOptions>().BindConfiguration(StatusQueryOptions.Section).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StatusQueryOptions>, StatusQueryOptionsValidator>());
+        builder.Services.AddSingleton<StatusQueryMetrics>();
+        builder.Services.AddSingleton<BoardCache>();
+        builder.Services.Configure<HealthCheckServiceOptions>(o =>
+        {
+            var redis = o.Registrations.Single(r => r.Name == Presence.ServiceDefaults.Extensions.RedisHealthCheckName);
+            var inner = redis.Factory;
+            redis.Factory = sp => new StaleTolerantReadiness(inner(sp), sp.GetRequiredService<BoardCache>());
+        });
+        builder.Services.AddOutputCache();
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+            .WithOrigins(AllowedOrigins(builder.Configuration))
+            .WithMethods(HttpMethods.Get, HttpMethods.Post)
+            .WithHeaders("Authorization", "Content-Type", "If-None-Match")
+            .WithExposedHeaders("ETag", "Age", "Retry-After", BoardEndpoint.StaleHeader)
+            .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
+        // Only this assembly's endpoints: FastEndpoints otherwise scans every loaded assembly, and a process
+        // hosting two services (the deployment tests boot all four) would map the other's endpoints too.
+        builder.Services.AddFastEndpoints(o =>
+        {
+            o.DisableAutoDiscovery = true;
+            o.Assemblies = [typeof(StatusQueryExtensions).Assembly];
+        });
+        builder.Services.SwaggerDocument(o =>
+        {
+            o.DocumentSettings = s =>
+            {
+                s.DocumentName = "v1";
+                s.Title = "Presence status query";
+                s.Version = "v1";
+            };
+        });
+        return builder;
+    }
+
+    /// <summary>The frontend origins: <c>Cors:AllowedOrigins</c>, plus the seed's <c>FRONTEND_URL</c> when set.</summary>
+    internal static string[] AllowedOrigins(IConfiguration configuration)
+    {
+        var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        var frontend = configuration["FRONTEND_URL"];
+        return [.. origins.Append(frontend).Where(o => !string.IsNullOrWhiteSpace(o)).Select(o => o!.TrimEnd('/')).Distinct(StringComparer.OrdinalIgnoreCase)];
+    }
+}

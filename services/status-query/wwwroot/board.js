@@ -1,0 +1,156 @@
+// The status board: polls the board endpoint (If-None-Match, so an unchanged board is a bodiless 304) and,
+// when the realtime gateway is reachable, applies its `presence-changed` pushes at once. Without the
+// gateway, or without the vendored SignalR client, it keeps working by polling alone.
+(() => {
+  "use strict";
+
+  const ORDER = { online: 0, recent: 1, available: 2 };
+  const state = { etag: null, board: null, config: null, refreshTimer: null, pollTimer: null };
+  const $ = (id) => document.getElementById(id);
+
+  function label(t) {
+    if (t.status === "online") return "Online now";
+    if (t.status === "recent") return t.lastActiveAgo ? `Recently active · ${t.lastActiveAgo}` : "Recently active";
+    return "Available";
+  }
+
+  function render() {
+    const board = state.board;
+    if (!board) return;
+    for (const key of ["online", "recent", "available"]) {
+      document.querySelector(`[data-count="${key}"]`).textContent = String(board.counts[key]);
+    }
+    const list = $("board");
+    const rows = board.therapists.map((t) => {
+      const li = document.createElement("li");
+      li.className = "therapist";
+      li.dataset.id = t.id;
+      li.dataset.status = t.status;
+      const dot = document.createElement("span");
+      dot.className = `dot ${t.status}`;
+      dot.setAttribute("aria-hidden", "true");
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = t.id;
+      const text = document.createElement("span");
+      text.className = "label";
+      text.textContent = label(t);
+      li.append(dot, name, text);
+      if (t.available && t.status !== "available") {
+        const accepting = document.createElement("span");
+        accepting.className = "accepting";
+        accepting.textContent = "Accepting sessions";
+        li.append(accepting);
+      }
+      return li;
+    });
+    list.replaceChildren(...rows);
+    $("empty").hidden = rows.length > 0;
+  }
+
+  function showProblem(text) {
+    const banner = $("problem");
+    banner.textContent = text || "";
+    banner.hidden = !text;
+  }
+
+  async function poll() {
+    clearTimeout(state.pollTimer);
+    try {
+      const headers = state.etag ? { "If-None-Match": state.etag } : {};
+      // no-store: the browser cache must not answer for the server, or a 304 would never reach this code.
+      const response = await fetch(state.config.boardUrl, { headers, cache: "no-store" });
+      if (response.status === 200) {
+        state.board = await response.json();
+        state.etag = response.headers.get("ETag");
+        render();
+      } else if (response.status !== 304) {
+        throw new Error(`HTTP ${response.status}`);
+      }
+      const stale = response.headers.get("X-Presence-Stale") === "true";
+      const age = Number(response.headers.get("Age") || 0);
+      showProblem(stale ? `Showing the board as it was ${age} s ago: live status is unavailable right now.` : "");
+      $("updated").textContent = `Checked ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      showProblem(state.board
+        ? "Cannot reach the status service; showing the last board received, retrying."
+        : "Cannot reach the status service; retrying.");
+    } finally {
+      state.pollTimer = setTimeout(poll, state.config.pollSeconds * 1000);
+    }
+  }
+
+  // A push is applied at once; the board is re-read a little later for server-made text and exact counts.
+  function applyChange(change) {
+    const board = state.board;
+    if (!board || change.role !== "therapist" || typeof change.id !== "string") return;
+    const list = board.therapists;
+    let t = list.find((x) => x.id === change.id);
+    if (!t) {
+      t = { id: change.id, status: "available", available: false, lastActive: null, lastActiveAgo: null };
+      list.push(t);
+    }
+    switch (change.status) {
+      case "online": t.status = "online"; t.lastActive = change.lastActive ?? t.lastActive; t.lastActiveAgo = "just now"; break;
+      case "recent": t.status = "recent"; t.lastActive = change.lastActive ?? t.lastActive; t.lastActiveAgo = null; break;
+      case "available": t.available = true; break;
+      case "unavailable": t.available = false; break;
+      default: return;
+    }
+    board.therapists = list.filter((x) => x.status !== "available" || x.available);
+    board.therapists.sort((a, b) => (ORDER[a.status] - ORDER[b.status])
+      || (Date.parse(b.lastActive || 0) - Date.parse(a.lastActive || 0))
+      || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const key of Object.keys(ORDER)) {
+      board.counts[key] = board.therapists.filter((x) => x.status === key).length;
+    }
+    render();
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(poll, state.config.refreshAfterPushSeconds * 1000);
+  }
+
+  function setConnection(text) {
+    $("connection").textContent = `Live updates: ${text}`;
+  }
+
+  async function connectLive() {
+    const hubUrl = state.config.hubUrl;
+    if (!hubUrl) { setConnection("off (polling every " + state.config.pollSeconds + " s)"); return; }
+    if (!window.signalR) { setConnection("unavailable (polling every " + state.config.pollSeconds + " s)"); return; }
+    const connection = new window.signalR.HubConnectionBuilder()
+      .withUrl(hubUrl)
+      .withAutomaticReconnect([0, 2000, 10000, 30000])
+      .configureLogging(window.signalR.LogLevel.None)
+      .build();
+    const watch = () => connection.invoke("watchTherapists").catch(() => { });
+    connection.on("presence-changed", applyChange);
+    connection.onreconnecting(() => setConnection("reconnecting (polling meanwhile)"));
+    connection.onreconnected(() => { setConnection("on"); watch(); poll(); });
+    connection.onclose(() => { setConnection("gateway unreachable (polling)"); setTimeout(start, 30000); });
+    async function start() {
+      try {
+        await connection.start();
+        await watch();
+        setConnection("on");
+      } catch {
+        setConnection("gateway unreachable (polling)");
+        setTimeout(start, 30000);
+      }
+    }
+    await start();
+  }
+
+  async function main() {
+    try {
+      const response = await fetch("v1/board/config", { cache: "no-store" });
+      state.config = await response.json();
+    } catch {
+      state.config = { pollSeconds: 30, hubUrl: null, boardUrl: "v1/therapists/status/realtime", refreshAfterPushSeconds: 5 };
+    }
+    state.config.boardUrl = state.config.boardUrl.replace(/^\//, "");
+    await poll();
+    connectLive();
+  }
+
+  main();
+})();

@@ -1,0 +1,45 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using Presence.ServiceDefaults;
+using StackExchange.Redis;
+using Role = Presence.Core.Role;
+
+namespace Presence.Benchmarks;
+
+/// <summary>
+/// What a team would build instead, measured beside the real services in the same run:
+/// (a) an empty POST answering a tiny JSON, (b) the same behind the same JWT validation,
+/// (c) the naive hand-rolled heartbeat (JWT + one ZADD), (d) a fixed JSON of the board's size.
+/// </summary>
+internal static class Baselines
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddOptions<PresenceAuthOptions>().BindConfiguration(PresenceAuthOptions.Section);
+        builder.Services.AddPresenceAuthentication();
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
+            ConnectionMultiplexer.Connect(builder.Configuration.GetConnectionString("redis") ?? "127.0.0.1:6379"));
+        var boardFile = builder.Configuration["Board:File"];
+        var board = boardFile is not null && File.Exists(boardFile) ? await File.ReadAllBytesAsync(boardFile) : "{}"u8.ToArray();
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapPost("/a", () => Results.Json(new Tiny(true)));
+        app.MapPost("/b", () => Results.Json(new Tiny(true))).RequireAuthorization();
+        var key = new PresenceKeys("baseline").LastSeen(Role.Community);
+        app.MapPost("/c", async (ClaimsPrincipal user, IConnectionMultiplexer redis) =>
+        {
+            await redis.GetDatabase().SortedSetAddAsync(key, user.FindFirstValue("sub"), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            return Results.Json(new Tiny(true));
+        }).RequireAuthorization();
+        app.MapGet("/d", () => Results.Bytes(board, "application/json"));
+        _ = app.Services.GetRequiredService<IOptions<PresenceAuthOptions>>().Value;
+        await app.RunAsync();
+    }
+
+    private sealed record Tiny(bool Accepted);
+}

@@ -1,0 +1,35 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Presence.Testing;
+using StackExchange.Redis;
+
+namespace Presence.HeartbeatApi.Tests;
+
+public sealed class HeartbeatApiFactory(RedisServer redis) : PresenceAppFactory<Program>(redis)
+{
+    public IDatabase Db => Redis.Database;
+
+    public async Task<bool> AnyKeyAsync()
+    {
+        var server = Redis.Client.GetServer(Redis.Client.GetEndPoints()[0]);
+        await foreach (var _ in server.KeysAsync(pattern: KeyPrefix + ":*"))
+        {
+            return true;
+        }
+
+        return false;
+    }
+}
+
+internal static class Http
+{
+    public static async Task<JsonElement> ProblemAsync(this HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        Assert.Equal((int)response.StatusCode, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    public static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+}

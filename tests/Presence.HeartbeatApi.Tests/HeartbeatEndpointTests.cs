@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.HeartbeatApi.Tests;
+
+public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
+{
+    private readonly HeartbeatApiFactory _app = new(redis);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    [Fact]
+    public async Task Therapist_heartbeat_without_body_is_accepted_and_recorded_under_the_token_id()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        var response = await client.PostAsync("/v1/therapists/heartbeat", null, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(body.GetProperty("accepted").GetBoolean());
+        Assert.Equal(30, body.GetProperty("nextHeartbeatSeconds").GetInt32());
+        Assert.Equal(_app.Time.GetUtcNow(), body.GetProperty("serverTime").GetDateTimeOffset());
+        Assert.False(body.TryGetProperty("clockSkewSeconds", out _));
+        var nowMs = _app.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        Assert.Equal(nowMs + 120_000, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist), "t-1"))!);
+        Assert.Equal(nowMs, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist), "t-1"))!);
+    }
+
+    [Fact]
+    public async Task Community_heartbeat_with_json_body_is_accepted()
+    {
+        using var client = _app.CreateClient(DevTokens.Community("c-1"));
+        var response = await client.PostAsync("/v1/community/heartbeat", Http.Json($$"""{"timestamp":"{{_app.Time.GetUtcNow():O}}"}"""), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community), "c-1"));
+    }
+
+    [Fact]
+    public async Task Heartbeat_within_min_interval_is_refused_with_retry_after()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-2"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
+        _app.Time.Advance(TimeSpan.FromSeconds(3));
+
+        var refused = await client.PostAsync("/v1/therapists/heartbeat", null, Ct);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), refused.Headers.RetryAfter?.Delta);
+        await refused.ProblemAsync();
+
+        _app.Time.Advance(TimeSpan.FromSeconds(7));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_clock_more_than_five_minutes_off_is_reported_not_used()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-3"));
+        var clientTime = _app.Time.GetUtcNow().AddMinutes(-10);
+
+        var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json($$"""{"timestamp":"{{clientTime:O}}"}"""), Ct);
+
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(-600, body.GetProperty("clockSkewSeconds").GetDouble());
+        Assert.Equal(_app.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist), "t-3"))!);
+    }
+
+    [Fact]
+    public async Task Therapist_heartbeat_can_mark_available()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-4"));
+        var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"available":true}"""), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(await _app.Db.SetContainsAsync(_app.Keys.Available(Role.Therapist), "t-4"));
+    }
+
+    [Fact]
+    public async Task Community_heartbeat_cannot_carry_availability()
+    {
+        using var client = _app.CreateClient(DevTokens.Community("c-2"));
+        var response = await client.PostAsync("/v1/community/heartbeat", Http.Json("""{"available":true}"""), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.ProblemAsync();
+        Assert.False(await _app.AnyKeyAsync());
+    }
+
+    [Fact]
+    public async Task Availability_put_sets_and_clears_the_flag()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-5"));
+        var on = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
+        Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(body.GetProperty("available").GetBoolean());
+        Assert.True(body.GetProperty("changed").GetBoolean());
+        Assert.True(await _app.Db.SetContainsAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+
+        var off = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":false}"""), Ct);
+        Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+        Assert.False(await _app.Db.SetContainsAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+    }
+
+    [Fact]
+    public async Task Availability_without_the_flag_is_a_400()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-6"));
+        var response = await client.PutAsync("/v1/therapists/availability", Http.Json("{}"), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.ProblemAsync();
+        Assert.False(await _app.AnyKeyAsync());
+    }
+
+    [Theory]
+    [InlineData("therapists", "therapist")]
+    [InlineData("community", "community")]
+    public async Task Sign_off_ends_online_now_and_answers_204(string segment, string role)
+    {
+        using var client = _app.CreateClient(DevTokens.Mint(role, "u-1"));
+        await client.PostAsync($"/v1/{segment}/heartbeat", null, Ct);
+        Roles.TryParse(role, out var parsed);
+
+        var response = await client.PostAsync($"/v1/{segment}/offline", null, Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(parsed!.Value), "u-1"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(parsed.Value), "u-1"));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync($"/v1/{segment}/offline", null, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Openapi_document_lists_the_endpoints()
+    {
+        using var client = _app.CreateClient();
+        var doc = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct);
+        var paths = doc.GetProperty("paths");
+        foreach (var path in new[]
+        {
+            "/v1/therapists/heartbeat", "/v1/community/heartbeat", "/v1/therapists/availability",
+            "/v1/therapists/offline", "/v1/community/offline",
+        })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), path);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Net;
+using Presence.Testing;
+
+namespace Presence.HeartbeatApi.Tests;
+
+/// <summary>Stops its own Redis (a class fixture), so the assembly's shared server is never touched.</summary>
+public sealed class RedisOutageTests(RedisServer ownRedis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly HeartbeatApiFactory _app = new(ownRedis);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        await ownRedis.StartAsync();
+        await _app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Redis_down_gives_fast_503_with_retry_after_and_unready_then_recovers_by_itself()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
+
+        await ownRedis.StopAsync();
+
+        for (var i = 0; i < 8; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var response = i % 2 == 0
+                ? await client.PostAsync("/v1/therapists/heartbeat", null, Ct)
+                : await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+            Assert.True(elapsed < TimeSpan.FromSeconds(1), $"answer {i} took {elapsed.TotalMilliseconds:F0} ms");
+            await response.ProblemAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live", Ct)).StatusCode);
+
+        await ownRedis.StartAsync();
+
+        await Eventually.TrueAsync(async () => (await client.GetAsync("/health/ready", Ct)).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(20), "ready after Redis came back");
+        await Eventually.TrueAsync(async () =>
+            {
+                _app.Time.Advance(TimeSpan.FromSeconds(11));
+                return (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode == HttpStatusCode.OK;
+            },
+            TimeSpan.FromSeconds(20), "heartbeats accepted after the circuit closed");
+    }
+}

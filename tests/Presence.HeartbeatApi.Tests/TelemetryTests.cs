@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Presence.Testing;
+
+namespace Presence.HeartbeatApi.Tests;
+
+public sealed class TelemetryTests(RedisServer redis) : IAsyncLifetime
+{
+    private readonly HeartbeatApiFactory _app = new(redis);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    [Fact]
+    public async Task Heartbeats_are_counted_by_role_transport_and_outcome_and_store_latency_is_recorded()
+    {
+        var meters = _app.Services.GetRequiredService<IMeterFactory>();
+        using var heartbeats = new MetricCollector<long>(meters, "Presence", "presence.heartbeats");
+        using var latency = new MetricCollector<double>(meters, "Presence", "presence.store.duration");
+        using var therapist = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var badId = _app.CreateClient(DevTokens.Therapist("bad id"));
+
+        await therapist.PostAsync("/v1/therapists/heartbeat", null, Ct);
+        await therapist.PostAsync("/v1/therapists/heartbeat", null, Ct);
+        await badId.PostAsync("/v1/therapists/heartbeat", null, Ct);
+
+        var byOutcome = heartbeats.GetMeasurementSnapshot()
+            .GroupBy(m => (string?)m.Tags["outcome"])
+            .ToDictionary(g => g.Key!, g => g.Sum(m => m.Value));
+        Assert.Equal(1, byOutcome["accepted"]);
+        Assert.Equal(1, byOutcome["throttled"]);
+        Assert.Equal(1, byOutcome["rejected"]);
+        Assert.All(heartbeats.GetMeasurementSnapshot(), m =>
+        {
+            Assert.Equal("therapist", m.Tags["role"]);
+            Assert.Equal("rest", m.Tags["transport"]);
+        });
+        Assert.Equal(2, latency.GetMeasurementSnapshot().Count(m => (string?)m.Tags["operation"] == "heartbeat"));
+    }
+
+    [Fact]
+    public async Task Each_heartbeat_gets_a_span_with_role_and_outcome()
+    {
+        var spans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == HeartbeatApiExtensions.ActivitySourceName,
+            Sample = (ref _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                lock (spans)
+                {
+                    spans.Add(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var client = _app.CreateClient(DevTokens.Community("c-span"));
+        // Other test classes run in parallel: this test's spans are the ones in its own trace.
+        var traceId = ActivityTraceId.CreateRandom();
+        client.DefaultRequestHeaders.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+
+        await client.PostAsync("/v1/community/heartbeat", null, Ct);
+        await client.PostAsync("/v1/community/heartbeat", null, Ct);
+
+        Activity[] mine;
+        lock (spans)
+        {
+            mine = [.. spans.Where(s => s.OperationName == "heartbeat" && s.TraceId == traceId)];
+        }
+
+        Assert.Equal(["accepted", "throttled"], mine.Select(s => (string?)s.GetTagItem("presence.outcome")).ToArray());
+        Assert.All(mine, s => Assert.Equal("community", s.GetTagItem("presence.role")));
+    }
+}

@@ -1,0 +1,32 @@
+using Presence.Core;
+
+namespace Presence.StatusQuery.Tests;
+
+/// <summary>On a Redis of its own, so the command statistics are this test's alone.</summary>
+public sealed class BoardCostTests(OwnRedis redis) : IClassFixture<OwnRedis>
+{
+    [Fact]
+    public async Task Board_reads_ranges_by_score_and_the_available_set_and_never_scans_keys()
+    {
+        await using var h = new ReaderHarness(redis.Server);
+        for (var i = 0; i < 50; i++)
+        {
+            await h.BeatAsync("t-" + i, available: i % 5 == 0);
+        }
+
+        h.Time.Advance(TimeSpan.FromHours(2));
+        await h.BeatAsync("t-new");
+        var server = redis.Server.Client.GetServer(redis.Server.Client.GetEndPoints()[0]);
+        await server.ExecuteAsync("CONFIG", "RESETSTAT");
+
+        var board = await h.BoardAsync();
+
+        Assert.Equal(new PresenceCounts(1, 0, 10), board.Counts);
+        var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        Assert.DoesNotContain(stats.Keys, k => k is "cmdstat_keys" or "cmdstat_scan" or "cmdstat_zrange" or "cmdstat_hgetall");
+        Assert.StartsWith("calls=2,", stats["cmdstat_zrangebyscore"], StringComparison.Ordinal);
+        Assert.StartsWith("calls=1,", stats["cmdstat_smembers"], StringComparison.Ordinal);
+        // The available users outside the recent window need their last activity: one ZMSCORE for all of them.
+        Assert.StartsWith("calls=1,", stats["cmdstat_zmscore"], StringComparison.Ordinal);
+    }
+}

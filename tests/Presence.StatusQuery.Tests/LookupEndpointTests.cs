@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.StatusQuery.Tests;
+
+public sealed class LookupEndpointTests(RedisServer redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, string?, HttpStatusCode> Matrix => new()
+    {
+        // target, caller token ("role:sub" or null for anonymous), expected
+        { "therapist/t-1", null, HttpStatusCode.OK },
+        { "therapist/t-1", "community:c-1", HttpStatusCode.OK },
+        { "therapist/t-1", "therapist:t-2", HttpStatusCode.OK },
+        { "community/c-1", null, HttpStatusCode.Unauthorized },
+        { "community/c-1", "community:c-1", HttpStatusCode.OK },
+        { "community/c-1", "community:c-2", HttpStatusCode.Forbidden },
+        { "community/c-1", "therapist:t-2", HttpStatusCode.OK },
+        { "community/c-1", "expired", HttpStatusCode.Unauthorized },
+        { "community/c-1", "unsigned", HttpStatusCode.Unauthorized },
+        { "community/c-1", "community:c-1-other-role-claim-missing", HttpStatusCode.Forbidden },
+    };
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task Privacy_matrix(string target, string? caller, HttpStatusCode expected)
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.BeatAsync("t-1");
+        await app.BeatAsync("c-1", Role.Community);
+        using var client = app.CreateClient(Token(caller));
+
+        using var response = await client.GetAsync("/v1/presence/" + target, Ct);
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            var json = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.Equal("online", json.GetProperty("status").GetString());
+        }
+        else
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        if (expected == HttpStatusCode.Unauthorized)
+        {
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+    }
+
+    [Fact]
+    public async Task A_refusal_is_the_same_whether_or_not_the_user_exists()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.BeatAsync("c-known", Role.Community);
+        using var anonymous = app.CreateClient(token: null);
+        using var stranger = app.CreateClient(DevTokens.Community("c-stranger"));
+
+        foreach (var client in new[] { anonymous, stranger })
+        {
+            using var known = await client.GetAsync("/v1/presence/community/c-known", Ct);
+            using var unknown = await client.GetAsync("/v1/presence/community/c-unknown", Ct);
+            Assert.Equal(known.StatusCode, unknown.StatusCode);
+            Assert.NotEqual(HttpStatusCode.NotFound, known.StatusCode);
+            var knownBody = await known.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            var unknownBody = await unknown.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.Equal(knownBody.GetProperty("detail").GetString(), unknownBody.GetProperty("detail").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Unknown_user_is_offline_not_404()
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var client = app.CreateClient(token: null);
+
+        var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/nobody", Ct);
+
+        Assert.Equal("therapist", json.GetProperty("role").GetString());
+        Assert.Equal("nobody", json.GetProperty("id").GetString());
+        Assert.Equal("offline", json.GetProperty("status").GetString());
+        Assert.False(json.GetProperty("available").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("lastActive").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("lastActiveAgo").ValueKind);
+    }
+
+    [Fact]
+    public async Task Lookup_reports_recent_with_the_server_text_and_the_available_flag()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.BeatAsync("t-1", available: true);
+        app.Time.Advance(TimeSpan.FromMinutes(5));
+        using var client = app.CreateClient(token: null);
+
+        var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/t-1", Ct);
+
+        Assert.Equal("recent", json.GetProperty("status").GetString());
+        Assert.Equal("5m ago", json.GetProperty("lastActiveAgo").GetString());
+        Assert.True(json.GetProperty("available").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("/v1/presence/admin/x-1")]
+    [InlineData("/v1/presence/therapists/t-1")]
+    [InlineData("/v1/presence/therapist/has%20space")]
+    [InlineData("/v1/presence/therapist/a:b")]
+    [InlineData("/v1/presence/community/%7Btag%7D")]
+    public async Task Bad_role_or_id_is_a_400_problem(string url)
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+
+        using var response = await client.GetAsync(url, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    private static string? Token(string? caller) => caller switch
+    {
+        null => null,
+        "expired" => DevTokens.Expired("therapist", "t-2"),
+        "unsigned" => DevTokens.Unsigned("therapist", "t-2"),
+        "community:c-1-other-role-claim-missing" => DevTokens.Mint("", "c-1"),
+        _ => DevTokens.Mint(caller.Split(':')[0], caller.Split(':')[1]),
+    };
+}

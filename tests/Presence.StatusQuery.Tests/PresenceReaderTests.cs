@@ -1,0 +1,148 @@
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.StatusQuery.Tests;
+
+public sealed class PresenceReaderTests(RedisServer redis)
+{
+    private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
+
+    [Fact]
+    public async Task Online_lasts_until_the_online_window_has_fully_passed_then_the_user_is_recent()
+    {
+        await using var h = new ReaderHarness(redis);
+        await h.BeatAsync("t-1");
+
+        h.Time.Advance(h.Options.OnlineWindow - Ms);
+        Assert.Equal(PresenceStatus.Online, (await h.GetAsync("t-1")).Status);
+        Assert.Equal(new PresenceCounts(1, 0, 0), (await h.BoardAsync()).Counts);
+
+        h.Time.Advance(Ms);
+        Assert.Equal(PresenceStatus.Recent, (await h.GetAsync("t-1")).Status);
+        var board = await h.BoardAsync();
+        Assert.Equal(new PresenceCounts(0, 1, 0), board.Counts);
+        Assert.Equal(PresenceStatus.Recent, Assert.Single(board.Entries).Status);
+    }
+
+    [Fact]
+    public async Task Recent_lasts_until_the_recent_window_has_fully_passed_then_available_or_offline()
+    {
+        await using var h = new ReaderHarness(redis);
+        await h.BeatAsync("t-flagged", available: true);
+        await h.BeatAsync("t-plain");
+
+        h.Time.Advance(h.Options.RecentWindow - Ms);
+        Assert.Equal(PresenceStatus.Recent, (await h.GetAsync("t-flagged")).Status);
+        Assert.Equal(PresenceStatus.Recent, (await h.GetAsync("t-plain")).Status);
+        Assert.Equal(new PresenceCounts(0, 2, 0), (await h.BoardAsync()).Counts);
+
+        h.Time.Advance(Ms);
+        var flagged = await h.GetAsync("t-flagged");
+        Assert.Equal(PresenceStatus.Available, flagged.Status);
+        Assert.Equal("1h ago", flagged.LastActiveAgo);
+        var plain = await h.GetAsync("t-plain");
+        Assert.Equal(PresenceStatus.Offline, plain.Status);
+        Assert.NotNull(plain.LastActive);
+
+        var board = await h.BoardAsync();
+        Assert.Equal(new PresenceCounts(0, 0, 1), board.Counts);
+        Assert.Equal("t-flagged", Assert.Single(board.Entries).Id);
+    }
+
+    [Fact]
+    public async Task Sign_off_makes_an_online_user_recent_at_once()
+    {
+        await using var h = new ReaderHarness(redis);
+        await h.BeatAsync("t-1");
+        await h.Store.SignOffAsync(Role.Therapist, "t-1", TestContext.Current.CancellationToken);
+
+        var entry = await h.GetAsync("t-1");
+        Assert.Equal(PresenceStatus.Recent, entry.Status);
+        Assert.Equal("just now", entry.LastActiveAgo);
+    }
+
+    [Fact]
+    public async Task Board_is_online_then_recent_by_recency_then_available_with_server_made_texts()
+    {
+        await using var h = new ReaderHarness(redis);
+        await h.BeatAsync("av-old", available: true);
+        h.Time.Advance(TimeSpan.FromSeconds(3601));
+        await h.BeatAsync("r-1");
+        h.Time.Advance(TimeSpan.FromSeconds(5));
+        await h.BeatAsync("r-2");
+        h.Time.Advance(TimeSpan.FromSeconds(121));
+        await h.BeatAsync("o-1");
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        await h.BeatAsync("o-2", available: true);
+        await h.SetAvailableAsync("av-b");
+        await h.SetAvailableAsync("av-a");
+        await h.BeatAsync("o-3");
+        await h.Store.SetAvailabilityAsync(Role.Therapist, "av-never-mind", true, TestContext.Current.CancellationToken);
+        await h.Store.SetAvailabilityAsync(Role.Therapist, "av-never-mind", false, TestContext.Current.CancellationToken);
+
+        var board = await h.BoardAsync();
+
+        Assert.Equal(["o-2", "o-3", "o-1", "r-2", "r-1", "av-old", "av-a", "av-b"], board.Entries.Select(e => e.Id));
+        Assert.Equal(new PresenceCounts(3, 2, 3), board.Counts);
+        var byId = board.Entries.ToDictionary(e => e.Id);
+        Assert.True(byId["o-2"].Available);
+        Assert.False(byId["o-1"].Available);
+        Assert.Equal("just now", byId["o-1"].LastActiveAgo);
+        Assert.Equal("2m ago", byId["r-2"].LastActiveAgo);
+        Assert.Equal("2m ago", byId["r-1"].LastActiveAgo);
+        Assert.Equal("1h ago", byId["av-old"].LastActiveAgo);
+        Assert.Null(byId["av-a"].LastActive);
+        Assert.Null(byId["av-a"].LastActiveAgo);
+        Assert.Equal(PresenceStatus.Available, byId["av-a"].Status);
+        Assert.Equal(h.Time.GetUtcNow().AddSeconds(-122).ToUnixTimeMilliseconds(), byId["r-2"].LastActive!.Value.ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
+    public async Task Many_ids_come_back_in_the_order_asked_and_unknown_ids_are_offline()
+    {
+        await using var h = new ReaderHarness(redis);
+        await h.BeatAsync("c-1", Role.Community);
+        h.Time.Advance(h.Options.OnlineWindow);
+        await h.BeatAsync("c-2", Role.Community);
+
+        var entries = await h.Reader.GetManyAsync(Role.Community, ["c-2", "nobody", "c-1"], TestContext.Current.CancellationToken);
+
+        Assert.Equal(["c-2", "nobody", "c-1"], entries.Select(e => e.Id));
+        Assert.Equal([PresenceStatus.Online, PresenceStatus.Offline, PresenceStatus.Recent], entries.Select(e => e.Status));
+        Assert.Null(entries[1].LastActive);
+        Assert.Null(entries[1].LastActiveAgo);
+        Assert.False(entries[1].Available);
+        Assert.Equal("2m ago", entries[2].LastActiveAgo);
+    }
+
+    [Fact]
+    public async Task Counts_by_score_agree_with_the_board_and_are_kept_per_role()
+    {
+        await using var h = new ReaderHarness(redis);
+        await h.BeatAsync("t-recent");
+        await h.BeatAsync("t-recent-flagged", available: true);
+        h.Time.Advance(h.Options.OnlineWindow);
+        await h.BeatAsync("t-online", available: true);
+        await h.SetAvailableAsync("t-available");
+        await h.BeatAsync("c-1", Role.Community);
+        await h.BeatAsync("c-2", Role.Community);
+
+        var therapists = await h.Reader.CountAsync(Role.Therapist, TestContext.Current.CancellationToken);
+        var community = await h.Reader.CountAsync(Role.Community, TestContext.Current.CancellationToken);
+
+        Assert.Equal(new PresenceCounts(1, 2, 1), therapists);
+        Assert.Equal((await h.BoardAsync()).Counts, therapists);
+        Assert.Equal(new PresenceCounts(2, 0, 0), community);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("a:b")]
+    [InlineData("{tag}")]
+    [InlineData("has space")]
+    public async Task Invalid_ids_never_reach_a_key(string id)
+    {
+        await using var h = new ReaderHarness(redis);
+        await Assert.ThrowsAsync<ArgumentException>(() => h.GetAsync(id));
+    }
+}

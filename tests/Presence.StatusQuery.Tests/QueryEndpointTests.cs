@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.StatusQuery.Tests;
+
+public sealed class QueryEndpointTests(RedisServer redis)
+{
+    private const string Url = "/v1/presence/query";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Therapist_gets_statuses_in_the_order_asked_with_duplicates_collapsed()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.BeatAsync("c-1", Role.Community);
+        app.Time.Advance(TimeSpan.FromMinutes(3));
+        await app.BeatAsync("c-2", Role.Community);
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+
+        using var response = await client.PostAsJsonAsync(Url, new { role = "community", ids = new[] { "c-2", "c-unknown", "c-1", "c-2" } }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("community", json.GetProperty("role").GetString());
+        var users = json.GetProperty("users").EnumerateArray().ToArray();
+        Assert.Equal(["c-2", "c-unknown", "c-1"], users.Select(u => u.GetProperty("id").GetString()));
+        Assert.Equal(["online", "offline", "recent"], users.Select(u => u.GetProperty("status").GetString()));
+        Assert.Equal("3m ago", users[2].GetProperty("lastActiveAgo").GetString());
+    }
+
+    [Fact]
+    public async Task Five_hundred_ids_of_full_length_are_accepted()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.BeatAsync("t-live");
+        var ids = Enumerable.Range(0, 499).Select(i => i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture).PadLeft(UserId.MaxLength, 'x')).Append("t-live").ToArray();
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+
+        using var response = await client.PostAsJsonAsync(Url, new { role = "therapist", ids }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var users = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("users");
+        Assert.Equal(500, users.GetArrayLength());
+        Assert.Equal("online", users[499].GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Five_hundred_and_one_ids_are_a_400_problem()
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+
+        using var response = await client.PostAsJsonAsync(Url, new { role = "therapist", ids = Enumerable.Range(0, 501).Select(i => "t-" + i) }, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("500", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"role":"therapist","ids":[]}""")]
+    [InlineData("""{"role":"therapist"}""")]
+    [InlineData("""{"ids":["t-1"]}""")]
+    [InlineData("""{"role":"admin","ids":["t-1"]}""")]
+    [InlineData("""{"role":"therapist","ids":["ok","not ok"]}""")]
+    [InlineData("""{"role":"therapist","ids":["a:b"]}""")]
+    [InlineData("""{"role":"therapist","ids":"t-1"}""")]
+    [InlineData("""{"role":"therapist","ids":["t-1"]""")]
+    [InlineData("not json")]
+    public async Task Bad_bodies_are_a_400_problem(string body)
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+
+        using var response = await client.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Anonymous_is_401_and_a_community_user_403()
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var anonymous = app.CreateClient(token: null);
+        using var community = app.CreateClient(DevTokens.Community("c-1"));
+        var body = new { role = "therapist", ids = new[] { "t-1" } };
+
+        using var unauthorized = await anonymous.PostAsJsonAsync(Url, body, Ct);
+        using var forbidden = await community.PostAsJsonAsync(Url, body, Ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_is_413()
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        var huge = """{"role":"therapist","ids":["t-1"],"pad":""" + "\"" + new string('x', 140_000) + "\"}";
+
+        using var response = await client.PostAsync(Url, new StringContent(huge, Encoding.UTF8, "application/json"), Ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+}

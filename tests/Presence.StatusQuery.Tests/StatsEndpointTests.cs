@@ -1,0 +1,33 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.StatusQuery.Tests;
+
+public sealed class StatsEndpointTests(RedisServer redis)
+{
+    [Fact]
+    public async Task Stats_count_every_role_and_bucket_for_anyone()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.BeatAsync("t-recent");
+        await app.BeatAsync("c-recent", Role.Community);
+        app.Time.Advance(TimeSpan.FromMinutes(10));
+        await app.BeatAsync("t-online");
+        await app.SetAvailableAsync("t-available");
+        await app.BeatAsync("c-1", Role.Community);
+        await app.BeatAsync("c-2", Role.Community);
+        using var client = app.CreateClient(token: null);
+
+        var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/stats", TestContext.Current.CancellationToken);
+
+        var roles = json.GetProperty("roles");
+        Assert.Equal((1, 1, 1), Counts(roles.GetProperty("therapist")));
+        Assert.Equal((2, 1, 0), Counts(roles.GetProperty("community")));
+        Assert.Equal(120, json.GetProperty("thresholds").GetProperty("onlineSeconds").GetInt32());
+    }
+
+    private static (int, int, int) Counts(JsonElement c) =>
+        (c.GetProperty("online").GetInt32(), c.GetProperty("recent").GetInt32(), c.GetProperty("available").GetInt32());
+}
