@@ -25,20 +25,6 @@ public sealed class DashboardTests
     /// </summary>
     public static readonly string[] FrameworkFamilies = ["http_server_request_duration_seconds"];
 
-    /// <summary>
-    /// Series the dashboard queries whose instruments are built on other branches (issues 3, 4 and 5) at the
-    /// time of writing. Each is skipped, saying which service must emit it, until the code emits it; then its
-    /// test fails until the entry is removed here, so this list only ever shrinks.
-    /// </summary>
-    public static readonly IReadOnlyDictionary<string, string> Pending = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["presence_hub_connections"] = "realtime-gateway: ObservableUpDownCounter presence.hub.connections",
-        ["presence_push_lag_seconds_bucket"] = "realtime-gateway: Histogram presence.push.lag (s)",
-        ["presence_hub_pushes_total"] = "realtime-gateway: Counter presence.hub.pushes {role, status}",
-        ["presence_events_pending"] = "realtime-gateway: ObservableGauge presence.events.pending {role}",
-        ["presence_hub_messages_total"] = "realtime-gateway: Counter presence.hub.messages {method, outcome}",
-    };
-
     /// <summary>Issue 6's panels: heartbeats by role and outcome (throttled, rejected), bucket counts, board build and cache, hub connections and push lag, sweeps and transitions, Redis errors and circuit.</summary>
     private static readonly string[] Required =
     [
@@ -96,12 +82,6 @@ public sealed class DashboardTests
         var emitted = Code.Value.SelectMany(i => i.PrometheusSeries).ToHashSet(StringComparer.Ordinal);
         var framework = FrameworkFamilies.SelectMany(f => new[] { f, f + "_bucket", f + "_sum", f + "_count", f + "_total" });
         var isEmitted = emitted.Contains(series) || framework.Contains(series);
-        if (Pending.TryGetValue(series, out var owner))
-        {
-            Assert.False(isEmitted, $"{series} is emitted now: remove it from DashboardTests.Pending.");
-            Assert.Skip($"{series} is not emitted yet; expected from {owner} (its branch had not landed when the dashboard was written).");
-        }
-
         var panels = string.Join("; ", Queried().Where(q => q.Series == series).Select(q => q.Panel).Distinct());
         Assert.True(isEmitted,
             $"The dashboard or the alerts query {series} ({panels}), but no instrument in services/ or shared/ produces it. Emitted: {string.Join(", ", emitted.Order(StringComparer.Ordinal))}");
