@@ -69,14 +69,47 @@ cmd_test() {
 }
 
 cmd_bench() {
+  local quick=0 arg
+  for arg in "$@"; do [ "$arg" = "--quick" ] && quick=1; done
   ensure_package redis-server redis-server
   ensure_package wrk wrk
+  ensure_package curl curl
   log "building Release"
   local project
-  for project in services/heartbeat-api services/status-query services/realtime-gateway services/janitor tests/Presence.Benchmarks; do
+  for project in services/heartbeat-api services/status-query services/realtime-gateway services/janitor \
+                 tests/Presence.Benchmarks tests/Presence.Gateway.LoadTool tools/Presence.JanitorBenchmark; do
     dotnet build -c Release --nologo -v quiet "$project" >/dev/null
   done
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+
+  log "1/3 REST heartbeats, board, Redis cost and memory (services vs baselines)"
   dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
+
+  log "2/3 realtime-gateway: connections held, memory per connection, ack and push latency"
+  local connections=10000 duration=60 users=100000
+  [ "$quick" -eq 1 ] && connections=1000 duration=15 users=20000
+  local bench_dir="$STATE/bench" redis_port=6411 gateway_port=5112 gateway_pid
+  mkdir -p "$bench_dir"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$bench_dir/redis.pid" --dir "$bench_dir" >/dev/null
+  (cd services/realtime-gateway/bin/Release/net10.0 && ulimit -n 65536 && \
+    ASPNETCORE_ENVIRONMENT=Development ConnectionStrings__redis="127.0.0.1:$redis_port" Presence__KeyPrefix=bench \
+    Logging__LogLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$gateway_port" \
+    exec dotnet Presence.RealtimeGateway.dll >"$bench_dir/gateway.log" 2>&1) &
+  gateway_pid=$!
+  local waited=0
+  until curl -fs "http://127.0.0.1:$gateway_port/health/ready" >/dev/null 2>&1; do
+    sleep 1; waited=$((waited + 1)); [ "$waited" -lt 60 ] || { kill "$gateway_pid"; die "the gateway did not get ready (see $bench_dir/gateway.log)"; }
+  done
+  echo "command: Presence.Gateway.LoadTool --connections $connections --duration $duration (one gateway, Release)"
+  (ulimit -n 65536 && dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
+    --url "http://127.0.0.1:$gateway_port/hubs/presence" --connections "$connections" --duration "$duration" --gateway-pid "$gateway_pid") || true
+  kill "$gateway_pid" 2>/dev/null || true
+  kill "$(cat "$bench_dir/redis.pid")" 2>/dev/null || true
+
+  log "3/3 janitor: offline-detection delay and the longest sweep command"
+  echo "command: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- $users 20"
+  dotnet run -c Release --no-build --project tools/Presence.JanitorBenchmark -- "$users" 20
 }
 
 # ---------------------------------------------------------------------------------------------------------
