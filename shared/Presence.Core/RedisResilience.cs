@@ -107,8 +107,9 @@ public sealed class RedisResilience
     {
         RedisConnectionException or RedisTimeoutException or TimeoutRejectedException or BrokenCircuitException
             or SocketException or ObjectDisposedException => true,
+        // "BUSY " (a script is running) with the space: BUSYGROUP ("consumer group exists") is an answer, not a failure.
         RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
-            || server.Message.StartsWith("BUSY", StringComparison.Ordinal)
+            || server.Message.StartsWith("BUSY ", StringComparison.Ordinal)
             || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
             || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
             || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal),

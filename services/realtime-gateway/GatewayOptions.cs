@@ -1,0 +1,152 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace Presence.RealtimeGateway;
+
+/// <summary>Settings of the realtime gateway (section <c>Gateway</c>), validated at start-up.</summary>
+public sealed partial class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    public const string SpecialtyPattern = "^[a-z0-9-]{1,32}$";
+
+    /// <summary>What a therapist may list when no allow-list is configured.</summary>
+    public static readonly IReadOnlyList<string> DefaultSpecialties =
+    [
+        "addiction", "adolescents", "anxiety", "couples", "depression", "eating-disorders", "family", "grief",
+        "lgbtq", "ocd", "ptsd", "sleep", "stress", "trauma",
+    ];
+
+    /// <summary>The hub's path.</summary>
+    public string HubPath { get; set; } = "/hubs/presence";
+
+    /// <summary>
+    /// SignalR backplane channel prefix. Unset: <c>{Presence:KeyPrefix}:signalr</c>, so deployments (and test
+    /// classes) that share a Redis server but not a key prefix never see each other's messages.
+    /// </summary>
+    public string? BackplaneChannelPrefix { get; set; }
+
+    /// <summary>
+    /// How often the server pings an idle connection. Half of the clients' default server timeout (30 s), as SignalR
+    /// recommends, so a healthy but quiet connection is never dropped by the client.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A connection the server hears nothing from (no message, no client ping) for this long is closed. Twice the
+    /// clients' default ping interval (15 s); a half-open TCP connection is noticed in 30 s, well before the 90 s
+    /// stale-connection window, and its user signs off at once when it was the last.
+    /// </summary>
+    public TimeSpan ClientTimeoutInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Largest hub message accepted; a larger one closes the connection (a SignalR protocol error). 32 KiB holds a
+    /// <c>watch</c> of <see cref="MaxWatchedIds"/> ids of the longest allowed length, and nothing much bigger.
+    /// </summary>
+    public long MaximumReceiveMessageSize { get; set; } = 32 * 1024;
+
+    /// <summary>Most ids one connection may watch, and one <c>watch</c> call may name.</summary>
+    public int MaxWatchedIds { get; set; } = 200;
+
+    /// <summary>Hub heartbeats (and joins) a connection may send in a burst before the steady rate applies.</summary>
+    public int HeartbeatBurst { get; set; } = 5;
+
+    /// <summary>One heartbeat token is given back this often (steady rate: 30 a minute by default).</summary>
+    public TimeSpan HeartbeatTokenPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Allowed specialties on <c>joinAsTherapist</c>; unset: <see cref="DefaultSpecialties"/>.</summary>
+    public string[]? Specialties { get; set; }
+
+    /// <summary>Most specialties one therapist may list.</summary>
+    public int MaxSpecialties { get; set; } = 8;
+
+    /// <summary>The consumer group all gateway instances read the role event streams as.</summary>
+    public string ConsumerGroup { get; set; } = "gateways";
+
+    /// <summary>
+    /// Wait after an empty read of the event streams. StackExchange.Redis has no blocking <c>XREADGROUP</c>
+    /// (<c>BLOCK</c> would stall its one shared connection), so the consumer polls; this bounds the added push latency.
+    /// </summary>
+    public TimeSpan EventPollDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Entries read per stream and call.</summary>
+    public int EventBatchSize { get; set; } = 200;
+
+    /// <summary>A pending entry idle this long belongs to a dead consumer (a killed instance) and is claimed (<c>XAUTOCLAIM</c>).</summary>
+    public TimeSpan ReclaimIdle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often dead consumers' entries are looked for, and the pending gauge refreshed.</summary>
+    public TimeSpan ReclaimInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>This instance's name (lease, connection records, consumer name); unset: <c>gw-{machine}-{random}</c>.</summary>
+    public string? InstanceId { get; set; }
+
+    public IReadOnlyList<string> EffectiveSpecialties => Specialties is { Length: > 0 } configured ? configured : DefaultSpecialties;
+
+    public string EffectiveChannelPrefix(string keyPrefix) =>
+        string.IsNullOrWhiteSpace(BackplaneChannelPrefix) ? keyPrefix + ":signalr" : BackplaneChannelPrefix;
+
+    [GeneratedRegex(SpecialtyPattern, RegexOptions.CultureInvariant)]
+    internal static partial Regex SpecialtyRegex();
+}
+
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions o)
+    {
+        var errors = new List<string>();
+        void Positive(TimeSpan value, string field)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"Gateway:{field} must be positive (was {value}).");
+            }
+        }
+
+        Positive(o.KeepAliveInterval, nameof(o.KeepAliveInterval));
+        Positive(o.ClientTimeoutInterval, nameof(o.ClientTimeoutInterval));
+        Positive(o.HeartbeatTokenPeriod, nameof(o.HeartbeatTokenPeriod));
+        Positive(o.EventPollDelay, nameof(o.EventPollDelay));
+        Positive(o.ReclaimIdle, nameof(o.ReclaimIdle));
+        Positive(o.ReclaimInterval, nameof(o.ReclaimInterval));
+        if (o.ClientTimeoutInterval <= o.KeepAliveInterval)
+        {
+            errors.Add("Gateway:ClientTimeoutInterval must be longer than Gateway:KeepAliveInterval.");
+        }
+
+        if (!o.HubPath.StartsWith("/hubs/", StringComparison.Ordinal))
+        {
+            errors.Add("Gateway:HubPath must be under /hubs/ (the token is read from the query string only there).");
+        }
+
+        if (o.MaximumReceiveMessageSize < 1024)
+        {
+            errors.Add("Gateway:MaximumReceiveMessageSize must be at least 1024 bytes.");
+        }
+
+        if (o.MaxWatchedIds < 1 || o.HeartbeatBurst < 1 || o.MaxSpecialties < 0 || o.EventBatchSize < 1)
+        {
+            errors.Add("Gateway:MaxWatchedIds, HeartbeatBurst and EventBatchSize must be at least 1; MaxSpecialties at least 0.");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.ConsumerGroup))
+        {
+            errors.Add("Gateway:ConsumerGroup must be set.");
+        }
+
+        foreach (var specialty in o.Specialties ?? [])
+        {
+            if (!GatewayOptions.SpecialtyRegex().IsMatch(specialty))
+            {
+                errors.Add($"Gateway:Specialties entry '{specialty}' does not match {GatewayOptions.SpecialtyPattern}.");
+            }
+        }
+
+        if (o.InstanceId is not null && !Presence.Core.UserId.IsValid(o.InstanceId))
+        {
+            errors.Add("Gateway:InstanceId must match " + Presence.Core.UserId.Pattern + ".");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

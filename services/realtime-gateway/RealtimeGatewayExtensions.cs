@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using Presence.RealtimeGateway.Connections;
+using Presence.RealtimeGateway.Hubs;
+using Presence.RealtimeGateway.Pushes;
+using Presence.RealtimeGateway.Watching;
+using Presence.ServiceDefaults;
+using StackExchange.Redis;
+
+namespace Presence.RealtimeGateway;
+
+public static class RealtimeGatewayExtensions
+{
+    public static WebApplicationBuilder AddRealtimeGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.TryAddSingleton<GatewayInstance>();
+        services.TryAddSingleton<GatewayMetrics>();
+        services.TryAddSingleton<HubSessions>();
+        services.TryAddSingleton<PresenceSnapshots>();
+        services.TryAddSingleton<Watchers>();
+        services.AddSingleton<PresenceHubFilter>();
+        services.AddHostedService<InstanceLease>();
+        services.AddHostedService<PresenceEventConsumer>();
+
+        services.AddSignalR(o => o.AddFilter<PresenceHubFilter>())
+            .AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolver =
+                JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
+            .AddStackExchangeRedis();
+        services.AddOptions<HubOptions>().Configure<IOptions<GatewayOptions>>((hub, gateway) =>
+        {
+            var o = gateway.Value;
+            hub.KeepAliveInterval = o.KeepAliveInterval;
+            hub.ClientTimeoutInterval = o.ClientTimeoutInterval;
+            hub.MaximumReceiveMessageSize = o.MaximumReceiveMessageSize;
+            // Errors reach clients only as the HubException messages the gateway writes itself.
+            hub.EnableDetailedErrors = false;
+        });
+        // The backplane gets its own connection (pub/sub traffic apart from the store's commands), configured late
+        // so test hosts' settings apply, with a channel prefix per deployment.
+        services.TryAddSingleton<BackplaneHealth>();
+        services.AddOptions<RedisOptions>().Configure<IConfiguration, IOptions<GatewayOptions>, IOptions<PresenceOptions>, BackplaneHealth>(
+            (redis, configuration, gateway, presence, health) =>
+            {
+                var connectionString = configuration.GetConnectionString("redis")
+                    ?? throw new InvalidOperationException("ConnectionStrings:redis is not set.");
+                var options = ConfigurationOptions.Parse(connectionString);
+                options.AbortOnConnectFail = false;
+                options.ClientName ??= "realtime-gateway-backplane";
+                options.ChannelPrefix = RedisChannel.Literal(gateway.Value.EffectiveChannelPrefix(presence.Value.KeyPrefix));
+                redis.Configuration = options;
+                redis.ConnectionFactory = async log =>
+                {
+                    var multiplexer = await ConnectionMultiplexer.ConnectAsync(options, log).ConfigureAwait(false);
+                    health.Attach(multiplexer);
+                    return multiplexer;
+                };
+            });
+        return builder;
+    }
+
+    public static WebApplication MapRealtimeGateway(this WebApplication app)
+    {
+        var path = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.HubPath;
+        // A presented but invalid token is refused (401) rather than silently treated as anonymous.
+        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments(path, StringComparison.Ordinal), branch => branch.Use(async (ctx, next) =>
+        {
+            var presented = ctx.Request.Query.ContainsKey("access_token") || ctx.Request.Headers.Authorization.Count > 0;
+            if (presented && ctx.User.Identity?.IsAuthenticated != true)
+            {
+                await ctx.ChallengeAsync().ConfigureAwait(false);
+                return;
+            }
+
+            await next(ctx).ConfigureAwait(false);
+        }));
+        app.MapHub<PresenceHub>(path, o =>
+        {
+            o.CloseOnAuthenticationExpiration = true;
+            o.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+        }).AllowAnonymous();
+        return app;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using Presence.RealtimeGateway.Connections;
+using Presence.RealtimeGateway.Hubs;
+
+namespace Presence.RealtimeGateway.Watching;
+
+/// <summary>
+/// Watch lists: SignalR groups per watched user and one for all therapists, which the event consumer sends to.
+/// A connection watching all therapists is kept out of the per-therapist groups, so no push reaches it twice.
+/// Each watch answers a snapshot read after the subscription took effect: a change is then either in the
+/// snapshot or pushed afterwards (or both; a push carries its time), never lost in between.
+/// </summary>
+internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, IOptionsMonitor<GatewayOptions> options)
+{
+    public const string AllTherapistsGroup = "all:therapist";
+
+    public static string UserGroup(Role role, string id) => "w:" + role.Name() + ":" + id;
+
+    /// <summary>Groups a transition of this user is sent to.</summary>
+    public static IReadOnlyList<string> GroupsFor(Role role, string id) =>
+        role == Role.Therapist ? [AllTherapistsGroup, UserGroup(role, id)] : [UserGroup(role, id)];
+
+    public async Task<PresenceSnapshot> WatchAllTherapistsAsync(ConnectionState state, HubCallerContext context)
+    {
+        var ct = context.ConnectionAborted;
+        if (!state.WatchesAllTherapists)
+        {
+            await hub.Groups.AddToGroupAsync(context.ConnectionId, AllTherapistsGroup, ct).ConfigureAwait(false);
+            state.WatchesAllTherapists = true;
+            await Task.WhenAll(state.WatchedTherapists.Select(id => hub.Groups.RemoveFromGroupAsync(context.ConnectionId, UserGroup(Role.Therapist, id), ct)))
+                .ConfigureAwait(false);
+        }
+
+        return await snapshots.AllTherapistsAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task UnwatchAllTherapistsAsync(ConnectionState state, HubCallerContext context)
+    {
+        var ct = context.ConnectionAborted;
+        if (!state.WatchesAllTherapists)
+        {
+            return;
+        }
+
+        // Individually watched therapists stay watched: back into their own groups first, so nothing is missed.
+        await Task.WhenAll(state.WatchedTherapists.Select(id => hub.Groups.AddToGroupAsync(context.ConnectionId, UserGroup(Role.Therapist, id), ct)))
+            .ConfigureAwait(false);
+        await hub.Groups.RemoveFromGroupAsync(context.ConnectionId, AllTherapistsGroup, ct).ConfigureAwait(false);
+        state.WatchesAllTherapists = false;
+    }
+
+    public async Task<PresenceSnapshot> WatchAsync(ConnectionState state, HubCallerContext context, Role role, string[]? ids)
+    {
+        var requested = ValidIds(ids);
+        if (role == Role.Community)
+        {
+            EnsureMayWatchCommunity(context, requested);
+        }
+
+        var watched = state.Watched(role);
+        var added = requested.Where(id => !watched.Contains(id)).ToArray();
+        var max = options.CurrentValue.MaxWatchedIds;
+        if (state.WatchedCount + added.Length > max)
+        {
+            throw new HubException($"A connection may watch at most {max.ToString(CultureInfo.InvariantCulture)} ids; unwatch some first.");
+        }
+
+        var ct = context.ConnectionAborted;
+        if (role == Role.Community || !state.WatchesAllTherapists)
+        {
+            await Task.WhenAll(added.Select(id => hub.Groups.AddToGroupAsync(context.ConnectionId, UserGroup(role, id), ct))).ConfigureAwait(false);
+        }
+
+        watched.UnionWith(added);
+        return await snapshots.UsersAsync(role, requested, ct).ConfigureAwait(false);
+    }
+
+    public async Task UnwatchAsync(ConnectionState state, HubCallerContext context, Role role, string[]? ids)
+    {
+        var requested = ValidIds(ids);
+        var watched = state.Watched(role);
+        var removed = requested.Where(watched.Contains).ToArray();
+        var ct = context.ConnectionAborted;
+        if (role == Role.Community || !state.WatchesAllTherapists)
+        {
+            await Task.WhenAll(removed.Select(id => hub.Groups.RemoveFromGroupAsync(context.ConnectionId, UserGroup(role, id), ct))).ConfigureAwait(false);
+        }
+
+        watched.ExceptWith(removed);
+    }
+
+    /// <summary>Privacy (DESIGN.md §4): a community user's status is visible to therapists and to that user only.</summary>
+    private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)
+    {
+        if (!HubSessions.TryGetUser(context.User, out var role, out var self))
+        {
+            throw new HubException("Sign in to watch community users; anonymous connections may only watch therapists.");
+        }
+
+        if (role != Role.Therapist && ids.Any(id => !string.Equals(id, self, StringComparison.Ordinal)))
+        {
+            throw new HubException("A community user's status is visible to therapists and to that user only.");
+        }
+    }
+
+    private string[] ValidIds(string[]? ids)
+    {
+        if (ids is null || ids.Length == 0)
+        {
+            throw new HubException("ids must be a non-empty array of user ids.");
+        }
+
+        var max = options.CurrentValue.MaxWatchedIds;
+        if (ids.Length > max)
+        {
+            throw new HubException($"At most {max.ToString(CultureInfo.InvariantCulture)} ids per call.");
+        }
+
+        foreach (var id in ids)
+        {
+            if (!UserId.IsValid(id))
+            {
+                throw new HubException("Every id must match " + UserId.Pattern + ".");
+            }
+        }
+
+        return [.. ids.Distinct(StringComparer.Ordinal)];
+    }
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Presence.Core;
+using Presence.RealtimeGateway;
+using Presence.RealtimeGateway.Hubs;
+using Presence.Testing;
+
+namespace Presence.RealtimeGateway.Tests;
+
+/// <summary>
+/// One gateway instance in memory, its own fake clock, on the given Redis. Instances built with the same
+/// <c>sharedPrefix</c> share keys, event streams and backplane channels: scale-out as in production.
+/// </summary>
+internal sealed class GatewayFactory : PresenceAppFactory<Program>
+{
+    public GatewayFactory(RedisServer redis, string? sharedPrefix = null, IReadOnlyDictionary<string, string?>? settings = null)
+        : base(redis)
+    {
+        Prefix = sharedPrefix ?? KeyPrefix;
+        Settings["Presence:KeyPrefix"] = Prefix;
+        // Fast polling keeps the tests quick; production's 100 ms is documented in GatewayOptions.
+        Settings["Gateway:EventPollDelay"] = "00:00:00.020";
+        Settings["Logging:LogLevel:Default"] = "Warning";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            Settings[key] = value;
+        }
+    }
+
+    public string Prefix { get; }
+
+    public PresenceKeys PresenceKeys => new(Prefix);
+
+    public string InstanceId => Services.GetRequiredService<GatewayInstance>().Id;
+
+    public PresenceStore Store => Services.GetRequiredService<PresenceStore>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        // Timeouts, retry back-off and the circuit's break pace I/O: on the frozen test clock a transient failure
+        // (a connection still opening, an outage) would wait forever. Presence time stays on the fake clock.
+        builder.ConfigureTestServices(services => services.AddSingleton(sp =>
+            new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System)));
+    }
+
+    /// <summary>A real SignalR client over WebSockets to the in-memory server; the token goes in the query string, as browsers send it.</summary>
+    public HubConnection CreateHub(string? token)
+    {
+        var server = Server;
+        var url = new Uri(server.BaseAddress, "/hubs/presence" + (token is null ? string.Empty : "?access_token=" + Uri.EscapeDataString(token)));
+        return new HubConnectionBuilder()
+            .WithUrl(url, HttpTransportType.WebSockets, o =>
+            {
+                o.SkipNegotiation = true;
+                o.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                o.WebSocketFactory = async (context, ct) => await server.CreateWebSocketClient().ConnectAsync(context.Uri, ct);
+            })
+            .Build();
+    }
+
+    public async Task<HubConnection> ConnectAsync(string? token)
+    {
+        var hub = CreateHub(token);
+        await hub.StartAsync(TestContext.Current.CancellationToken);
+        return hub;
+    }
+}
+
+/// <summary>Every <c>presence-changed</c> a client received.</summary>
+internal sealed class Pushes
+{
+    private readonly ConcurrentQueue<PresenceChanged> _received = new();
+
+    private Pushes()
+    {
+    }
+
+    public IReadOnlyList<PresenceChanged> All => [.. _received];
+
+    public static Pushes On(HubConnection hub)
+    {
+        var pushes = new Pushes();
+        hub.On<PresenceChanged>("presence-changed", pushes._received.Enqueue);
+        return pushes;
+    }
+
+    public int Count(string id, string status) => _received.Count(p => p.Id == id && p.Status == status);
+
+    public async Task<PresenceChanged> WaitForAsync(string id, string status, TimeSpan? timeout = null)
+    {
+        PresenceChanged? found = null;
+        await Eventually.TrueAsync(() => (found = _received.FirstOrDefault(p => p.Id == id && p.Status == status)) is not null,
+            () => $"no presence-changed {id} {status}; received: " + string.Join(", ", _received.Select(p => p.Id + " " + p.Status)), timeout);
+        return found!;
+    }
+}
+
+internal static class Eventually
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
+
+    public static Task TrueAsync(Func<bool> condition, Func<string> because, TimeSpan? timeout = null) =>
+        TrueAsync(() => Task.FromResult(condition()), because, timeout);
+
+    /// <summary>Polls until the condition holds; fails with the reason when the deadline passes. Never a fixed sleep as an assertion.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, Func<string> because, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail(because());
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+}

@@ -1,0 +1,239 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Presence.Core;
+using Presence.RealtimeGateway.Hubs;
+using Presence.Testing;
+
+namespace Presence.RealtimeGateway.Tests;
+
+public sealed class HubTests(RedisServer redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Heartbeat_is_acknowledged_with_server_time_and_the_advertised_interval_and_records_the_connection()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-hb"));
+        var acked = new TaskCompletionSource<HeartbeatAck>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.On<HeartbeatAck>("heartbeat-ack", ack => acked.TrySetResult(ack));
+
+        var result = await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+
+        Assert.Equal(gateway.Time.GetUtcNow(), result.ServerTime);
+        Assert.Equal(30, result.NextHeartbeatSeconds);
+        Assert.Null(result.ClockSkewSeconds);
+        var message = await acked.Task.WaitAsync(Eventually.DefaultTimeout, Ct);
+        Assert.Equal(result.ServerTime, message.ServerTime);
+        var keys = gateway.PresenceKeys;
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-hb"));
+        Assert.Equal("hub", (string?)await redis.Database.HashGetAsync(keys.User(Role.Therapist, "t-hb"), "transport"));
+        var conns = await redis.Database.SortedSetRangeByRankAsync(keys.Connections(Role.Therapist, "t-hb"));
+        Assert.Single(conns);
+        Assert.StartsWith(gateway.InstanceId + "|", conns[0].ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_heartbeat_without_payload_and_one_with_a_skewed_clock_are_accepted()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Community("c-hb"));
+
+        var bare = await hub.InvokeAsync<HeartbeatAck>("heartbeat", null, Ct);
+        var skewed = await hub.InvokeAsync<HeartbeatAck>("heartbeat",
+            new HeartbeatMessage { Timestamp = gateway.Time.GetUtcNow().AddMinutes(-10) }, Ct);
+
+        Assert.Equal(30, bare.NextHeartbeatSeconds);
+        Assert.Equal(-600, skewed.ClockSkewSeconds);
+    }
+
+    [Fact]
+    public async Task Hub_heartbeats_are_rate_limited_per_connection_and_allowed_again_as_time_passes()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-rl"));
+        for (var i = 0; i < 5; i++)
+        {
+            await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+        }
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct));
+        Assert.Contains("Too many heartbeats", refused.Message, StringComparison.Ordinal);
+
+        await using var otherTab = await gateway.ConnectAsync(DevTokens.Therapist("t-rl"));
+        await otherTab.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+
+        gateway.Time.Advance(TimeSpan.FromSeconds(2));
+        await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+        Assert.Equal(HubConnectionState.Connected, hub.State);
+    }
+
+    [Fact]
+    public async Task JoinAsTherapist_records_allow_listed_specialties_and_availability()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-join"));
+
+        var ack = await hub.InvokeAsync<HeartbeatAck>("joinAsTherapist",
+            new JoinTherapistRequest { TherapistId = "t-join", Specialties = ["anxiety", "trauma"], Available = true }, Ct);
+
+        Assert.Equal(30, ack.NextHeartbeatSeconds);
+        var keys = gateway.PresenceKeys;
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-join"));
+        Assert.True(await redis.Database.SetContainsAsync(keys.Available(Role.Therapist), "t-join"));
+        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.User(Role.Therapist, "t-join"), "specialties"));
+        Assert.Equal(1, await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-join")));
+    }
+
+    [Fact]
+    public async Task Joins_that_do_not_match_the_token_or_the_allow_list_are_refused_and_change_nothing()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-real"));
+        await using var community = await gateway.ConnectAsync(DevTokens.Community("c-real"));
+
+        var otherId = await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist",
+            new JoinTherapistRequest { TherapistId = "t-someone-else", Specialties = [] }, Ct));
+        Assert.Contains("therapistId must equal", otherId.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist", null, Ct));
+        var unknown = await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist",
+            new JoinTherapistRequest { TherapistId = "t-real", Specialties = ["astrology"] }, Ct));
+        Assert.Contains("Unknown specialty", unknown.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist",
+            new JoinTherapistRequest { TherapistId = "t-real", Specialties = [.. GatewayOptions.DefaultSpecialties] }, Ct));
+        await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsUser", Ct));
+        await Assert.ThrowsAsync<HubException>(() => community.InvokeAsync<HeartbeatAck>("joinAsTherapist",
+            new JoinTherapistRequest { TherapistId = "c-real" }, Ct));
+        var availability = await Assert.ThrowsAsync<HubException>(() => community.InvokeAsync<HeartbeatAck>("heartbeat",
+            new HeartbeatMessage { Available = true }, Ct));
+        Assert.Contains("Only therapists", availability.Message, StringComparison.Ordinal);
+
+        var keys = gateway.PresenceKeys;
+        Assert.Equal(0, await redis.Database.SortedSetLengthAsync(keys.Online(Role.Therapist)));
+        Assert.Equal(0, await redis.Database.SortedSetLengthAsync(keys.Online(Role.Community)));
+        Assert.False(await redis.Database.KeyExistsAsync(keys.Connections(Role.Therapist, "t-real")));
+
+        await community.InvokeAsync<HeartbeatAck>("joinAsUser", Ct);
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Community), "c-real"));
+    }
+
+    [Fact]
+    public async Task Anonymous_connections_may_watch_therapists_and_nothing_else()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var anonymous = await gateway.ConnectAsync(token: null);
+
+        var board = await anonymous.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
+        var some = await anonymous.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct);
+
+        Assert.Empty(board.Entries);
+        Assert.Equal("offline", Assert.Single(some.Entries).Status);
+        var heartbeat = await Assert.ThrowsAsync<HubException>(() => anonymous.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct));
+        Assert.Contains("Sign in", heartbeat.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<HubException>(() => anonymous.InvokeAsync<HeartbeatAck>("joinAsUser", Ct));
+        await Assert.ThrowsAsync<HubException>(() => anonymous.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-1" }, Ct));
+        Assert.Equal(HubConnectionState.Connected, anonymous.State);
+    }
+
+    [Fact]
+    public async Task An_expired_or_forged_token_is_refused_at_connect_instead_of_falling_back_to_anonymous()
+    {
+        await using var gateway = new GatewayFactory(redis);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => gateway.ConnectAsync(DevTokens.Expired("therapist", "t-old")));
+        await Assert.ThrowsAnyAsync<Exception>(() => gateway.ConnectAsync(DevTokens.Unsigned("therapist", "t-forged")));
+        await using var fine = await gateway.ConnectAsync(DevTokens.Therapist("t-fine"));
+        Assert.Equal(HubConnectionState.Connected, fine.State);
+    }
+
+    [Fact]
+    public async Task Community_statuses_are_visible_to_therapists_and_to_the_user_only()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-priv"));
+        await using var community = await gateway.ConnectAsync(DevTokens.Community("c-self"));
+
+        await therapist.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-self", "c-other" }, Ct);
+        await community.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-self" }, Ct);
+        var other = await Assert.ThrowsAsync<HubException>(() => community.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-other" }, Ct));
+        Assert.Contains("visible to therapists", other.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Watch_answers_a_snapshot_of_the_current_statuses()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        var store = gateway.Store;
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-on", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-rec", HeartbeatTransport.Rest), Ct);
+        gateway.Time.Advance(TimeSpan.FromSeconds(5));
+        await store.SignOffAsync(Role.Therapist, "t-rec", Ct);
+        await store.SetAvailabilityAsync(Role.Therapist, "t-av", true, Ct);
+        await using var hub = await gateway.ConnectAsync(token: null);
+
+        var some = await hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-on", "t-rec", "t-av", "t-off" }, Ct);
+        var board = await hub.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
+
+        Assert.Equal(gateway.Time.GetUtcNow(), some.GeneratedAt);
+        Assert.Equal(["online", "recent", "available", "offline"], some.Entries.Select(e => e.Status).ToArray());
+        Assert.Equal(gateway.Time.GetUtcNow().AddSeconds(-5).ToUnixTimeMilliseconds(), some.Entries[1].LastActive?.ToUnixTimeMilliseconds());
+        Assert.True(some.Entries[2].Available);
+        Assert.Null(some.Entries[3].LastActive);
+        Assert.Equal(["t-on online", "t-rec recent", "t-av available"], board.Entries.Select(e => e.Id + " " + e.Status).ToArray());
+    }
+
+    [Fact]
+    public async Task Watch_lists_are_validated_and_capped_at_200_ids_per_connection()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(token: null);
+        string[] Ids(string prefix, int count) => [.. Enumerable.Range(0, count).Select(i => prefix + i)];
+
+        await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<PresenceSnapshot>("watch", Ids("t-", 201), Ct));
+        var bad = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1", "not an id" }, Ct));
+        Assert.Contains("must match", bad.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<PresenceSnapshot>("watch", Array.Empty<string>(), Ct));
+
+        Assert.Equal(150, (await hub.InvokeAsync<PresenceSnapshot>("watch", Ids("a-", 150), Ct)).Entries.Count);
+        var over = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<PresenceSnapshot>("watch", Ids("b-", 51), Ct));
+        Assert.Contains("at most 200", over.Message, StringComparison.Ordinal);
+        await hub.InvokeAsync("unwatch", Ids("a-", 10), Ct);
+        Assert.Equal(60, (await hub.InvokeAsync<PresenceSnapshot>("watch", Ids("b-", 60), Ct)).Entries.Count);
+    }
+
+    [Fact]
+    public async Task Unknown_methods_and_wrong_payloads_are_answered_with_errors_and_the_connection_carries_on()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-bad"));
+
+        var unknown = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync("noSuchMethod", Ct));
+        Assert.Contains("noSuchMethod", unknown.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<PresenceSnapshot>("watch", 42, Ct));
+        await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<HeartbeatAck>("joinAsTherapist", "t-bad", Ct));
+        await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), "extra", Ct));
+
+        Assert.Equal(HubConnectionState.Connected, hub.State);
+        Assert.Equal(30, (await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct)).NextHeartbeatSeconds);
+    }
+
+    [Fact]
+    public async Task An_oversized_message_closes_that_connection_only()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(token: null);
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+
+        var huge = new string('x', 40 * 1024);
+        await Assert.ThrowsAnyAsync<Exception>(() => hub.InvokeAsync<PresenceSnapshot>("watch", new[] { huge }, Ct));
+
+        await closed.Task.WaitAsync(Eventually.DefaultTimeout, Ct);
+        await using var other = await gateway.ConnectAsync(token: null);
+        Assert.Empty((await other.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct)).Entries);
+    }
+}

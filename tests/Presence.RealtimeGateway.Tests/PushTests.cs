@@ -1,0 +1,138 @@
+using Microsoft.AspNetCore.SignalR.Client;
+using Presence.Core;
+using Presence.RealtimeGateway.Hubs;
+using Presence.Testing;
+
+namespace Presence.RealtimeGateway.Tests;
+
+public sealed class PushTests(RedisServer redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_store_heartbeat_of_a_therapist_produces_exactly_one_presence_changed_on_a_watcher()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var watcher = await gateway.ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1", "t-sentinel" }, Ct);
+
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        gateway.Time.Advance(TimeSpan.FromSeconds(30));
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+
+        var online = await pushes.WaitForAsync("t-1", "online");
+        Assert.Equal("therapist", online.Role);
+        Assert.Equal(gateway.Time.GetUtcNow().ToUnixTimeMilliseconds(), online.LastActive?.ToUnixTimeMilliseconds());
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        Assert.Equal(1, pushes.Count("t-1", "online"));
+        Assert.Equal(2, pushes.All.Count);
+    }
+
+    [Fact]
+    public async Task A_connection_watching_all_therapists_and_one_by_id_receives_each_change_once()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var watcher = await gateway.ConnectAsync(DevTokens.Community("c-watch"));
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-2" }, Ct);
+        await watcher.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
+
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest, Available: true), Ct);
+        await pushes.WaitForAsync("t-2", "available");
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-other");
+        Assert.Equal(1, pushes.Count("t-2", "online"));
+        Assert.Equal(1, pushes.Count("t-2", "available"));
+
+        await watcher.InvokeAsync("unwatchTherapists", Ct);
+        await gateway.Store.SignOffAsync(Role.Therapist, "t-2", Ct);
+        await pushes.WaitForAsync("t-2", "recent");
+        await gateway.Store.SignOffAsync(Role.Therapist, "t-other", Ct);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-late" }, Ct);
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-late");
+        Assert.Equal(0, pushes.Count("t-other", "recent"));
+    }
+
+    [Fact]
+    public async Task Unwatched_users_are_not_pushed_and_community_watchers_get_community_changes()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-w"));
+        var pushes = Pushes.On(therapist);
+        await therapist.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-3" }, Ct);
+        await therapist.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-3" }, Ct);
+        await therapist.InvokeAsync("unwatch", new[] { "t-3" }, Ct);
+
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-3", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Community, "c-3", HeartbeatTransport.Rest), Ct);
+
+        var community = await pushes.WaitForAsync("c-3", "online");
+        Assert.Equal("community", community.Role);
+        await therapist.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-sentinel" }, Ct);
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        Assert.Equal(0, pushes.Count("t-3", "online"));
+    }
+
+    [Fact]
+    public async Task Closing_one_tab_of_two_keeps_the_user_online_and_closing_the_last_pushes_recent()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var watcher = await gateway.ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-md", "t-sentinel" }, Ct);
+        var tab1 = await gateway.ConnectAsync(DevTokens.Therapist("t-md"));
+        var tab2 = await gateway.ConnectAsync(DevTokens.Therapist("t-md"));
+        await tab1.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-md" }, Ct);
+        await tab2.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-md" }, Ct);
+        await pushes.WaitForAsync("t-md", "online");
+        var keys = gateway.PresenceKeys;
+        Assert.Equal(2, await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")));
+
+        await tab1.DisposeAsync();
+        await Eventually.TrueAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")) == 1,
+            () => "the closed tab's connection was not removed");
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
+
+        await tab2.DisposeAsync();
+        var recent = await pushes.WaitForAsync("t-md", "recent");
+        Assert.Null(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
+        Assert.False(await redis.Database.KeyExistsAsync(keys.Connections(Role.Therapist, "t-md")));
+        Assert.Equal(gateway.Time.GetUtcNow().ToUnixTimeMilliseconds(), recent.LastActive?.ToUnixTimeMilliseconds());
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        Assert.Equal(1, pushes.Count("t-md", "online"));
+        Assert.Equal(1, pushes.Count("t-md", "recent"));
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_removes_the_instance_and_signs_its_users_off()
+    {
+        var prefix = RedisServer.NewKeyPrefix();
+        await using var survivor = new GatewayFactory(redis, prefix);
+        await using var watcher = await survivor.ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-gs" }, Ct);
+        var stopping = new GatewayFactory(redis, prefix);
+        var user = await stopping.ConnectAsync(DevTokens.Therapist("t-gs"));
+        await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-gs" }, Ct);
+        await pushes.WaitForAsync("t-gs", "online");
+        var instanceId = stopping.InstanceId;
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(survivor.PresenceKeys.GatewayInstances, instanceId));
+
+        await stopping.DisposeAsync();
+
+        await pushes.WaitForAsync("t-gs", "recent");
+        Assert.Null(await redis.Database.SortedSetScoreAsync(survivor.PresenceKeys.GatewayInstances, instanceId));
+        Assert.False(await redis.Database.KeyExistsAsync(survivor.PresenceKeys.InstanceConnections(Role.Therapist, instanceId)));
+        await user.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Appends a later event the watcher also receives: once it has arrived, any duplicate of an earlier event would
+    /// have arrived too (one consumer sends in stream order), so counting afterwards is a fair "exactly once".
+    /// </summary>
+    internal static async Task SentinelAsync(GatewayFactory gateway, Pushes pushes, Role role, string id)
+    {
+        await gateway.Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await pushes.WaitForAsync(id, "online");
+    }
+}
