@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
 using StackExchange.Redis;
+using PresenceEntry = Presence.RealtimeGateway.Hubs.PresenceEntry;
 using Role = Presence.Core.Role;
 
 namespace Presence.RealtimeGateway.Watching;

@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Presence.Testing;
+
+// Load tool for the realtime gateway (issue 4 "Benchmark"); how to run it is in README.md beside this file.
+// Bounded: it connects only to the URL given (loopback by default), runs for --duration, then closes everything.
+var o = LoadOptions.Parse(args);
+Console.WriteLine($"target {o.Url}; {o.Connections} heartbeating connections, {o.Watchers} watchers, {o.Probers} probers; measuring {o.Duration.TotalSeconds:0} s");
+
+var rssBefore = o.GatewayPid is { } pid0 ? Rss.Kilobytes(pid0) : null;
+var acks = new Samples();
+var pushes = new Samples();
+var errors = 0L;
+using var stop = new CancellationTokenSource();
+
+HubConnection Build(string? token)
+{
+    var url = token is null ? o.Url : o.Url + "?access_token=" + Uri.EscapeDataString(token);
+    return new HubConnectionBuilder().WithUrl(url, HttpTransportType.WebSockets, c => c.SkipNegotiation = true).Build();
+}
+
+// Watchers: anonymous, all therapists; every probe transition reaches each of them.
+var lastProbe = new ConcurrentDictionary<string, (string Status, long Sent)>();
+var watchers = new List<HubConnection>();
+for (var i = 0; i < o.Watchers; i++)
+{
+    var watcher = Build(token: null);
+    watcher.On<Change>("presence-changed", change =>
+    {
+        if (lastProbe.TryGetValue(change.Id, out var probe) && probe.Status == change.Status)
+        {
+            pushes.Add(Stopwatch.GetElapsedTime(probe.Sent));
+        }
+    });
+    await watcher.StartAsync();
+    await watcher.InvokeAsync<object>("watchTherapists");
+    watchers.Add(watcher);
+}
+
+// Heartbeating users (community, as most of the population), opened in bounded parallel batches.
+var users = new HubConnection[o.Connections];
+var interval = o.Interval;
+var opened = Stopwatch.StartNew();
+await Parallel.ForAsync(0, o.Connections, new ParallelOptions { MaxDegreeOfParallelism = o.Ramp }, async (i, ct) =>
+{
+    var hub = Build(DevTokens.Community("load-c-" + i.ToString(CultureInfo.InvariantCulture)));
+    try
+    {
+        await hub.StartAsync(ct);
+        var ack = await hub.InvokeAsync<Ack>("joinAsUser", ct);
+        interval ??= TimeSpan.FromSeconds(ack.NextHeartbeatSeconds);
+        users[i] = hub;
+    }
+    catch (Exception ex) when (ex is not OperationCanceledException)
+    {
+        Interlocked.Increment(ref errors);
+        await hub.DisposeAsync();
+    }
+});
+var held = users.Count(u => u is { State: HubConnectionState.Connected });
+Console.WriteLine($"opened {held} of {o.Connections} in {opened.Elapsed.TotalSeconds:0.0} s ({errors} failed); heartbeat interval {interval?.TotalSeconds ?? 30:0} s");
+var rssHeld = o.GatewayPid is { } pid1 ? Rss.Kilobytes(pid1) : null;
+
+// Each user heartbeats on the advertised interval, at its own offset so the load is even.
+var every = interval ?? TimeSpan.FromSeconds(30);
+var loops = users.Where(u => u is not null).Select(async (hub, i) =>
+{
+    try
+    {
+        await Task.Delay(every * Random.Shared.NextDouble(), stop.Token);
+        using var timer = new PeriodicTimer(every);
+        do
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await hub.InvokeAsync<Ack>("heartbeat", new { }, stop.Token);
+                acks.Add(Stopwatch.GetElapsedTime(started));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stop.Token));
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}).ToArray();
+
+// Probers: therapists toggling availability through the hub; each toggle is one event, one push per watcher.
+var probers = Enumerable.Range(0, o.Probers).Select(async i =>
+{
+    var id = "load-t-" + i.ToString(CultureInfo.InvariantCulture);
+    await using var hub = Build(DevTokens.Therapist(id));
+    await hub.StartAsync();
+    await hub.InvokeAsync<Ack>("joinAsTherapist", new { therapistId = id });
+    var available = false;
+    try
+    {
+        await Task.Delay(o.ProbePeriod * Random.Shared.NextDouble(), stop.Token);
+        using var timer = new PeriodicTimer(o.ProbePeriod);
+        do
+        {
+            available = !available;
+            lastProbe[id] = (available ? "available" : "unavailable", Stopwatch.GetTimestamp());
+            try
+            {
+                await hub.InvokeAsync<Ack>("heartbeat", new { available }, stop.Token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stop.Token));
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}).ToArray();
+
+stop.CancelAfter(o.Duration);
+await Task.WhenAll(loops.Concat(probers));
+
+Console.WriteLine($"heartbeat-ack: {acks.Summary()}");
+Console.WriteLine($"heartbeat->watcher push: {pushes.Summary()}");
+Console.WriteLine($"errors: {errors}; connections still open: {users.Count(u => u is { State: HubConnectionState.Connected })} of {held}");
+if (rssBefore is { } before && rssHeld is { } after && held > 0)
+{
+    Console.WriteLine($"gateway RSS {before / 1024.0:0} MiB idle -> {after / 1024.0:0} MiB with {held} connections: {(after - before) / (double)held:0.0} KiB per connection");
+}
+
+await Parallel.ForEachAsync(users.Where(u => u is not null).Concat(watchers), new ParallelOptions { MaxDegreeOfParallelism = o.Ramp },
+    async (hub, _) => await hub.DisposeAsync());
+
+internal sealed record Ack(DateTimeOffset ServerTime, int NextHeartbeatSeconds);
+
+internal sealed record Change(string Role, string Id, string Status, DateTimeOffset? LastActive);
+
+internal sealed class Samples
+{
+    private readonly ConcurrentQueue<double> _ms = new();
+
+    public void Add(TimeSpan elapsed) => _ms.Enqueue(elapsed.TotalMilliseconds);
+
+    public string Summary()
+    {
+        var sorted = _ms.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return "no samples";
+        }
+
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"n={sorted.Length} p50={At(0.50):0.0} ms p90={At(0.90):0.0} ms p99={At(0.99):0.0} ms max={sorted[^1]:0.0} ms");
+    }
+}
+
+internal static class Rss
+{
+    /// <summary>Resident set of a process (Linux), for memory per connection.</summary>
+    public static long? Kilobytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    }
+}
+
+internal sealed class LoadOptions
+{
+    public string Url { get; private init; } = "http://127.0.0.1:5102/hubs/presence";
+
+    public int Connections { get; private init; } = 1000;
+
+    public int Watchers { get; private init; } = 5;
+
+    public int Probers { get; private init; } = 5;
+
+    // Above the hub's per-connection steady rate (one heartbeat per 2 s by default).
+    public TimeSpan ProbePeriod { get; private init; } = TimeSpan.FromSeconds(2.5);
+
+    public TimeSpan Duration { get; private init; } = TimeSpan.FromSeconds(120);
+
+    public TimeSpan? Interval { get; private init; }
+
+    public int Ramp { get; private init; } = 100;
+
+    public int? GatewayPid { get; private init; }
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            values[args[i].TrimStart('-')] = args[i + 1];
+        }
+
+        int Int(string key, int fallback) => values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        TimeSpan Seconds(string key, TimeSpan fallback) =>
+            values.TryGetValue(key, out var v) ? TimeSpan.FromSeconds(double.Parse(v, CultureInfo.InvariantCulture)) : fallback;
+        var defaults = new LoadOptions();
+        var url = values.GetValueOrDefault("url", defaults.Url);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsLoopback)
+        {
+            throw new ArgumentException("--url must be a loopback address: this tool only loads a gateway on this machine.");
+        }
+
+        return new LoadOptions
+        {
+            Url = url,
+            Connections = Int("connections", defaults.Connections),
+            Watchers = Int("watchers", defaults.Watchers),
+            Probers = Int("probers", defaults.Probers),
+            ProbePeriod = Seconds("probe-period", defaults.ProbePeriod),
+            Duration = Seconds("duration", defaults.Duration),
+            Interval = values.ContainsKey("interval") ? Seconds("interval", TimeSpan.Zero) : null,
+            Ramp = Int("ramp", defaults.Ramp),
+            GatewayPid = values.TryGetValue("gateway-pid", out var p) ? int.Parse(p, CultureInfo.InvariantCulture) : null,
+        };
+    }
+}
