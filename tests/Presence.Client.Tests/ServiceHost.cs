@@ -4,9 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
 using Presence.Testing;
 
 namespace Presence.Client.Tests;
@@ -27,8 +25,6 @@ public interface IServiceHost : IAsyncDisposable
     IServiceProvider Services { get; }
 
     FakeTimeProvider Time { get; }
-
-    HttpMessageHandler CreateHandler();
 
     /// <summary>An <see cref="HttpClient"/> through the in-memory server (or to the Kestrel port once started).</summary>
     HttpClient CreateHttpClient();
@@ -109,15 +105,9 @@ internal sealed class ServiceHost<TProgram> : PresenceAppFactory<TProgram>, ISer
             {
                 services.AddSingleton(TimeProvider.System);
             }
-            else
+            else if (_sharedTime is not null)
             {
-                if (_sharedTime is not null)
-                {
-                    services.AddSingleton<TimeProvider>(_sharedTime);
-                }
-
-                // Timeouts and back-off of the Redis resilience pace real I/O: on the frozen clock they would never end.
-                services.AddSingleton(sp => new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System));
+                services.AddSingleton<TimeProvider>(_sharedTime);
             }
         });
     }

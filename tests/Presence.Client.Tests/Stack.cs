@@ -57,7 +57,13 @@ public sealed class Stack : IAsyncDisposable
                 o.Transports = HttpTransportType.WebSockets;
                 o.SkipNegotiation = true;
                 o.HttpMessageHandlerFactory = _ => Gateway.Server.CreateHandler();
-                o.WebSocketFactory = async (context, ct) => await Gateway.Server.CreateWebSocketClient().ConnectAsync(context.Uri, ct);
+                // The test server's WebSocket client sends no headers: the token goes in the query, as browsers send it.
+                o.WebSocketFactory = async (context, ct) =>
+                {
+                    var uri = token is null ? context.Uri
+                        : new Uri(context.Uri + (context.Uri.Query.Length > 0 ? "&" : "?") + "access_token=" + Uri.EscapeDataString(token));
+                    return await Gateway.Server.CreateWebSocketClient().ConnectAsync(uri, ct);
+                };
             },
         });
 
