@@ -17,6 +17,8 @@ namespace Presence.RealtimeGateway;
 
 public static class RealtimeGatewayExtensions
 {
+    public const string HubCorsPolicy = "hub";
+
     public static WebApplicationBuilder AddRealtimeGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -31,6 +33,12 @@ public static class RealtimeGatewayExtensions
         services.AddHostedService<InstanceLease>();
         services.AddHostedService<PresenceEventConsumer>();
 
+        // Browsers on the frontend's or the board page's origin negotiate cross-origin (the JS client sends credentials).
+        services.AddCors(cors => cors.AddPolicy(HubCorsPolicy, policy => policy
+            .WithOrigins(AllowedOrigins(builder.Configuration))
+            .WithMethods(HttpMethods.Get, HttpMethods.Post)
+            .AllowAnyHeader()
+            .AllowCredentials()));
         services.AddSignalR(o => o.AddFilter<PresenceHubFilter>())
             .AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolver =
                 JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
@@ -70,6 +78,7 @@ public static class RealtimeGatewayExtensions
     public static WebApplication MapRealtimeGateway(this WebApplication app)
     {
         var path = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.HubPath;
+        app.UseCors();
         // A presented but invalid token is refused (401) rather than silently treated as anonymous.
         app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments(path, StringComparison.Ordinal), branch => branch.Use(async (ctx, next) =>
         {
@@ -86,7 +95,15 @@ public static class RealtimeGatewayExtensions
         {
             o.CloseOnAuthenticationExpiration = true;
             o.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
-        }).AllowAnonymous();
+        }).AllowAnonymous().RequireCors(HubCorsPolicy);
         return app;
+    }
+
+    /// <summary>The frontend origins: <c>Cors:AllowedOrigins</c>, plus the seed's <c>FRONTEND_URL</c> when set (as status-query reads them).</summary>
+    internal static string[] AllowedOrigins(IConfiguration configuration)
+    {
+        var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        var frontend = configuration["FRONTEND_URL"];
+        return [.. origins.Append(frontend).Where(o => !string.IsNullOrWhiteSpace(o)).Select(o => o!.TrimEnd('/')).Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Presence.StatusQuery.Board;
 using Presence.StatusQuery.Features.Board.Realtime;
@@ -20,6 +21,12 @@ public static class StatusQueryExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StatusQueryOptions>, StatusQueryOptionsValidator>());
         builder.Services.AddSingleton<StatusQueryMetrics>();
         builder.Services.AddSingleton<BoardCache>();
+        builder.Services.Configure<HealthCheckServiceOptions>(o =>
+        {
+            var redis = o.Registrations.Single(r => r.Name == Presence.ServiceDefaults.Extensions.RedisHealthCheckName);
+            var inner = redis.Factory;
+            redis.Factory = sp => new StaleTolerantReadiness(inner(sp), sp.GetRequiredService<BoardCache>());
+        });
         builder.Services.AddOutputCache();
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .WithOrigins(AllowedOrigins(builder.Configuration))

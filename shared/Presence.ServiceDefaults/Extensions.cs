@@ -29,6 +29,7 @@ public static class Extensions
     public const string HealthLivePath = "/health/live";
     public const string HealthReadyPath = "/health/ready";
     public const string WritesRateLimitPolicy = "writes";
+    public const string RedisHealthCheckName = "redis";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -38,7 +39,7 @@ public static class Extensions
         builder.Services.AddRedis();
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag])
-            .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag]);
+            .AddCheck<RedisHealthCheck>(RedisHealthCheckName, tags: [ReadyTag]);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<PresenceExceptionHandler>();
         builder.Services.AddPresenceAuthentication();

@@ -3,7 +3,10 @@ using StackExchange.Redis;
 
 namespace Presence.ServiceDefaults;
 
-/// <summary>Ready means Redis answers a PING within a second; readiness never waits longer than that.</summary>
+/// <summary>
+/// Ready means Redis answers a PING within a second; readiness never waits longer than that. A failure reports
+/// the registration's failure status, so a service that can still answer without Redis may register it degraded.
+/// </summary>
 internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
@@ -12,7 +15,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
     {
         if (!redis.IsConnected)
         {
-            return HealthCheckResult.Unhealthy("Not connected to Redis.");
+            return new HealthCheckResult(context.Registration.FailureStatus, "Not connected to Redis.");
         }
 
         try
@@ -22,7 +25,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("Redis did not answer PING.", ex);
+            return new HealthCheckResult(context.Registration.FailureStatus, "Redis did not answer PING.", ex);
         }
     }
 }

@@ -1,10 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using System.Text;
-using Microsoft.Extensions.Configuration;
-using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
 
@@ -89,9 +85,11 @@ internal static class Orchestrator
         }
 
         var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
+        var rebuild10k = await store.BoardRebuildMsAsync(10_000);
+        var rebuild100k = await store.BoardRebuildMsAsync(100_000);
         var memory = await store.MemoryPerUserAsync(100_000);
 
-        report.Print(Console.Out, boardBytes, perHeartbeat, memory);
+        report.Print(Console.Out, boardBytes, perHeartbeat, (rebuild10k, rebuild100k), memory);
         return 0;
     }
 

@@ -21,7 +21,7 @@ internal sealed class Report(bool quick, int rounds, int seconds, int connection
 
     public void Command(string command) => _commands.Add(command);
 
-    public void Print(TextWriter o, int boardBytes, (double Commands, double RoundTrips) perHeartbeat, double memoryPerUser)
+    public void Print(TextWriter o, int boardBytes, (double Commands, double RoundTrips) perHeartbeat, (double At10k, double At100k) rebuildMs, double memoryPerUser)
     {
         var c = CultureInfo.InvariantCulture;
         o.WriteLine();
@@ -50,6 +50,8 @@ internal sealed class Report(bool quick, int rounds, int seconds, int connection
         o.WriteLine(string.Create(c, $"| Redis round trips per heartbeat | {perHeartbeat.RoundTrips:F2} | 1 |"));
         o.WriteLine(string.Create(c, $"| Redis commands per heartbeat (incl. inside the script) | {perHeartbeat.Commands:F2} | (context) |"));
         o.WriteLine(string.Create(c, $"| board size (1k therapists) | {boardBytes} B | (context) |"));
+        o.WriteLine(string.Create(c, $"| board rebuild, 10k therapists online | {rebuildMs.At10k:F1} ms | <= 20 ms |"));
+        o.WriteLine(string.Create(c, $"| board rebuild, 100k therapists online | {rebuildMs.At100k:F1} ms | <= 200 ms |"));
         o.WriteLine(string.Create(c, $"| Redis memory per tracked user (100k) | {memoryPerUser:F0} B | <= 512 B |"));
     }
 

@@ -12,6 +12,7 @@ internal sealed class StoreClient
 {
     private readonly RedisServer _redis;
     private readonly PresenceStore _store;
+    private readonly PresenceReader _reader;
 
     public StoreClient(RedisServer redis)
     {
@@ -20,7 +21,9 @@ internal sealed class StoreClient
         services.AddMetrics();
         services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
         services.AddPresenceCore(new ConfigurationBuilder().Build());
-        _store = services.BuildServiceProvider().GetRequiredService<PresenceStore>();
+        var provider = services.BuildServiceProvider();
+        _store = provider.GetRequiredService<PresenceStore>();
+        _reader = provider.GetRequiredService<PresenceReader>();
     }
 
     public Task OnlineTherapistsAsync(int count, string idPrefix) => HeartbeatsAsync(Role.Therapist, count, idPrefix);
@@ -34,6 +37,36 @@ internal sealed class StoreClient
         await HeartbeatsAsync(Role.Community, users, "mem-");
         var after = await UsedMemoryAsync(server);
         return (double)(after - before) / users;
+    }
+
+    /// <summary>
+    /// Median time of one board read (the Redis reads plus assembling the ordered entries) with
+    /// <paramref name="tracked"/> therapists on the board, over 15 reads after 3 warm-ups.
+    /// </summary>
+    public async Task<double> BoardRebuildMsAsync(int tracked)
+    {
+        var server = _redis.Client.GetServer(_redis.Client.GetEndPoints()[0]);
+        await server.FlushAllDatabasesAsync();
+        await HeartbeatsAsync(Role.Therapist, tracked, "rebuild-");
+        var times = new List<double>();
+        for (var i = 0; i < 18; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var board = await _reader.GetBoardAsync(Role.Therapist);
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (board.Entries.Count != tracked)
+            {
+                throw new InvalidOperationException($"The board holds {board.Entries.Count} therapists, expected {tracked}.");
+            }
+
+            if (i >= 3)
+            {
+                times.Add(elapsed);
+            }
+        }
+
+        times.Sort();
+        return times[times.Count / 2];
     }
 
     private async Task HeartbeatsAsync(Role role, int count, string idPrefix)

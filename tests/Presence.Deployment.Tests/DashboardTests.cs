@@ -32,11 +32,6 @@ public sealed class DashboardTests
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Pending = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["presence_hub_connections"] = "realtime-gateway: ObservableUpDownCounter presence.hub.connections",
-        ["presence_push_lag_seconds_bucket"] = "realtime-gateway: Histogram presence.push.lag (s)",
-        ["presence_hub_pushes_total"] = "realtime-gateway: Counter presence.hub.pushes {role, status}",
-        ["presence_events_pending"] = "realtime-gateway: ObservableGauge presence.events.pending {role}",
-        ["presence_hub_messages_total"] = "realtime-gateway: Counter presence.hub.messages {method, outcome}",
         ["presence_users"] = "janitor: ObservableGauge presence.users {role, bucket}",
         ["presence_janitor_leader"] = "janitor: ObservableGauge presence.janitor.leader",
         ["presence_janitor_sweep_duration_seconds_bucket"] = "janitor: Histogram presence.janitor.sweep.duration (s)",

@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.RealtimeGateway;
 using Presence.RealtimeGateway.Hubs;
@@ -39,15 +36,6 @@ internal sealed class GatewayFactory : PresenceAppFactory<Program>
     public string InstanceId => Services.GetRequiredService<GatewayInstance>().Id;
 
     public PresenceStore Store => Services.GetRequiredService<PresenceStore>();
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        // Timeouts, retry back-off and the circuit's break pace I/O: on the frozen test clock a transient failure
-        // (a connection still opening, an outage) would wait forever. Presence time stays on the fake clock.
-        builder.ConfigureTestServices(services => services.AddSingleton(sp =>
-            new RedisResilience(sp.GetRequiredService<IOptions<RedisResilienceOptions>>(), TimeProvider.System)));
-    }
 
     /// <summary>A real SignalR client over WebSockets to the in-memory server; the token goes in the query string, as browsers send it.</summary>
     public HubConnection CreateHub(string? token)
@@ -95,21 +83,21 @@ internal sealed class Pushes
     public async Task<PresenceChanged> WaitForAsync(string id, string status, TimeSpan? timeout = null)
     {
         PresenceChanged? found = null;
-        await Eventually.TrueAsync(() => (found = _received.FirstOrDefault(p => p.Id == id && p.Status == status)) is not null,
+        await Poll.UntilAsync(() => (found = _received.FirstOrDefault(p => p.Id == id && p.Status == status)) is not null,
             () => $"no presence-changed {id} {status}; received: " + string.Join(", ", _received.Select(p => p.Id + " " + p.Status)), timeout);
         return found!;
     }
 }
 
-internal static class Eventually
+internal static class Poll
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
-    public static Task TrueAsync(Func<bool> condition, Func<string> because, TimeSpan? timeout = null) =>
-        TrueAsync(() => Task.FromResult(condition()), because, timeout);
+    public static Task UntilAsync(Func<bool> condition, Func<string> because, TimeSpan? timeout = null) =>
+        UntilAsync(() => Task.FromResult(condition()), because, timeout);
 
     /// <summary>Polls until the condition holds; fails with the reason when the deadline passes. Never a fixed sleep as an assertion.</summary>
-    public static async Task TrueAsync(Func<Task<bool>> condition, Func<string> because, TimeSpan? timeout = null)
+    public static async Task UntilAsync(Func<Task<bool>> condition, Func<string> because, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (!await condition())

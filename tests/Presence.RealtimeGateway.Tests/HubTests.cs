@@ -23,7 +23,7 @@ public sealed class HubTests(RedisServer redis)
         Assert.Equal(gateway.Time.GetUtcNow(), result.ServerTime);
         Assert.Equal(30, result.NextHeartbeatSeconds);
         Assert.Null(result.ClockSkewSeconds);
-        var message = await acked.Task.WaitAsync(Eventually.DefaultTimeout, Ct);
+        var message = await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct);
         Assert.Equal(result.ServerTime, message.ServerTime);
         var keys = gateway.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-hb"));
@@ -232,8 +232,30 @@ public sealed class HubTests(RedisServer redis)
         var huge = new string('x', 40 * 1024);
         await Assert.ThrowsAnyAsync<Exception>(() => hub.InvokeAsync<PresenceSnapshot>("watch", new[] { huge }, Ct));
 
-        await closed.Task.WaitAsync(Eventually.DefaultTimeout, Ct);
+        await closed.Task.WaitAsync(Poll.DefaultTimeout, Ct);
         await using var other = await gateway.ConnectAsync(token: null);
         Assert.Empty((await other.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct)).Entries);
+    }
+
+    [Fact]
+    public async Task The_board_page_origin_may_negotiate_cross_origin_with_credentials_and_others_may_not()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        using var client = gateway.CreateClient();
+
+        async Task<HttpResponseMessage> NegotiateAsync(string origin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/hubs/presence/negotiate?negotiateVersion=1");
+            request.Headers.Add("Origin", origin);
+            return await client.SendAsync(request, Ct);
+        }
+
+        using var allowed = await NegotiateAsync("http://127.0.0.1:5103");
+        using var other = await NegotiateAsync("http://evil.example");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, allowed.StatusCode);
+        Assert.Equal("http://127.0.0.1:5103", Assert.Single(allowed.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal("true", Assert.Single(allowed.Headers.GetValues("Access-Control-Allow-Credentials")));
+        Assert.False(other.Headers.Contains("Access-Control-Allow-Origin"));
     }
 }

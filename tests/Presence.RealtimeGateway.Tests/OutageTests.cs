@@ -40,7 +40,7 @@ public sealed class OutageTests(OutageRedis outage) : IClassFixture<OutageRedis>
 
         await redis.StartAsync();
         // The circuit stays open for its break (5 s); then heartbeats are accepted again.
-        await Eventually.TrueAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             try
             {

@@ -89,7 +89,7 @@ public sealed class PushTests(RedisServer redis)
         Assert.Equal(2, await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")));
 
         await tab1.DisposeAsync();
-        await Eventually.TrueAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")) == 1,
+        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")) == 1,
             () => "the closed tab's connection was not removed");
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
 

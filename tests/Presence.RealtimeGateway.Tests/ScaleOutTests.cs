@@ -33,7 +33,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await pushes.WaitForAsync("t-sentinel", "online");
         Assert.Equal(1, pushes.Count("t-x", "online"));
         Assert.Equal(1, pushes.Count("t-x", "available"));
-        await Eventually.TrueAsync(async () => (await redis.Database.StreamPendingAsync(a.PresenceKeys.Events(Role.Therapist), "gateways")).PendingMessageCount == 0,
+        await Poll.UntilAsync(async () => (await redis.Database.StreamPendingAsync(a.PresenceKeys.Events(Role.Therapist), "gateways")).PendingMessageCount == 0,
             () => "events stayed pending in the consumer group");
     }
 
@@ -89,7 +89,7 @@ public sealed class ScaleOutTests(RedisServer redis)
 
         var pushed = await pushes.WaitForAsync("t-orphan", "online");
         Assert.Equal(at, pushed.LastActive?.ToUnixTimeMilliseconds());
-        await Eventually.TrueAsync(async () => (await redis.Database.StreamPendingAsync(events, "gateways")).PendingMessageCount == 0,
+        await Poll.UntilAsync(async () => (await redis.Database.StreamPendingAsync(events, "gateways")).PendingMessageCount == 0,
             () => "the reclaimed event was not acknowledged");
         Assert.Equal(1, pushes.Count("t-orphan", "online"));
     }

@@ -55,6 +55,11 @@ public sealed class OutageTests(OwnRedis redis) : IClassFixture<OwnRedis>, IAsyn
             Assert.Equal("application/problem+json", unavailable.Content.Headers.ContentType?.MediaType);
         }
 
+        // Still ready, degraded: taking the instance out of the Service would hide the stale board.
+        using var ready = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Degraded", await ready.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
         // Never a hang: every answer above came without waiting on the dead server.
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10));
 
@@ -108,6 +113,8 @@ public sealed class OutageTests(OwnRedis redis) : IClassFixture<OwnRedis>, IAsyn
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var ready = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
     }
 
     private static string[] Ids(JsonElement board) =>

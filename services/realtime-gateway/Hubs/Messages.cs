@@ -58,11 +58,11 @@ public sealed class PresenceSnapshot
 {
     public required DateTimeOffset GeneratedAt { get; init; }
 
-    public required IReadOnlyList<PresenceEntry> Entries { get; init; }
+    public required IReadOnlyList<SnapshotEntry> Entries { get; init; }
 }
 
 /// <summary>One user in a snapshot; <c>status</c> is the bucket: <c>online</c>, <c>recent</c>, <c>available</c> or <c>offline</c>.</summary>
-public sealed class PresenceEntry
+public sealed class SnapshotEntry
 {
     public required string Role { get; init; }
 

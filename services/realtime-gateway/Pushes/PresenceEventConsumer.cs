@@ -114,20 +114,29 @@ internal sealed partial class PresenceEventConsumer(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        // A consumer with nothing pending is forgotten, so dead instance names do not pile up in the group.
+        // Entries this consumer read but did not get to send (the stop cut a delivery short) are sent now, rather
+        // than waiting for another instance to reclaim them after ReclaimIdle; then, with nothing pending, the
+        // consumer is forgotten, so dead instance names do not pile up in the group.
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drain.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
             var db = redis.GetDatabase();
             foreach (var role in Roles.All)
             {
-                var pending = await db.StreamPendingMessagesAsync(keys.Events(role), options.CurrentValue.ConsumerGroup, 1, instance.Id).WaitAsync(cancellationToken).ConfigureAwait(false);
+                _readOwnPending[(int)role] = true;
+                while (_readOwnPending[(int)role] && await ReadAsync(role, drain.Token).ConfigureAwait(false) > 0)
+                {
+                }
+
+                var pending = await db.StreamPendingMessagesAsync(keys.Events(role), options.CurrentValue.ConsumerGroup, 1, instance.Id).WaitAsync(drain.Token).ConfigureAwait(false);
                 if (pending.Length == 0)
                 {
-                    await db.StreamDeleteConsumerAsync(keys.Events(role), options.CurrentValue.ConsumerGroup, instance.Id).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await db.StreamDeleteConsumerAsync(keys.Events(role), options.CurrentValue.ConsumerGroup, instance.Id).WaitAsync(drain.Token).ConfigureAwait(false);
                 }
             }
         }
-        catch (Exception ex) when (ex is RedisException or OperationCanceledException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisUnavailableException or OperationCanceledException or TimeoutException)
         {
             LogConsumerNotRemoved(logger, ex);
         }
@@ -244,11 +253,12 @@ internal sealed partial class PresenceEventConsumer(
             }
         }
 
+        // Sent means done: a stop arriving now must not leave the entries pending on a consumer that is going away.
         var group = options.CurrentValue.ConsumerGroup;
         await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamAcknowledgeAsync(s.key, s.group, s.ids),
             (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, ids: ack.ToArray()),
-            idempotent: true, ct).ConfigureAwait(false);
+            idempotent: true, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Last activity of each user (the transition time is the fallback: a push is not held back for it).</summary>
@@ -357,6 +367,6 @@ internal sealed partial class PresenceEventConsumer(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Malformed {Role} event {EntryId} acknowledged without a push")]
     private static partial void LogMalformed(ILogger logger, string entryId, string role);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not forget this instance's consumer on shutdown")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drain and forget this instance's consumer on shutdown; another instance reclaims what it left")]
     private static partial void LogConsumerNotRemoved(ILogger logger, Exception exception);
 }

@@ -27,6 +27,9 @@ public sealed partial class BoardCache(
     private Task<BoardSnapshot>? _build;
     private DateTimeOffset _failedAt = DateTimeOffset.MinValue;
 
+    /// <summary>True once a board was read: during an outage it can still be served, marked stale.</summary>
+    public bool HasLastGood => Volatile.Read(ref _current) is not null;
+
     public async Task<BoardRead> GetAsync(CancellationToken ct)
     {
         Task<BoardSnapshot> build;
