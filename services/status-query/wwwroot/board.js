@@ -1,8 +1,9 @@
-// The status board: polls the board endpoint (If-None-Match, so an unchanged board is a bodiless 304) and,
+// The status board (an ES module): polls the board endpoint (If-None-Match, so an unchanged board is a bodiless 304) and,
 // when the realtime gateway is reachable, applies its `presence-changed` pushes at once. Without the
 // gateway, or without the vendored SignalR client, it keeps working by polling alone.
-(() => {
-  "use strict";
+import { configure, realtime } from "./js/presence.js";
+
+{
 
   const ORDER = { online: 0, recent: 1, available: 2 };
   const state = { etag: null, board: null, config: null, refreshTimer: null, pollTimer: null };
@@ -113,31 +114,32 @@
     $("connection").textContent = `Live updates: ${text}`;
   }
 
+  // The realtime part is the shared browser client (js/presence.js): jittered reconnects, re-watch after a
+  // reconnect; a snapshot after a reconnect means pushes may have been missed, so the board is re-read.
   async function connectLive() {
     const hubUrl = state.config.hubUrl;
-    if (!hubUrl) { setConnection("off (polling every " + state.config.pollSeconds + " s)"); return; }
-    if (!window.signalR) { setConnection("unavailable (polling every " + state.config.pollSeconds + " s)"); return; }
-    const connection = new window.signalR.HubConnectionBuilder()
-      .withUrl(hubUrl)
-      .withAutomaticReconnect([0, 2000, 10000, 30000])
-      .configureLogging(window.signalR.LogLevel.None)
-      .build();
-    const watch = () => connection.invoke("watchTherapists").catch(() => { });
-    connection.on("presence-changed", applyChange);
-    connection.onreconnecting(() => setConnection("reconnecting (polling meanwhile)"));
-    connection.onreconnected(() => { setConnection("on"); watch(); poll(); });
-    connection.onclose(() => { setConnection("gateway unreachable (polling)"); setTimeout(start, 30000); });
-    async function start() {
-      try {
-        await connection.start();
-        await watch();
+    const polling = `polling every ${state.config.pollSeconds} s`;
+    if (!hubUrl) { setConnection(`off (${polling})`); return; }
+    configure({ gatewayUrl: hubUrl });
+    realtime.onPresenceChanged(applyChange);
+    let reconnected = false;
+    realtime.onStateChanged((s) => {
+      if (s === "connected") {
         setConnection("on");
-      } catch {
+        if (reconnected) poll();
+        reconnected = true;
+      } else if (s === "reconnecting") {
+        setConnection("reconnecting (polling meanwhile)");
+      } else if (s === "retrying") {
         setConnection("gateway unreachable (polling)");
-        setTimeout(start, 30000);
       }
+    });
+    try {
+      realtime.watchTherapists();
+      await realtime.connect();
+    } catch (error) {
+      setConnection(error && error.code === "signalr-missing" ? `unavailable (${polling})` : "gateway unreachable (polling)");
     }
-    await start();
   }
 
   async function main() {
@@ -153,4 +155,4 @@
   }
 
   main();
-})();
+}

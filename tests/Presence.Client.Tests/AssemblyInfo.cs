@@ -1,0 +1,3 @@
+using Presence.Testing;
+
+[assembly: AssemblyFixture(typeof(RedisServer))]

@@ -1,0 +1,236 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.Client.Tests;
+
+/// <summary>
+/// /js/presence.js in a real Chromium (Debian's, driven by Microsoft.Playwright) against heartbeat-api, status-query and
+/// the realtime gateway on real Kestrel ports behind <see cref="TestIngress"/> (one origin, as behind the production
+/// ingress), on the real clock with short intervals.
+/// </summary>
+public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private readonly string _prefix = RedisServer.NewKeyPrefix();
+    private readonly Dictionary<string, string?> _settings = new()
+    {
+        ["Presence:OnlineWindow"] = "00:00:30",
+        ["Presence:HeartbeatInterval"] = "00:00:02",
+        ["Presence:MinHeartbeatInterval"] = "00:00:01",
+    };
+
+    private IServiceHost _heartbeatApi = null!;
+    private IServiceHost _statusQuery = null!;
+    private IServiceHost _gateway = null!;
+    private TestIngress _ingress = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+        private PresenceKeys Keys => new(_prefix);
+
+    public async ValueTask InitializeAsync()
+    {
+        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, _settings, realClock: true);
+        _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
+        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
+        _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./dev.sh test does this).");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _ingress.DisposeAsync();
+        await _gateway.DisposeAsync();
+        await _statusQuery.DisposeAsync();
+        await _heartbeatApi.DisposeAsync();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Start_sends_a_heartbeat_that_lands_in_redis_and_stop_signs_off()
+    {
+        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
+
+        await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-start"));
+
+        await Eventually.TrueAsync(async () => await OnlineAsync("t-start"), TimeSpan.FromSeconds(15), "t-start online in Redis");
+        Assert.True(await page.EvaluateAsync<bool>("() => presence.heartbeat.isRunning()"));
+        Assert.Equal("therapist", await page.EvaluateAsync<string>("() => presence.heartbeat.currentRole()"));
+        // The server's 2 s interval is obeyed: a second heartbeat follows without anyone asking.
+        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Count(r => r.Status == 200) >= 2), TimeSpan.FromSeconds(15), "a second heartbeat");
+        Assert.Equal(2000, await page.EvaluateAsync<int>("() => presence.heartbeat.intervalMs()"));
+
+        await page.EvaluateAsync("() => presence.heartbeat.stop()");
+        await Eventually.TrueAsync(async () => !await OnlineAsync("t-start"), TimeSpan.FromSeconds(10), "t-start signed off");
+        Assert.False(await page.EvaluateAsync<bool>("() => presence.heartbeat.isRunning()"));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Two_tabs_of_one_user_have_one_sender_and_the_other_takes_over_when_it_closes()
+    {
+        var context = await _browser.NewContextAsync();
+        var first = await OpenAsync(context, TestContext.Current.CancellationToken);
+        var second = await OpenAsync(context, TestContext.Current.CancellationToken);
+        var token = DevTokens.Community("c-tabs");
+
+        await first.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", token);
+        await second.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", token);
+        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("community").Count >= 4), TimeSpan.FromSeconds(20), "four heartbeats");
+
+        var senders = new[] { await IsSenderAsync(first), await IsSenderAsync(second) };
+        Assert.Equal(1, senders.Count(s => s));
+        // Two senders would have sent twice as often and met the server's min interval (429).
+        Assert.All(Heartbeats("community"), r => Assert.Equal(200, r.Status));
+        AssertSpacedBy(Heartbeats("community"), TimeSpan.FromSeconds(1.5));
+
+        var (closing, staying) = senders[0] ? (first, second) : (second, first);
+        var before = Heartbeats("community").Count;
+        await closing.CloseAsync();
+        await Eventually.TrueAsync(() => IsSenderAsync(staying), TimeSpan.FromSeconds(10), "the other tab became the sender");
+        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("community").Count >= before + 2), TimeSpan.FromSeconds(15), "heartbeats go on");
+        Assert.All(Heartbeats("community"), r => Assert.Equal(200, r.Status));
+        // The closing tab did not sign the user off while another tab was visible.
+        Assert.Empty(_ingress.Requests("POST", "/v1/community/offline"));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Hidden_past_the_grace_period_signs_off_and_visible_again_beats_at_once()
+    {
+        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
+        await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-hide"));
+        await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(15), "online");
+
+        await SetVisibilityAsync(page, "hidden");
+
+        await Eventually.TrueAsync(async () => !await OnlineAsync("t-hide"), TimeSpan.FromSeconds(10), "signed off after the grace period");
+        Assert.Single(_ingress.Requests("POST", "/v1/therapists/offline"));
+        var beatsWhileHidden = Heartbeats("therapists").Count;
+
+        await SetVisibilityAsync(page, "visible");
+        await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(5), "online again once visible");
+        Assert.True(Heartbeats("therapists").Count > beatsWhileHidden);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Pagehide_signs_off_with_a_keepalive_request()
+    {
+        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        await page.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", DevTokens.Community("c-leave"));
+        await Eventually.TrueAsync(async () => await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(15), "online");
+
+        await page.GotoAsync("about:blank");
+
+        await Eventually.TrueAsync(async () => !await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(10), "signed off on pagehide");
+        Assert.Single(_ingress.Requests("POST", "/v1/community/offline"));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_429_backs_off_by_retry_after()
+    {
+        // Another device of the user sent just now, under a long min interval: the page's first heartbeat is refused.
+        await using var server = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, new Dictionary<string, string?>(_settings)
+        {
+            ["Presence:MinHeartbeatInterval"] = "00:00:04",
+            ["Presence:HeartbeatInterval"] = "00:00:05",
+        }, realClock: true);
+        _ingress.HeartbeatApi = server.StartKestrel();
+        var token = DevTokens.Therapist("t-429");
+        await new PresenceClient(server.CreateHttpClient(), PresenceClientOptions.WithToken(token)).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
+
+        await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", token);
+        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Any(r => r.Status == 200)), TimeSpan.FromSeconds(20), "accepted after the wait");
+
+        var beats = Heartbeats("therapists");
+        var refused = beats.First(r => r.Status == 429);
+        var accepted = beats.First(r => r.Status == 200);
+        Assert.Equal(beats.IndexOf(refused) + 1, beats.IndexOf(accepted));
+        var retryAfter = TimeSpan.FromSeconds(int.Parse(refused.RetryAfter!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(retryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4));
+        Assert.True(accepted.At - refused.At >= retryAfter - TimeSpan.FromMilliseconds(100),
+            $"waited {(accepted.At - refused.At).TotalMilliseconds} ms, Retry-After {retryAfter.TotalSeconds} s");
+    }
+
+    [Fact(Timeout = 150_000)]
+    public async Task Gateway_restart_reconnects_rewatches_applies_the_snapshot_and_receives_the_next_push()
+    {
+        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
+        await page.EvaluateAsync("""
+            async () => {
+              window.pushes = []; window.states = []; window.snapshots = 0;
+              presence.realtime.onPresenceChanged(c => window.pushes.push(c.id + ' ' + c.status));
+              presence.realtime.onStateChanged(s => window.states.push(s));
+              presence.realtime.onSnapshot(() => window.snapshots++);
+              await presence.realtime.connect();
+              await presence.realtime.watchTherapists();
+            }
+            """);
+        var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await WaitForPushAsync(page, "t-before online");
+
+        await _gateway.DisposeAsync();
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected",
+            TimeSpan.FromSeconds(15), "the page noticed the gateway went away");
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
+        _ingress.Gateway = _gateway.StartKestrel();
+
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected",
+            TimeSpan.FromSeconds(30), "reconnected");
+        Assert.Equal(2, await page.EvaluateAsync<int>("() => window.snapshots"));
+        Assert.Equal("online", await page.EvaluateAsync<string>("() => presence.realtime.statuses().get('therapist:t-during')?.status"));
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await WaitForPushAsync(page, "t-after online");
+    }
+
+    private async Task<IPage> OpenAsync(IBrowserContext context, CancellationToken ct, string options = "{}")
+    {
+        ct.ThrowIfCancellationRequested();
+        var page = await context.NewPageAsync();
+        // The client's floor follows the server's min interval of these tests (1 s).
+        await page.GotoAsync(_ingress.Url + "/blank.html");
+        await page.EvaluateAsync($"async () => {{ window.presence = await import('/js/presence.js'); presence.configure({{ minIntervalMs: 1000, ...{options} }}); }}");
+        return page;
+    }
+
+    private List<ProxiedRequest> Heartbeats(string segment) => [.. _ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
+
+    private async Task<bool> OnlineAsync(string id, Role role = Role.Therapist) =>
+        await redis.Database.SortedSetScoreAsync(Keys.Online(role), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private static Task<bool> IsSenderAsync(IPage page) => page.EvaluateAsync<bool>("() => presence.heartbeat.isSender()");
+
+    private static Task SetVisibilityAsync(IPage page, string state) => page.EvaluateAsync("""
+        s => {
+          Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
+          Object.defineProperty(document, 'hidden', { value: s === 'hidden', configurable: true });
+          document.dispatchEvent(new Event('visibilitychange'));
+        }
+        """, state);
+
+    private static Task WaitForPushAsync(IPage page, string push) =>
+        Eventually.TrueAsync(() => page.EvaluateAsync<bool>("p => window.pushes.includes(p)", push), TimeSpan.FromSeconds(15), "push " + push);
+
+    private static void AssertSpacedBy(IReadOnlyList<ProxiedRequest> requests, TimeSpan least)
+    {
+        for (var i = 1; i < requests.Count; i++)
+        {
+            Assert.True(requests[i].At - requests[i - 1].At >= least, $"heartbeats {i - 1} and {i} only {(requests[i].At - requests[i - 1].At).TotalMilliseconds} ms apart");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.Client.Tests;
+
+/// <summary>
+/// <see cref="HeartbeatLoop"/> against the real heartbeat-api, the loop and the services on one fake clock: the loop's
+/// waits and the server's min interval move only when the test advances time, so nothing here sleeps.
+/// </summary>
+public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
+{
+    private readonly Stack _stack = new(redis, new Dictionary<string, string?>
+    {
+        ["Presence:HeartbeatInterval"] = "00:00:20",
+        ["Presence:MinHeartbeatInterval"] = "00:00:05",
+    });
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _stack.DisposeAsync();
+
+    [Fact]
+    public async Task Loop_obeys_next_heartbeat_seconds_and_adapts_when_the_server_changes_it()
+    {
+        await using var loop = Loop("t-adapt", out var attempts);
+        await loop.StartAsync(Ct);
+        var first = await attempts.NextAsync();
+        Assert.Equal(HeartbeatOutcome.Accepted, first.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(20), loop.CurrentInterval);
+        Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(20), loop.NextBeatDue);
+
+        _stack.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:45");
+        _stack.Time.Advance(TimeSpan.FromSeconds(19));
+        Assert.Equal(1, attempts.Count);
+        _stack.Time.Advance(TimeSpan.FromSeconds(1));
+        var second = await attempts.NextAsync();
+
+        Assert.Equal(HeartbeatOutcome.Accepted, second.Outcome);
+        Assert.Equal(45, second.Ack!.NextHeartbeatSeconds);
+        Assert.Equal(TimeSpan.FromSeconds(45), loop.CurrentInterval);
+        Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(45), loop.NextBeatDue);
+        Assert.Equal(_stack.Time.GetUtcNow().ToUnixTimeMilliseconds(), await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist), "t-adapt"));
+
+        // Shorter again, but never below the client's floor (the server's min interval).
+        _stack.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:08");
+        _stack.Time.Advance(TimeSpan.FromSeconds(45));
+        await attempts.NextAsync();
+        Assert.Equal(TimeSpan.FromSeconds(8), loop.CurrentInterval);
+    }
+
+    [Fact]
+    public async Task Loop_waits_for_retry_after_when_throttled_then_beats()
+    {
+        var token = DevTokens.Therapist("t-throttled");
+        await _stack.Client(token).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
+        _stack.Time.Advance(TimeSpan.FromSeconds(2));
+        await using var loop = Loop("t-throttled", out var attempts);
+
+        await loop.StartAsync(Ct);
+        var throttled = await attempts.NextAsync();
+
+        Assert.Equal(HeartbeatOutcome.Throttled, throttled.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(3), throttled.NextDelay);
+        Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(3), loop.NextBeatDue);
+        _stack.Time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(HeartbeatOutcome.Accepted, (await attempts.NextAsync()).Outcome);
+    }
+
+    [Fact]
+    public async Task Loop_stop_signs_off_and_a_refused_token_keeps_the_interval()
+    {
+        await using (var loop = Loop("t-stop", out var attempts))
+        {
+            await loop.StartAsync(Ct);
+            await attempts.NextAsync();
+            Assert.True(loop.IsRunning);
+            await loop.StopAsync(Ct);
+            Assert.False(loop.IsRunning);
+        }
+
+        Assert.Null(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist), "t-stop"));
+
+        var client = _stack.Client(DevTokens.Expired("therapist", "t-expired"));
+        await using var refused = new HeartbeatLoop(client, new HeartbeatLoopOptions { Role = PresenceRole.Therapist, SignOffOnStop = false }, time: _stack.Time);
+        var seen = new Attempts(refused);
+        await refused.StartAsync(Ct);
+        var attempt = await seen.NextAsync();
+        Assert.Equal(HeartbeatOutcome.Refused, attempt.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(30), attempt.NextDelay);
+    }
+
+    [Fact]
+    public async Task Loop_uses_the_hub_while_it_is_connected()
+    {
+        var token = DevTokens.Therapist("t-hubbeat");
+        await using var hub = _stack.Hub(token);
+        await hub.StartAsync(Ct);
+        await using var loop = new HeartbeatLoop(_stack.Client(token), new HeartbeatLoopOptions { Role = PresenceRole.Therapist }, hub, _stack.Time);
+        var attempts = new Attempts(loop);
+
+        await loop.StartAsync(Ct);
+        var attempt = await attempts.NextAsync();
+
+        Assert.Equal(HeartbeatOutcome.Accepted, attempt.Outcome);
+        Assert.Equal("hub", attempt.Transport);
+        Assert.Equal(20, attempt.Ack!.NextHeartbeatSeconds);
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist), "t-hubbeat"));
+    }
+
+    private HeartbeatLoop Loop(string id, out Attempts attempts)
+    {
+        var loop = new HeartbeatLoop(_stack.Client(DevTokens.Therapist(id)), new HeartbeatLoopOptions
+        {
+            Role = PresenceRole.Therapist,
+            MinInterval = TimeSpan.FromSeconds(5),
+        }, time: _stack.Time);
+        attempts = new Attempts(loop);
+        return loop;
+    }
+
+    /// <summary>The loop's attempts in order; <see cref="NextAsync"/> waits (with a deadline) for the next one.</summary>
+    private sealed class Attempts
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<HeartbeatAttempt> _seen = new();
+        private int _taken;
+
+        public Attempts(HeartbeatLoop loop) => loop.Attempted += _seen.Enqueue;
+
+        public int Count => _seen.Count;
+
+        public async Task<HeartbeatAttempt> NextAsync()
+        {
+            await Eventually.TrueAsync(() => Task.FromResult(_seen.Count > _taken), TimeSpan.FromSeconds(10), $"heartbeat attempt #{_taken + 1}");
+            return _seen.ElementAt(_taken++);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR.Client;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.Client.Tests;
+
+/// <summary><see cref="PresenceHubClient"/> against the real gateway: watch, pushes, and a gateway restart.</summary>
+public sealed class HubClientTests(RedisServer redis) : IAsyncLifetime
+{
+    private readonly Stack _stack = new(redis);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _stack.DisposeAsync();
+
+    [Fact]
+    public async Task Gateway_restart_reconnects_rewatches_with_a_snapshot_and_the_next_push_arrives()
+    {
+        await using var hub = _stack.Hub(token: null);
+        var pushes = new ConcurrentQueue<PresenceChange>();
+        var snapshots = new ConcurrentQueue<PresenceSnapshot>();
+        var reconnected = 0;
+        hub.PresenceChanged += pushes.Enqueue;
+        hub.SnapshotReceived += snapshots.Enqueue;
+        hub.Reconnected += () => Interlocked.Increment(ref reconnected);
+        await hub.StartAsync(Ct);
+        await hub.WatchTherapistsAsync(Ct);
+        await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before", HeartbeatTransport.Rest), Ct);
+        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-before" && p.Status == "online")), TimeSpan.FromSeconds(15), "push before restart");
+
+        await _stack.RestartGatewayAsync();
+        // Comes online while no gateway could push it: only the snapshot after the reconnect tells.
+        await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Rest), Ct);
+        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref reconnected) == 1), TimeSpan.FromSeconds(20), "reconnected and re-watched");
+        await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Rest), Ct);
+
+        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-after" && p.Status == "online")), TimeSpan.FromSeconds(15), "push after restart");
+        Assert.Equal(2, snapshots.Count);
+        Assert.Contains(snapshots.Last().Entries, e => e.Id == "t-during" && e.Status == "online");
+        Assert.Equal(HubConnectionState.Connected, hub.State);
+    }
+
+    [Fact]
+    public async Task Therapist_joins_and_watched_ids_get_their_snapshot_and_pushes()
+    {
+        await using var therapist = _stack.Hub(DevTokens.Therapist("t-join"));
+        await therapist.StartAsync(Ct);
+        await using var watcher = _stack.Hub(DevTokens.Community("c-watch"));
+        await watcher.StartAsync(Ct);
+        var pushes = new ConcurrentQueue<PresenceChange>();
+        watcher.PresenceChanged += pushes.Enqueue;
+
+        var snapshot = await watcher.WatchAsync(["t-join"], Ct);
+        var ack = await therapist.JoinAsTherapistAsync("t-join", ["anxiety"], available: true, Ct);
+
+        Assert.Equal("offline", Assert.Single(snapshot.Entries).Status);
+        Assert.Equal(30, ack.NextHeartbeatSeconds);
+        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-join" && p.Status == "online")), TimeSpan.FromSeconds(15), "online push");
+        Assert.Equal(30, (await therapist.HeartbeatAsync(cancellationToken: Ct)).NextHeartbeatSeconds);
+    }
+
+    [Fact]
+    public void Reconnect_delays_are_jittered_bounded_and_grow()
+    {
+        var low = new JitteredRetryPolicy { Random = () => 0 };
+        var high = new JitteredRetryPolicy { Random = () => 0.999 };
+
+        Assert.Equal(TimeSpan.Zero, low.Delay(0));
+        Assert.True(high.Delay(0) is var first && first > TimeSpan.FromSeconds(1.9) && first < TimeSpan.FromSeconds(2));
+        Assert.Equal(TimeSpan.FromSeconds(1), low.Delay(1));
+        Assert.True(high.Delay(1) > TimeSpan.FromSeconds(1.99));
+        Assert.Equal(TimeSpan.FromSeconds(15), low.Delay(10));
+        Assert.True(high.Delay(10) <= TimeSpan.FromSeconds(30));
+        var spread = Enumerable.Range(0, 200).Select(_ => new JitteredRetryPolicy().Delay(0)).Distinct().Count();
+        Assert.True(spread > 100, "first retries of many clients are spread, not one instant");
+        Assert.Null(new JitteredRetryPolicy { GiveUpAfter = TimeSpan.FromMinutes(1) }
+            .NextRetryDelay(new RetryContext { PreviousRetryCount = 3, ElapsedTime = TimeSpan.FromMinutes(2) }));
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Presence.Testing;
+
+namespace Presence.Client.Tests;
+
+public enum Service
+{
+    HeartbeatApi,
+    StatusQuery,
+    RealtimeGateway,
+}
+
+/// <summary>
+/// One real service (its own <c>Program</c>) on a real Redis, sharing a key prefix with the other services of a test:
+/// they meet only in Redis, as in production. In memory (handlers) by default, or on a real Kestrel port for browsers.
+/// </summary>
+public interface IServiceHost : IAsyncDisposable
+{
+    IServiceProvider Services { get; }
+
+    FakeTimeProvider Time { get; }
+
+    /// <summary>An <see cref="HttpClient"/> through the in-memory server (or to the Kestrel port once started).</summary>
+    HttpClient CreateHttpClient();
+
+    /// <summary>Starts the host on a free loopback port and answers its base URL.</summary>
+    string StartKestrel();
+
+    TestServer Server { get; }
+
+    void SetConfiguration(string key, string value);
+}
+
+public static class ServiceHosts
+{
+    private static readonly Dictionary<Service, string> Assemblies = new()
+    {
+        [Service.HeartbeatApi] = "Presence.HeartbeatApi",
+        [Service.StatusQuery] = "Presence.StatusQuery",
+        [Service.RealtimeGateway] = "Presence.RealtimeGateway",
+    };
+
+    /// <param name="realClock">The system clock (browsers, real waits) instead of the shared fake one.</param>
+    public static IServiceHost Create(Service service, RedisServer redis, string keyPrefix, IReadOnlyDictionary<string, string?> settings,
+        bool realClock = false, FakeTimeProvider? time = null)
+    {
+        var program = Type.GetType($"Program, {Assemblies[service]}", throwOnError: true)!;
+        var host = (IServiceHost)Activator.CreateInstance(typeof(ServiceHost<>).MakeGenericType(program), redis, keyPrefix, settings, realClock, time)!;
+        return host;
+    }
+}
+
+internal sealed class ServiceHost<TProgram> : PresenceAppFactory<TProgram>, IServiceHost
+    where TProgram : class
+{
+    private readonly bool _realClock;
+    private readonly FakeTimeProvider? _sharedTime;
+
+    public ServiceHost(RedisServer redis, string keyPrefix, IReadOnlyDictionary<string, string?> settings, bool realClock, FakeTimeProvider? time)
+        : base(redis)
+    {
+        _realClock = realClock;
+        _sharedTime = time;
+        Settings["Presence:KeyPrefix"] = keyPrefix;
+        // Tests send more writes per user than a person would.
+        Settings["RateLimiting:Writes:Burst"] = "1000";
+        Settings["RateLimiting:Writes:PerMinute"] = "1000";
+        Settings["Gateway:EventPollDelay"] = "00:00:00.020";
+        foreach (var (key, value) in settings)
+        {
+            Settings[key] = value;
+        }
+    }
+
+    FakeTimeProvider IServiceHost.Time => _sharedTime ?? Time;
+
+    public HttpClient CreateHttpClient() => CreateClient();
+
+    public string StartKestrel()
+    {
+        UseKestrel(0);
+        StartServer();
+        return Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+    }
+
+    public void SetConfiguration(string key, string value)
+    {
+        var configuration = (IConfigurationRoot)Services.GetRequiredService<IConfiguration>();
+        configuration[key] = value;
+        configuration.Reload();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureTestServices(services =>
+        {
+            if (_realClock)
+            {
+                services.AddSingleton(TimeProvider.System);
+            }
+            else if (_sharedTime is not null)
+            {
+                services.AddSingleton<TimeProvider>(_sharedTime);
+            }
+        });
+    }
+}
