@@ -145,6 +145,9 @@ async function beat() {
         body: JSON.stringify(body),
         cache: "no-store",
       });
+      // Again on the answer: the server stamped the heartbeat somewhere between send and answer, so the
+      // min interval counted from here never undercuts the server's (which would turn a takeover into a 429).
+      markSent();
       if (response.status === 429 || response.status === 503) {
         const wait = retryAfterMs(response, settings.minIntervalMs);
         emit({ outcome: response.status === 429 ? "throttled" : "unavailable", status: response.status, transport: "rest", nextDelayMs: wait });
