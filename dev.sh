@@ -92,7 +92,7 @@ cmd_bench() {
   mkdir -p "$bench_dir"
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --pidfile "$bench_dir/redis.pid" --dir "$bench_dir" >/dev/null
-  (cd services/realtime-gateway/bin/Release/net10.0 && ulimit -n 65536 && \
+  (cd services/realtime-gateway/bin/Release/net10.0 && { ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && \
     ASPNETCORE_ENVIRONMENT=Development ConnectionStrings__redis="127.0.0.1:$redis_port" Presence__KeyPrefix=bench \
     Logging__LogLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$gateway_port" \
     exec dotnet Presence.RealtimeGateway.dll >"$bench_dir/gateway.log" 2>&1) &
@@ -102,7 +102,7 @@ cmd_bench() {
     sleep 1; waited=$((waited + 1)); [ "$waited" -lt 60 ] || { kill "$gateway_pid"; die "the gateway did not get ready (see $bench_dir/gateway.log)"; }
   done
   echo "command: Presence.Gateway.LoadTool --connections $connections --duration $duration (one gateway, Release)"
-  (ulimit -n 65536 && dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
+  ({ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
     --url "http://127.0.0.1:$gateway_port/hubs/presence" --connections "$connections" --duration "$duration" --gateway-pid "$gateway_pid") || true
   kill "$gateway_pid" 2>/dev/null || true
   kill "$(cat "$bench_dir/redis.pid")" 2>/dev/null || true

@@ -10,6 +10,10 @@ public static class LastActiveText
 {
     public const string JustNow = "just now";
 
+    // A board of 100k users makes 100k texts; they are drawn from these few, made once.
+    private static readonly string[] Minutes = [.. Enumerable.Range(0, 60).Select(m => string.Create(CultureInfo.InvariantCulture, $"{m}m ago"))];
+    private static readonly string[] Hours = [.. Enumerable.Range(0, 73).Select(h => string.Create(CultureInfo.InvariantCulture, $"{h}h ago"))];
+
     /// <summary><c>just now</c> under a minute, <c>Nm ago</c> under an hour, else <c>Nh ago</c> (whole units, rounded down).</summary>
     public static string Format(TimeSpan elapsed)
     {
@@ -19,9 +23,13 @@ public static class LastActiveText
             return JustNow;
         }
 
-        return elapsed < TimeSpan.FromHours(1)
-            ? string.Create(CultureInfo.InvariantCulture, $"{(long)elapsed.TotalMinutes}m ago")
-            : string.Create(CultureInfo.InvariantCulture, $"{(long)elapsed.TotalHours}h ago");
+        if (elapsed < TimeSpan.FromHours(1))
+        {
+            return Minutes[(int)elapsed.TotalMinutes];
+        }
+
+        var hours = (long)elapsed.TotalHours;
+        return hours < Hours.Length ? Hours[hours] : string.Create(CultureInfo.InvariantCulture, $"{hours}h ago");
     }
 
     public static string Format(DateTimeOffset lastActive, DateTimeOffset now) => Format(now - lastActive);

@@ -89,80 +89,66 @@ public sealed class PresenceReader(
             "read.board",
             static async s =>
             {
-                var onlineTask = s.db.SortedSetRangeByScoreWithScoresAsync(s.keys.Online(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
+                // Online members without scores: being in the range is the answer, and the last activity comes from
+                // last-seen. On a large board the transfer and parsing of these pairs is most of the cost.
+                var onlineTask = s.db.SortedSetRangeByScoreAsync(s.keys.Online(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
                 var seenTask = s.db.SortedSetRangeByScoreWithScoresAsync(s.keys.LastSeen(s.role), s.window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
                 var availableTask = s.db.SetMembersAsync(s.keys.Available(s.role));
-                var onlineEntries = await onlineTask.ConfigureAwait(false);
+                var onlineMembers = await onlineTask.ConfigureAwait(false);
                 var seenEntries = await seenTask.ConfigureAwait(false);
                 var availableMembers = await availableTask.ConfigureAwait(false);
 
-                var inWindow = new HashSet<RedisValue>(seenEntries.Length);
+                var inWindow = new Dictionary<RedisValue, double>(seenEntries.Length);
                 foreach (var e in seenEntries)
                 {
-                    inWindow.Add(e.Element);
+                    inWindow[e.Element] = e.Score;
                 }
 
-                var older = availableMembers.Where(m => !inWindow.Contains(m)).ToArray();
+                var older = availableMembers.Where(m => !inWindow.ContainsKey(m)).ToArray();
                 var olderScores = older.Length == 0
                     ? []
                     : await s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), older).ConfigureAwait(false);
-                return (onlineEntries, seenEntries, availableMembers, older.Zip(olderScores).ToArray());
+                return (onlineMembers, inWindow, availableMembers, older.Zip(olderScores).ToArray());
             },
             (db: redis.GetDatabase(), keys, role, window),
             ct).ConfigureAwait(false);
 
-        var lastSeen = new Dictionary<string, double>(seen.Length + olderSeen.Length, StringComparer.Ordinal);
-        foreach (var e in seen)
+        // Members stay RedisValues (compared as bytes) until an entry is made: one string per listed user.
+        var availableSet = new HashSet<RedisValue>(available);
+        var entries = new List<PresenceEntry>(online.Length + seen.Count + available.Length);
+        var listed = new HashSet<RedisValue>(online.Length);
+        int onlineCount = 0, recentCount = 0, availableCount = 0;
+        foreach (var member in online)
         {
-            lastSeen[e.Element.ToString()] = e.Score;
+            if (listed.Add(member))
+            {
+                double? lastSeen = seen.TryGetValue(member, out var score) ? score : null;
+                entries.Add(window.Entry(member.ToString(), double.PositiveInfinity, lastSeen, availableSet.Contains(member)));
+                onlineCount++;
+            }
+        }
+
+        // Not online here means not in the online range just read: nothing later can make it online at this instant.
+        foreach (var (member, score) in seen)
+        {
+            if (listed.Add(member))
+            {
+                entries.Add(window.Entry(member.ToString(), null, score, availableSet.Contains(member)));
+                recentCount++;
+            }
         }
 
         foreach (var (member, score) in olderSeen)
         {
-            if (score is { } s)
+            if (listed.Add(member))
             {
-                lastSeen[member.ToString()] = s;
+                entries.Add(window.Entry(member.ToString(), null, score, available: true));
+                availableCount++;
             }
-        }
-
-        var availableSet = new HashSet<string>(available.Length, StringComparer.Ordinal);
-        foreach (var m in available)
-        {
-            availableSet.Add(m.ToString());
-        }
-
-        var entries = new List<PresenceEntry>(online.Length + seen.Length + available.Length);
-        var listed = new HashSet<string>(StringComparer.Ordinal);
-        void Add(string id, double? onlineUntil)
-        {
-            if (listed.Add(id))
-            {
-                entries.Add(window.Entry(id, onlineUntil, lastSeen.TryGetValue(id, out var s) ? s : null, availableSet.Contains(id)));
-            }
-        }
-
-        foreach (var e in online)
-        {
-            Add(e.Element.ToString(), e.Score);
-        }
-
-        // Not online here means not in the online range just read: nothing later can make it online at this instant.
-        foreach (var e in seen)
-        {
-            Add(e.Element.ToString(), null);
-        }
-
-        foreach (var id in availableSet)
-        {
-            Add(id, null);
         }
 
         entries.Sort(BoardOrder.Instance);
-        var counts = new PresenceCounts(
-            entries.Count(e => e.Status == PresenceStatus.Online),
-            entries.Count(e => e.Status == PresenceStatus.Recent),
-            entries.Count(e => e.Status == PresenceStatus.Available));
-        return new PresenceBoard(role, now, counts, entries);
+        return new PresenceBoard(role, now, new PresenceCounts(onlineCount, recentCount, availableCount), entries);
     }
 
     /// <summary>
@@ -269,7 +255,7 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
         }
 
         // Descending by last activity; an unknown last activity sorts after every known one.
-        var byRecency = (y.LastActive ?? DateTimeOffset.MinValue).CompareTo(x.LastActive ?? DateTimeOffset.MinValue);
+        var byRecency = (y.LastActive?.UtcTicks ?? long.MinValue).CompareTo(x.LastActive?.UtcTicks ?? long.MinValue);
         return byRecency != 0 ? byRecency : string.CompareOrdinal(x.Id, y.Id);
     }
 }

@@ -20,8 +20,10 @@ internal static class Baselines
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddOptions<PresenceAuthOptions>().BindConfiguration(PresenceAuthOptions.Section);
         builder.Services.AddPresenceAuthentication();
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
-            ConnectionMultiplexer.Connect(builder.Configuration.GetConnectionString("redis") ?? "127.0.0.1:6379"));
+        // Connected once, up front, as the services do; never on a request.
+        var redis = await ConnectionMultiplexer.ConnectAsync(
+            (builder.Configuration.GetConnectionString("redis") ?? "127.0.0.1:6379") + ",abortConnect=false");
+        builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         var boardFile = builder.Configuration["Board:File"];
         var board = boardFile is not null && File.Exists(boardFile) ? await File.ReadAllBytesAsync(boardFile) : "{}"u8.ToArray();
 

@@ -6,10 +6,23 @@ switch (args.FirstOrDefault())
     case "baselines":
         await Baselines.RunAsync(args[1..]);
         break;
+    case "rebuild":
+        // Only the board rebuild figures, for profiling the reader without the HTTP part.
+        await using (var redis = new Presence.Testing.RedisServer())
+        {
+            await redis.InitializeAsync();
+            var store = new StoreClient(redis);
+            foreach (var tracked in new[] { 10_000, 100_000 })
+            {
+                Console.WriteLine($"board rebuild, {tracked} therapists online: {await store.BoardRebuildMsAsync(tracked):F1} ms");
+            }
+        }
+
+        break;
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rebuild | baselines [--urls URL]");
         return 2;
 }
 
