@@ -81,6 +81,7 @@ public static class Extensions
         });
 
         var prometheus = builder.Configuration.GetValue<bool>("Telemetry:Prometheus");
+        var redisTracing = builder.Configuration.GetValue("Telemetry:RedisCommandSpans", true);
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics =>
             {
@@ -93,11 +94,16 @@ public static class Extensions
                     metrics.AddPrometheusExporter();
                 }
             })
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName, "Presence.*")
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                .AddHttpClientInstrumentation()
-                .AddRedisInstrumentation());
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(builder.Environment.ApplicationName, "Presence.*")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+                    .AddHttpClientInstrumentation();
+                if (redisTracing)
+                {
+                    tracing.AddRedisInstrumentation();
+                }
+            });
 
         // OTLP only when the standard variable says where to; the exporter reads the other OTEL_* variables itself.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
