@@ -136,7 +136,8 @@ internal sealed partial class PresenceEventConsumer(
                 }
             }
         }
-        catch (Exception ex) when (ex is RedisException or RedisUnavailableException or OperationCanceledException or TimeoutException)
+        // Best effort: the process is stopping, and the multiplexer may already be gone with it.
+        catch (Exception ex) when (ex is RedisException or RedisUnavailableException or OperationCanceledException or TimeoutException or ObjectDisposedException)
         {
             LogConsumerNotRemoved(logger, ex);
         }
