@@ -49,7 +49,7 @@ public sealed class PresenceReader(
         var members = new RedisValue[userIds.Count];
         for (var i = 0; i < members.Length; i++)
         {
-            EnsureValid(userIds[i]);
+            UserId.EnsureValid(userIds[i]);
             members[i] = userIds[i];
         }
 
@@ -208,14 +208,6 @@ public sealed class PresenceReader(
         finally
         {
             metrics.StoreCall(operation, Stopwatch.GetElapsedTime(started));
-        }
-    }
-
-    private static void EnsureValid(string userId)
-    {
-        if (!UserId.IsValid(userId))
-        {
-            throw new ArgumentException("The user id does not match " + UserId.Pattern + ".", nameof(userId));
         }
     }
 
