@@ -39,6 +39,18 @@ public sealed class PresenceOptions
 
     /// <summary>Approximate cap (<c>MAXLEN ~</c>) of each role's event stream.</summary>
     public int EventStreamMaxLength { get; set; } = 10_000;
+
+    /// <summary>The advertised interval in whole seconds (<c>nextHeartbeatSeconds</c>), the same over REST and the hub.</summary>
+    public int NextHeartbeatSeconds => (int)HeartbeatInterval.TotalSeconds;
+
+    /// <summary>
+    /// The <c>clockSkewSeconds</c> to report for a client timestamp (client minus server, whole seconds), or null when
+    /// none was sent or it is within <see cref="ClockSkewReportThreshold"/>. The client time is never used for ordering.
+    /// </summary>
+    public double? ClockSkewSeconds(DateTimeOffset? clientTime, DateTimeOffset serverTime) =>
+        clientTime is { } client && (client - serverTime).Duration() > ClockSkewReportThreshold
+            ? Math.Round((client - serverTime).TotalSeconds)
+            : null;
 }
 
 public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>

@@ -83,4 +83,18 @@ public sealed class ModelTests
 
         Assert.False(Roles.TryParse("admin", out _));
     }
+
+    [Fact]
+    public void Clock_skew_is_reported_only_beyond_the_threshold_in_whole_seconds_client_minus_server()
+    {
+        var o = new PresenceOptions();
+        var server = new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.Null(o.ClockSkewSeconds(null, server));
+        Assert.Null(o.ClockSkewSeconds(server.AddMinutes(5), server));
+        Assert.Null(o.ClockSkewSeconds(server.AddMinutes(-5), server));
+        Assert.Equal(301, o.ClockSkewSeconds(server.AddSeconds(300.6), server));
+        Assert.Equal(-600, o.ClockSkewSeconds(server.AddMinutes(-10), server));
+        Assert.Equal(30, new PresenceOptions().NextHeartbeatSeconds);
+    }
 }

@@ -114,17 +114,11 @@ internal sealed partial class HubSessions(
 
         var o = presenceOptions.CurrentValue;
         var serverTime = (await beat.ConfigureAwait(false)).ServerTime;
-        double? skew = null;
-        if (clientTime is { } client && (client - serverTime).Duration() > o.ClockSkewReportThreshold)
-        {
-            skew = Math.Round((client - serverTime).TotalSeconds);
-        }
-
         return new HeartbeatAck
         {
             ServerTime = serverTime,
-            NextHeartbeatSeconds = (int)o.HeartbeatInterval.TotalSeconds,
-            ClockSkewSeconds = skew,
+            NextHeartbeatSeconds = o.NextHeartbeatSeconds,
+            ClockSkewSeconds = o.ClockSkewSeconds(clientTime, serverTime),
         };
     }
 

@@ -53,22 +53,12 @@ public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<Pre
 
         activity?.SetTag("presence.came_online", result.CameOnline);
         var o = options.CurrentValue;
-        double? skew = null;
-        if (req.Timestamp is { } clientTime)
-        {
-            var offset = clientTime - result.ServerTime;
-            if (offset.Duration() > o.ClockSkewReportThreshold)
-            {
-                skew = Math.Round(offset.TotalSeconds);
-            }
-        }
-
         await Send.OkAsync(new HeartbeatResponse
         {
             Accepted = true,
             ServerTime = result.ServerTime,
-            NextHeartbeatSeconds = (int)o.HeartbeatInterval.TotalSeconds,
-            ClockSkewSeconds = skew,
+            NextHeartbeatSeconds = o.NextHeartbeatSeconds,
+            ClockSkewSeconds = o.ClockSkewSeconds(req.Timestamp, result.ServerTime),
         }, ct);
     }
 
