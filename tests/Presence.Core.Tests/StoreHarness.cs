@@ -1,51 +1,28 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
 
 /// <summary>The store wired as the services wire it, against the shared test Redis, with a fake clock and a key prefix of its own.</summary>
-internal sealed class StoreHarness : IAsyncDisposable
+internal sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
+    : IAsyncDisposable
 {
-    private readonly ServiceProvider _services;
+    private readonly CoreServices _core = new(redis, configure, prefix, start);
 
-    public StoreHarness(RedisServer redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
-    {
-        Redis = redis;
-        Time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
-        prefix ??= RedisServer.NewKeyPrefix();
-        var services = new ServiceCollection();
-        services.AddMetrics();
-        services.AddSingleton<TimeProvider>(Time);
-        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-        services.AddPresenceCore(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        services.Configure<PresenceOptions>(o =>
-        {
-            o.KeyPrefix = prefix;
-            configure?.Invoke(o);
-        });
-        _services = services.BuildServiceProvider();
-        Options = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PresenceOptions>>().Value;
-        Keys = _services.GetRequiredService<PresenceKeys>();
-        Store = _services.GetRequiredService<PresenceStore>();
-        Connections = _services.GetRequiredService<ConnectionStore>();
-    }
+    public RedisServer Redis => redis;
 
-    public ConnectionStore Connections { get; }
+    public FakeTimeProvider Time => _core.Time;
 
-    public RedisServer Redis { get; }
+    public PresenceOptions Options => _core.Options;
 
-    public FakeTimeProvider Time { get; }
+    public PresenceKeys Keys => _core.Keys;
 
-    public PresenceOptions Options { get; }
+    public PresenceStore Store => _core.Store;
 
-    public PresenceKeys Keys { get; }
+    public ConnectionStore Connections => _core.Connections;
 
-    public PresenceStore Store { get; }
-
-    public IDatabase Db => Redis.Database;
+    public IDatabase Db => redis.Database;
 
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -54,5 +31,5 @@ internal sealed class StoreHarness : IAsyncDisposable
 
     public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.StreamRangeAsync(Keys.Events(role));
 
-    public ValueTask DisposeAsync() => _services.DisposeAsync();
+    public ValueTask DisposeAsync() => _core.DisposeAsync();
 }

@@ -1,42 +1,22 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Presence.Core;
 using Presence.Testing;
-using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
 namespace Presence.StatusQuery.Tests;
 
 /// <summary>The store and the reader wired as the services wire them, on a fake clock and a key prefix of their own.</summary>
-internal sealed class ReaderHarness : IAsyncDisposable
+internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
 {
-    private readonly ServiceProvider _services;
+    private readonly CoreServices _core = new(redis);
 
-    public ReaderHarness(RedisServer redis)
-    {
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
-        var prefix = RedisServer.NewKeyPrefix();
-        var services = new ServiceCollection();
-        services.AddMetrics();
-        services.AddSingleton<TimeProvider>(Time);
-        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-        services.AddPresenceCore(new ConfigurationBuilder().Build());
-        services.Configure<PresenceOptions>(o => o.KeyPrefix = prefix);
-        _services = services.BuildServiceProvider();
-        Options = _services.GetRequiredService<IOptions<PresenceOptions>>().Value;
-        Store = _services.GetRequiredService<PresenceStore>();
-        Reader = _services.GetRequiredService<PresenceReader>();
-    }
+    public FakeTimeProvider Time => _core.Time;
 
-    public FakeTimeProvider Time { get; }
+    public PresenceOptions Options => _core.Options;
 
-    public PresenceOptions Options { get; }
+    public PresenceStore Store => _core.Store;
 
-    public PresenceStore Store { get; }
-
-    public PresenceReader Reader { get; }
+    public PresenceReader Reader => _core.Reader;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -50,5 +30,5 @@ internal sealed class ReaderHarness : IAsyncDisposable
 
     public Task<PresenceBoard> BoardAsync(Role role = Role.Therapist) => Reader.GetBoardAsync(role, Ct);
 
-    public ValueTask DisposeAsync() => _services.DisposeAsync();
+    public ValueTask DisposeAsync() => _core.DisposeAsync();
 }
