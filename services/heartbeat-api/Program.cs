@@ -9,7 +9,11 @@ builder.AddHeartbeatApi();
 
 var app = builder.Build();
 app.UseServiceDefaults();
-app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
+app.UseFastEndpoints(c =>
+{
+    c.Errors.UseProblemDetails();
+    c.Serializer.RequestDeserializer = OptionalJsonBody.With(c.Serializer.Options);
+});
 app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
 app.MapDefaultEndpoints();
 app.Run();

@@ -8,7 +8,7 @@ public sealed partial class GatewayOptions
 {
     public const string Section = "Gateway";
 
-    public const string SpecialtyPattern = "^[a-z0-9-]{1,32}$";
+    public const string SpecialtyPattern = @"^[a-z0-9-]{1,32}\z";
 
     /// <summary>What a therapist may list when no allow-list is configured.</summary>
     public static readonly IReadOnlyList<string> DefaultSpecialties =
