@@ -16,6 +16,7 @@ internal sealed partial class KeyspaceExpiryWorker(
     KeyspaceEventsSetting setting,
     UserExpiry expiry,
     LeaderLease lease,
+    JanitorMetrics metrics,
     IOptionsMonitor<JanitorOptions> options,
     TimeProvider time,
     ILogger<KeyspaceExpiryWorker> logger) : BackgroundService
@@ -69,10 +70,11 @@ internal sealed partial class KeyspaceExpiryWorker(
             {
                 await expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
             {
                 // Lost for now; the retention trim removes the entry by score later.
-                LogHandleFailed(logger, ex);
+                metrics.RedisLoopError(RedisLoops.JanitorExpiry, ex);
+                LogHandleFailed(logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), ex);
             }
         }
     }
@@ -83,7 +85,7 @@ internal sealed partial class KeyspaceExpiryWorker(
         {
             await queue.UnsubscribeAsync().ConfigureAwait(false);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
         {
             // Redis is away: the server dropped the subscription with the connection anyway.
         }
@@ -103,9 +105,10 @@ internal sealed partial class KeyspaceExpiryWorker(
                 LogSubscribed(logger, channel.ToString());
                 return queue;
             }
-            catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
             {
-                LogSubscribeFailed(logger, delay, ex);
+                metrics.RedisLoopError(RedisLoops.JanitorExpiry, ex);
+                LogSubscribeFailed(logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), delay, ex);
                 await Task.Delay(delay, time, ct).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.CurrentValue.MaxBackoff.Ticks));
             }
@@ -140,10 +143,10 @@ internal sealed partial class KeyspaceExpiryWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening to expired-key events on {Channel}.")]
     private static partial void LogSubscribed(ILogger logger, string channel);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to expired-key events; retrying in {Delay}.")]
-    private static partial void LogSubscribeFailed(ILogger logger, TimeSpan delay, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to expired-key events (Redis {ErrorClass}); retrying in {Delay}.")]
+    private static partial void LogSubscribeFailed(ILogger logger, string errorClass, TimeSpan delay, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "An expired user hash could not be handled; the retention trim will remove its last-seen entry.")]
-    private static partial void LogHandleFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An expired user hash could not be handled (Redis {ErrorClass}); the retention trim will remove its last-seen entry.")]
+    private static partial void LogHandleFailed(ILogger logger, string errorClass, Exception exception);
 
 }
