@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.RealtimeGateway.Connections;
 using Presence.RealtimeGateway.Hubs;
+using Presence.RealtimeGateway.Limits;
 using Presence.RealtimeGateway.Pushes;
 using Presence.RealtimeGateway.Watching;
 using Presence.ServiceDefaults;
@@ -28,8 +29,13 @@ public static class RealtimeGatewayExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<HubSessions>();
         services.TryAddSingleton<PresenceSnapshots>();
+        services.TryAddSingleton<SharedBoard>();
         services.TryAddSingleton<Watchers>();
         services.AddSingleton<PresenceHubFilter>();
+        services.AddOptions<HubLimitsOptions>().BindConfiguration(HubLimitsOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HubLimitsOptions>, HubLimitsOptionsValidator>());
+        services.TryAddSingleton<ConnectionCaps>();
+        services.AddSingleton<HubLimitsFilter>();
         services.AddHostedService<InstanceLease>();
         services.AddHostedService<PresenceEventConsumer>();
 
@@ -39,7 +45,12 @@ public static class RealtimeGatewayExtensions
             .WithMethods(HttpMethods.Get, HttpMethods.Post)
             .AllowAnyHeader()
             .AllowCredentials()));
-        services.AddSignalR(o => o.AddFilter<PresenceHubFilter>())
+        // PresenceHubFilter first (outermost), so the limits' refusals are counted and traced like any other.
+        services.AddSignalR(o =>
+            {
+                o.AddFilter<PresenceHubFilter>();
+                o.AddFilter<HubLimitsFilter>();
+            })
             .AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolver =
                 JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
             .AddStackExchangeRedis();
