@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
+using Presence.RealtimeGateway.Limits;
 using Presence.RealtimeGateway.Watching;
 using Presence.Testing;
 
@@ -143,6 +144,35 @@ public sealed class HubLimitsTests(RedisServer redis)
         _ = watcher.InvokeAsync<PresenceSnapshot>("watch", tooBig, Ct);
         await closed.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal(HubConnectionState.Disconnected, watcher.State);
+    }
+
+    [Fact]
+    public void Limits_are_validated_at_start()
+    {
+        var validator = new HubLimitsOptionsValidator();
+        Assert.True(validator.Validate(null, new HubLimitsOptions()).Succeeded);
+        var bad = validator.Validate(null, new HubLimitsOptions
+        {
+            WatchBurst = 0,
+            WatchTokenPeriod = TimeSpan.Zero,
+            MaxConnectionsPerAddress = 0,
+            BoardReadInterval = TimeSpan.FromSeconds(10),
+        });
+
+        Assert.True(bad.Failed);
+        Assert.Equal(3, bad.Failures!.Count());
+    }
+
+    [Fact]
+    public async Task A_gateway_with_invalid_limits_does_not_start()
+    {
+        await using var gateway = new GatewayFactory(redis, settings: new Dictionary<string, string?>
+        {
+            ["Gateway:Limits:MaxConnectionsPerUser"] = "0",
+        });
+
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => gateway.Services);
+        Assert.Contains("MaxConnectionsPerUser", refused.Message, StringComparison.Ordinal);
     }
 
     private static Task<Exception?> ClosedWith(HubConnection hub)
