@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Connections;
@@ -97,6 +98,19 @@ public static class RealtimeGatewayExtensions
             if (presented && ctx.User.Identity?.IsAuthenticated != true)
             {
                 await ctx.ChallengeAsync().ConfigureAwait(false);
+                return;
+            }
+
+            // Over a connection cap: a 429 problem at negotiate already (the hub refuses the connection anyway).
+            if (ctx.Request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true
+                && ctx.RequestServices.GetRequiredService<ConnectionCaps>().Refusal(
+                    ctx.User.Identity?.IsAuthenticated == true ? ctx.User.FindFirstValue(PresenceClaims.Subject) : null,
+                    ctx.Connection.RemoteIpAddress?.ToString()) is { } refusal)
+            {
+                // Places free as connections close (a tab, a device): worth trying again after a few seconds, not at once.
+                ctx.Response.Headers.RetryAfter = "10";
+                await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many connections", detail: refusal)
+                    .ExecuteAsync(ctx).ConfigureAwait(false);
                 return;
             }
 

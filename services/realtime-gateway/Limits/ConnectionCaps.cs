@@ -17,25 +17,48 @@ internal sealed class ConnectionCaps(IOptionsMonitor<HubLimitsOptions> options)
     public Lease Acquire(string? user, string? address)
     {
         var o = options.CurrentValue;
-        var userKey = user is null ? null : "u:" + user;
-        var addressKey = address is null ? null : "a:" + address;
+        var userKey = UserKey(user);
+        var addressKey = AddressKey(address);
         if (userKey is not null && !TryIncrement(userKey, o.MaxConnectionsPerUser))
         {
-            throw new HubException(
-                $"Too many connections for this user: at most {o.MaxConnectionsPerUser.ToString(CultureInfo.InvariantCulture)} at once; close another tab or device first.");
+            throw new HubException(UserRefusal(o));
         }
 
         if (addressKey is not null && !TryIncrement(addressKey, o.MaxConnectionsPerAddress))
         {
             Decrement(userKey);
-            throw new HubException(
-                $"Too many connections from this address: at most {o.MaxConnectionsPerAddress.ToString(CultureInfo.InvariantCulture)} at once.");
+            throw new HubException(AddressRefusal(o));
         }
 
         return new Lease(this, userKey, addressKey);
     }
 
-    public int Count(string key) => _counts.TryGetValue(key, out var count) ? count : 0;
+    /// <summary>
+    /// Why a new connection would be refused now, or null: lets negotiate answer 429 before a transport is set up.
+    /// Only a hint (the count may change before the connection opens); <see cref="Acquire"/> decides.
+    /// </summary>
+    public string? Refusal(string? user, string? address)
+    {
+        var o = options.CurrentValue;
+        if (UserKey(user) is { } userKey && Count(userKey) >= o.MaxConnectionsPerUser)
+        {
+            return UserRefusal(o);
+        }
+
+        return AddressKey(address) is { } addressKey && Count(addressKey) >= o.MaxConnectionsPerAddress ? AddressRefusal(o) : null;
+    }
+
+    private static string? UserKey(string? user) => user is null ? null : "u:" + user;
+
+    private static string? AddressKey(string? address) => address is null ? null : "a:" + address;
+
+    private static string UserRefusal(HubLimitsOptions o) =>
+        $"Too many connections for this user: at most {o.MaxConnectionsPerUser.ToString(CultureInfo.InvariantCulture)} at once; close another tab or device first.";
+
+    private static string AddressRefusal(HubLimitsOptions o) =>
+        $"Too many connections from this address: at most {o.MaxConnectionsPerAddress.ToString(CultureInfo.InvariantCulture)} at once.";
+
+    private int Count(string key) => _counts.TryGetValue(key, out var count) ? count : 0;
 
     private bool TryIncrement(string key, int max)
     {
