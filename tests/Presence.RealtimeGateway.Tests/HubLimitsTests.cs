@@ -77,6 +77,9 @@ public sealed class HubLimitsTests(RedisServer redis)
         await using var first = await gateway.ConnectAsync(token);
         await using var second = await gateway.ConnectAsync(token);
         await using var other = await gateway.ConnectAsync(DevTokens.Community("c-other"));
+        // A connection takes its place in OnConnectedAsync, after the handshake StartAsync waits for; an answered call
+        // proves it ran.
+        await Task.WhenAll(first.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct), second.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct));
 
         var third = gateway.CreateHub(token);
         var closed = ClosedWith(third);
@@ -111,6 +114,8 @@ public sealed class HubLimitsTests(RedisServer redis)
         await using var a1 = await StartAsync(gateway, HttpTransportType.LongPolling, "203.0.113.7");
         await using var a2 = await StartAsync(gateway, HttpTransportType.LongPolling, "203.0.113.7");
         await using var b1 = await StartAsync(gateway, HttpTransportType.LongPolling, "198.51.100.9");
+        // Each has taken its place (in OnConnectedAsync, after the handshake) once a call of it was answered.
+        await Task.WhenAll(new[] { a1, a2, b1 }.Select(h => h.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct)));
 
         // Negotiating (the fallback transports and the JS client do) is answered 429 already.
         await using var a3 = Hub(gateway, HttpTransportType.LongPolling, address: "203.0.113.7");
@@ -125,8 +130,8 @@ public sealed class HubLimitsTests(RedisServer redis)
         Assert.Contains("Too many connections from this address: at most 2 at once", await problem.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromSeconds(10), problem.Headers.RetryAfter?.Delta);
 
-        await b1.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct);
-        await a1.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct);
+        await b1.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-2" }, Ct);
+        await a1.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-2" }, Ct);
     }
 
     [Theory]
