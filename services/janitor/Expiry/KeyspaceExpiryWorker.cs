@@ -10,17 +10,46 @@ namespace Presence.Janitor.Expiry;
 /// users whose hash expired. Every replica subscribes, so a new leader needs no subscription round trip; events
 /// that arrive while no replica leads, or while the subscription is down, are not replayed by Redis: the sweep's
 /// retention trim is the backstop for those.
+/// On Redis Cluster the events are node-local (docs/architecture.md, "Redis Cluster"): StackExchange.Redis
+/// subscribes a keyevent channel on every primary it knows, and the worker subscribes again whenever the set of
+/// primaries changes (a replica promoted after a failover, a node added), which also re-checks
+/// <c>notify-keyspace-events</c> on the new primary (CONFIG SET is not replicated).
 /// </summary>
-internal sealed partial class KeyspaceExpiryWorker(
-    IConnectionMultiplexer redis,
-    KeyspaceEventsSetting setting,
-    UserExpiry expiry,
-    LeaderLease lease,
-    IOptionsMonitor<JanitorOptions> options,
-    TimeProvider time,
-    ILogger<KeyspaceExpiryWorker> logger) : BackgroundService
+internal sealed partial class KeyspaceExpiryWorker : BackgroundService
 {
+    /// <summary>How often the local view of the primaries is compared with the subscribed set (no network call).</summary>
+    internal static readonly TimeSpan TopologyCheckInterval = TimeSpan.FromSeconds(1);
+
+    private readonly IConnectionMultiplexer redis;
+    private readonly KeyspaceEventsSetting setting;
+    private readonly UserExpiry expiry;
+    private readonly LeaderLease lease;
+    private readonly IOptionsMonitor<JanitorOptions> options;
+    private readonly TimeProvider time;
+    private readonly ILogger<KeyspaceExpiryWorker> logger;
     private CancellationTokenSource? _resubscribe;
+    private int _subscribedPrimaries;
+
+    public KeyspaceExpiryWorker(
+        IConnectionMultiplexer redis,
+        KeyspaceEventsSetting setting,
+        UserExpiry expiry,
+        LeaderLease lease,
+        IOptionsMonitor<JanitorOptions> options,
+        TimeProvider time,
+        PresenceMetrics metrics,
+        ILogger<KeyspaceExpiryWorker> logger)
+    {
+        this.redis = redis;
+        this.setting = setting;
+        this.expiry = expiry;
+        this.lease = lease;
+        this.options = options;
+        this.time = time;
+        this.logger = logger;
+        metrics.Meter.CreateObservableGauge("presence.janitor.expiry.primaries", () => Volatile.Read(ref _subscribedPrimaries), "{node}",
+            "Redis primaries the expired-key subscription listens on (1 on a single node; every primary on a cluster).");
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,9 +61,14 @@ internal sealed partial class KeyspaceExpiryWorker(
                 using var resubscribe = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 Volatile.Write(ref _resubscribe, resubscribe);
                 var queue = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
+                var primaries = Primaries();
+                Volatile.Write(ref _subscribedPrimaries, primaries.Count);
+                LogSubscribed(logger, queue.Channel.ToString(), primaries.Count);
                 try
                 {
-                    await HandleAsync(queue, resubscribe.Token).ConfigureAwait(false);
+                    await Task.WhenAll(
+                        HandleAsync(queue, resubscribe.Token),
+                        WatchTopologyAsync(primaries, resubscribe.Token)).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -42,6 +76,7 @@ internal sealed partial class KeyspaceExpiryWorker(
                 }
                 finally
                 {
+                    Volatile.Write(ref _subscribedPrimaries, 0);
                     await UnsubscribeAsync(queue).ConfigureAwait(false);
                 }
             }
@@ -52,6 +87,60 @@ internal sealed partial class KeyspaceExpiryWorker(
         finally
         {
             redis.ConnectionRestored -= OnConnectionRestored;
+        }
+    }
+
+    /// <summary>The primaries the multiplexer knows now (connected or not): one for a single node, every primary of a cluster.</summary>
+    private HashSet<string> Primaries() =>
+        [.. redis.GetServers().Where(s => !s.IsReplica).Select(s => s.EndPoint.ToString() ?? string.Empty)];
+
+    private HashSet<string> ConnectedPrimaries() =>
+        [.. redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).Select(s => s.EndPoint.ToString() ?? string.Empty)];
+
+    /// <summary>
+    /// Follows the primaries while subscribed. A primary that joins the set (a replica promoted after a failover)
+    /// gets the keyevent subscription from StackExchange.Redis itself, which extends a keyevent subscription to the
+    /// primaries it learns of (unsubscribing and subscribing again instead would fail while the failed primary is
+    /// still listed); the worker checks that primary's <c>notify-keyspace-events</c>, as CONFIG SET is not
+    /// replicated. While a subscribed primary is unreachable on a cluster, it asks the multiplexer to reload the
+    /// topology, so the promoted replica is learnt of without waiting for the periodic reload.
+    /// </summary>
+    private async Task WatchTopologyAsync(HashSet<string> subscribed, CancellationToken ct)
+    {
+        var cluster = redis.GetServers().Any(s => s.ServerType == ServerType.Cluster);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TopologyCheckInterval, ct).ConfigureAwait(false);
+                var connected = ConnectedPrimaries();
+                Volatile.Write(ref _subscribedPrimaries, connected.Count);
+                if (!connected.IsSubsetOf(subscribed))
+                {
+                    LogTopologyChanged(logger, string.Join(", ", connected.Except(subscribed)));
+                    subscribed.UnionWith(connected);
+                    await EnsureKeyspaceEventsAsync(ct).ConfigureAwait(false);
+                }
+                else if (cluster && !subscribed.IsSubsetOf(connected))
+                {
+                    await redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task EnsureKeyspaceEventsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await setting.EnsureAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        {
+            LogEnsureFailed(logger, ex);
         }
     }
 
@@ -99,9 +188,7 @@ internal sealed partial class KeyspaceExpiryWorker(
             try
             {
                 await setting.EnsureAsync(ct).ConfigureAwait(false);
-                var queue = await redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
-                LogSubscribed(logger, channel.ToString());
-                return queue;
+                return await redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
             {
@@ -137,8 +224,14 @@ internal sealed partial class KeyspaceExpiryWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Listening to expired-key events on {Channel}.")]
-    private static partial void LogSubscribed(ILogger logger, string channel);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening to expired-key events on {Channel} on {Primaries} primaries.")]
+    private static partial void LogSubscribed(ILogger logger, string channel, int primaries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check notify-keyspace-events on the new primaries; they are checked again at the next subscription.")]
+    private static partial void LogEnsureFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis primaries changed (new: {Primaries}); checking their expired-key events.")]
+    private static partial void LogTopologyChanged(ILogger logger, string primaries);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to expired-key events; retrying in {Delay}.")]
     private static partial void LogSubscribeFailed(ILogger logger, TimeSpan delay, Exception exception);
