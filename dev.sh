@@ -204,7 +204,7 @@ print_summary() {
     printf '  %-17s http://127.0.0.1:%s\n' "$name" "$port"
   done
   if [ "$(redis_mode)" = cluster ]; then
-    printf '  %-17s 127.0.0.1:%s   (redis-cli -c -p %s)\n' "redis cluster" "${CLUSTER_PORTS[*]}" "${CLUSTER_PORTS[0]}" | sed 's/ 700/,700/g'
+    printf '  %-17s 127.0.0.1:%s   (redis-cli -c -p %s)\n' "redis cluster" "$(IFS=,; echo "${CLUSTER_PORTS[*]}")" "${CLUSTER_PORTS[0]}"
   else
     printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
   fi
