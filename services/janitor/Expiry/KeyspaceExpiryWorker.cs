@@ -20,13 +20,13 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     /// <summary>How often the local view of the primaries is compared with the subscribed set (no network call).</summary>
     internal static readonly TimeSpan TopologyCheckInterval = TimeSpan.FromSeconds(1);
 
-    private readonly IConnectionMultiplexer redis;
-    private readonly KeyspaceEventsSetting setting;
-    private readonly UserExpiry expiry;
-    private readonly LeaderLease lease;
-    private readonly IOptionsMonitor<JanitorOptions> options;
-    private readonly TimeProvider time;
-    private readonly ILogger<KeyspaceExpiryWorker> logger;
+    private readonly IConnectionMultiplexer _redis;
+    private readonly KeyspaceEventsSetting _setting;
+    private readonly UserExpiry _expiry;
+    private readonly LeaderLease _lease;
+    private readonly IOptionsMonitor<JanitorOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<KeyspaceExpiryWorker> _logger;
     private CancellationTokenSource? _resubscribe;
     private int _subscribedPrimaries;
 
@@ -40,20 +40,20 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         PresenceMetrics metrics,
         ILogger<KeyspaceExpiryWorker> logger)
     {
-        this.redis = redis;
-        this.setting = setting;
-        this.expiry = expiry;
-        this.lease = lease;
-        this.options = options;
-        this.time = time;
-        this.logger = logger;
+        _redis = redis;
+        _setting = setting;
+        _expiry = expiry;
+        _lease = lease;
+        _options = options;
+        _time = time;
+        _logger = logger;
         metrics.Meter.CreateObservableGauge("presence.janitor.expiry.primaries", () => Volatile.Read(ref _subscribedPrimaries), "{node}",
             "Redis primaries the expired-key subscription listens on (1 on a single node; every primary on a cluster).");
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        redis.ConnectionRestored += OnConnectionRestored;
+        _redis.ConnectionRestored += OnConnectionRestored;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -63,7 +63,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
                 var queue = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
                 var primaries = Primaries();
                 Volatile.Write(ref _subscribedPrimaries, primaries.Count);
-                LogSubscribed(logger, queue.Channel.ToString(), primaries.Count);
+                LogSubscribed(_logger, queue.Channel.ToString(), primaries.Count);
                 try
                 {
                     await Task.WhenAll(
@@ -86,16 +86,16 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         }
         finally
         {
-            redis.ConnectionRestored -= OnConnectionRestored;
+            _redis.ConnectionRestored -= OnConnectionRestored;
         }
     }
 
     /// <summary>The primaries the multiplexer knows now (connected or not): one for a single node, every primary of a cluster.</summary>
     private HashSet<string> Primaries() =>
-        [.. redis.GetServers().Where(s => !s.IsReplica).Select(s => s.EndPoint.ToString() ?? string.Empty)];
+        [.. _redis.GetServers().Where(s => !s.IsReplica).Select(s => s.EndPoint.ToString() ?? string.Empty)];
 
     private HashSet<string> ConnectedPrimaries() =>
-        [.. redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).Select(s => s.EndPoint.ToString() ?? string.Empty)];
+        [.. _redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).Select(s => s.EndPoint.ToString() ?? string.Empty)];
 
     /// <summary>
     /// Follows the primaries while subscribed. A primary that joins the set (a replica promoted after a failover)
@@ -107,23 +107,25 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     /// </summary>
     private async Task WatchTopologyAsync(HashSet<string> subscribed, CancellationToken ct)
     {
-        var cluster = redis.GetServers().Any(s => s.ServerType == ServerType.Cluster);
         try
         {
             while (true)
             {
+                // The real clock on purpose, like the resilience timeouts: a test's frozen presence clock must not stop it.
                 await Task.Delay(TopologyCheckInterval, ct).ConfigureAwait(false);
                 var connected = ConnectedPrimaries();
                 Volatile.Write(ref _subscribedPrimaries, connected.Count);
                 if (!connected.IsSubsetOf(subscribed))
                 {
-                    LogTopologyChanged(logger, string.Join(", ", connected.Except(subscribed)));
+                    LogTopologyChanged(_logger, string.Join(", ", connected.Except(subscribed)));
+                    // From here on the failed primary is no longer waited for (it comes back, if at all, as a replica).
+                    subscribed.Clear();
                     subscribed.UnionWith(connected);
                     await EnsureKeyspaceEventsAsync(ct).ConfigureAwait(false);
                 }
-                else if (cluster && !subscribed.IsSubsetOf(connected))
+                else if (!subscribed.IsSubsetOf(connected) && _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster))
                 {
-                    await redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
+                    await _redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
                 }
             }
         }
@@ -136,11 +138,11 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     {
         try
         {
-            await setting.EnsureAsync(ct).ConfigureAwait(false);
+            await _setting.EnsureAsync(ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
         {
-            LogEnsureFailed(logger, ex);
+            LogEnsureFailed(_logger, ex);
         }
     }
 
@@ -149,19 +151,19 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         while (true)
         {
             var message = await queue.ReadAsync(ct).ConfigureAwait(false);
-            if (!lease.IsLeader || ExpiredKey(message) is not { } key)
+            if (!_lease.IsLeader || ExpiredKey(message) is not { } key)
             {
                 continue;
             }
 
             try
             {
-                await expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
+                await _expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
             {
                 // Lost for now; the retention trim removes the entry by score later.
-                LogHandleFailed(logger, ex);
+                LogHandleFailed(_logger, ex);
             }
         }
     }
@@ -181,20 +183,20 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     /// <summary>Subscribes, retrying with backoff while Redis is unreachable at start-up.</summary>
     private async Task<ChannelMessageQueue> SubscribeAsync(CancellationToken ct)
     {
-        var channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, redis.GetDatabase().Database);
-        var delay = options.CurrentValue.SweepInterval;
+        var channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, _redis.GetDatabase().Database);
+        var delay = _options.CurrentValue.SweepInterval;
         while (true)
         {
             try
             {
-                await setting.EnsureAsync(ct).ConfigureAwait(false);
-                return await redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
+                await _setting.EnsureAsync(ct).ConfigureAwait(false);
+                return await _redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
             {
-                LogSubscribeFailed(logger, delay, ex);
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.CurrentValue.MaxBackoff.Ticks));
+                LogSubscribeFailed(_logger, delay, ex);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.CurrentValue.MaxBackoff.Ticks));
             }
         }
     }
