@@ -195,7 +195,10 @@ public sealed class IngressTests(ServiceHosts hosts)
         }
 
         var hub = RouteOf("/hubs/presence")!.Value.Rule;
-        Assert.Equal("Cookie", hub.Str("sessionPersistence.type"));
+        Assert.Equal("0s", hub.Str("timeouts.request"));
+        Assert.Null(hub["sessionPersistence"]);
+        var sticky = Kustomize.Compose(overlay, "gateway-api", "gateway-api-session-persistence").Get("HTTPRoute", "presence-hubs");
+        Assert.Equal("Cookie", sticky["spec"]!["rules"]![0]!.Str("sessionPersistence.type"));
         Assert.All(routes, route => Assert.Equal(routes[0]["spec"]!["parentRefs"]!.ToJsonString(), route["spec"]!["parentRefs"]!.ToJsonString()));
     }
 }

@@ -12,7 +12,7 @@ public sealed class ValidationTests
     [
         ("dev", ""),
         ("prod", ""),
-        ("prod", "prometheus-operator,keda-gateway,gateway-api"),
+        ("prod", "prometheus-operator,keda-gateway,gateway-api,gateway-api-session-persistence"),
         ("dev", "prometheus-scrape,keda-gateway"),
     ];
 
