@@ -50,6 +50,37 @@ public sealed class ValidationTests
         }
     }
 
+    /// <summary>CRD groups the Kubernetes API models do not cover: the schema validator above checks those.</summary>
+    private static readonly string[] CrdGroups = ["monitoring.coreos.com/", "keda.sh/", "gateway.networking.k8s.io/"];
+
+    /// <summary>
+    /// The JSON-schema check lets unknown fields through (a typo such as <c>replicsa</c> would pass); the API
+    /// models of KubernetesClient in strict mode do not: every core object must bind with no field left over.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Renderings))]
+    public void Core_objects_have_no_unknown_fields(string overlay, string components)
+    {
+        var list = components.Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var rendered = list.Length == 0 ? Kustomize.Overlay(overlay) : Kustomize.Compose(overlay, list);
+        var core = rendered.Objects.Where(o => !CrdGroups.Any(g => ((string)o["apiVersion"]!).StartsWith(g, StringComparison.Ordinal))).ToList();
+        Assert.NotEmpty(core);
+        Assert.All(core, o =>
+        {
+            var what = $"{o["kind"]} {Rendered.Name(o)}";
+            var bound = Assert.Single(k8s.KubernetesYaml.LoadAllFromString(o.ToJsonString(), strict: true));
+            Assert.True(bound is k8s.IKubernetesObject, what);
+        });
+    }
+
+    [Fact]
+    public void Strict_binding_rejects_an_unknown_field()
+    {
+        const string typo = """{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"},"spec":{"replicsa":2,"selector":{},"template":{}}}""";
+        var error = Assert.ThrowsAny<Exception>(() => k8s.KubernetesYaml.LoadAllFromString(typo, strict: true));
+        Assert.Contains("replicsa", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_component_is_rendered_by_a_validated_combination()
     {
