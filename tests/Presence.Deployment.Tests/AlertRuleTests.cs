@@ -74,4 +74,13 @@ public sealed class AlertRuleTests
         Assert.Equal("true", r.Get("ConfigMap", "presence-config")["data"]!["Telemetry__Prometheus"]!.ToString());
         Assert.DoesNotContain(r.OfKind("ConfigMap"), c => Rendered.Name(c).StartsWith("presence-alerting", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_over_target_alert_takes_the_gateway_target_from_its_one_place()
+    {
+        var target = WithOperator.Get("Deployment", "realtime-gateway")["metadata"]!["annotations"]!["presence.io/target-connections-per-pod"]!.ToString();
+        var expr = (string)Rules().Single(r => (string?)r["alert"] == "PresenceGatewayOverTarget")["expr"]!;
+        Assert.EndsWith($"> 1.2 * {target}", expr, StringComparison.Ordinal);
+        Assert.DoesNotContain(Rules(), r => ((string)r["expr"]!).Contains("TARGET_CONNECTIONS_PER_POD", StringComparison.Ordinal));
+    }
 }
