@@ -68,7 +68,7 @@ public static class Tools
     /// <summary>The schema validator (tests/Presence.Deployment.Tests/schema): node plus its npm packages.</summary>
     private static readonly Lazy<string> ValidatorPath = new(() =>
     {
-        var node = OnPath("node") ?? AptCommand("node", "nodejs");
+        _ = OnPath("node") ?? AptCommand("node", "nodejs");
         var dir = Repo.Path("tests", "Presence.Deployment.Tests", "schema");
         if (!Directory.Exists(Path.Combine(dir, "node_modules", "kubernetes-models")))
         {
@@ -76,7 +76,6 @@ public static class Tools
             Check(Run(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], dir, TimeSpan.FromMinutes(5)), "npm ci (schema validator)");
         }
 
-        _ = node;
         return Path.Combine(dir, "validate.mjs");
     });
 
@@ -89,8 +88,11 @@ public static class Tools
     public static string Promtool => PromtoolPath.Value;
 
     /// <summary>Validates multi-document YAML files against the Kubernetes and CRD schemas; one line per object.</summary>
-    public static ToolRun ValidateSchemas(params string[] files) =>
-        Run(OnPath("node")!, [ValidatorPath.Value, .. files], Path.GetDirectoryName(ValidatorPath.Value)!, TimeSpan.FromMinutes(2));
+    public static ToolRun ValidateSchemas(params string[] files)
+    {
+        var validator = ValidatorPath.Value; // installs node and the packages first when missing
+        return Run(OnPath("node")!, [validator, .. files], Path.GetDirectoryName(validator)!, TimeSpan.FromMinutes(2));
+    }
 
     public static ToolRun Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
     {

@@ -14,7 +14,7 @@ const packages = {
 async function modelFor(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const pkg = packages[group] ?? "kubernetes-models";
-  const path = group && pkg === "kubernetes-models" ? `${group}/${version}` : group ? `${group}/${version}` : version;
+  const path = group ? `${group}/${version}` : version;
   try {
     const module = await import(`${pkg}/${path}/${kind}`);
     return module[kind];
