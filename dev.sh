@@ -64,6 +64,9 @@ vendor_web() {
 cmd_test() {
   ensure_package redis-server redis-server
   ensure_package chromium chromium
+  # The deployment tests lint k8s/ and the scripts (they install these too; promtool they unpack themselves).
+  ensure_package yamllint yamllint
+  ensure_package shellcheck shellcheck
   vendor_web
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
@@ -327,6 +330,7 @@ cmd_down() {
   kill -TERM "$pid" 2>/dev/null || true
   start=$(date +%s)
   # The orchestrator notices the AppHost is gone and stops redis-server, the services and the dashboard.
+  # shellcheck disable=SC2086 # $pids and $left are PID lists, split into words on purpose.
   while :; do
     elapsed=$(($(date +%s) - start))
     left=$(alive_of $pids); busy=$(busy_ports)
@@ -339,8 +343,7 @@ cmd_down() {
         left=$(alive_of $left)
         [ -z "$left" ] || { log "killing: $left"; kill -KILL $left 2>/dev/null || true; sleep 1; }
       fi
-      local i
-      for i in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
+      for _ in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
       break
     fi
     sleep 0.5
