@@ -128,13 +128,14 @@ RESOURCE_SERVICE_PORT=20180
 # name:port:binary, in start order.
 SERVICES=(heartbeat-api:5101:Presence.HeartbeatApi realtime-gateway:5102:Presence.RealtimeGateway
           status-query:5103:Presence.StatusQuery janitor:5104:Presence.Janitor)
+PROXY_PORT=3001           # tools/Presence.LocalProxy: one origin, routed like the k8s ingress
 UP_TIMEOUT="${PRESENCE_UP_TIMEOUT:-180}"   # seconds from AppHost start until every service is ready
 DOWN_TIMEOUT="${PRESENCE_DOWN_TIMEOUT:-30}" # seconds for the orchestrator to stop its children by itself
 
 all_ports() {
   local s
   for s in "${SERVICES[@]}"; do IFS=: read -r _ port _ <<<"$s"; printf '%s ' "$port"; done
-  printf '%s %s %s %s\n' "$REDIS_PORT" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT"
+  printf '%s %s %s %s %s\n' "$REDIS_PORT" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT" "$PROXY_PORT"
 }
 
 # port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp, no ss/netstat needed).
@@ -173,6 +174,9 @@ process_tree() {
 
 alive_of() { local p out=""; for p in "$@"; do kill -0 "$p" 2>/dev/null && out+="$p "; done; printf '%s' "${out% }"; }
 
+# The proxy is ready when the board page (status-query, through it) answers at its root.
+proxy_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null)" = 200 ]; }
+
 service_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/health/ready" 2>/dev/null)" = 200 ]; }
 
 dashboard_login_url() {
@@ -193,6 +197,7 @@ print_summary() {
     IFS=: read -r name port _ <<<"$s"
     printf '  %-17s http://127.0.0.1:%s\n' "$name" "$port"
   done
+  printf '  %-17s http://localhost:%s   (one origin, routed like the ingress: board page, /v1/*, /hubs/presence)\n' proxy "$PROXY_PORT"
   printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
   login=$(dashboard_login_url)
   printf '  %-17s http://localhost:%s\n' dashboard "$DASHBOARD_PORT"
@@ -201,7 +206,8 @@ print_summary() {
 
 A dev token (HS256, 12 h):   ./dev.sh token therapist t-1     (or: ./dev.sh token community c-1)
   TOKEN=\$(./dev.sh token therapist t-1)
-  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:5101/v1/therapists/heartbeat
+  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://localhost:$PROXY_PORT/v1/therapists/heartbeat
+A frontend:                  NEXT_PUBLIC_BACKEND_URL=http://localhost:$PROXY_PORT/v1
 Stop everything:             ./dev.sh down
 EOF
 }
@@ -272,7 +278,7 @@ cmd_up() {
       fi
     done
     pending="${still% }"
-    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && break
+    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && proxy_ready && break
     if [ $((now - start)) -ge "$UP_TIMEOUT" ]; then
       printf 'not ready after %ss:' "$UP_TIMEOUT" >&2
       for s in $pending; do
@@ -280,6 +286,8 @@ cmd_up() {
         printf ' %s (:%s /health/ready -> %s)' "$name" "$port" \
           "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null | sed 's/^000$/no answer/')" >&2
       done
+      proxy_ready || printf ' proxy (http://localhost:%s/ -> %s)' "$PROXY_PORT" \
+        "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null | sed 's/^000$/no answer/')" >&2
       echo >&2
       show_tail "$LOGS/apphost.log" 20
       show_tail "$LOGS/redis.log" 10
@@ -360,6 +368,10 @@ cmd_status() {
     [ "$code" = 200 ] || rc=1
     printf '%-17s %-8s %-32s %s\n' "$name" "${spid:--}" "http://127.0.0.1:$port" "/health/ready -> ${code:-no answer}"
   done
+  spid=$(awk '{ n=split($2, a, "/"); if (a[n] == "Presence.LocalProxy") print $1 }' <<<"$tree" | head -n 1)
+  code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null || true)
+  [ "$code" = 200 ] || rc=1
+  printf '%-17s %-8s %-32s %s\n' proxy "${spid:--}" "http://localhost:$PROXY_PORT" "GET / -> ${code:-no answer}"
   spid=$(awk '$2 ~ /Aspire\.Dashboard$/ {print $1}' <<<"$tree" | head -n 1)
   code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$DASHBOARD_PORT/" 2>/dev/null || true)
   printf '%-17s %-8s %-32s %s\n' dashboard "${spid:--}" "http://localhost:$DASHBOARD_PORT" "GET / -> ${code:-no answer}"
