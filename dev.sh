@@ -4,6 +4,7 @@
 #   ./dev.sh down            stop what `up` started
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
+#   ./dev.sh build-web       rebuild the board page and /js/presence.js from clients/js (commit the result)
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
 #   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
 set -euo pipefail
@@ -51,19 +52,29 @@ cmd_token() {
   printf '%s.%s.%s\n' "$header" "$payload" "$signature"
 }
 
-# The board page's SignalR browser bundle, vendored by npm at the version pinned in package-lock.json.
+# The browser client's toolchain (clients/js: TypeScript, esbuild, React for its tests), at the versions pinned in
+# its package-lock.json; `npm ci` also builds the package (prepare). Again only when the lock file changed.
 vendor_web() {
   ensure_package npm npm
-  if [ ! -f services/status-query/wwwroot/lib/signalr.min.js ]; then
-    log "npm ci (status-query: @microsoft/signalr browser bundle)"
-    npm ci --prefix services/status-query --no-audit --no-fund --loglevel=error >/dev/null
+  if [ ! -f clients/js/node_modules/.package-lock.json ] || [ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]; then
+    log "npm ci (clients/js: @presence/client and its build tools)"
+    npm ci --prefix clients/js --no-audit --no-fund --loglevel=error >/dev/null
   fi
+}
+
+# Rebuilds what status-query serves (wwwroot/js/presence.js, wwwroot/board.js) from clients/js; commit the result.
+cmd_build_web() {
+  vendor_web
+  npm run --prefix clients/js --silent build:web
+  log "built services/status-query/wwwroot/{js/presence.js,board.js} from clients/js"
 }
 
 cmd_test() {
   ensure_package redis-server redis-server
   ensure_package chromium chromium
   vendor_web
+  log "npm test (clients/js: unit tests of @presence/client)"
+  npm test --prefix clients/js --silent
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
 }
@@ -386,10 +397,11 @@ main() {
   shift || true
   case "$cmd" in
     test) cmd_test "$@" ;;
+    build-web) cmd_build_web ;;
     token) cmd_token "$@" ;;
     bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,9p' "$0"; exit 2 ;;
+    *) sed -n '2,10p' "$0"; exit 2 ;;
   esac
 }
 

@@ -60,35 +60,8 @@ export class BoardStore {
 
   /** Applies one push to the board (unknown fields are left as the last poll gave them). */
   apply(change: PresenceChange): void {
-    const board = this.#view.board;
-    if (!board || change.role !== "therapist" || typeof change.id !== "string") return;
-    const list = board.therapists.map((t) => ({ ...t }));
-    let t = list.find((x) => x.id === change.id);
-    if (t && typeof t.ver === "number" && typeof change.ver === "number" && change.ver <= t.ver) return;
-    if (!t) {
-      t = { id: change.id, status: "available", available: false, lastActive: null, lastActiveAgo: null };
-      list.push(t);
-    }
-    if (typeof change.ver === "number") t.ver = change.ver;
-    switch (change.status) {
-      case "online": t.status = "online"; t.lastActiveAgo = "just now"; break;
-      case "recent": t.status = "recent"; t.lastActiveAgo = null; break;
-      case "offline": t.status = "available"; t.lastActiveAgo = null; break;
-      case "available": t.available = true; break;
-      case "unavailable": t.available = false; break;
-      default: return;
-    }
-    if (typeof change.available === "boolean") t.available = change.available;
-    if (change.availableUntil !== undefined) t.availableUntil = change.availableUntil;
-    if (change.lastActive) t.lastActive = change.lastActive;
-    const therapists = list
-      .filter((x) => x.status !== "available" || x.available)
-      .sort((a, b) => (ORDER[a.status] - ORDER[b.status])
-        || (Date.parse(b.lastActive || "0") - Date.parse(a.lastActive || "0"))
-        || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const counts = { online: 0, recent: 0, available: 0 };
-    for (const x of therapists) counts[x.status]++;
-    this.#set({ ...this.#view, board: { ...board, therapists, counts } });
+    const board = this.#view.board && applyBoardChange(this.#view.board, change);
+    if (board) this.#set({ ...this.#view, board });
   }
 
   #start(): void {
@@ -109,6 +82,41 @@ export class BoardStore {
     this.#view = view;
     notify([...this.#listeners]);
   }
+}
+
+/**
+ * The board after one push, or null when the push does not change it (another role, or older than the therapist's
+ * known `ver`). The board page and `useTherapistBoard` both use it.
+ */
+export function applyBoardChange(board: Board, change: PresenceChange): Board | null {
+  if (change.role !== "therapist" || typeof change.id !== "string") return null;
+  const list = board.therapists.map((t) => ({ ...t }));
+  let t = list.find((x) => x.id === change.id);
+  if (t && typeof t.ver === "number" && typeof change.ver === "number" && change.ver <= t.ver) return null;
+  if (!t) {
+    t = { id: change.id, status: "available", available: false, lastActive: null, lastActiveAgo: null };
+    list.push(t);
+  }
+  if (typeof change.ver === "number") t.ver = change.ver;
+  switch (change.status) {
+    case "online": t.status = "online"; t.lastActiveAgo = "just now"; break;
+    case "recent": t.status = "recent"; t.lastActiveAgo = null; break;
+    case "offline": t.status = "available"; t.lastActiveAgo = null; break;
+    case "available": t.available = true; break;
+    case "unavailable": t.available = false; break;
+    default: return null;
+  }
+  if (typeof change.available === "boolean") t.available = change.available;
+  if (change.availableUntil !== undefined) t.availableUntil = change.availableUntil;
+  if (change.lastActive) t.lastActive = change.lastActive;
+  const therapists = list
+    .filter((x) => x.status !== "available" || x.available)
+    .sort((a, b) => (ORDER[a.status] - ORDER[b.status])
+      || (Date.parse(b.lastActive || "0") - Date.parse(a.lastActive || "0"))
+      || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const counts = { online: 0, recent: 0, available: 0 };
+  for (const x of therapists) counts[x.status]++;
+  return { ...board, therapists, counts };
 }
 
 /** The one board of this page. */

@@ -8,7 +8,7 @@ export { configure, resetSettings, roleSegment, type ConfigureOptions, type Pres
 export { heartbeat } from "./heartbeat.js";
 export { realtime, presenceStore, HubMethods, HubMessages } from "./realtime.js";
 export { PresenceStore } from "./store.js";
-export { BoardStore, boardStore, type BoardView } from "./board.js";
+export { BoardStore, boardStore, applyBoardChange, type BoardView } from "./board.js";
 export { jitteredDelay, jitteredRetryPolicy, subjectOf, retryAfterMs, resolveToken, deviceId, DEVICE_HEADER } from "./util.js";
 export type * from "./types.js";
 
