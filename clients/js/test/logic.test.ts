@@ -148,3 +148,12 @@ describe("PresenceStore", () => {
     assert.equal(store.get("therapist", "t-1")?.available, true);
   });
 });
+
+describe("the package entry", () => {
+  it("imports without a DOM and starts nothing", async () => {
+    const module = await import("../src/index.js");
+    assert.equal(module.heartbeat.isRunning(), false);
+    assert.equal(module.realtime.state(), "disconnected");
+    assert.equal(typeof module.default.configure, "function");
+  });
+});
