@@ -5,6 +5,7 @@
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
 #   ./dev.sh build-web       rebuild the board page and /js/presence.js from clients/js (commit the result)
+#   ./dev.sh openapi         rewrite docs/api/*.json, the services' OpenAPI documents (commit the result)
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
 #   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
 set -euo pipefail
@@ -60,6 +61,15 @@ vendor_web() {
     log "npm ci (clients/js: @presence/client and its build tools)"
     npm ci --prefix clients/js --no-audit --no-fund --loglevel=error >/dev/null
   fi
+}
+
+# Writes docs/api/{heartbeat-api,status-query}.json: building a service writes its OpenAPI document (docs/api/OpenApi.targets).
+cmd_openapi() {
+  local project
+  for project in services/heartbeat-api services/status-query; do
+    dotnet build "$project" -nologo -v quiet >/dev/null
+  done
+  log "wrote docs/api/heartbeat-api.json and docs/api/status-query.json; commit them"
 }
 
 # Rebuilds what status-query serves (wwwroot/js/presence.js, wwwroot/board.js) from clients/js; commit the result.
@@ -398,10 +408,11 @@ main() {
   case "$cmd" in
     test) cmd_test "$@" ;;
     build-web) cmd_build_web ;;
+    openapi) cmd_openapi ;;
     token) cmd_token "$@" ;;
     bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,10p' "$0"; exit 2 ;;
+    *) sed -n '2,11p' "$0"; exit 2 ;;
   esac
 }
 
