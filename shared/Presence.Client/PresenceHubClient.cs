@@ -13,7 +13,9 @@ namespace Presence.Client;
 /// </summary>
 public sealed partial class PresenceHubClient : IAsyncDisposable
 {
+    /// <summary>The message that acknowledges a heartbeat.</summary>
     public const string HeartbeatAckMethod = "heartbeat-ack";
+    /// <summary>The message that carries one user's transition.</summary>
     public const string PresenceChangedMethod = "presence-changed";
 
     private readonly HubConnection _connection;
@@ -25,6 +27,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     private Func<Task>? _rejoin;
     private bool _watchingAllTherapists;
 
+    /// <summary>A client of the hub at <paramref name="hubUrl"/>; call <see cref="StartAsync"/> to connect.</summary>
     public PresenceHubClient(Uri hubUrl, PresenceHubClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(hubUrl);
@@ -35,7 +38,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             {
                 if (_options.AccessTokenProvider is { } tokens)
                 {
-                    http.AccessTokenProvider = tokens;
+                    http.AccessTokenProvider = () => tokens(CancellationToken.None).AsTask();
                 }
 
                 _options.ConfigureHttpConnection?.Invoke(http);
@@ -47,7 +50,13 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         }
 
         _connection = builder.Build();
-        _connection.On<PresenceChange>(PresenceChangedMethod, change => PresenceChanged?.Invoke(change));
+        _connection.On<PresenceChange>(PresenceChangedMethod, change =>
+        {
+            if (Versions.Accept(change.Role, change.Id, change.Ver))
+            {
+                PresenceChanged?.Invoke(change);
+            }
+        });
         _connection.Reconnecting += error =>
         {
             LogReconnecting(_logger, error?.Message);
@@ -62,12 +71,16 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         };
     }
 
-    /// <summary>A pushed transition of a watched user.</summary>
+    /// <summary>The highest <c>ver</c> per user seen on this connection; older pushes are not raised.</summary>
+    public PresenceVersions Versions { get; } = new();
+
+    /// <summary>A pushed transition of a watched user, newer than any seen before for that user.</summary>
     public event Action<PresenceChange>? PresenceChanged;
 
     /// <summary>The current statuses answered by a watch, the first time and after every reconnect.</summary>
     public event Action<PresenceSnapshot>? SnapshotReceived;
 
+    /// <summary>The connection was lost and is being re-established.</summary>
     public event Action<Exception?>? Reconnecting;
 
     /// <summary>Raised once joins and watches were restored on the new connection.</summary>
@@ -76,8 +89,10 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     /// <summary>The connection ended for good (stopped, or the retry policy gave up).</summary>
     public event Action<Exception?>? Closed;
 
+    /// <summary>The connection's state.</summary>
     public HubConnectionState State => _connection.State;
 
+    /// <summary>True while connected.</summary>
     public bool IsConnected => _connection.State == HubConnectionState.Connected;
 
     /// <summary>Connects, retrying with the retry policy's delays until connected or cancelled.</summary>
@@ -110,6 +125,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Disconnects (no reconnect follows).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _connection.StopAsync(cancellationToken);
 
     /// <summary>A hub heartbeat; the gateway answers with the next interval.</summary>
@@ -162,6 +178,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         return snapshot;
     }
 
+    /// <summary>Stops watching these therapists.</summary>
     public async Task UnwatchAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
         lock (_gate)
@@ -185,6 +202,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         return snapshot;
     }
 
+    /// <summary>Disconnects and releases the connection.</summary>
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
 
     private async Task OnReconnectedAsync(string? connectionId)

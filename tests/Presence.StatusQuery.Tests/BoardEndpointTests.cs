@@ -266,7 +266,7 @@ public sealed class BoardEndpointTests(RedisServer redis)
         var config = await client.GetFromJsonAsync<JsonElement>("/v1/board/config", Ct);
 
         Assert.Contains("<h1>Therapists</h1>", html, StringComparison.Ordinal);
-        Assert.Contains("lib/signalr.min.js", html, StringComparison.Ordinal);
+        Assert.Contains("board.js", html, StringComparison.Ordinal);
         Assert.Equal(30, config.GetProperty("pollSeconds").GetInt32());
         Assert.Equal("http://127.0.0.1:5102/hubs/presence", config.GetProperty("hubUrl").GetString());
         Assert.Equal(StatusQueryApp.BoardUrl, config.GetProperty("boardUrl").GetString());

@@ -56,13 +56,13 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     }
 
     [Fact(Timeout = 120_000)]
-    public async Task Page_works_by_polling_alone_when_the_signalr_bundle_is_missing()
+    public async Task Page_works_by_polling_alone_when_the_client_module_is_missing()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var app = StartApp(redis);
         await app.Store.SetAvailabilityAsync(Role.Therapist, "t-cy", true, ct);
         await using var browser = await BrowserSession.StartAsync();
-        await browser.Page.RouteAsync("**/lib/signalr.min.js", route => route.FulfillAsync(new() { Status = 404 }));
+        await browser.Page.RouteAsync("**/js/presence.js", route => route.FulfillAsync(new() { Status = 404 }));
 
         await browser.Page.GotoAsync(BaseUrl(app));
 
@@ -78,8 +78,8 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await using var gateway = await FakeGateway.StartAsync();
         // Polls are ten minutes apart here: only the push can change the page within the test.
         await using var app = StartApp(redis, gateway.Url, pollInterval: "00:10:00");
-        Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("lib/signalr.min.js").Exists,
-            "The vendored SignalR client is missing: run `npm ci --prefix services/status-query` (./dev.sh does).");
+        Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("js/presence.js").Exists,
+            "wwwroot/js/presence.js is missing: run ./dev.sh build-web (it is built from clients/js).");
         await app.Store.SetAvailabilityAsync(Role.Therapist, "t-dee", true, ct);
         await using var browser = await BrowserSession.StartAsync();
         var page = browser.Page;
