@@ -119,7 +119,7 @@ public sealed class PresenceStore(
     /// end, already checked to lie within the availability TTL; without one the availability lapses after the TTL
     /// unless renewed. Changed (and one event) when the flag or the explicit end changed.
     /// </summary>
-    public async Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, DateTimeOffset? until = null, CancellationToken ct = default)
+    public async Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, DateTimeOffset? until, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         var o = options.CurrentValue;
@@ -129,6 +129,13 @@ public sealed class PresenceStore(
         var values = (RedisResult[])(await RunAsync("availability", role, userId, SessionRef.Rest(null), args, idempotent: true, ct).ConfigureAwait(false))!;
         return new AvailabilityResult((long)values[0] == 1, (long)values[1]);
     }
+
+    /// <summary>Sets or clears availability without an explicit end: it lapses after the availability TTL unless renewed.</summary>
+    public Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, CancellationToken ct = default) =>
+        SetAvailabilityAsync(role, userId, available, until: null, ct);
+
+    /// <summary>A REST sign-off of the default session.</summary>
+    public Task<SessionEndOutcome> SignOffAsync(Role role, string userId, CancellationToken ct) => SignOffAsync(role, userId, device: null, ct);
 
     /// <summary>
     /// A REST sign-off of one device (null: the default session): that session ends; when it was the user's last, the
