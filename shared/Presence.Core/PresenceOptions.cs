@@ -127,9 +127,9 @@ public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
         Positive(o.ClockSkewReportThreshold, nameof(o.ClockSkewReportThreshold));
         Positive(o.InstanceLease, nameof(o.InstanceLease));
         Positive(o.AvailabilityTtl, nameof(o.AvailabilityTtl));
-        if (o.LeaveGrace < TimeSpan.Zero || o.LeaveGrace >= o.OnlineWindow)
+        if (o.LeaveGrace < TimeSpan.Zero || o.LeaveGrace >= o.RecentWindow)
         {
-            errors.Add("Presence:LeaveGrace must be zero or more and shorter than Presence:OnlineWindow.");
+            errors.Add("Presence:LeaveGrace must be zero or more and shorter than Presence:RecentWindow.");
         }
 
         if (o.AvailabilityTtl > o.Retention)

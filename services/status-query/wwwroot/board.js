@@ -6,7 +6,7 @@ import { configure, realtime } from "./js/presence.js";
 {
 
   const ORDER = { online: 0, recent: 1, available: 2 };
-  const state = { etag: null, board: null, config: null, refreshTimer: null, pollTimer: null };
+  const state = { etag: null, board: null, config: null, refreshTimer: null, pollTimer: null, versions: new Map() };
   const $ = (id) => document.getElementById(id);
 
   function label(t) {
@@ -82,22 +82,28 @@ import { configure, realtime } from "./js/presence.js";
   }
 
   // A push is applied at once; the board is re-read a little later for server-made text and exact counts.
+  // A push carries the therapist's whole state and its `ver` (docs/architecture.md, "Versions"): one older than what
+  // the board already shows (from a poll or an earlier push) is dropped.
   function applyChange(change) {
     const board = state.board;
     if (!board || change.role !== "therapist" || typeof change.id !== "string") return;
+    if (!["online", "recent", "offline"].includes(change.status)) return;
     const list = board.therapists;
     let t = list.find((x) => x.id === change.id);
+    const ver = Number(change.ver) || 0;
+    if (ver <= Math.max(Number(t?.ver) || 0, state.versions.get(change.id) || 0)) return;
+    state.versions.set(change.id, ver);
     if (!t) {
-      t = { id: change.id, status: "available", available: false, lastActive: null, lastActiveAgo: null };
+      t = { id: change.id, status: "available", available: false, lastActive: null, lastActiveAgo: null, specialties: [] };
       list.push(t);
     }
-    switch (change.status) {
-      case "online": t.status = "online"; t.lastActive = change.lastActive ?? t.lastActive; t.lastActiveAgo = "just now"; break;
-      case "recent": t.status = "recent"; t.lastActive = change.lastActive ?? t.lastActive; t.lastActiveAgo = null; break;
-      case "available": t.available = true; break;
-      case "unavailable": t.available = false; break;
-      default: return;
-    }
+    t.ver = ver;
+    t.available = change.available === true || change.available === 1 || change.available === "1";
+    t.availableUntil = change.availableUntil ?? null;
+    if (change.lastActive) t.lastActive = change.lastActive;
+    // "offline" leaves the online and recent buckets: still listed while available.
+    t.status = change.status === "offline" ? "available" : change.status;
+    t.lastActiveAgo = change.status === "online" ? "just now" : null;
     board.therapists = list.filter((x) => x.status !== "available" || x.available);
     board.therapists.sort((a, b) => (ORDER[a.status] - ORDER[b.status])
       || (Date.parse(b.lastActive || 0) - Date.parse(a.lastActive || 0))

@@ -359,9 +359,18 @@ function setState(state, detail) {
   }
 }
 
+// Every entry and push carries the user's `ver`; the highest one seen per user wins (docs/architecture.md, "Versions").
+function isStale(key, ver) {
+  const known = rt.statuses.get(key);
+  return known?.ver !== undefined && (Number(ver) || 0) <= Number(known.ver);
+}
+
 function applySnapshot(snapshot) {
   if (!snapshot || !Array.isArray(snapshot.entries)) return;
-  for (const entry of snapshot.entries) rt.statuses.set(`${entry.role}:${entry.id}`, entry);
+  for (const entry of snapshot.entries) {
+    const key = `${entry.role}:${entry.id}`;
+    if (!isStale(key, entry.ver)) rt.statuses.set(key, entry);
+  }
   for (const listener of rt.snapshotListeners) {
     try { listener(snapshot); } catch { /* ignore */ }
   }
@@ -370,9 +379,14 @@ function applySnapshot(snapshot) {
 function applyChange(change) {
   if (!change || typeof change.id !== "string") return;
   const key = `${change.role}:${change.id}`;
-  const entry = { ...(rt.statuses.get(key) || { role: change.role, id: change.id, available: false }) };
-  if (change.status === "available" || change.status === "unavailable") entry.available = change.status === "available";
-  else entry.status = change.status;
+  // An older version than one already applied (a late or reclaimed push) is dropped, listeners included.
+  if (isStale(key, change.ver)) return;
+  // The push is the user's whole state after the change.
+  const entry = { ...(rt.statuses.get(key) || { role: change.role, id: change.id }) };
+  entry.status = change.status;
+  entry.available = change.available === true;
+  entry.availableUntil = change.availableUntil ?? null;
+  entry.ver = change.ver;
   if (change.lastActive) entry.lastActive = change.lastActive;
   rt.statuses.set(key, entry);
   for (const listener of rt.changeListeners) {
@@ -496,7 +510,7 @@ export const realtime = {
     await invokeWhenConnected("unwatch", [...ids]);
   },
 
-  /** `cb({role, id, status, lastActive})` for every push; returns an unsubscribe function. */
+  /** `cb({role, id, ver, at, status, available, availableUntil?, lastActive, reason})` for every push newer than the last applied; returns an unsubscribe function. */
   onPresenceChanged(cb) { rt.changeListeners.add(cb); return () => rt.changeListeners.delete(cb); },
   /** `cb({generatedAt, entries})` after each watch and after every reconnect: replace what may have been missed. */
   onSnapshot(cb) { rt.snapshotListeners.add(cb); return () => rt.snapshotListeners.delete(cb); },
