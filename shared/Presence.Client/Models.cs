@@ -76,6 +76,15 @@ public sealed record PresenceStatus
 
     /// <summary><c>just now</c>, <c>5m ago</c>, <c>1h ago</c>, computed by the server.</summary>
     public string? LastActiveAgo { get; init; }
+
+    /// <summary>The explicit end of the therapist's availability, when one was given.</summary>
+    public DateTimeOffset? AvailableUntil { get; init; }
+
+    /// <summary>The therapist's specialties.</summary>
+    public IReadOnlyList<string>? Specialties { get; init; }
+
+    /// <summary>The version of the user's latest event when this was read; a push at or below it is older.</summary>
+    public long Ver { get; init; }
 }
 
 public sealed record PresenceThresholds
@@ -154,16 +163,30 @@ public sealed record PresenceStats
     public required IReadOnlyDictionary<string, PresenceCounts> Roles { get; init; }
 }
 
-/// <summary>A hub <c>presence-changed</c>: <c>online</c>, <c>recent</c> (online ended), <c>available</c> or <c>unavailable</c>.</summary>
+/// <summary>
+/// A hub <c>presence-changed</c>: the user's whole state after a transition. <c>status</c> is <c>online</c>,
+/// <c>recent</c> or <c>offline</c>; a higher <c>ver</c> is newer (the hub client drops older ones).
+/// </summary>
 public sealed record PresenceChange
 {
     public required string Role { get; init; }
 
     public required string Id { get; init; }
 
+    public long Ver { get; init; }
+
+    public DateTimeOffset At { get; init; }
+
     public required string Status { get; init; }
 
+    public bool Available { get; init; }
+
+    public DateTimeOffset? AvailableUntil { get; init; }
+
     public DateTimeOffset? LastActive { get; init; }
+
+    /// <summary><c>heartbeat</c>, <c>join</c>, <c>signoff</c>, <c>timeout</c>, <c>lost-instance</c>, <c>window-ended</c>, <c>set</c> or <c>expired</c>.</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>What a hub <c>watch</c> answers: the statuses read after the subscription took effect.</summary>

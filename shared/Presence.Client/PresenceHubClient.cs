@@ -7,9 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Presence.Client;
 
 /// <summary>
-/// The realtime gateway's hub (DESIGN.md §5) over the official SignalR client, with jittered reconnects. What was
+/// The realtime gateway's hub (docs/clients.md) over the official SignalR client, with jittered reconnects. What was
 /// joined and watched is remembered and done again after every reconnect; each watch's snapshot is raised through
-/// <see cref="SnapshotReceived"/> so a view can replace what it missed while disconnected.
+/// <see cref="SnapshotReceived"/> so a view can replace what it missed while disconnected. The highest <c>ver</c> seen
+/// per user (from pushes and snapshots) is kept, and a push at or below it is dropped, never raised.
 /// </summary>
 public sealed partial class PresenceHubClient : IAsyncDisposable
 {
@@ -22,6 +23,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
     private readonly HashSet<string> _watchedCommunity = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
     private Func<Task>? _rejoin;
     private bool _watchingAllTherapists;
 
@@ -47,7 +49,13 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         }
 
         _connection = builder.Build();
-        _connection.On<PresenceChange>(PresenceChangedMethod, change => PresenceChanged?.Invoke(change));
+        _connection.On<PresenceChange>(PresenceChangedMethod, change =>
+        {
+            if (Accept(change))
+            {
+                PresenceChanged?.Invoke(change);
+            }
+        });
         _connection.Reconnecting += error =>
         {
             LogReconnecting(_logger, error?.Message);
@@ -62,7 +70,51 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         };
     }
 
-    /// <summary>A pushed transition of a watched user.</summary>
+    /// <summary>The highest version seen of a user (0 when none): pushes at or below it are dropped.</summary>
+    public long VersionOf(string role, string id)
+    {
+        lock (_gate)
+        {
+            return _versions.GetValueOrDefault(role + ":" + id);
+        }
+    }
+
+    /// <summary>Keeps the highest version per user; false for a push that is not newer than one already seen.</summary>
+    private bool Accept(PresenceChange change)
+    {
+        lock (_gate)
+        {
+            var key = change.Role + ":" + change.Id;
+            if (_versions.TryGetValue(key, out var known) && change.Ver <= known)
+            {
+                LogStaleDropped(_logger, change.Id, change.Ver, known);
+                return false;
+            }
+
+            _versions[key] = change.Ver;
+            return true;
+        }
+    }
+
+    /// <summary>Raises a snapshot after remembering its versions, so a push older than it is dropped.</summary>
+    private void RaiseSnapshot(PresenceSnapshot snapshot)
+    {
+        lock (_gate)
+        {
+            foreach (var entry in snapshot.Entries)
+            {
+                var key = entry.Role + ":" + entry.Id;
+                if (entry.Ver > _versions.GetValueOrDefault(key))
+                {
+                    _versions[key] = entry.Ver;
+                }
+            }
+        }
+
+        SnapshotReceived?.Invoke(snapshot);
+    }
+
+    /// <summary>A pushed state event of a watched user, newer than any seen before for that user.</summary>
     public event Action<PresenceChange>? PresenceChanged;
 
     /// <summary>The current statuses answered by a watch, the first time and after every reconnect.</summary>
@@ -145,7 +197,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watchingAllTherapists = true;
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -158,7 +210,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watched.UnionWith(ids);
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -181,7 +233,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watchedCommunity.UnionWith(ids);
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -208,17 +260,17 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
 
             if (all)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watchTherapists").ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watchTherapists").ConfigureAwait(false));
             }
 
             if (ids.Length > 0)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watch", ids).ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watch", ids).ConfigureAwait(false));
             }
 
             if (community.Length > 0)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", community).ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", community).ConfigureAwait(false));
             }
         }
         catch (Exception ex) when (ex is HubException or InvalidOperationException)
@@ -239,6 +291,9 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence hub connect failed ({Reason}); retrying in {DelayMs} ms")]
     private static partial void LogConnectFailed(ILogger logger, string reason, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Presence hub: dropped a push of {UserId} at version {Ver}, not newer than {Known}")]
+    private static partial void LogStaleDropped(ILogger logger, string userId, long ver, long known);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence hub: restoring joins and watches failed ({Reason})")]
     private static partial void LogRestoreFailed(ILogger logger, string reason);

@@ -19,6 +19,8 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         ["Presence:OnlineWindow"] = "00:00:30",
         ["Presence:HeartbeatInterval"] = "00:00:02",
         ["Presence:MinHeartbeatInterval"] = "00:00:01",
+        // Short, so "signed off" (online ends when the leave grace does) is seen within the tests' deadlines.
+        ["Presence:LeaveGrace"] = "00:00:01",
     };
 
     private IServiceHost _heartbeatApi = null!;
