@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Presence.Client;
 
-/// <summary>The two roles of DESIGN.md §1, with their names on the wire.</summary>
+/// <summary>The two roles (docs/architecture.md, "The model (shared/Presence.Core)"), with their names on the wire.</summary>
 public enum PresenceRole
 {
     Therapist,

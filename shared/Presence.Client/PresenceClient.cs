@@ -8,7 +8,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace Presence.Client;
 
 /// <summary>
-/// Typed calls for every REST endpoint of DESIGN.md §4. Problem details become <see cref="PresenceApiException"/>
+/// Typed calls for every REST endpoint (README.md, "HTTP API"). Problem details become <see cref="PresenceApiException"/>
 /// subclasses; 503 is retried after <c>Retry-After</c> (<see cref="PresenceClientOptions.UnavailableRetries"/>), 429 is
 /// surfaced with its <c>Retry-After</c>. Behind the ingress one <see cref="HttpClient"/> serves both; without it, give
 /// the heartbeat-api's and the status-query's clients.

@@ -4,7 +4,7 @@ using Presence.Testing;
 
 namespace Presence.Client.Tests;
 
-/// <summary>Every REST endpoint of DESIGN.md §4 through <see cref="PresenceClient"/>, against the real heartbeat-api and status-query.</summary>
+/// <summary>Every REST endpoint (README.md, "HTTP API") through <see cref="PresenceClient"/>, against the real heartbeat-api and status-query.</summary>
 public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
