@@ -28,7 +28,11 @@ public readonly record struct SessionRef(HeartbeatTransport Transport, string Na
     public string InstanceEntry(string userId) => Transport == HeartbeatTransport.Hub ? userId + ConnectionStore.Separator + Name : string.Empty;
 }
 
-/// <summary>A heartbeat to record. Specialties are allow-listed and validated by the caller; null leaves them unchanged.</summary>
+/// <summary>
+/// A heartbeat to record. Specialties are allow-listed and validated by the caller; null leaves them unchanged.
+/// <paramref name="Session"/> names the REST device or the hub connection; unset, a REST beat uses the default REST
+/// session and a hub beat one fixed local connection (tools and tests; the gateway always names its connection).
+/// </summary>
 public readonly record struct Heartbeat(
     Role Role,
     string UserId,

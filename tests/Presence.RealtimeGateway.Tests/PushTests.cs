@@ -112,6 +112,34 @@ public sealed class PushTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task Devices_mixed_over_rest_and_hub_keep_the_user_online_until_the_last_leaves_with_one_signoff()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var watcher = await gateway.ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-mix", "t-sentinel" }, Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-mix", HeartbeatTransport.Rest, Session: SessionRef.Rest("phone")), Ct);
+        var tab = await gateway.ConnectAsync(DevTokens.Therapist("t-mix"));
+        await tab.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-mix" }, Ct);
+        await pushes.WaitForReasonAsync("t-mix", "online", PresenceReason.Heartbeat);
+
+        // The hub tab closes: the phone's REST session keeps the user online, and nothing is pushed.
+        await tab.DisposeAsync();
+        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(gateway.PresenceKeys.Sessions(Role.Therapist, "t-mix")) == 1,
+            () => "the closed tab's session was not ended");
+        Assert.False(await gateway.EndGraceAsync(Role.Therapist, "t-mix"));
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        Assert.Equal(1, pushes.Count("t-mix"));
+
+        // The phone signs off: the last session; the user leaves once the grace ends.
+        Assert.Equal(SessionEndOutcome.Leaving, await gateway.Store.SignOffAsync(Role.Therapist, "t-mix", "phone", Ct));
+        Assert.True(await gateway.EndGraceAsync(Role.Therapist, "t-mix"));
+        var left = await pushes.WaitForReasonAsync("t-mix", "recent", PresenceReason.SignOff);
+        Assert.Equal(pushes.All.First(p => p.Id == "t-mix").Ver + 1, left.Ver);
+        Assert.Equal(2, pushes.Count("t-mix"));
+    }
+
+    [Fact]
     public async Task A_graceful_stop_removes_the_instance_and_its_users_leave_after_the_grace()
     {
         var prefix = RedisServer.NewKeyPrefix();
