@@ -78,6 +78,19 @@ function retryAfterMs(response, fallbackMs) {
 
 const url = (base, path) => `${String(base).replace(/\/$/, "")}${path}`;
 const tabId = Math.random().toString(36).slice(2);
+
+// This browser's REST session (docs/architecture.md, "Sessions"): one per browser, shared by its tabs, so signing off
+// here never ends the user's sessions on other devices.
+function deviceId() {
+  const fresh = `web-${Math.random().toString(36).slice(2, 12)}`;
+  try {
+    const known = localStorage.getItem("presence:device");
+    if (known && /^[A-Za-z0-9_.@-]{1,128}$/.test(known)) return known;
+    localStorage.setItem("presence:device", fresh);
+  } catch { /* storage off: one session per page */ }
+  return fresh;
+}
+const device = deviceId();
 const isHidden = () => typeof document !== "undefined" && document.visibilityState === "hidden";
 
 // ---------------------------------------------------------------------------------------------- heartbeat
@@ -142,7 +155,7 @@ async function beat() {
       const response = await fetch(url(settings.heartbeatBaseUrl, `/v1/${roleSegment(hb.role)}/heartbeat`), {
         method: "POST",
         headers: { Authorization: `Bearer ${hb.token}`, "Content-Type": "application/json" },
-        body: JSON.stringify(body),
+        body: JSON.stringify({ ...body, deviceId: device }),
         cache: "no-store",
       });
       // Again on the answer: the server stamped the heartbeat somewhere between send and answer, so the
@@ -186,7 +199,7 @@ function signOff() {
   // keepalive: the request outlives the page (pagehide, tab closed).
   fetch(url(settings.heartbeatBaseUrl, `/v1/${roleSegment(hb.role)}/offline`), {
     method: "POST",
-    headers: { Authorization: `Bearer ${hb.token}` },
+    headers: { Authorization: `Bearer ${hb.token}`, "X-Presence-Device": device },
     keepalive: true,
   }).catch(() => { /* the online window ends it anyway */ });
 }
