@@ -11,7 +11,7 @@ public sealed class HeartbeatLoopOptions
     /// <summary>The role the heartbeats are sent for (the token's role).</summary>
     public required PresenceRole Role { get; init; }
 
-    /// <summary>Never two REST heartbeats closer than this (the server's min interval, DESIGN.md §1), whatever the server advertises.</summary>
+    /// <summary>Never two REST heartbeats closer than this (the server's min interval, docs/architecture.md "Windows"), whatever the server advertises.</summary>
     public TimeSpan MinInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Used until the server has said otherwise.</summary>

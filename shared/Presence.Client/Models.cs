@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Presence.Client;
 
-/// <summary>The two roles of DESIGN.md §1, with their names on the wire.</summary>
+/// <summary>The two roles (docs/architecture.md, "The model (shared/Presence.Core)"), with their names on the wire.</summary>
 public enum PresenceRole
 {
     /// <summary>A therapist (path segment <c>therapists</c>).</summary>
@@ -88,6 +88,15 @@ public sealed record PresenceStatus
 
     /// <summary><c>just now</c>, <c>5m ago</c>, <c>1h ago</c>, computed by the server.</summary>
     public string? LastActiveAgo { get; init; }
+
+    /// <summary>The explicit end of the therapist's availability, when one was given.</summary>
+    public DateTimeOffset? AvailableUntil { get; init; }
+
+    /// <summary>The therapist's specialties.</summary>
+    public IReadOnlyList<string>? Specialties { get; init; }
+
+    /// <summary>The version of the user's latest event when this was read; a push at or below it is older.</summary>
+    public long Ver { get; init; }
 }
 
 /// <summary>The windows the buckets are computed with.</summary>
@@ -193,7 +202,10 @@ public sealed record PresenceStats
     public required IReadOnlyDictionary<string, PresenceCounts> Roles { get; init; }
 }
 
-/// <summary>A hub <c>presence-changed</c>: <c>online</c>, <c>recent</c> (online ended), <c>available</c> or <c>unavailable</c>.</summary>
+/// <summary>
+/// A hub <c>presence-changed</c>: the user's whole state after a transition. <c>status</c> is <c>online</c>,
+/// <c>recent</c> or <c>offline</c>; a higher <c>ver</c> is newer (the hub client drops older ones).
+/// </summary>
 public sealed record PresenceChange
 {
     /// <summary><c>therapist</c> or <c>community</c>.</summary>
@@ -202,25 +214,25 @@ public sealed record PresenceChange
     /// <summary>The user id.</summary>
     public required string Id { get; init; }
 
-    /// <summary><c>online</c>, <c>recent</c> or <c>offline</c> (older gateways: also <c>available</c>, <c>unavailable</c>).</summary>
-    public required string Status { get; init; }
-
-    /// <summary>The user's last activity.</summary>
-    public DateTimeOffset? LastActive { get; init; }
-
     /// <summary>The user's transition counter; keep the highest (<see cref="PresenceVersions"/>). Absent: 0.</summary>
-    public long? Ver { get; init; }
+    public long Ver { get; init; }
 
     /// <summary>When the transition happened.</summary>
-    public DateTimeOffset? At { get; init; }
+    public DateTimeOffset At { get; init; }
+
+    /// <summary><c>online</c>, <c>recent</c> or <c>offline</c>.</summary>
+    public required string Status { get; init; }
 
     /// <summary>Therapists: accepting sessions.</summary>
-    public bool? Available { get; init; }
+    public bool Available { get; init; }
 
     /// <summary>When "accepting sessions" lapses, if it does.</summary>
     public DateTimeOffset? AvailableUntil { get; init; }
 
-    /// <summary>Why: heartbeat, join, signoff, timeout, lost-instance, window-ended, set, expired.</summary>
+    /// <summary>The user's last activity.</summary>
+    public DateTimeOffset? LastActive { get; init; }
+
+    /// <summary><c>heartbeat</c>, <c>join</c>, <c>signoff</c>, <c>timeout</c>, <c>lost-instance</c>, <c>window-ended</c>, <c>set</c> or <c>expired</c>.</summary>
     public string? Reason { get; init; }
 }
 

@@ -7,9 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Presence.Client;
 
 /// <summary>
-/// The realtime gateway's hub (DESIGN.md §5) over the official SignalR client, with jittered reconnects. What was
+/// The realtime gateway's hub (docs/clients.md) over the official SignalR client, with jittered reconnects. What was
 /// joined and watched is remembered and done again after every reconnect; each watch's snapshot is raised through
-/// <see cref="SnapshotReceived"/> so a view can replace what it missed while disconnected.
+/// <see cref="SnapshotReceived"/> so a view can replace what it missed while disconnected. The highest <c>ver</c> seen
+/// per user (from pushes and snapshots) is kept, and a push at or below it is dropped, never raised.
 /// </summary>
 public sealed partial class PresenceHubClient : IAsyncDisposable
 {
@@ -56,6 +57,10 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             {
                 PresenceChanged?.Invoke(change);
             }
+            else
+            {
+                LogStaleDropped(_logger, change.Id, change.Ver, VersionOf(change.Role, change.Id));
+            }
         });
         _connection.Reconnecting += error =>
         {
@@ -71,10 +76,27 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         };
     }
 
-    /// <summary>The highest <c>ver</c> per user seen on this connection; older pushes are not raised.</summary>
+    /// <summary>The highest <c>ver</c> per user seen on this connection (pushes and snapshots); older pushes are not raised.</summary>
     public PresenceVersions Versions { get; } = new();
 
-    /// <summary>A pushed transition of a watched user, newer than any seen before for that user.</summary>
+    /// <summary>The highest version seen of a user (0 when none): pushes at or below it are dropped.</summary>
+    public long VersionOf(string role, string id) => Versions.Latest(role, id) ?? 0;
+
+    /// <summary>Raises a snapshot after remembering its versions, so a push older than it is dropped.</summary>
+    private void RaiseSnapshot(PresenceSnapshot snapshot)
+    {
+        foreach (var entry in snapshot.Entries)
+        {
+            if (entry.Role is { } role && entry.Ver > VersionOf(role, entry.Id))
+            {
+                Versions.Accept(role, entry.Id, entry.Ver);
+            }
+        }
+
+        SnapshotReceived?.Invoke(snapshot);
+    }
+
+    /// <summary>A pushed state event of a watched user, newer than any seen before for that user.</summary>
     public event Action<PresenceChange>? PresenceChanged;
 
     /// <summary>The current statuses answered by a watch, the first time and after every reconnect.</summary>
@@ -161,7 +183,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watchingAllTherapists = true;
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -174,7 +196,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watched.UnionWith(ids);
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -198,7 +220,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watchedCommunity.UnionWith(ids);
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -226,17 +248,17 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
 
             if (all)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watchTherapists").ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watchTherapists").ConfigureAwait(false));
             }
 
             if (ids.Length > 0)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watch", ids).ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watch", ids).ConfigureAwait(false));
             }
 
             if (community.Length > 0)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", community).ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", community).ConfigureAwait(false));
             }
         }
         catch (Exception ex) when (ex is HubException or InvalidOperationException)
@@ -257,6 +279,9 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence hub connect failed ({Reason}); retrying in {DelayMs} ms")]
     private static partial void LogConnectFailed(ILogger logger, string reason, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Presence hub: dropped a push of {UserId} at version {Ver}, not newer than {Known}")]
+    private static partial void LogStaleDropped(ILogger logger, string userId, long ver, long known);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence hub: restoring joins and watches failed ({Reason})")]
     private static partial void LogRestoreFailed(ILogger logger, string reason);

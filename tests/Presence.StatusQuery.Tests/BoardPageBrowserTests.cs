@@ -90,13 +90,22 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await gateway.WaitForWatcherAsync(ct);
 
         // As the gateway does: the store records the heartbeat, then the change is pushed.
-        await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-dee", HeartbeatTransport.Hub), ct);
-        await gateway.PushAsync(new { role = "therapist", id = "t-dee", status = "online", lastActive = DateTimeOffset.UtcNow }, ct);
+        var beat = await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-dee", HeartbeatTransport.Rest), ct);
+        await gateway.PushAsync(new { role = "therapist", id = "t-dee", ver = beat.Ver, at = DateTimeOffset.UtcNow, status = "online", available = true,
+            lastActive = DateTimeOffset.UtcNow, reason = "heartbeat" }, ct);
 
         await Expect(dee).ToHaveAttributeAsync("data-status", "online", new() { Timeout = Patience });
         await Expect(dee.Locator(".label")).ToHaveTextAsync("Online now");
         await Expect(page.Locator("[data-count='online']")).ToHaveTextAsync("1");
         await Expect(page.Locator("[data-count='available']")).ToHaveTextAsync("0");
+
+        // An older version (a late, reclaimed push) is dropped: after a later push has been applied, t-dee is unchanged.
+        await gateway.PushAsync(new { role = "therapist", id = "t-dee", ver = beat.Ver - 1, at = DateTimeOffset.UtcNow, status = "offline", available = false,
+            reason = "expired" }, ct);
+        await gateway.PushAsync(new { role = "therapist", id = "t-sentinel", ver = 1, at = DateTimeOffset.UtcNow, status = "online", available = false,
+            lastActive = DateTimeOffset.UtcNow, reason = "join" }, ct);
+        await Expect(page.Locator("li.therapist[data-id='t-sentinel']")).ToHaveAttributeAsync("data-status", "online", new() { Timeout = Patience });
+        await Expect(dee).ToHaveAttributeAsync("data-status", "online");
         await page.ScreenshotAsync(new() { Path = Artifact("board-pushed.png"), FullPage = true });
     }
 
@@ -122,7 +131,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     {
         while (!ct.IsCancellationRequested)
         {
-            await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, id, HeartbeatTransport.Hub), CancellationToken.None);
+            await app.BeatAsync(id);
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
@@ -186,7 +195,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         }
     }
 
-    /// <summary>A stand-in for the realtime gateway's hub contract (DESIGN.md §5): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>
+    /// <summary>A stand-in for the realtime gateway's hub contract (docs/architecture.md, "Hub"): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>
     private sealed class FakeGateway : IAsyncDisposable
     {
         private readonly WebApplication _app;
