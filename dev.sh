@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Presence developer entry point. See README.md ("Quick start").
 #   ./dev.sh up              start redis-server and the four services (Aspire AppHost) in the background
+#   ./dev.sh up --cluster    the same on a local 3-primary Redis Cluster (127.0.0.1:7001-7003)
 #   ./dev.sh down            stop what `up` started
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
+#   ./dev.sh build-web       rebuild the board page and /js/presence.js from clients/js (commit the result)
+#   ./dev.sh openapi         rewrite docs/api/*.json, the services' OpenAPI documents (commit the result)
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
 #   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
 set -euo pipefail
@@ -51,19 +54,41 @@ cmd_token() {
   printf '%s.%s.%s\n' "$header" "$payload" "$signature"
 }
 
-# The board page's SignalR browser bundle, vendored by npm at the version pinned in package-lock.json.
+# The browser client's toolchain (clients/js: TypeScript, esbuild, React for its tests), at the versions pinned in
+# its package-lock.json; `npm ci` also builds the package (prepare). Again only when the lock file changed.
 vendor_web() {
   ensure_package npm npm
-  if [ ! -f services/status-query/wwwroot/lib/signalr.min.js ]; then
-    log "npm ci (status-query: @microsoft/signalr browser bundle)"
-    npm ci --prefix services/status-query --no-audit --no-fund --loglevel=error >/dev/null
+  if [ ! -f clients/js/node_modules/.package-lock.json ] || [ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]; then
+    log "npm ci (clients/js: @presence/client and its build tools)"
+    npm ci --prefix clients/js --no-audit --no-fund --loglevel=error >/dev/null
   fi
+}
+
+# Writes docs/api/{heartbeat-api,status-query}.json: building a service writes its OpenAPI document (docs/api/OpenApi.targets).
+cmd_openapi() {
+  local project
+  for project in services/heartbeat-api services/status-query; do
+    dotnet build "$project" -nologo -v quiet >/dev/null
+  done
+  log "wrote docs/api/heartbeat-api.json and docs/api/status-query.json; commit them"
+}
+
+# Rebuilds what status-query serves (wwwroot/js/presence.js, wwwroot/board.js) from clients/js; commit the result.
+cmd_build_web() {
+  vendor_web
+  npm run --prefix clients/js --silent build:web
+  log "built services/status-query/wwwroot/{js/presence.js,board.js} from clients/js"
 }
 
 cmd_test() {
   ensure_package redis-server redis-server
   ensure_package chromium chromium
+  # The deployment tests lint k8s/ and the scripts (they install these too; promtool they unpack themselves).
+  ensure_package yamllint yamllint
+  ensure_package shellcheck shellcheck
   vendor_web
+  log "npm test (clients/js: unit tests of @presence/client)"
+  npm test --prefix clients/js --silent
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
 }
@@ -128,13 +153,23 @@ RESOURCE_SERVICE_PORT=20180
 # name:port:binary, in start order.
 SERVICES=(heartbeat-api:5101:Presence.HeartbeatApi realtime-gateway:5102:Presence.RealtimeGateway
           status-query:5103:Presence.StatusQuery janitor:5104:Presence.Janitor)
+PROXY_PORT=3001           # tools/Presence.LocalProxy: one origin, routed like the k8s ingress
 UP_TIMEOUT="${PRESENCE_UP_TIMEOUT:-180}"   # seconds from AppHost start until every service is ready
 DOWN_TIMEOUT="${PRESENCE_DOWN_TIMEOUT:-30}" # seconds for the orchestrator to stop its children by itself
+
+# ./dev.sh up --cluster records "cluster" here; the Redis ports follow it until ./dev.sh down.
+REDIS_MODE_FILE="$STATE/redis-mode"
+CLUSTER_PORTS=(7001 7002 7003)
+redis_mode() { [ -f "$REDIS_MODE_FILE" ] && cat "$REDIS_MODE_FILE" || echo single; }
+redis_ports() {
+  if [ "$(redis_mode)" = cluster ]; then local p; for p in "${CLUSTER_PORTS[@]}"; do printf '%s %s ' "$p" $((p + 10000)); done
+  else printf '%s ' "$REDIS_PORT"; fi
+}
 
 all_ports() {
   local s
   for s in "${SERVICES[@]}"; do IFS=: read -r _ port _ <<<"$s"; printf '%s ' "$port"; done
-  printf '%s %s %s %s\n' "$REDIS_PORT" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT"
+  printf '%s%s %s %s %s\n' "$(redis_ports)" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT" "$PROXY_PORT"
 }
 
 # port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp, no ss/netstat needed).
@@ -173,6 +208,9 @@ process_tree() {
 
 alive_of() { local p out=""; for p in "$@"; do kill -0 "$p" 2>/dev/null && out+="$p "; done; printf '%s' "${out% }"; }
 
+# The proxy is ready when the board page (status-query, through it) answers at its root.
+proxy_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null)" = 200 ]; }
+
 service_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/health/ready" 2>/dev/null)" = 200 ]; }
 
 dashboard_login_url() {
@@ -193,7 +231,12 @@ print_summary() {
     IFS=: read -r name port _ <<<"$s"
     printf '  %-17s http://127.0.0.1:%s\n' "$name" "$port"
   done
-  printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
+  printf '  %-17s http://localhost:%s   (one origin, routed like the ingress: board page, /v1/*, /hubs/presence)\n' proxy "$PROXY_PORT"
+  if [ "$(redis_mode)" = cluster ]; then
+    printf '  %-17s 127.0.0.1:%s   (redis-cli -c -p %s)\n' "redis cluster" "$(IFS=,; echo "${CLUSTER_PORTS[*]}")" "${CLUSTER_PORTS[0]}"
+  else
+    printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
+  fi
   login=$(dashboard_login_url)
   printf '  %-17s http://localhost:%s\n' dashboard "$DASHBOARD_PORT"
   [ -n "$login" ] && printf '  %-17s %s\n' "dashboard login" "$login"
@@ -201,13 +244,15 @@ print_summary() {
 
 A dev token (HS256, 12 h):   ./dev.sh token therapist t-1     (or: ./dev.sh token community c-1)
   TOKEN=\$(./dev.sh token therapist t-1)
-  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:5101/v1/therapists/heartbeat
+  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://localhost:$PROXY_PORT/v1/therapists/heartbeat
+A frontend:                  NEXT_PUBLIC_BACKEND_URL=http://localhost:$PROXY_PORT/v1
 Stop everything:             ./dev.sh down
 EOF
 }
 
 cmd_up() {
-  local pid busy start now name port s pending waited=0
+  local pid busy start now name port s pending waited=0 cluster=0
+  case "${1:-}" in --cluster) cluster=1 ;; "") ;; *) die "usage: ./dev.sh up [--cluster]" ;; esac
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 ('dotnet') is missing: see https://dot.net (global.json pins 10.0.x)."
   ensure_package redis-server redis-server
   ensure_package redis-cli redis-tools
@@ -223,6 +268,7 @@ cmd_up() {
     return 0
   fi
   rm -f "$PID_FILE"
+  if [ "$cluster" -eq 1 ]; then echo cluster >"$REDIS_MODE_FILE"; else rm -f "$REDIS_MODE_FILE"; fi
 
   # A previous run may still be freeing its ports (the orchestrator stops its children within ~15 s).
   busy=$(busy_ports)
@@ -239,7 +285,7 @@ cmd_up() {
     die "build failed (full log: .dev/logs/build.log)"
   fi
 
-  log "starting the AppHost (redis-server on :$REDIS_PORT, services on :5101-5104, dashboard on :$DASHBOARD_PORT)"
+  log "starting the AppHost (redis $([ "$cluster" -eq 1 ] && echo "cluster on :7001-7003" || echo "on :$REDIS_PORT"), services on :5101-5104, dashboard on :$DASHBOARD_PORT)"
   # Same settings as the AppHost's launchSettings.json "http" profile (the binary is run directly so that
   # the recorded PID is the AppHost itself). setsid + nohup: detached from this terminal.
   ( cd "$APPHOST_DIR"
@@ -247,7 +293,7 @@ cmd_up() {
       ASPNETCORE_URLS="http://localhost:$DASHBOARD_PORT" \
       ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://localhost:$OTLP_PORT" \
       ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://localhost:$RESOURCE_SERVICE_PORT" \
-      ASPIRE_ALLOW_UNSECURED_TRANSPORT=true
+      ASPIRE_ALLOW_UNSECURED_TRANSPORT=true PRESENCE_REDIS_CLUSTER="$cluster"
     exec setsid nohup "$APPHOST_BIN" >"$LOGS/apphost.log" 2>&1 </dev/null ) &
   pid=$!
   echo "$pid" >"$PID_FILE"
@@ -272,7 +318,7 @@ cmd_up() {
       fi
     done
     pending="${still% }"
-    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && break
+    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && proxy_ready && break
     if [ $((now - start)) -ge "$UP_TIMEOUT" ]; then
       printf 'not ready after %ss:' "$UP_TIMEOUT" >&2
       for s in $pending; do
@@ -280,9 +326,12 @@ cmd_up() {
         printf ' %s (:%s /health/ready -> %s)' "$name" "$port" \
           "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null | sed 's/^000$/no answer/')" >&2
       done
+      proxy_ready || printf ' proxy (http://localhost:%s/ -> %s)' "$PROXY_PORT" \
+        "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null | sed 's/^000$/no answer/')" >&2
       echo >&2
       show_tail "$LOGS/apphost.log" 20
       show_tail "$LOGS/redis.log" 10
+      show_tail "$LOGS/redis-cluster.log" 10
       for s in $pending; do IFS=: read -r name _ _ <<<"$s"; show_tail "$LOGS/$name.log" 25; done
       log "stopping what was started"
       cmd_down || true
@@ -310,6 +359,7 @@ cmd_down() {
   kill -TERM "$pid" 2>/dev/null || true
   start=$(date +%s)
   # The orchestrator notices the AppHost is gone and stops redis-server, the services and the dashboard.
+  # shellcheck disable=SC2086 # $pids and $left are PID lists, split into words on purpose.
   while :; do
     elapsed=$(($(date +%s) - start))
     left=$(alive_of $pids); busy=$(busy_ports)
@@ -322,8 +372,7 @@ cmd_down() {
         left=$(alive_of $left)
         [ -z "$left" ] || { log "killing: $left"; kill -KILL $left 2>/dev/null || true; sleep 1; }
       fi
-      local i
-      for i in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
+      for _ in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
       break
     fi
     sleep 0.5
@@ -332,6 +381,7 @@ cmd_down() {
   busy=$(busy_ports)
   [ -z "$busy" ] || die "stopped our processes, but port(s) $busy are still in use (by something else?)"
   log "stopped; ports $(all_ports | tr ' ' ',' | sed 's/,$//') are free ($(($(date +%s) - start))s)"
+  rm -f "$REDIS_MODE_FILE"
 }
 
 cmd_status() {
@@ -350,9 +400,15 @@ cmd_status() {
   spid=$(awk '$2 ~ /(^|\/)dcp$/ && $3 == "start-apiserver" {print $1}' <<<"$tree" | head -n 1)
   printf '%-17s %-8s %-32s %s\n' orchestrator "${spid:--}" "-" "$([ -n "$spid" ] && echo running || echo missing)"
   spid=$(awk '$2 ~ /(^|\/)redis-server$/ {print $1}' <<<"$tree" | head -n 1)
-  code=$(timeout 3 redis-cli -p "$REDIS_PORT" ping 2>/dev/null || true)
-  [ "$code" = PONG ] || rc=1
-  printf '%-17s %-8s %-32s %s\n' redis "${spid:--}" "127.0.0.1:$REDIS_PORT" "PING -> ${code:-no answer}"
+  if [ "$(redis_mode)" = cluster ]; then
+    code=$(timeout 3 redis-cli -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | tr -d '\r' | grep '^cluster_state:' || true)
+    [ "$code" = cluster_state:ok ] || rc=1
+    printf '%-17s %-8s %-32s %s\n' "redis cluster" "${spid:--}" "127.0.0.1:7001-7003" "CLUSTER INFO -> ${code:-no answer}"
+  else
+    code=$(timeout 3 redis-cli -p "$REDIS_PORT" ping 2>/dev/null || true)
+    [ "$code" = PONG ] || rc=1
+    printf '%-17s %-8s %-32s %s\n' redis "${spid:--}" "127.0.0.1:$REDIS_PORT" "PING -> ${code:-no answer}"
+  fi
   for s in "${SERVICES[@]}"; do
     IFS=: read -r name port bin <<<"$s"
     spid=$(awk -v b="$bin" '{ n=split($2, a, "/"); if (a[n] == b) print $1 }' <<<"$tree" | head -n 1)
@@ -360,6 +416,10 @@ cmd_status() {
     [ "$code" = 200 ] || rc=1
     printf '%-17s %-8s %-32s %s\n' "$name" "${spid:--}" "http://127.0.0.1:$port" "/health/ready -> ${code:-no answer}"
   done
+  spid=$(awk '{ n=split($2, a, "/"); if (a[n] == "Presence.LocalProxy") print $1 }' <<<"$tree" | head -n 1)
+  code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null || true)
+  [ "$code" = 200 ] || rc=1
+  printf '%-17s %-8s %-32s %s\n' proxy "${spid:--}" "http://localhost:$PROXY_PORT" "GET / -> ${code:-no answer}"
   spid=$(awk '$2 ~ /Aspire\.Dashboard$/ {print $1}' <<<"$tree" | head -n 1)
   code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$DASHBOARD_PORT/" 2>/dev/null || true)
   printf '%-17s %-8s %-32s %s\n' dashboard "${spid:--}" "http://localhost:$DASHBOARD_PORT" "GET / -> ${code:-no answer}"
@@ -374,10 +434,12 @@ main() {
   shift || true
   case "$cmd" in
     test) cmd_test "$@" ;;
+    build-web) cmd_build_web ;;
+    openapi) cmd_openapi ;;
     token) cmd_token "$@" ;;
     bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,9p' "$0"; exit 2 ;;
+    *) sed -n '2,11p' "$0"; exit 2 ;;
   esac
 }
 

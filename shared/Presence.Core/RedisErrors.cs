@@ -26,7 +26,7 @@ public enum RedisErrorClass
     /// <summary><c>READONLY</c>: the address now points at a replica (a failover in progress).</summary>
     ReadOnly,
 
-    /// <summary><c>MASTERDOWN</c>, <c>TRYAGAIN</c>, <c>CLUSTERDOWN</c>: a failover or resharding in progress.</summary>
+    /// <summary><c>MASTERDOWN</c>, <c>TRYAGAIN</c>, <c>CLUSTERDOWN</c>, <c>MOVED</c>, <c>ASK</c>: a failover or resharding in progress.</summary>
     Failover,
 
     /// <summary><c>OOM</c>: <c>maxmemory</c> reached under <c>noeviction</c>; writes are refused, reads still work.</summary>
@@ -101,7 +101,8 @@ public static class RedisErrors
             // BUSY alone (a script is running); BUSYGROUP ("consumer group exists") is an answer and falls to Server.
             "BUSY" => RedisErrorClass.Busy,
             "READONLY" => RedisErrorClass.ReadOnly,
-            "MASTERDOWN" or "TRYAGAIN" or "CLUSTERDOWN" => RedisErrorClass.Failover,
+            // A cluster slot not served during a failover, or a redirect the client could not follow (a stale slot map).
+            "MASTERDOWN" or "TRYAGAIN" or "CLUSTERDOWN" or "MOVED" or "ASK" => RedisErrorClass.Failover,
             "OOM" => RedisErrorClass.OutOfMemory,
             "MISCONF" => RedisErrorClass.Misconfigured,
             "NOPERM" or "NOAUTH" or "WRONGPASS" => RedisErrorClass.NoPermission,

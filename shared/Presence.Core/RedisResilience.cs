@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using StackExchange.Redis;
 
 namespace Presence.Core;
 
@@ -107,4 +108,16 @@ public sealed class RedisResilience
     }
 
     public static bool IsTransient(Exception ex) => ex is not RedisUnavailableException && RedisErrors.IsTransient(ex);
+
+    /// <summary>
+    /// Replies a Redis Cluster gives while a primary fails over (docs/architecture.md, "Redis Cluster"): the slot is
+    /// not served until a replica takes over (<c>CLUSTERDOWN</c>), or the client's slot map is stale and the
+    /// redirect could not be followed (<c>MOVED</c>, <c>ASK</c>). Each clears within the cluster node timeout plus
+    /// the election, so they are a 503 with Retry-After, never a 500: <see cref="RedisErrors"/> classes them
+    /// <see cref="RedisErrorClass.Failover"/>, with <c>MASTERDOWN</c> and <c>TRYAGAIN</c>.
+    /// </summary>
+    public static bool IsClusterFailover(RedisServerException ex) => RedisErrors.Classify(ex) is RedisErrorClass.Failover
+        && (ex.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+            || ex.Message.StartsWith("MOVED ", StringComparison.Ordinal)
+            || ex.Message.StartsWith("ASK ", StringComparison.Ordinal));
 }

@@ -94,7 +94,7 @@ internal sealed class Watchers(
         watched.ExceptWith(removed);
     }
 
-    /// <summary>Privacy (DESIGN.md §4): a community user's status is visible to therapists and to that user only.</summary>
+    /// <summary>Privacy (docs/architecture.md, "Privacy"): a community user's status is visible to therapists and to that user only.</summary>
     private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)
     {
         if (!HubSessions.TryGetUser(context.User, out var role, out var self))
