@@ -334,6 +334,30 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-big"));
     }
 
+    [Fact]
+    public async Task A_gateway_paused_for_less_than_its_lease_gives_no_transition()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.Connections.RenewInstanceAsync("gw-1", Ct);
+        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-1", "a");
+        var reports = new List<SweepReport>();
+        // Ticks every second; the gateway renews every 5 s until 20 s, then is paused just before its renewal at 25 s
+        // for 14 s (under its 15 s lease) and renews at 39 s, as soon as it runs again.
+        for (var second = 1; second <= 45; second++)
+        {
+            j.Fake.Advance(TimeSpan.FromSeconds(1));
+            if ((second <= 20 && second % 5 == 0) || second == 39)
+            {
+                await j.Connections.RenewInstanceAsync("gw-1", Ct);
+            }
+
+            reports.Add(await j.Sweeper.SweepOnceAsync(Ct));
+        }
+
+        Assert.Equal(0, reports.Sum(r => r.InstancesRemoved));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+    }
+
     /// <summary>Ticks as the leader does after a start (a few seconds apart, under the renewal pace), renewing the given gateways first.</summary>
     private static async Task<List<SweepReport>> SweepEveryFourSecondsAsync(JanitorHarness j, int ticks, string[] renew)
     {

@@ -57,11 +57,7 @@ internal sealed class Sweeper(
     public async Task<SweepReport> SweepOnceAsync(CancellationToken ct)
     {
         var started = time.GetTimestamp();
-        if (_lastTickEnd == 0 || time.GetElapsedTime(_lastTickEnd, started) > connections.LapseMargin)
-        {
-            _resuming = true;
-            _instancesHeldUntil = long.MaxValue;
-        }
+        NoteGap();
         var o = janitorOptions.CurrentValue;
         long onlineRemoved = 0, transitions = 0, trimmed = 0, recentEnded = 0, lapsed = 0;
         var caughtUp = true;
@@ -159,8 +155,19 @@ internal sealed class Sweeper(
         return (trimmed, false);
     }
 
+    /// <summary>A gap since the last good tick (also one that opened inside this tick: a stall mid-tick) starts a new hold.</summary>
+    private void NoteGap()
+    {
+        if (_lastTickEnd == 0 || time.GetElapsedTime(_lastTickEnd) > connections.LapseMargin)
+        {
+            _resuming = true;
+            _instancesHeldUntil = long.MaxValue;
+        }
+    }
+
     private async Task<(long Instances, long Left, bool Done)> RemoveLapsedInstancesAsync(JanitorOptions o, CancellationToken ct)
     {
+        NoteGap();
         if (time.GetTimestamp() < _instancesHeldUntil)
         {
             metrics.InstanceRemovalHeld();
