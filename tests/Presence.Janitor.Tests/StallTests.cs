@@ -69,6 +69,73 @@ public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-live"));
     }
 
+    [Fact]
+    public async Task A_leader_paused_for_twice_its_lease_is_replaced_and_every_transition_is_emitted_once()
+    {
+        var lease = TimeSpan.FromSeconds(1);
+        void Janitor(JanitorOptions o) => o.LeaseDuration = lease;
+        void Presence(PresenceOptions o)
+        {
+            o.OnlineWindow = TimeSpan.FromSeconds(3);
+            o.HeartbeatInterval = TimeSpan.FromSeconds(2);
+            o.MinHeartbeatInterval = TimeSpan.FromSeconds(1);
+        }
+
+        await using var a = new JanitorHarness(own.Server, janitor: Janitor, presence: Presence, time: TimeProvider.System);
+        await using var b = new JanitorHarness(own.Server, a.Prefix, janitor: Janitor, presence: Presence, time: TimeProvider.System);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var aPaused = new StrongBox<bool>(false);
+        var noPause = new StrongBox<bool>(false);
+        // Each replica as its workers run it: the lease at its pace, a sweep every 200 ms while it leads.
+        var loops = new[]
+        {
+            RunAsync(async () => await a.Lease.TryAcquireOrRenewAsync(stop.Token), a.JanitorOptions.RenewInterval, aPaused, stop.Token),
+            RunAsync(async () => { if (a.Lease.IsLeader) { await a.Sweeper.SweepOnceAsync(stop.Token); } }, TimeSpan.FromMilliseconds(200), aPaused, stop.Token),
+        };
+        await Eventually.TrueAsync(() => Task.FromResult(a.Lease.IsLeader), TimeSpan.FromSeconds(10), "a leads");
+        loops =
+        [
+            .. loops,
+            RunAsync(async () => await b.Lease.TryAcquireOrRenewAsync(stop.Token), b.JanitorOptions.RenewInterval, noPause, stop.Token),
+            RunAsync(async () => { if (b.Lease.IsLeader) { await b.Sweeper.SweepOnceAsync(stop.Token); } }, TimeSpan.FromMilliseconds(200), noPause, stop.Token),
+        ];
+        var users = Enumerable.Range(0, 40).Select(i => "t-" + i).ToArray();
+        try
+        {
+            // Users whose online windows end before, during and after the pause.
+            foreach (var user in users.Take(20))
+            {
+                await a.BeatAsync(Role.Therapist, user);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            aPaused.Value = true;
+            foreach (var user in users.Skip(20))
+            {
+                await b.BeatAsync(Role.Therapist, user);
+            }
+
+            await Eventually.TrueAsync(() => Task.FromResult(b.Lease.IsLeader), TimeSpan.FromSeconds(10), "b takes over");
+            await Task.Delay(lease * 2, Ct);
+            aPaused.Value = false;
+            await Eventually.TrueAsync(
+                async () => (await Task.WhenAll(users.Select(u => a.TransitionsAsync(Role.Therapist, u)))).All(t => t.Length >= 2),
+                TimeSpan.FromSeconds(20), "every user left");
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            Assert.False(a.Lease.IsLeader && b.Lease.IsLeader, "two leaders");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(loops);
+        }
+
+        foreach (var user in users)
+        {
+            Assert.Equal(["online/heartbeat", "recent/timeout"], await a.TransitionsAsync(Role.Therapist, user));
+        }
+    }
+
     /// <summary>Calls <paramref name="tick"/> every <paramref name="every"/> until stopped, carrying on through Redis failures.</summary>
     private static async Task RunAsync(Func<Task> tick, TimeSpan every, StrongBox<bool> paused, CancellationToken ct)
     {
