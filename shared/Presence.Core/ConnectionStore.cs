@@ -8,7 +8,7 @@ namespace Presence.Core;
 /// when it lapses (a killed pod) the janitor ends that instance's sessions only, as lost (reason <c>lost-instance</c>).
 /// <para>
 /// Layout: <c>gateway:instances</c> ZSET of instances scored by lease-until; <c>instance:{instance}</c> SET of
-/// <c>user|connection</c> per role. An entry leaves the set when its connection closes or is lost.
+/// <c>user|connection</c> per shard of each role. An entry leaves the set when its connection closes or is lost.
 /// </para>
 /// </summary>
 public sealed class ConnectionStore(
@@ -49,9 +49,9 @@ public sealed class ConnectionStore(
     {
         var left = 0;
         var db = redis.GetDatabase();
-        foreach (var role in Roles.All)
+        foreach (var (role, shard) in Roles.All.SelectMany(r => keys.AllShards.Select(s => (r, s))))
         {
-            var setKey = keys.InstanceConnections(role, instanceId);
+            var setKey = keys.InstanceConnections(role, shard, instanceId);
             while (true)
             {
                 var batch = await resilience.ExecuteAsync(
