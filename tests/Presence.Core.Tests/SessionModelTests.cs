@@ -25,9 +25,9 @@ public sealed class SessionModelTests(RedisServer redis)
 
         // The laptop's session lasts the online window after its beat: the user is due only then, and times out.
         h.Time.Advance(TimeSpan.FromSeconds(119));
-        Assert.Empty(await h.Store.DueAsync(DueIndex.Online, Role.Therapist, 10, Ct));
+        Assert.Empty(await h.Store.DueAsync(DueIndex.Online, Role.Therapist, h.Keys.ShardOf("t-1"), 10, Ct));
         h.Time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Online, Role.Therapist, 10, Ct));
+        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Online, Role.Therapist, h.Keys.ShardOf("t-1"), 10, Ct));
         Assert.True(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", Ct));
 
         Assert.Equal(["online/heartbeat", "recent/timeout"], Transitions(await h.StateEventsAsync(Role.Therapist)));
@@ -106,9 +106,9 @@ public sealed class SessionModelTests(RedisServer redis)
         var community = await h.StateEventsAsync(Role.Community);
         Assert.Equal(["online/heartbeat", "online/heartbeat", "recent/lost-instance"], Transitions(community));
         Assert.Equal("c-1", community[2].Id);
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Community), "c-2"));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Community, "c-2"), "c-2"));
         Assert.Empty(await h.Connections.LapsedInstancesAsync(10, Ct));
-        Assert.False(await h.Db.KeyExistsAsync(h.Keys.InstanceConnections(Role.Community, "gw-dead")));
+        Assert.False(await h.Db.AnyKeyExistsAsync(h.Keys.InAllShards(s => h.Keys.InstanceConnections(Role.Community, s, "gw-dead"))));
     }
 
     [Fact]
@@ -121,9 +121,9 @@ public sealed class SessionModelTests(RedisServer redis)
 
         // The window runs from the last activity: 3600 s after the beat, not after the timeout.
         h.Time.Advance(TimeSpan.FromSeconds(3600 - 120 - 1));
-        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, 10, Ct));
+        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, h.Keys.ShardOf("c-1"), 10, Ct));
         h.Time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(["c-1"], await h.Store.DueAsync(DueIndex.Recent, Role.Community, 10, Ct));
+        Assert.Equal(["c-1"], await h.Store.DueAsync(DueIndex.Recent, Role.Community, h.Keys.ShardOf("c-1"), 10, Ct));
         Assert.True(await h.Store.SettleAsync(DueIndex.Recent, Role.Community, "c-1", Ct));
         Assert.False(await h.Store.SettleAsync(DueIndex.Recent, Role.Community, "c-1", Ct));
 
@@ -142,7 +142,7 @@ public sealed class SessionModelTests(RedisServer redis)
         await h.BeatAsync(Role.Community, "c-1");
         h.Time.Advance(TimeSpan.FromSeconds(3000));
 
-        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, 10, Ct));
+        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, h.Keys.ShardOf("c-1"), 10, Ct));
         Assert.Equal(["online/heartbeat", "recent/timeout", "online/heartbeat"], Transitions(await h.StateEventsAsync(Role.Community)));
     }
 
@@ -159,7 +159,7 @@ public sealed class SessionModelTests(RedisServer redis)
 
         h.Time.Advance(TimeSpan.FromHours(0.5));
         Assert.False((await h.Get<PresenceReader>().GetAsync(Role.Therapist, "t-1", Ct)).Available);
-        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Available, Role.Therapist, 10, Ct));
+        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Available, Role.Therapist, h.Keys.ShardOf("t-1"), 10, Ct));
         Assert.True(await h.Store.SettleAsync(DueIndex.Available, Role.Therapist, "t-1", Ct));
 
         var last = (await h.StateEventsAsync(Role.Therapist))[^1];

@@ -41,7 +41,7 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         var beaters = Enumerable.Range(0, 4).SelectMany(i => new[] { BeatAsync(Role.Therapist, $"t-{i}"), BeatAsync(Role.Community, $"c-{i}") }).ToList();
         await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > 20), TimeSpan.FromSeconds(10), "heartbeats succeed before the failover");
 
-        var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist));
+        var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist, "t-0"));
         await cluster.KillAsync(primary);
         await cluster.WaitForPromotionAsync(primary);
         var after = Volatile.Read(ref succeeded);

@@ -1,3 +1,4 @@
+using Presence.Testing;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
@@ -57,8 +58,8 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         }
 
         Assert.Equal(200, after.Sum(r => r.Transitions));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Online(Role.Therapist)));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Online(Role.Community)));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(Role.Therapist, s))));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(Role.Community, s))));
         var recents = (await j.EventsAsync(Role.Therapist)).Concat(await j.EventsAsync(Role.Community))
             .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
         Assert.Equal(ids.Length, recents.Count);
@@ -107,7 +108,7 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         var polls = 0;
         await PollAsync(async () =>
         {
-            if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community), "c-1") is null)
+            if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null)
             {
                 return true;
             }
