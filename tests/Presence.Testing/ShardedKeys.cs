@@ -25,7 +25,16 @@ public static class ShardedKeys
     public static async Task<long> PendingSumAsync(this IDatabaseAsync db, PresenceKeys keys, Presence.Core.Role role, string group) =>
         (await Task.WhenAll(keys.EventStreams(role).Select(k => db.StreamPendingAsync(k, group))).ConfigureAwait(false)).Sum(p => p.PendingMessageCount);
 
-    /// <summary>Every entry of every shard stream of the role, shard by shard (a user's entries keep their order).</summary>
+    /// <summary>
+    /// Every entry of every shard stream of the role, by entry id (append time) across the streams; a user's entries
+    /// are all in one stream, so they keep their order. Users in different shards appended in the same millisecond
+    /// have no defined order between them.
+    /// </summary>
     public static async Task<StreamEntry[]> AllEventsAsync(this IDatabaseAsync db, PresenceKeys keys, Presence.Core.Role role) =>
-        [.. (await Task.WhenAll(keys.EventStreams(role).Select(k => db.StreamRangeAsync(k))).ConfigureAwait(false)).SelectMany(e => e)];
+        [.. (await Task.WhenAll(keys.EventStreams(role).Select(k => db.StreamRangeAsync(k))).ConfigureAwait(false))
+            .SelectMany(e => e).OrderBy(e => EntryTime(e.Id)).ThenBy(e => EntrySequence(e.Id))];
+
+    private static long EntryTime(RedisValue id) => long.Parse(id.ToString().Split('-')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static long EntrySequence(RedisValue id) => long.Parse(id.ToString().Split('-')[1], System.Globalization.CultureInfo.InvariantCulture);
 }
