@@ -19,10 +19,13 @@ switch (args.FirstOrDefault())
         }
 
         break;
+    case "cluster":
+        // The sharded keyspace on 1 primary vs 3 (docs/benchmarks.md, "Sharding: 1 primary vs 3").
+        return await ClusterBench.RunAsync(quick: args.Contains("--quick"));
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rebuild | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | baselines [--urls URL]");
         return 2;
 }
 
