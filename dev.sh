@@ -110,6 +110,13 @@ cmd_bench() {
   log "1/3 REST heartbeats, board, Redis cost and memory (services vs baselines)"
   dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
 
+  log "1b/3 sharding: heartbeats and Redis CPU per heartbeat on 1 primary vs 3, share per primary, board rebuild over the shards"
+  # The load tool gets a core of its own when one is free beside the 3 primaries (4+ cores); else it shares them.
+  local pin=()
+  if [ "$(nproc)" -ge 4 ] && command -v taskset >/dev/null; then pin=(taskset -c 0); fi
+  echo "command: ${pin[*]} dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster $*"
+  "${pin[@]}" dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster "$@"
+
   log "2/3 realtime-gateway: connections held, memory per connection, ack and push latency"
   local connections=10000 duration=60 users=100000
   [ "$quick" -eq 1 ] && connections=1000 duration=15 users=20000

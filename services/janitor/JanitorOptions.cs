@@ -13,7 +13,7 @@ public sealed class JanitorOptions
     /// <summary>Members handled by one script call. Bounds the longest Redis command the sweep issues.</summary>
     public int BatchSize { get; set; } = 200;
 
-    /// <summary>Batches per role and kind in one tick, so a backlog (after an outage) is worked off over a few ticks.</summary>
+    /// <summary>Batches per shard, role and kind in one tick (shards are swept at once, each bounded on its own), so a backlog (after an outage) is worked off over a few ticks.</summary>
     public int MaxBatchesPerTick { get; set; } = 100;
 
     /// <summary>

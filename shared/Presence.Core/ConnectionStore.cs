@@ -8,7 +8,7 @@ namespace Presence.Core;
 /// when it lapses (a killed pod) the janitor ends that instance's sessions only, as lost (reason <c>lost-instance</c>).
 /// <para>
 /// Layout: <c>gateway:instances</c> ZSET of instances scored by lease-until; <c>instance:{instance}</c> SET of
-/// <c>user|connection</c> per role. An entry leaves the set when its connection closes or is lost.
+/// <c>user|connection</c> per shard of each role. An entry leaves the set when its connection closes or is lost.
 /// </para>
 /// </summary>
 public sealed class ConnectionStore(
@@ -66,9 +66,9 @@ public sealed class ConnectionStore(
         }
 
         int left = 0, ended = 0;
-        foreach (var role in Roles.All)
+        foreach (var (role, shard) in Roles.All.SelectMany(r => keys.AllShards.Select(s => (r, s))))
         {
-            var setKey = keys.InstanceConnections(role, instanceId);
+            var setKey = keys.InstanceConnections(role, shard, instanceId);
             while (ended < maxSessions)
             {
                 var batch = await resilience.ExecuteAsync(
@@ -88,15 +88,13 @@ public sealed class ConnectionStore(
 
         if (ended >= maxSessions)
         {
-            foreach (var role in Roles.All)
+            // Every shard's set at once: one pipelined round trip.
+            var remaining = await Task.WhenAll(Roles.All.SelectMany(r => keys.AllShards.Select(shard => resilience.ExecuteAsync(
+                static (s, _) => s.db.SetLengthAsync(s.setKey),
+                (db, setKey: keys.InstanceConnections(r, shard, instanceId)), idempotent: true, ct).AsTask()))).ConfigureAwait(false);
+            if (remaining.Any(n => n > 0))
             {
-                var remaining = await resilience.ExecuteAsync(
-                    static (s, _) => s.db.SetLengthAsync(s.setKey),
-                    (db, setKey: keys.InstanceConnections(role, instanceId)), idempotent: true, ct).ConfigureAwait(false);
-                if (remaining > 0)
-                {
-                    return (left, ended, false);
-                }
+                return (left, ended, false);
             }
         }
 
@@ -130,9 +128,9 @@ public sealed class ConnectionStore(
     {
         var left = 0;
         var db = redis.GetDatabase();
-        foreach (var role in Roles.All)
+        foreach (var (role, shard) in Roles.All.SelectMany(r => keys.AllShards.Select(s => (r, s))))
         {
-            var setKey = keys.InstanceConnections(role, instanceId);
+            var setKey = keys.InstanceConnections(role, shard, instanceId);
             while (true)
             {
                 var batch = await resilience.ExecuteAsync(

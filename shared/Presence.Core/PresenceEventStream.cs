@@ -7,7 +7,8 @@ namespace Presence.Core;
 public readonly record struct StreamedEvent(RedisValue EntryId, PresenceEvent? Event);
 
 /// <summary>
-/// The roles' event streams as a consumer group sees them (docs/architecture.md, "Event streams"): create the group,
+/// The event streams, one per shard of each role, as a consumer group sees them (docs/architecture.md, "Event
+/// streams"): every call names one shard's stream (one slot); <see cref="Streams"/> lists them all. Create the group,
 /// read new or own pending entries, claim entries a dead consumer left, acknowledge, trim, and forget consumers of
 /// crashed readers. The gateway and the janitor only orchestrate these calls.
 /// </summary>
@@ -17,14 +18,23 @@ public sealed class PresenceEventStream(
     IOptionsMonitor<PresenceOptions> options,
     RedisResilience resilience)
 {
+    /// <summary>
+    /// Every event stream of a role as (shard, key), the one list a consumer of a role's events iterates. A user's
+    /// events all go to its shard's stream, so per-user order (by <c>ver</c>) holds within one stream.
+    /// </summary>
+    public IReadOnlyList<(int Shard, RedisKey Key)> Streams(Role role) => [.. keys.AllShards.Select(s => (s, keys.Events(role, s)))];
+
+    /// <summary>The shard count (<c>Presence:Shards</c>).</summary>
+    public int Shards => keys.Shards;
+
     /// <summary>Creates the group on the role's stream (and the stream) at <paramref name="position"/>; false when it existed.</summary>
-    public async Task<bool> EnsureGroupAsync(Role role, string group, RedisValue position, CancellationToken ct = default)
+    public async Task<bool> EnsureGroupAsync(Role role, int shard, string group, RedisValue position, CancellationToken ct = default)
     {
         try
         {
             await resilience.ExecuteAsync(
                 static (s, _) => s.db.StreamCreateConsumerGroupAsync(s.key, s.group, s.position, createStream: true),
-                (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, position), idempotent: true, ct).ConfigureAwait(false);
+                (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, position), idempotent: true, ct).ConfigureAwait(false);
             return true;
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
@@ -34,11 +44,11 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>Reads up to <paramref name="count"/> entries: this consumer's own pending ones, or new ones.</summary>
-    public async Task<StreamedEvent[]> ReadAsync(Role role, string group, string consumer, bool ownPending, int count, CancellationToken ct = default)
+    public async Task<StreamedEvent[]> ReadAsync(Role role, int shard, string group, string consumer, bool ownPending, int count, CancellationToken ct = default)
     {
         var entries = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamReadGroupAsync(s.key, s.group, s.consumer, s.position, s.count),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, consumer: (RedisValue)consumer,
+            (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, consumer: (RedisValue)consumer,
                 position: ownPending ? StreamPosition.Beginning : StreamPosition.NewMessages, count),
             idempotent: false, ct).ConfigureAwait(false);
         return Parse(role, entries);
@@ -46,17 +56,17 @@ public sealed class PresenceEventStream(
 
     /// <summary>Claims entries pending longer than <paramref name="minIdle"/> (a dead consumer's) from <paramref name="start"/> on.</summary>
     public async Task<(StreamedEvent[] Claimed, RedisValue Next)> ClaimAsync(
-        Role role, string group, string consumer, TimeSpan minIdle, RedisValue start, int count, CancellationToken ct = default)
+        Role role, int shard, string group, string consumer, TimeSpan minIdle, RedisValue start, int count, CancellationToken ct = default)
     {
         var result = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamAutoClaimAsync(s.key, s.group, s.consumer, s.minIdle, s.start, s.count),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, consumer: (RedisValue)consumer,
+            (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, consumer: (RedisValue)consumer,
                 minIdle: (long)minIdle.TotalMilliseconds, start, count),
             idempotent: false, ct).ConfigureAwait(false);
         return (Parse(role, [.. result.ClaimedEntries.Where(e => !e.IsNull)]), result.NextStartId);
     }
 
-    public async Task AckAsync(Role role, string group, RedisValue[] entryIds, CancellationToken ct = default)
+    public async Task AckAsync(Role role, int shard, string group, RedisValue[] entryIds, CancellationToken ct = default)
     {
         if (entryIds.Length == 0)
         {
@@ -65,35 +75,35 @@ public sealed class PresenceEventStream(
 
         await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamAcknowledgeAsync(s.key, s.group, s.ids),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, ids: entryIds), idempotent: true, ct).ConfigureAwait(false);
+            (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, ids: entryIds), idempotent: true, ct).ConfigureAwait(false);
     }
 
     /// <summary>Caps the stream at about the configured length (whole nodes only, so it stays cheap).</summary>
-    public async Task TrimAsync(Role role, CancellationToken ct = default) =>
+    public async Task TrimAsync(Role role, int shard, CancellationToken ct = default) =>
         await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamTrimAsync(s.key, s.max, useApproximateMaxLength: true),
-            (db: redis.GetDatabase(), key: keys.Events(role), max: options.CurrentValue.EventStreamMaxLength), idempotent: true, ct).ConfigureAwait(false);
+            (db: redis.GetDatabase(), key: keys.Events(role, shard), max: options.CurrentValue.EventStreamMaxLength), idempotent: true, ct).ConfigureAwait(false);
 
     /// <summary>Entries read but not acknowledged, by the whole group.</summary>
-    public async Task<long> PendingCountAsync(Role role, string group, CancellationToken ct = default)
+    public async Task<long> PendingCountAsync(Role role, int shard, string group, CancellationToken ct = default)
     {
         var info = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamPendingAsync(s.key, s.group),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group), idempotent: true, ct).ConfigureAwait(false);
+            (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group), idempotent: true, ct).ConfigureAwait(false);
         return info.PendingMessageCount;
     }
 
     /// <summary>Forgets this consumer when it holds no pending entry (a graceful stop); true when it was removed.</summary>
-    public async Task<bool> RemoveConsumerIfIdleAsync(Role role, string group, string consumer, CancellationToken ct = default)
+    public async Task<bool> RemoveConsumerIfIdleAsync(Role role, int shard, string group, string consumer, CancellationToken ct = default)
     {
         var db = redis.GetDatabase();
-        var pending = await db.StreamPendingMessagesAsync(keys.Events(role), group, 1, consumer).WaitAsync(ct).ConfigureAwait(false);
+        var pending = await db.StreamPendingMessagesAsync(keys.Events(role, shard), group, 1, consumer).WaitAsync(ct).ConfigureAwait(false);
         if (pending.Length > 0)
         {
             return false;
         }
 
-        await db.StreamDeleteConsumerAsync(keys.Events(role), group, consumer).WaitAsync(ct).ConfigureAwait(false);
+        await db.StreamDeleteConsumerAsync(keys.Events(role, shard), group, consumer).WaitAsync(ct).ConfigureAwait(false);
         return true;
     }
 
@@ -102,12 +112,12 @@ public sealed class PresenceEventStream(
     /// entries were claimed by live consumers first, so nothing is lost). A live consumer reads far more often than
     /// that; one removed by mistake is re-created by its next read. Returns how many were removed.
     /// </summary>
-    public async Task<int> RemoveLapsedConsumersAsync(Role role, string group, TimeSpan minIdle, CancellationToken ct = default)
+    public async Task<int> RemoveLapsedConsumersAsync(Role role, int shard, string group, TimeSpan minIdle, CancellationToken ct = default)
     {
         var db = redis.GetDatabase();
         var consumers = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamConsumerInfoAsync(s.key, s.group),
-            (db, key: keys.Events(role), group: (RedisValue)group), idempotent: true, ct).ConfigureAwait(false);
+            (db, key: keys.Events(role, shard), group: (RedisValue)group), idempotent: true, ct).ConfigureAwait(false);
         var removed = 0;
         foreach (var consumer in consumers)
         {
@@ -115,7 +125,7 @@ public sealed class PresenceEventStream(
             {
                 await resilience.ExecuteAsync(
                     static (s, _) => s.db.StreamDeleteConsumerAsync(s.key, s.group, s.name),
-                    (db, key: keys.Events(role), group: (RedisValue)group, name: (RedisValue)consumer.Name), idempotent: true, ct).ConfigureAwait(false);
+                    (db, key: keys.Events(role, shard), group: (RedisValue)group, name: (RedisValue)consumer.Name), idempotent: true, ct).ConfigureAwait(false);
                 removed++;
             }
         }
@@ -124,11 +134,11 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>Each user's current version (0 when unknown), in the order asked: an event below it is stale.</summary>
-    public async Task<long[]> CurrentVersionsAsync(Role role, IReadOnlyList<string> ids, CancellationToken ct = default)
+    public async Task<long[]> CurrentVersionsAsync(Role role, int shard, IReadOnlyList<string> ids, CancellationToken ct = default)
     {
         var values = await resilience.ExecuteAsync(
             static (s, _) => s.db.HashGetAsync(s.key, s.fields),
-            (db: redis.GetDatabase(), key: keys.Versions(role), fields: ids.Select(i => (RedisValue)i).ToArray()), idempotent: true, ct).ConfigureAwait(false);
+            (db: redis.GetDatabase(), key: keys.Versions(role, shard), fields: ids.Select(i => (RedisValue)i).ToArray()), idempotent: true, ct).ConfigureAwait(false);
         return [.. values.Select(v => v.TryParse(out long ver) ? ver : 0)];
     }
 
@@ -138,7 +148,7 @@ public sealed class PresenceEventStream(
         ArgumentNullException.ThrowIfNull(presenceEvent);
         return await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamAddAsync(s.key, s.fields, maxLength: s.max, useApproximateMaxLength: true),
-            (db: redis.GetDatabase(), key: keys.Events(presenceEvent.Role), fields: presenceEvent.Format(), max: options.CurrentValue.EventStreamMaxLength),
+            (db: redis.GetDatabase(), key: keys.Events(presenceEvent.Role, presenceEvent.Id), fields: presenceEvent.Format(), max: options.CurrentValue.EventStreamMaxLength),
             idempotent: false, ct).ConfigureAwait(false);
     }
 

@@ -7,6 +7,12 @@ public sealed class PresenceOptions
 {
     public const string Section = "Presence";
 
+    /// <summary>The shard count when none is configured.</summary>
+    public const int DefaultShards = 16;
+
+    /// <summary>The most shards a role may be spread over (two-digit shard numbers in the hash tags).</summary>
+    public const int MaxShards = 100;
+
     /// <summary>What a therapist may list as specialties when no allow-list is configured.</summary>
     public static readonly IReadOnlyList<string> DefaultSpecialties =
     [
@@ -59,7 +65,13 @@ public sealed class PresenceOptions
     /// <summary>First segment of every key; tests and shared Redis servers use their own.</summary>
     public string KeyPrefix { get; set; } = "presence";
 
-    /// <summary>Approximate cap (<c>MAXLEN ~</c>) of each role's event stream.</summary>
+    /// <summary>
+    /// How many shards (hash tags, so Redis Cluster slots) each role is spread over (docs/architecture.md, "Shards").
+    /// Fixed for a deployment: a user's keys live in the shard its id hashes to, so changing it strands existing state.
+    /// </summary>
+    public int Shards { get; set; } = DefaultShards;
+
+    /// <summary>Approximate cap (<c>MAXLEN ~</c>) of each shard's event stream.</summary>
     public int EventStreamMaxLength { get; set; } = 10_000;
 
     public IReadOnlyList<string> EffectiveSpecialties => Specialties is { Length: > 0 } configured ? configured : DefaultSpecialties;
@@ -172,6 +184,11 @@ public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
         if (string.IsNullOrWhiteSpace(o.KeyPrefix) || o.KeyPrefix.AsSpan().ContainsAny('{', '}', ' '))
         {
             errors.Add("Presence:KeyPrefix must be non-empty and hold no braces or spaces.");
+        }
+
+        if (o.Shards is < 1 or > PresenceOptions.MaxShards)
+        {
+            errors.Add($"Presence:Shards must be 1 to {PresenceOptions.MaxShards} (was {o.Shards}); it is fixed for a deployment.");
         }
 
         if (o.EventStreamMaxLength < 100)

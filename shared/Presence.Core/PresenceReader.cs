@@ -69,28 +69,38 @@ public sealed class PresenceReader(
 
         var now = time.GetUtcNow();
         var window = new Windows(now, options.CurrentValue);
-        var (onlineUntil, lastSeen, lapse, cards) = await RunAsync(
+        var groups = ShardFanOut.GroupByShard(keys, userIds);
+        var perShard = await RunAsync(
             "read.many",
-            static async s =>
-            {
-                // Issued together, so StackExchange.Redis pipelines them into one round trip.
-                var online = s.db.SortedSetScoresAsync(s.keys.Online(s.role), s.members);
-                var seen = s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), s.members);
-                var flags = s.db.SortedSetScoresAsync(s.keys.Available(s.role), s.members);
-                var cards = Cards.ReadAsync(s.db, s.keys, s.role, s.members);
-                return (await online.ConfigureAwait(false), await seen.ConfigureAwait(false), await flags.ConfigureAwait(false),
-                    await cards.ConfigureAwait(false));
-            },
-            (db: redis.GetDatabase(), keys, role, members),
+            static s => Task.WhenAll(s.groups.Select(g => ReadManyAsync(s.db, s.keys, s.role, g.Shard, [.. g.Positions.Select(p => s.members[p])]))),
+            (db: redis.GetDatabase(), keys, role, members, groups),
             ct).ConfigureAwait(false);
 
         var entries = new PresenceEntry[members.Length];
-        for (var i = 0; i < entries.Length; i++)
+        for (var g = 0; g < groups.Count; g++)
         {
-            entries[i] = cards.Apply(i, window.Entry(userIds[i], onlineUntil[i], lastSeen[i], lapse[i] > window.NowMs));
+            var (onlineUntil, lastSeen, lapse, cards) = perShard[g];
+            var positions = groups[g].Positions;
+            for (var i = 0; i < positions.Length; i++)
+            {
+                var p = positions[i];
+                entries[p] = cards.Apply(i, window.Entry(userIds[p], onlineUntil[i], lastSeen[i], lapse[i] > window.NowMs));
+            }
         }
 
         return entries;
+    }
+
+    /// <summary>One shard's part of a batch lookup: three ZMSCOREs and the cards, issued together (one pipelined round trip).</summary>
+    private static async Task<(double?[] OnlineUntil, double?[] LastSeen, double?[] Lapse, Cards Cards)> ReadManyAsync(
+        IDatabaseAsync db, PresenceKeys keys, Role role, int shard, RedisValue[] members)
+    {
+        var online = db.SortedSetScoresAsync(keys.Online(role, shard), members);
+        var seen = db.SortedSetScoresAsync(keys.LastSeen(role, shard), members);
+        var flags = db.SortedSetScoresAsync(keys.Available(role, shard), members);
+        var cards = Cards.ReadAsync(db, keys, role, shard, members);
+        return (await online.ConfigureAwait(false), await seen.ConfigureAwait(false), await flags.ConfigureAwait(false),
+            await cards.ConfigureAwait(false));
     }
 
     /// <summary>
@@ -101,44 +111,66 @@ public sealed class PresenceReader(
     {
         var now = time.GetUtcNow();
         var window = new Windows(now, options.CurrentValue);
-        var (online, seen, available, olderSeen, cardIndex) = await RunAsync(
+        // Every shard's reads issued at once (docs/architecture.md, "Readers over shards"); the merge below is the same
+        // as over one shard: a user lives in exactly one shard, so the shards' lists are disjoint.
+        var shards = await RunAsync(
             "read.board",
-            static async s =>
-            {
-                // Online members without scores: being in the range is the answer, and the last activity comes from
-                // last-seen. On a large board the transfer and parsing of these pairs is most of the cost.
-                var onlineTask = s.db.SortedSetRangeByScoreAsync(s.keys.Online(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
-                var seenTask = s.db.SortedSetRangeByScoreWithScoresAsync(s.keys.LastSeen(s.role), s.window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
-                var availableTask = s.db.SortedSetRangeByScoreAsync(s.keys.Available(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
-                var onlineMembers = await onlineTask.ConfigureAwait(false);
-                var seenEntries = await seenTask.ConfigureAwait(false);
-                var availableMembers = await availableTask.ConfigureAwait(false);
-
-                var inWindow = new Dictionary<RedisValue, double>(seenEntries.Length);
-                foreach (var e in seenEntries)
-                {
-                    inWindow[e.Element] = e.Score;
-                }
-
-                var older = availableMembers.Where(m => !inWindow.ContainsKey(m)).ToArray();
-                var olderTask = older.Length == 0
-                    ? Task.FromResult<double?[]>([])
-                    : s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), older);
-                // Specialties, explicit availability ends and versions of everyone listed: one more round trip, three HMGETs.
-                var listed = onlineMembers.Concat(inWindow.Keys).Concat(availableMembers).Distinct().ToArray();
-                var cardsTask = Cards.ReadAsync(s.db, s.keys, s.role, listed);
-                var olderScores = await olderTask.ConfigureAwait(false);
-                return (onlineMembers, inWindow, availableMembers, older.Zip(olderScores).ToArray(),
-                    new CardIndex(listed, await cardsTask.ConfigureAwait(false)));
-            },
+            static s => ShardFanOut.AllAsync(s.keys, static (shard, s) => ReadBoardShardAsync(s.db, s.keys, s.role, shard, s.window), s),
             (db: redis.GetDatabase(), keys, role, window),
             ct).ConfigureAwait(false);
 
+        var total = shards.Sum(b => b.Online.Length + b.Seen.Count + b.OlderSeen.Length);
+        var entries = new List<PresenceEntry>(total);
+        int onlineCount = 0, recentCount = 0, availableCount = 0;
+        foreach (var (online, seen, available, olderSeen, cardIndex) in shards)
+        {
+            AddShard(window, online, seen, available, olderSeen, cardIndex, entries, ref onlineCount, ref recentCount, ref availableCount);
+        }
+
+        entries.Sort(BoardOrder.Instance);
+        return new PresenceBoard(role, now, new PresenceCounts(onlineCount, recentCount, availableCount), entries);
+    }
+
+    /// <summary>
+    /// One shard's board reads: three range reads in one round trip, then (issued together) the last activity of
+    /// available users outside the window and the cards of everyone listed.
+    /// </summary>
+    private static async Task<BoardShard> ReadBoardShardAsync(IDatabaseAsync db, PresenceKeys keys, Role role, int shard, Windows window)
+    {
+        // Online members without scores: being in the range is the answer, and the last activity comes from
+        // last-seen. On a large board the transfer and parsing of these pairs is most of the cost.
+        var onlineTask = db.SortedSetRangeByScoreAsync(keys.Online(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
+        var seenTask = db.SortedSetRangeByScoreWithScoresAsync(keys.LastSeen(role, shard), window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
+        var availableTask = db.SortedSetRangeByScoreAsync(keys.Available(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
+        var onlineMembers = await onlineTask.ConfigureAwait(false);
+        var seenEntries = await seenTask.ConfigureAwait(false);
+        var availableMembers = await availableTask.ConfigureAwait(false);
+
+        var inWindow = new Dictionary<RedisValue, double>(seenEntries.Length);
+        foreach (var e in seenEntries)
+        {
+            inWindow[e.Element] = e.Score;
+        }
+
+        var older = availableMembers.Where(m => !inWindow.ContainsKey(m)).ToArray();
+        var olderTask = older.Length == 0
+            ? Task.FromResult<double?[]>([])
+            : db.SortedSetScoresAsync(keys.LastSeen(role, shard), older);
+        // Specialties, explicit availability ends and versions of everyone listed: one more round trip, three HMGETs.
+        var listed = onlineMembers.Concat(inWindow.Keys).Concat(availableMembers).Distinct().ToArray();
+        var cardsTask = Cards.ReadAsync(db, keys, role, shard, listed);
+        var olderScores = await olderTask.ConfigureAwait(false);
+        return new BoardShard(onlineMembers, inWindow, availableMembers, [.. older.Zip(olderScores)],
+            new CardIndex(listed, await cardsTask.ConfigureAwait(false)));
+    }
+
+    private static void AddShard(
+        Windows window, RedisValue[] online, Dictionary<RedisValue, double> seen, RedisValue[] available, (RedisValue, double?)[] olderSeen,
+        CardIndex cardIndex, List<PresenceEntry> entries, ref int onlineCount, ref int recentCount, ref int availableCount)
+    {
         // Members stay RedisValues (compared as bytes) until an entry is made: one string per listed user.
         var availableSet = new HashSet<RedisValue>(available);
-        var entries = new List<PresenceEntry>(online.Length + seen.Count + available.Length);
         var listed = new HashSet<RedisValue>(online.Length);
-        int onlineCount = 0, recentCount = 0, availableCount = 0;
         foreach (var member in online)
         {
             if (listed.Add(member))
@@ -167,9 +199,6 @@ public sealed class PresenceReader(
                 availableCount++;
             }
         }
-
-        entries.Sort(BoardOrder.Instance);
-        return new PresenceBoard(role, now, new PresenceCounts(onlineCount, recentCount, availableCount), entries);
     }
 
     /// <summary>
@@ -181,36 +210,39 @@ public sealed class PresenceReader(
     {
         var now = time.GetUtcNow();
         var window = new Windows(now, options.CurrentValue);
-        return await RunAsync(
+        var perShard = await RunAsync(
             "read.counts",
-            static async s =>
-            {
-                var onlineTask = s.db.SortedSetLengthAsync(s.keys.Online(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
-                var seenTask = s.db.SortedSetLengthAsync(s.keys.LastSeen(s.role), s.window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
-                var availableTask = s.db.SortedSetRangeByScoreAsync(s.keys.Available(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
-                var online = await onlineTask.ConfigureAwait(false);
-                var seen = await seenTask.ConfigureAwait(false);
-                var available = await availableTask.ConfigureAwait(false);
-                var availableOnly = 0;
-                if (available.Length > 0)
-                {
-                    var until = s.db.SortedSetScoresAsync(s.keys.Online(s.role), available);
-                    var last = s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), available);
-                    var untilScores = await until.ConfigureAwait(false);
-                    var lastScores = await last.ConfigureAwait(false);
-                    for (var i = 0; i < available.Length; i++)
-                    {
-                        if (s.window.Bucket(untilScores[i], lastScores[i], available: true) == PresenceStatus.Available)
-                        {
-                            availableOnly++;
-                        }
-                    }
-                }
-
-                return new PresenceCounts((int)online, (int)Math.Max(0, seen - online), availableOnly);
-            },
+            static s => ShardFanOut.AllAsync(s.keys, static (shard, s) => CountShardAsync(s.db, s.keys, s.role, shard, s.window), s),
             (db: redis.GetDatabase(), keys, role, window),
             ct).ConfigureAwait(false);
+        return new PresenceCounts(perShard.Sum(c => c.Online), perShard.Sum(c => c.Recent), perShard.Sum(c => c.Available));
+    }
+
+    private static async Task<PresenceCounts> CountShardAsync(IDatabaseAsync db, PresenceKeys keys, Role role, int shard, Windows window)
+    {
+        var onlineTask = db.SortedSetLengthAsync(keys.Online(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
+        var seenTask = db.SortedSetLengthAsync(keys.LastSeen(role, shard), window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
+        var availableTask = db.SortedSetRangeByScoreAsync(keys.Available(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
+        var online = await onlineTask.ConfigureAwait(false);
+        var seen = await seenTask.ConfigureAwait(false);
+        var available = await availableTask.ConfigureAwait(false);
+        var availableOnly = 0;
+        if (available.Length > 0)
+        {
+            var until = db.SortedSetScoresAsync(keys.Online(role, shard), available);
+            var last = db.SortedSetScoresAsync(keys.LastSeen(role, shard), available);
+            var untilScores = await until.ConfigureAwait(false);
+            var lastScores = await last.ConfigureAwait(false);
+            for (var i = 0; i < available.Length; i++)
+            {
+                if (window.Bucket(untilScores[i], lastScores[i], available: true) == PresenceStatus.Available)
+                {
+                    availableOnly++;
+                }
+            }
+        }
+
+        return new PresenceCounts((int)online, (int)Math.Max(0, seen - online), availableOnly);
     }
 
     private async Task<T> RunAsync<T, TState>(string operation, Func<TState, Task<T>> read, TState state, CancellationToken ct)
@@ -257,16 +289,16 @@ public sealed class PresenceReader(
 /// <summary>The per-role fields of a card (specialties, explicit availability end, version), read with three HMGETs.</summary>
 internal readonly record struct Cards(RedisValue[] Specialties, RedisValue[] Until, RedisValue[] Versions)
 {
-    public static async Task<Cards> ReadAsync(IDatabaseAsync db, PresenceKeys keys, Role role, RedisValue[] members)
+    public static async Task<Cards> ReadAsync(IDatabaseAsync db, PresenceKeys keys, Role role, int shard, RedisValue[] members)
     {
         if (members.Length == 0)
         {
             return new Cards([], [], []);
         }
 
-        var specialties = db.HashGetAsync(keys.Specialties(role), members);
-        var until = db.HashGetAsync(keys.AvailableUntil(role), members);
-        var versions = db.HashGetAsync(keys.Versions(role), members);
+        var specialties = db.HashGetAsync(keys.Specialties(role, shard), members);
+        var until = db.HashGetAsync(keys.AvailableUntil(role, shard), members);
+        var versions = db.HashGetAsync(keys.Versions(role, shard), members);
         return new Cards(await specialties.ConfigureAwait(false), await until.ConfigureAwait(false), await versions.ConfigureAwait(false));
     }
 
@@ -277,6 +309,10 @@ internal readonly record struct Cards(RedisValue[] Specialties, RedisValue[] Unt
         Ver = Versions[i].TryParse(out long ver) ? ver : 0,
     };
 }
+
+/// <summary>One shard's board reads, merged by the reader.</summary>
+internal readonly record struct BoardShard(
+    RedisValue[] Online, Dictionary<RedisValue, double> Seen, RedisValue[] Available, (RedisValue Member, double? Score)[] OlderSeen, CardIndex Cards);
 
 /// <summary><see cref="Cards"/> of a board, found by member.</summary>
 internal sealed class CardIndex(RedisValue[] members, Cards cards)

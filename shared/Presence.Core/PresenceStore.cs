@@ -76,7 +76,7 @@ public enum DueIndex
 
 /// <summary>
 /// The one writer of presence state (docs/architecture.md, "Presence model"). Every operation is one call of the
-/// presence script, one round trip, over one user's and role's keys (one hash tag). Ids are validated here too,
+/// presence script, one round trip, over one user's keys and the indexes of the user's shard (one hash tag). Ids are validated here too,
 /// so nothing unchecked reaches a key.
 /// </summary>
 public sealed class PresenceStore(
@@ -156,14 +156,14 @@ public sealed class PresenceStore(
     public Task<SessionEndOutcome> LoseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
         EndAsync("drop", "lose", role, userId, SessionRef.Hub(instanceId, connectionId), clearThrottle: false, PresenceReason.LostInstance, ct);
 
-    /// <summary>Users of a role due in one index at the current time (a bounded batch, by score).</summary>
-    public async Task<string[]> DueAsync(DueIndex index, Role role, int limit, CancellationToken ct = default)
+    /// <summary>Users of one shard of a role due in one index at the current time (a bounded batch, by score).</summary>
+    public async Task<string[]> DueAsync(DueIndex index, Role role, int shard, int limit, CancellationToken ct = default)
     {
         var key = index switch
         {
-            DueIndex.Online => keys.Online(role),
-            DueIndex.Recent => keys.Recent(role),
-            _ => keys.Available(role),
+            DueIndex.Online => keys.Online(role, shard),
+            DueIndex.Recent => keys.Recent(role, shard),
+            _ => keys.Available(role, shard),
         };
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var due = await resilience.ExecuteAsync(
@@ -189,11 +189,11 @@ public sealed class PresenceStore(
         return (long)(await RunAsync("settle-" + op, role, userId, SessionRef.Rest(null), args, idempotent: true, ct).ConfigureAwait(false)) == 1;
     }
 
-    /// <summary>One bounded batch of the retention trim of last-seen (entries older than the retention); returns how many went.</summary>
-    public async Task<long> TrimLastSeenAsync(Role role, int batchSize, CancellationToken ct = default)
+    /// <summary>One bounded batch of the retention trim of one shard's last-seen (entries older than the retention); returns how many went.</summary>
+    public async Task<long> TrimLastSeenAsync(Role role, int shard, int batchSize, CancellationToken ct = default)
     {
         var cutoff = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)options.CurrentValue.Retention.TotalMilliseconds;
-        return (long)await scripts.RunAsync("janitor-retention-trim", PresenceScripts.RetentionTrim, [keys.LastSeen(role)],
+        return (long)await scripts.RunAsync("janitor-retention-trim", PresenceScripts.RetentionTrim, [keys.LastSeen(role, shard)],
             [cutoff, batchSize], idempotent: true, ct).ConfigureAwait(false);
     }
 
@@ -205,7 +205,7 @@ public sealed class PresenceStore(
     {
         UserId.EnsureValid(userId);
         return (long)await scripts.RunAsync("janitor-user-expired", PresenceScripts.UserExpired,
-            [keys.User(role, userId), keys.LastSeen(role), keys.Versions(role), keys.Specialties(role), keys.Sessions(role, userId)],
+            [keys.User(role, userId), keys.LastSeen(role, userId), keys.Versions(role, userId), keys.Specialties(role, userId), keys.Sessions(role, userId)],
             [userId], idempotent: true, ct).ConfigureAwait(false) == 1;
     }
 
@@ -245,12 +245,15 @@ public sealed class PresenceStore(
 
     private Task<RedisResult> RunAsync(string operation, Role role, string userId, SessionRef session, RedisValue[] args, bool idempotent, CancellationToken ct)
     {
+        // Every key is in the user's shard (docs/architecture.md, "Shards"): one hash tag, one slot.
+        var shard = keys.ShardOf(userId);
         RedisKey[] scriptKeys =
         [
-            keys.LastSeen(role), keys.Online(role), keys.Recent(role), keys.Available(role), keys.AvailableUntil(role),
-            keys.Specialties(role), keys.Versions(role), keys.User(role, userId), keys.Sessions(role, userId), keys.Events(role),
+            keys.LastSeen(role, shard), keys.Online(role, shard), keys.Recent(role, shard), keys.Available(role, shard),
+            keys.AvailableUntil(role, shard), keys.Specialties(role, shard), keys.Versions(role, shard), keys.User(role, userId),
+            keys.Sessions(role, userId), keys.Events(role, shard),
             keys.Throttle(role, userId, session.Transport == HeartbeatTransport.Rest ? session.Name : SessionRef.DefaultDevice),
-            keys.InstanceConnections(role, session.InstanceId ?? "none"),
+            keys.InstanceConnections(role, shard, session.InstanceId ?? "none"),
         ];
         return scripts.RunAsync(operation, PresenceScripts.Presence, scriptKeys, args, idempotent, ct);
     }

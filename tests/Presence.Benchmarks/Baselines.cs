@@ -32,7 +32,7 @@ internal static class Baselines
         app.UseAuthorization();
         app.MapPost("/a", () => Results.Json(new Tiny(true)));
         app.MapPost("/b", () => Results.Json(new Tiny(true))).RequireAuthorization();
-        var key = new PresenceKeys("baseline").LastSeen(Role.Community);
+        var key = new PresenceKeys("baseline").LastSeen(Role.Community, 0);
         app.MapPost("/c", async (ClaimsPrincipal user, IConnectionMultiplexer redis) =>
         {
             await redis.GetDatabase().SortedSetAddAsync(key, user.FindFirstValue("sub"), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

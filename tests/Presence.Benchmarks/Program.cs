@@ -12,17 +12,22 @@ switch (args.FirstOrDefault())
         {
             await redis.InitializeAsync();
             var store = new StoreClient(redis);
-            foreach (var tracked in new[] { 10_000, 100_000 })
+            // rebuild [N ...]: the board sizes to time (default 10k and 100k); Presence__Shards from the environment.
+            var sizes = args.Length > 1 ? args[1..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [10_000, 100_000];
+            foreach (var tracked in sizes)
             {
                 Console.WriteLine($"board rebuild, {tracked} therapists online: {await store.BoardRebuildMsAsync(tracked):F1} ms");
             }
         }
 
         break;
+    case "cluster":
+        // The sharded keyspace on 1 primary vs 3 (docs/benchmarks.md, "Sharding: 1 primary vs 3").
+        return await ClusterBench.RunAsync(quick: args.Contains("--quick"));
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rebuild | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | baselines [--urls URL]");
         return 2;
 }
 

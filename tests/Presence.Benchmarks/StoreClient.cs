@@ -20,7 +20,10 @@ internal sealed class StoreClient
         var services = new ServiceCollection();
         services.AddMetrics();
         services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-        services.AddPresenceCore(new ConfigurationBuilder().Build());
+        // Presence__* from the environment (e.g. Presence__Shards); a bench measures, so reads get a long timeout.
+        services.AddPresenceCore(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:Resilience:Timeout"] = "00:00:30" })
+            .AddEnvironmentVariables().Build());
         var provider = services.BuildServiceProvider();
         _store = provider.GetRequiredService<PresenceStore>();
         _reader = provider.GetRequiredService<PresenceReader>();

@@ -55,7 +55,7 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
-        var events = Keys.Events(Role.Therapist);
+        var events = Keys.Events(Role.Therapist, "t-reload");
         var page = await (await _chromium.Browser.NewContextAsync()).NewPageAsync();
         await SignInOnTheBoardAsync(page);
         await Eventually.TrueAsync(async () => (await TransitionsAsync()).Length == 1, TimeSpan.FromSeconds(15), "t-reload online");
@@ -76,7 +76,7 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         // Past the grace, the janitor's settle finds nothing to do: no leave, no transition.
         await Task.Delay(Grace, ct);
         Assert.False(await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-reload", ct));
-        Assert.Empty(await store.DueAsync(DueIndex.Online, Role.Therapist, 10, ct));
+        Assert.Empty(await store.DueAsync(DueIndex.Online, Role.Therapist, Keys.ShardOf("t-reload"), 10, ct));
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());
         Assert.Equal(1, await redis.Database.StreamLengthAsync(events));
 

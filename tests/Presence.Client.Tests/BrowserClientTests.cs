@@ -214,7 +214,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     private List<ProxiedRequest> Heartbeats(string segment) => [.. _ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
 
     private async Task<bool> OnlineAsync(string id, Role role = Role.Therapist) =>
-        await redis.Database.SortedSetScoreAsync(Keys.Online(role), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await redis.Database.SortedSetScoreAsync(Keys.Online(role, id), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private static Task<bool> IsSenderAsync(IPage page) => page.EvaluateAsync<bool>("() => presence.heartbeat.isSender()");
 

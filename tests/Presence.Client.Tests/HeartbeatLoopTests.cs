@@ -41,7 +41,7 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(45, second.Ack!.NextHeartbeatSeconds);
         Assert.Equal(TimeSpan.FromSeconds(45), loop.CurrentInterval);
         Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(45), loop.NextBeatDue);
-        Assert.Equal(_stack.Time.GetUtcNow().ToUnixTimeMilliseconds(), await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist), "t-adapt"));
+        Assert.Equal(_stack.Time.GetUtcNow().ToUnixTimeMilliseconds(), await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist, "t-adapt"), "t-adapt"));
 
         // Shorter again, but never below the client's floor (the server's min interval).
         _stack.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:08");
@@ -108,7 +108,7 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(HeartbeatOutcome.Accepted, attempt.Outcome);
         Assert.Equal("hub", attempt.Transport);
         Assert.Equal(20, attempt.Ack!.NextHeartbeatSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist), "t-hubbeat"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist, "t-hubbeat"), "t-hubbeat"));
     }
 
     private HeartbeatLoop Loop(string id, out Attempts attempts)

@@ -150,7 +150,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
     private async Task<bool> OnlineAsync(string id) => await OnlineUntilAsync(id) > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private async Task<double> OnlineUntilAsync(string id) =>
-        await redis.Database.SortedSetScoreAsync(Keys.Online(Role.Therapist), id) ?? 0;
+        await redis.Database.SortedSetScoreAsync(Keys.Online(Role.Therapist, id), id) ?? 0;
 
     private async Task<string> StartAsync(WebApplicationBuilder builder, Action<WebApplication>? configure)
     {

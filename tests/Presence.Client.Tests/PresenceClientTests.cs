@@ -23,8 +23,8 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
         Assert.True(ack.Accepted);
         Assert.Equal(30, ack.NextHeartbeatSeconds);
         Assert.Null(ack.ClockSkewSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist), "t-hb"));
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist), "t-hb"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist, "t-hb"), "t-hb"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist, "t-hb"), "t-hb"));
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
             .HeartbeatAsync(PresenceRole.Community, new HeartbeatRequest { Timestamp = _stack.Time.GetUtcNow().AddMinutes(10) }, Ct);
 
         Assert.Equal(600, ack.ClockSkewSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Community), "c-hb"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Community, "c-hb"), "c-hb"));
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
         var error = await Assert.ThrowsAsync<PresenceUnauthorizedException>(() => client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct));
 
         Assert.True(error.Status == HttpStatusCode.Unauthorized, kind);
-        Assert.False(await _stack.Db.KeyExistsAsync(_stack.Keys.LastSeen(Role.Therapist)));
+        Assert.False(await _stack.Db.AnyKeyExistsAsync(_stack.Keys.InAllShards(s => _stack.Keys.LastSeen(Role.Therapist, s))));
     }
 
     [Fact]

@@ -19,17 +19,21 @@ public abstract class BackendTests(IRedisBackend redis)
 
         foreach (var role in Roles.All)
         {
+            // REST beats of the default session, which the sign-off ends.
             Assert.True((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct)).CameOnline);
-            Assert.False((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct)).CameOnline);
+            core.Time.Advance(core.Options.MinHeartbeatInterval);
+            var again = await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct);
+            Assert.True(again.Accepted);
+            Assert.False(again.CameOnline);
             Assert.Equal(SessionEndOutcome.Leaving, await core.Store.SignOffAsync(role, "u-1", Ct));
             core.Time.Advance(core.Options.LeaveGrace);
             Assert.True(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));
             Assert.False(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));
 
-            Assert.Null(await db.SortedSetScoreAsync(core.Keys.Online(role), "u-1"));
-            Assert.Equal((core.Time.GetUtcNow() - core.Options.LeaveGrace).ToUnixTimeMilliseconds(), (long)(await db.SortedSetScoreAsync(core.Keys.LastSeen(role), "u-1"))!);
+            Assert.Null(await db.SortedSetScoreAsync(core.Keys.Online(role, "u-1"), "u-1"));
+            Assert.Equal((core.Time.GetUtcNow() - core.Options.LeaveGrace).ToUnixTimeMilliseconds(), (long)(await db.SortedSetScoreAsync(core.Keys.LastSeen(role, "u-1"), "u-1"))!);
             Assert.True(await db.KeyExistsAsync(core.Keys.User(role, "u-1")));
-            var statuses = (await db.StreamRangeAsync(core.Keys.Events(role))).Select(e => (string?)e["status"]);
+            var statuses = (await db.AllEventsAsync(core.Keys, role)).Select(e => (string?)e["status"]);
             Assert.Equal(["online", "recent"], statuses);
         }
     }
@@ -58,18 +62,23 @@ public abstract class BackendTests(IRedisBackend redis)
 
 public sealed class BackendOnSingleNodeTests(RedisServer redis) : BackendTests(redis);
 
-/// <summary>Each role's keys share one hash tag, so each role lives on one primary of the cluster (its scripts touch one slot).</summary>
+/// <summary>Each role is spread over its shards, so over every primary; a user's keys live with its shard's (one slot per script).</summary>
 public sealed class BackendOnClusterTests(RedisCluster cluster) : BackendTests(cluster), IClassFixture<RedisCluster>
 {
     [Fact]
-    public async Task The_two_roles_live_on_two_different_primaries()
+    public async Task A_role_spreads_over_every_primary_and_a_user_lives_in_its_shard()
     {
         await using var core = new CoreServices(cluster);
-        var therapist = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist));
-        var community = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Community));
+        foreach (var role in Roles.All)
+        {
+            var primaries = await Task.WhenAll(core.Keys.AllShards.Select(s => cluster.PrimaryForKeyAsync(core.Keys.LastSeen(role, s))));
+            Assert.Equal((await cluster.PrimariesAsync()).Select(p => p.Port).Order(), primaries.Select(p => p.Port).Distinct().Order());
+        }
 
-        Assert.NotEqual(therapist, community);
-        Assert.Equal(therapist, await cluster.PrimaryForKeyAsync(core.Keys.User(Role.Therapist, "t-1")));
-        Assert.Equal(therapist, await cluster.PrimaryForKeyAsync(core.Keys.Events(Role.Therapist)));
+        var shard = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist, "t-1"));
+        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.User(Role.Therapist, "t-1")));
+        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Sessions(Role.Therapist, "t-1")));
+        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Events(Role.Therapist, "t-1")));
+        Assert.Equal(RedisCluster.HashSlot(core.Keys.Online(Role.Therapist, "t-1").ToString()), RedisCluster.HashSlot(core.Keys.Throttle(Role.Therapist, "t-1", "phone").ToString()));
     }
 }

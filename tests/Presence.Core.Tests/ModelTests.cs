@@ -28,20 +28,70 @@ public sealed class ModelTests
     }
 
     [Fact]
-    public void Keys_carry_the_role_hash_tag_and_the_configured_prefix()
+    public void Keys_carry_the_shard_hash_tag_of_the_user_and_the_configured_prefix()
     {
         var keys = new PresenceKeys("presence");
-        Assert.Equal("presence:{therapist}:lastseen", keys.LastSeen(Role.Therapist).ToString());
-        Assert.Equal("presence:{community}:online", keys.Online(Role.Community).ToString());
-        Assert.Equal("presence:{therapist}:available", keys.Available(Role.Therapist).ToString());
-        Assert.Equal("presence:{therapist}:user:t-1", keys.User(Role.Therapist, "t-1").ToString());
-        Assert.Equal("presence:{community}:throttle:c-1|phone", keys.Throttle(Role.Community, "c-1", "phone").ToString());
-        Assert.Equal("presence:{community}:sessions:c-1", keys.Sessions(Role.Community, "c-1").ToString());
-        Assert.Equal("presence:{therapist}:recent", keys.Recent(Role.Therapist).ToString());
-        Assert.Equal("presence:{therapist}:versions", keys.Versions(Role.Therapist).ToString());
-        Assert.Equal("presence:{therapist}:events", keys.Events(Role.Therapist).ToString());
+        // The test vector of docs/architecture.md, "Shards": FNV-1a("t-1") = 1937193057, mod 16 = 1.
+        Assert.Equal(1937193057u, PresenceKeys.Fnv1a("t-1"));
+        Assert.Equal(1, keys.ShardOf("t-1"));
+        Assert.Equal(4, keys.ShardOf("c-1"));
+        Assert.Equal(14, keys.ShardOf("therapist-42"));
+        Assert.Equal(2166136261u, PresenceKeys.Fnv1a(string.Empty));
+        var t1 = keys.ShardTag(Role.Therapist, 1);
+        var c1 = keys.ShardTag(Role.Community, 4);
+        Assert.StartsWith("therapist:01.", t1, StringComparison.Ordinal);
+        Assert.StartsWith("community:04.", c1, StringComparison.Ordinal);
+        Assert.Equal("presence:{" + t1 + "}:lastseen", keys.LastSeen(Role.Therapist, "t-1").ToString());
+        Assert.Equal("presence:{" + c1 + "}:online", keys.Online(Role.Community, 4).ToString());
+        Assert.Equal("presence:{" + t1 + "}:available", keys.Available(Role.Therapist, 1).ToString());
+        Assert.Equal("presence:{" + t1 + "}:user:t-1", keys.User(Role.Therapist, "t-1").ToString());
+        Assert.Equal("presence:{" + c1 + "}:throttle:c-1|phone", keys.Throttle(Role.Community, "c-1", "phone").ToString());
+        Assert.Equal("presence:{" + c1 + "}:sessions:c-1", keys.Sessions(Role.Community, "c-1").ToString());
+        Assert.Equal("presence:{" + t1 + "}:recent", keys.Recent(Role.Therapist, 1).ToString());
+        Assert.Equal("presence:{" + t1 + "}:versions", keys.Versions(Role.Therapist, 1).ToString());
+        Assert.Equal("presence:{" + t1 + "}:events", keys.Events(Role.Therapist, "t-1").ToString());
+        Assert.Equal(16, keys.EventStreams(Role.Therapist).Count);
         Assert.Equal("presence:janitor:lease", keys.JanitorLease.ToString());
-        Assert.Equal("other:{therapist}:online", new PresenceKeys("other").Online(Role.Therapist).ToString());
+        Assert.Equal("other:{" + t1 + "}:online", new PresenceKeys("other").Online(Role.Therapist, 1).ToString());
+    }
+
+    [Fact]
+    public void Each_shard_tag_lands_in_its_own_slice_of_the_slots()
+    {
+        // The shards spread evenly over primaries that own contiguous slot ranges (docs/architecture.md, "Shards").
+        Assert.Equal(12182, PresenceKeys.Slot("foo"));
+        Assert.Equal(5061, PresenceKeys.Slot("bar"));
+        foreach (var shards in new[] { 1, 3, 16, 100 })
+        {
+            var keys = new PresenceKeys("p", shards);
+            foreach (var role in Roles.All)
+            {
+                var slots = keys.AllShards.Select(s => PresenceKeys.Slot(keys.ShardTag(role, s))).ToArray();
+                Assert.All(keys.AllShards, s => Assert.InRange(slots[s], s * 16384 / shards, ((s + 1) * 16384 / shards) - 1));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_user_key_is_recognised_only_with_its_own_shard()
+    {
+        var keys = new PresenceKeys("presence");
+        Assert.True(keys.TryParseUserKey(keys.User(Role.Community, "c-1").ToString(), out var role, out var id));
+        Assert.Equal((Role.Community, "c-1"), (role, id));
+        Assert.False(keys.TryParseUserKey("presence:{" + keys.ShardTag(Role.Community, 5) + "}:user:c-1", out _, out _));
+        Assert.False(keys.TryParseUserKey("other:{" + keys.ShardTag(Role.Community, 4) + "}:user:c-1", out _, out _));
+        Assert.False(keys.TryParseUserKey(keys.Sessions(Role.Community, "c-1").ToString(), out _, out _));
+        Assert.False(keys.TryParseUserKey("presence:{community}:user:c-1", out _, out _));
+    }
+
+    [Fact]
+    public void Ids_are_grouped_by_shard_in_one_place()
+    {
+        var keys = new PresenceKeys("presence");
+        var groups = ShardFanOut.GroupByShard(keys, ["c-1", "t-1", "x", "t-1"]);
+        Assert.Equal(groups.Select(g => g.Shard).Order(), groups.Select(g => g.Shard));
+        Assert.Equal([0, 1, 2, 3], groups.SelectMany(g => g.Positions).Order());
+        Assert.Equal([1, 3], groups.Single(g => g.Shard == 1).Positions);
     }
 
     [Fact]

@@ -12,8 +12,8 @@ public sealed class PresenceStoreTests(RedisServer redis)
 
         Assert.True(result.Accepted);
         Assert.True(result.CameOnline);
-        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
-        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
         var hash = (await h.Db.HashGetAllAsync(h.Keys.User(Role.Therapist, "t-1"))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
         Assert.Equal(h.NowMs.ToString(System.Globalization.CultureInfo.InvariantCulture), hash["lastActive"]);
         Assert.Equal("rest", hash["transport"]);
@@ -55,11 +55,11 @@ public sealed class PresenceStoreTests(RedisServer redis)
         await using var h = new StoreHarness(redis);
         await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: TestContext.Current.CancellationToken);
         Assert.Equal(h.NowMs + (long)TimeSpan.FromHours(12).TotalMilliseconds,
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"))!);
         h.Time.Advance(TimeSpan.FromHours(1));
         await h.BeatAsync(Role.Therapist, "t-1", available: true);
         Assert.Equal(h.NowMs + (long)TimeSpan.FromHours(12).TotalMilliseconds,
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
@@ -88,9 +88,9 @@ public sealed class PresenceStoreTests(RedisServer redis)
 
         await behind.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
 
-        Assert.Equal(later, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
+        Assert.Equal(later, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
         // A hub session lasts the stale-connection window after its last heartbeat.
-        Assert.Equal(later + 90_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+        Assert.Equal(later + 90_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
@@ -98,14 +98,14 @@ public sealed class PresenceStoreTests(RedisServer redis)
     {
         await using var h = new StoreHarness(redis);
         await h.BeatAsync(Role.Therapist, "t-1");
-        var firstSeen = (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!;
+        var firstSeen = (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!;
         h.Time.Advance(TimeSpan.FromSeconds(4));
 
         var refused = await h.BeatAsync(Role.Therapist, "t-1");
 
         Assert.False(refused.Accepted);
         Assert.Equal(TimeSpan.FromSeconds(6), refused.RetryAfter);
-        Assert.Equal(firstSeen, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
+        Assert.Equal(firstSeen, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
 
         h.Time.Advance(TimeSpan.FromSeconds(6));
         Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).Accepted);
@@ -144,13 +144,13 @@ public sealed class PresenceStoreTests(RedisServer redis)
 
         Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Therapist, "t-1", ct: ct));
         Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Therapist, "t-1", ct: ct));
-        Assert.Equal(h.NowMs + 10_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+        Assert.Equal(h.NowMs + 10_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
         h.Time.Advance(TimeSpan.FromSeconds(10));
         Assert.True(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", ct));
         Assert.False(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", ct));
 
-        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"));
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"));
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
         var events = await h.StateEventsAsync(Role.Therapist);
         Assert.Equal(["online/heartbeat", "recent/signoff"], events.Select(e => e.Status + "/" + e.Reason));
         Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).CameOnline);
@@ -163,11 +163,11 @@ public sealed class PresenceStoreTests(RedisServer redis)
         var ct = TestContext.Current.CancellationToken;
         Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: ct)).Changed);
         Assert.False((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: ct)).Changed);
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"));
         var until = h.Time.GetUtcNow().AddHours(2);
         Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, until, ct)).Changed);
         Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", false, ct: ct)).Changed);
-        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"));
 
         var events = await h.StateEventsAsync(Role.Therapist);
         Assert.All(events, e => Assert.Equal(PresenceReason.Set, e.Reason));
@@ -184,7 +184,7 @@ public sealed class PresenceStoreTests(RedisServer redis)
         await using var h = new StoreHarness(redis);
         await h.BeatAsync(Role.Therapist, "t-1", available: true);
 
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"));
         var e = Assert.Single(await h.StateEventsAsync(Role.Therapist));
         Assert.Equal(("online", true, PresenceReason.Heartbeat), (e.Status, e.Available, e.Reason));
         Assert.Equal(h.Time.GetUtcNow(), e.At);
@@ -215,19 +215,20 @@ public sealed class PresenceStoreTests(RedisServer redis)
         await using var h = new StoreHarness(redis);
         await Assert.ThrowsAsync<ArgumentException>(() => h.BeatAsync(Role.Therapist, id));
         Assert.Empty(await h.EventsAsync(Role.Therapist));
-        Assert.False(await h.Db.KeyExistsAsync(h.Keys.LastSeen(Role.Therapist)));
+        Assert.False(await h.Db.AnyKeyExistsAsync(h.Keys.InAllShards(s => h.Keys.LastSeen(Role.Therapist, s))));
     }
 
     [Fact]
     public async Task Event_stream_is_capped_approximately()
     {
         await using var h = new StoreHarness(redis, o => o.EventStreamMaxLength = 100);
-        for (var i = 0; i < 600; i++)
+        // Users of one shard, so all 600 events go to one shard's stream.
+        foreach (var id in Enumerable.Range(0, 100_000).Select(i => "c-" + i).Where(id => h.Keys.ShardOf(id) == 3).Take(600))
         {
-            await h.BeatAsync(Role.Community, "c-" + i, HeartbeatTransport.Hub);
+            await h.BeatAsync(Role.Community, id, HeartbeatTransport.Hub);
         }
 
-        var length = await h.Db.StreamLengthAsync(h.Keys.Events(Role.Community));
+        var length = await h.Db.StreamLengthAsync(h.Keys.Events(Role.Community, 3));
         Assert.InRange(length, 100, 300);
     }
 }

@@ -25,9 +25,9 @@ public sealed class SessionModelTests(RedisServer redis)
 
         // The laptop's session lasts the online window after its beat: the user is due only then, and times out.
         h.Time.Advance(TimeSpan.FromSeconds(119));
-        Assert.Empty(await h.Store.DueAsync(DueIndex.Online, Role.Therapist, 10, Ct));
+        Assert.Empty(await h.Store.DueAsync(DueIndex.Online, Role.Therapist, h.Keys.ShardOf("t-1"), 10, Ct));
         h.Time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Online, Role.Therapist, 10, Ct));
+        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Online, Role.Therapist, h.Keys.ShardOf("t-1"), 10, Ct));
         Assert.True(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", Ct));
 
         Assert.Equal(["online/heartbeat", "recent/timeout"], Transitions(await h.StateEventsAsync(Role.Therapist)));
@@ -107,11 +107,12 @@ public sealed class SessionModelTests(RedisServer redis)
 
         Assert.Equal(["online/heartbeat", "recent/lost-instance"], Transitions(await h.StateEventsAsync(Role.Therapist)));
         var community = await h.StateEventsAsync(Role.Community);
-        Assert.Equal(["online/heartbeat", "online/heartbeat", "recent/lost-instance"], Transitions(community));
-        Assert.Equal("c-1", community[2].Id);
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Community), "c-2"));
+        // Per user: c-1 and c-2 may live in different shards, so only each user's own order is defined.
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], Transitions([.. community.Where(e => e.Id == "c-1")]));
+        Assert.Equal(["online/heartbeat"], Transitions([.. community.Where(e => e.Id == "c-2")]));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Community, "c-2"), "c-2"));
         Assert.Empty(await h.Connections.LapsedInstancesAsync(10, Ct));
-        Assert.False(await h.Db.KeyExistsAsync(h.Keys.InstanceConnections(Role.Community, "gw-dead")));
+        Assert.False(await h.Db.AnyKeyExistsAsync(h.Keys.InAllShards(s => h.Keys.InstanceConnections(Role.Community, s, "gw-dead"))));
     }
 
     [Fact]
@@ -124,9 +125,9 @@ public sealed class SessionModelTests(RedisServer redis)
 
         // The window runs from the last activity: 3600 s after the beat, not after the timeout.
         h.Time.Advance(TimeSpan.FromSeconds(3600 - 120 - 1));
-        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, 10, Ct));
+        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, h.Keys.ShardOf("c-1"), 10, Ct));
         h.Time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(["c-1"], await h.Store.DueAsync(DueIndex.Recent, Role.Community, 10, Ct));
+        Assert.Equal(["c-1"], await h.Store.DueAsync(DueIndex.Recent, Role.Community, h.Keys.ShardOf("c-1"), 10, Ct));
         Assert.True(await h.Store.SettleAsync(DueIndex.Recent, Role.Community, "c-1", Ct));
         Assert.False(await h.Store.SettleAsync(DueIndex.Recent, Role.Community, "c-1", Ct));
 
@@ -145,7 +146,7 @@ public sealed class SessionModelTests(RedisServer redis)
         await h.BeatAsync(Role.Community, "c-1");
         h.Time.Advance(TimeSpan.FromSeconds(3000));
 
-        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, 10, Ct));
+        Assert.Empty(await h.Store.DueAsync(DueIndex.Recent, Role.Community, h.Keys.ShardOf("c-1"), 10, Ct));
         Assert.Equal(["online/heartbeat", "recent/timeout", "online/heartbeat"], Transitions(await h.StateEventsAsync(Role.Community)));
     }
 
@@ -162,7 +163,7 @@ public sealed class SessionModelTests(RedisServer redis)
 
         h.Time.Advance(TimeSpan.FromHours(0.5));
         Assert.False((await h.Get<PresenceReader>().GetAsync(Role.Therapist, "t-1", Ct)).Available);
-        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Available, Role.Therapist, 10, Ct));
+        Assert.Equal(["t-1"], await h.Store.DueAsync(DueIndex.Available, Role.Therapist, h.Keys.ShardOf("t-1"), 10, Ct));
         Assert.True(await h.Store.SettleAsync(DueIndex.Available, Role.Therapist, "t-1", Ct));
 
         var last = (await h.StateEventsAsync(Role.Therapist))[^1];
@@ -225,7 +226,7 @@ public sealed class SessionModelTests(RedisServer redis)
 
         Assert.Equal(["online/heartbeat"], Transitions(await h.StateEventsAsync(Role.Therapist)));
         Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-paused"));
-        Assert.True(await h.Db.SetContainsAsync(h.Keys.InstanceConnections(Role.Therapist, "gw-paused"), "t-1|a"));
+        Assert.True(await h.Db.SetContainsAsync(h.Keys.InstanceConnections(Role.Therapist, "t-1", "gw-paused"), "t-1|a"));
     }
 
     [Fact]
@@ -241,7 +242,7 @@ public sealed class SessionModelTests(RedisServer redis)
         h.Time.Advance(TimeSpan.FromSeconds(20));
 
         Assert.Equal((12, 12, false), await h.Connections.RemoveLapsedInstanceAsync("gw-big", 12, Ct));
-        Assert.Equal(18, await h.Db.SetLengthAsync(h.Keys.InstanceConnections(Role.Community, "gw-big")));
+        Assert.Equal(18, await h.Db.SetLengthSumAsync(h.Keys.InAllShards(shard => h.Keys.InstanceConnections(Role.Community, shard, "gw-big"))));
         Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-big"));
         Assert.Equal((12, 12, false), await h.Connections.RemoveLapsedInstanceAsync("gw-big", 12, Ct));
         Assert.Equal((6, 6, true), await h.Connections.RemoveLapsedInstanceAsync("gw-big", 12, Ct));

@@ -16,17 +16,23 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         await using var core = new CoreServices(cluster);
         var ct = TestContext.Current.CancellationToken;
         var failures = new ConcurrentBag<Exception>();
+        var slow = new ConcurrentBag<TimeSpan>();
         var succeeded = 0;
+        // Users over many shards, so the killed primary holds some of each role's users and the others hold the rest.
+        var users = Enumerable.Range(0, 12).SelectMany(i => new[] { (Role: Role.Therapist, Id: $"t-{i}"), (Role: Role.Community, Id: $"c-{i}") }).ToArray();
+        var lastSuccess = new ConcurrentDictionary<string, long>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
         async Task BeatAsync(Role role, string id)
         {
             while (!stop.IsCancellationRequested)
             {
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     await core.Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub), ct);
                     await core.Reader.GetAsync(role, id, ct);
+                    lastSuccess[id] = Stopwatch.GetTimestamp();
                     Interlocked.Increment(ref succeeded);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -34,18 +40,27 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
                     failures.Add(ex);
                 }
 
+                if (Stopwatch.GetElapsedTime(started) is var took && took > TimeSpan.FromSeconds(2))
+                {
+                    slow.Add(took);
+                }
+
                 await Task.Delay(20, CancellationToken.None);
             }
         }
 
-        var beaters = Enumerable.Range(0, 4).SelectMany(i => new[] { BeatAsync(Role.Therapist, $"t-{i}"), BeatAsync(Role.Community, $"c-{i}") }).ToList();
-        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > 20), TimeSpan.FromSeconds(10), "heartbeats succeed before the failover");
+        var beaters = users.Select(u => BeatAsync(u.Role, u.Id)).ToList();
+        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > 50), TimeSpan.FromSeconds(10), "heartbeats succeed before the failover");
 
-        var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist));
+        var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist, "t-0"));
+        var onKilled = (await Task.WhenAll(users.Select(async u => (u, node: await cluster.PrimaryForKeyAsync(core.Keys.User(u.Role, u.Id))))))
+            .Where(p => p.node.Port == primary.Port).Select(p => p.u).ToArray();
+        Assert.NotEmpty(onKilled);
+        Assert.NotEqual(users.Length, onKilled.Length);
         await cluster.KillAsync(primary);
         await cluster.WaitForPromotionAsync(primary);
         var after = Volatile.Read(ref succeeded);
-        // Recovered: therapists (whose primary died) beat again on the promoted replica.
+        // Recovered: the users whose primary died beat again on the promoted replica.
         await Eventually.TrueAsync(async () =>
         {
             try
@@ -57,12 +72,39 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
             {
                 return false;
             }
-        }, cluster.NodeTimeout + TimeSpan.FromSeconds(5), "therapist heartbeats succeed after the promotion");
-        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > after + 20), TimeSpan.FromSeconds(10), "heartbeats go on");
+        }, cluster.NodeTimeout + TimeSpan.FromSeconds(5), "heartbeats succeed after the promotion");
+        var recovered = Stopwatch.GetTimestamp();
+
+        // Every user still beating is online again within one heartbeat interval of the recovery.
+        await Eventually.TrueAsync(
+            () => Task.FromResult(users.All(u => lastSuccess.TryGetValue(u.Id, out var at) && at > recovered)),
+            core.Options.HeartbeatInterval, "every beating user's heartbeat succeeds again");
+        foreach (var role in Roles.All)
+        {
+            var ids = users.Where(u => u.Role == role).Select(u => u.Id).ToArray();
+            Assert.All(await core.Reader.GetManyAsync(role, ids, ct), e => Assert.Equal(PresenceStatus.Online, e.Status));
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > after + 50), TimeSpan.FromSeconds(10), "heartbeats go on");
         await stop.CancelAsync();
         await Task.WhenAll(beaters);
 
         Assert.All(failures, f => Assert.IsType<RedisUnavailableException>(f));
+        Assert.Empty(slow);
+
+        // No transition emitted twice, over every shard stream of both roles: (id, ver) is unique, and a user's
+        // statuses never repeat back to back.
+        foreach (var role in Roles.All)
+        {
+            var events = (await cluster.Database.AllEventsAsync(core.Keys, role))
+                .Select(e => PresenceEvent.TryParse(e, role, out var parsed) ? parsed : throw new InvalidOperationException("malformed " + e.Id)).ToArray();
+            Assert.Equal(events.Length, events.Select(e => (e.Id, e.Ver)).Distinct().Count());
+            foreach (var user in events.GroupBy(e => e.Id))
+            {
+                var statuses = user.Select(e => e.Status).ToArray();
+                Assert.All(statuses.Zip(statuses.Skip(1)), p => Assert.NotEqual(p.First, p.Second));
+            }
+        }
     }
 }
 

@@ -43,7 +43,7 @@ internal sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? c
     public async Task<PresenceEvent[]> StateEventsAsync(Role role) =>
         [.. (await EventsAsync(role)).Select(e => PresenceEvent.TryParse(e, role, out var parsed) ? parsed : throw new InvalidOperationException("Malformed event " + e.Id))];
 
-    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.StreamRangeAsync(Keys.Events(role));
+    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.AllEventsAsync(Keys, role);
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 }

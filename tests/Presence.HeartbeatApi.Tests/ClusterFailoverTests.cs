@@ -43,7 +43,7 @@ public sealed class ClusterFailoverTests(ReplicatedRedisCluster cluster) : IClas
         var beaters = new[] { BeatAsync("therapist"), BeatAsync("therapist"), BeatAsync("community"), BeatAsync("community") };
         await Eventually.TrueAsync(() => Task.FromResult(answers.Count > 20), TimeSpan.FromSeconds(10), "heartbeats are answered");
 
-        var primary = await cluster.PrimaryForKeyAsync(new PresenceKeys(app.KeyPrefix).LastSeen(Role.Therapist));
+        var primary = await cluster.PrimaryForKeyAsync(new PresenceKeys(app.KeyPrefix).LastSeen(Role.Therapist, "t-failover"));
         await cluster.KillAsync(primary);
         await cluster.WaitForPromotionAsync(primary);
         var promotedAt = answers.Count;

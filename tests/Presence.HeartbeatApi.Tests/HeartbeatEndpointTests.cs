@@ -29,8 +29,8 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(_app.Time.GetUtcNow(), body.GetProperty("serverTime").GetDateTimeOffset());
         Assert.False(body.TryGetProperty("clockSkewSeconds", out _));
         var nowMs = _app.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        Assert.Equal(nowMs + 120_000, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist), "t-1"))!);
-        Assert.Equal(nowMs, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist), "t-1"))!);
+        Assert.Equal(nowMs + 120_000, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(nowMs, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync("/v1/therapists/heartbeat", EmptyJson(), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist), "t-empty"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist, "t-empty"), "t-empty"));
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync("/v1/community/heartbeat", Http.Json($$"""{"timestamp":"{{_app.Time.GetUtcNow():O}}"}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community), "c-1"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community, "c-1"), "c-1"));
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal(-600, body.GetProperty("clockSkewSeconds").GetDouble());
         Assert.Equal(_app.Time.GetUtcNow().ToUnixTimeMilliseconds(),
-            (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist), "t-3"))!);
+            (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist, "t-3"), "t-3"))!);
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"available":true}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-4"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-4"), "t-4"));
     }
 
     [Fact]
@@ -154,11 +154,11 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.True(body.GetProperty("available").GetBoolean());
         Assert.True(body.GetProperty("changed").GetBoolean());
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-5"), "t-5"));
 
         var off = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":false}"""), Ct);
         Assert.Equal(HttpStatusCode.OK, off.StatusCode);
-        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-5"), "t-5"));
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, on.StatusCode);
         var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal(until, body.GetProperty("availableUntil").GetDateTimeOffset());
-        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-until"))!);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-until"), "t-until"))!);
 
         foreach (var bad in new[] { _app.Time.GetUtcNow().AddMinutes(-1), _app.Time.GetUtcNow().AddHours(13) })
         {
@@ -180,7 +180,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
             await refused.ProblemAsync();
         }
 
-        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-until"))!);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-until"), "t-until"))!);
     }
 
     [Fact]
@@ -197,7 +197,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/v1/community/offline", Http.Json("""{"deviceId":"phone"}"""), Ct)).StatusCode);
 
         Assert.Equal(["rest:laptop"], (await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(Role.Community, "c-dev"))).Select(v => v.ToString()));
-        Assert.True(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community), "c-dev") > _app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 60_000);
+        Assert.True(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community, "c-dev"), "c-dev") > _app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 60_000);
     }
 
     [Fact]
@@ -224,7 +224,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"specialties":["anxiety","ocd"]}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("anxiety,ocd", (string?)await _app.Db.HashGetAsync(_app.Keys.Specialties(Role.Therapist), "t-spec"));
+        Assert.Equal("anxiety,ocd", (string?)await _app.Db.HashGetAsync(_app.Keys.Specialties(Role.Therapist, "t-spec"), "t-spec"));
     }
 
     [Fact]
@@ -250,9 +250,9 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync($"/v1/{segment}/offline", null, Ct);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal(_app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 10_000, await _app.Db.SortedSetScoreAsync(_app.Keys.Online(parsed!.Value), "u-1"));
+        Assert.Equal(_app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 10_000, await _app.Db.SortedSetScoreAsync(_app.Keys.Online(parsed!.Value, "u-1"), "u-1"));
         Assert.Equal(0, await _app.Db.SortedSetLengthAsync(_app.Keys.Sessions(parsed.Value, "u-1")));
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(parsed.Value), "u-1"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(parsed.Value, "u-1"), "u-1"));
         Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync($"/v1/{segment}/offline", null, Ct)).StatusCode);
     }
 

@@ -45,7 +45,7 @@ public sealed class ClusterAclTests(RedisCluster cluster) : IClassFixture<RedisC
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Hub, true), TestContext.Current.CancellationToken);
         await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await app.Db.KeyExpireAsync(app.Keys.User(Role.Community, "c-1"), TimeSpan.FromMilliseconds(1));
-        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community), "c-1") is null, "the expiry is handled");
+        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null, "the expiry is handled");
         var board = await app.Get<PresenceReader>().GetBoardAsync(Role.Therapist, TestContext.Current.CancellationToken);
 
         Assert.Equal("t-1", Assert.Single(board.Entries).Id);

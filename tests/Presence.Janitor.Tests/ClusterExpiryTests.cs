@@ -33,7 +33,7 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
             await ExpireAndSeeItHandledAsync(app, store, role, id);
         }
 
-        var therapistPrimary = await cluster.PrimaryForKeyAsync(app.Keys.LastSeen(Role.Therapist));
+        var therapistPrimary = await cluster.PrimaryForKeyAsync(app.Keys.LastSeen(Role.Therapist, "t-2"));
         var replica = await cluster.ReplicaOfAsync(therapistPrimary);
         await cluster.KillAsync(therapistPrimary);
         var promoted = await cluster.WaitForPromotionAsync(therapistPrimary);
@@ -72,12 +72,12 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
     private static async Task ExpireAndSeeItHandledAsync(JanitorAppFactory app, PresenceStore store, Role role, string id)
     {
         await store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub), Ct);
-        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role), id));
+        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role, id), id));
 
         // As if the retention passed: the node expires the hash on its own clock and publishes 'expired' locally.
         await app.Db.KeyExpireAsync(app.Keys.User(role, id), TimeSpan.FromMilliseconds(1));
 
-        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role), id) is null, $"the expiry of {role} {id} is handled");
+        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role, id), id) is null, $"the expiry of {role} {id} is handled");
     }
 
     private static async Task PollAsync(Func<Task<bool>> condition, string what)

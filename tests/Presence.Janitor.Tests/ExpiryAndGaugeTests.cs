@@ -19,10 +19,10 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
 
         Assert.True(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
 
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-1"));
-        Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(Role.Therapist), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-2"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
+        Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
         Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2", SessionRef.DefaultDevice).ToString(), Ct));
         Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
     }
@@ -38,7 +38,7 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         await j.BeatAsync(Role.Community, "c-1");
 
         Assert.False(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
-        Assert.Equal(j.NowMs, await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Community), "c-1"));
+        Assert.Equal(j.NowMs, await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Community, "c-1"), "c-1"));
     }
 
     [Fact]

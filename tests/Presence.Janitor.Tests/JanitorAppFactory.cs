@@ -37,7 +37,7 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public async Task<string[]> StatusesAsync(Role role, string id) =>
-        [.. (await Db.StreamRangeAsync(Keys.Events(role))).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
+        [.. (await Db.AllEventsAsync(Keys, role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
 
     /// <summary>Moves the fake clock a step at a time, giving the workers real time to act, until the condition holds.</summary>
     public async Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan? step = null, TimeSpan? timeout = null)

@@ -1,3 +1,4 @@
+using Presence.Testing;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,9 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
             o.BatchSize = 50;
             o.MaxBatchesPerTick = 2;
         });
-        var ids = Enumerable.Range(0, 400).Select(i => (Role: i % 2 == 0 ? Role.Therapist : Role.Community, Id: "u-" + i)).ToArray();
+        // All in one shard of each role: the per-tick bound is per shard (docs/architecture.md, "Sweeps").
+        var ids = Enumerable.Range(0, 100_000).Select(i => "u-" + i).Where(id => j.Keys.ShardOf(id) == 0).Take(400)
+            .Select((id, i) => (Role: i % 2 == 0 ? Role.Therapist : Role.Community, Id: id)).ToArray();
         await Task.WhenAll(ids.Select(u => j.BeatAsync(u.Role, u.Id, HeartbeatTransport.Hub)));
         j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
 
@@ -57,8 +60,8 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         }
 
         Assert.Equal(200, after.Sum(r => r.Transitions));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Online(Role.Therapist)));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Online(Role.Community)));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(Role.Therapist, s))));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(Role.Community, s))));
         var recents = (await j.EventsAsync(Role.Therapist)).Concat(await j.EventsAsync(Role.Community))
             .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
         Assert.Equal(ids.Length, recents.Count);
@@ -107,7 +110,7 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         var polls = 0;
         await PollAsync(async () =>
         {
-            if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community), "c-1") is null)
+            if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null)
             {
                 return true;
             }

@@ -117,7 +117,7 @@ internal sealed class JanitorHarness : IAsyncDisposable
         throw new InvalidOperationException($"The sweep did not catch up within {maxTicks} ticks.");
     }
 
-    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.StreamRangeAsync(Keys.Events(role));
+    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.AllEventsAsync(Keys, role);
 
     /// <summary>The <c>status</c> of each event of one user, in order.</summary>
     public async Task<string[]> StatusesAsync(Role role, string id) =>

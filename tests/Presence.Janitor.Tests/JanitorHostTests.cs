@@ -41,7 +41,7 @@ public abstract class JanitorHostTests
 
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Community, "c-1"));
-        Assert.Equal(0, await app.Db.SortedSetLengthAsync(app.Keys.Online(Role.Therapist)));
+        Assert.Equal(0, await app.Db.SortedSetLengthSumAsync(app.Keys.InAllShards(s => app.Keys.Online(Role.Therapist, s))));
         using var ready = await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
@@ -63,19 +63,19 @@ public abstract class JanitorHostTests
 
         if (KeyspaceEvents)
         {
-            await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist), "t-1") is null);
-            Assert.False(await app.Db.HashExistsAsync(app.Keys.Versions(Role.Therapist), "t-1"));
+            await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1") is null);
+            Assert.False(await app.Db.HashExistsAsync(app.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
         }
         else
         {
             // Nothing is published; the retention trim removes the entry by score once the retention passes.
             Assert.Contains(app.Logs, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning
                 && l.Message.Contains("CONFIG SET notify-keyspace-events Ex", StringComparison.Ordinal));
-            Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist), "t-1"));
+            Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
         }
 
-        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.Available(Role.Therapist), "t-1"));
-        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist), "t-2"));
+        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.Available(Role.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
     }
 
     protected static async Task PollAsync(Func<bool> condition) => await PollAsync(() => Task.FromResult(condition()));

@@ -26,8 +26,8 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Equal(2, report.OnlineRemoved);
         Assert.Equal(2, report.Transitions);
         Assert.Equal(0, again.Transitions);
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-1"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
         Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
         Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Community, "c-1"));
         var recent = (await j.EventsAsync(Role.Therapist)).Last();
@@ -54,7 +54,7 @@ public sealed class SweepTests(RedisServer redis)
             .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
         Assert.Equal(users, recents.Count);
         Assert.All(recents, g => Assert.Single(g));
-        Assert.Equal(0, await a.Db.SortedSetLengthAsync(a.Keys.Online(Role.Therapist)));
+        Assert.Equal(0, await a.Db.SortedSetLengthSumAsync(a.Keys.InAllShards(s => a.Keys.Online(Role.Therapist, s))));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class SweepTests(RedisServer redis)
         var report = await j.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(0, report.Transitions);
-        Assert.True(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1") > j.NowMs);
+        Assert.True(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1") > j.NowMs);
         Assert.DoesNotContain("recent", await j.StatusesAsync(Role.Therapist, "t-1"));
     }
 
@@ -96,7 +96,7 @@ public sealed class SweepTests(RedisServer redis)
         foreach (var id in ids)
         {
             var statuses = events.Where(e => e["id"] == id).Select(e => e["status"].ToString()).ToArray();
-            var score = await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community), id);
+            var score = await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community, id), id);
             Assert.True(statuses.Count(s => s == "recent") <= 1, id);
             if (beating.Contains(id))
             {
@@ -121,7 +121,8 @@ public sealed class SweepTests(RedisServer redis)
             o.BatchSize = 10;
             o.MaxBatchesPerTick = 3;
         });
-        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => j.BeatAsync(Role.Therapist, "old-" + i)));
+        // All in one shard: the bound is per shard (docs/architecture.md, "Sweeps").
+        await Task.WhenAll(Enumerable.Range(0, 100_000).Select(i => "old-" + i).Where(id => j.Keys.ShardOf(id) == 2).Take(100).Select(id => j.BeatAsync(Role.Therapist, id)));
         j.Fake.Advance(j.Options.Retention + TimeSpan.FromSeconds(1));
         await Task.WhenAll(Enumerable.Range(0, 5).Select(i => j.BeatAsync(Role.Therapist, "fresh-" + i)));
 
@@ -129,13 +130,13 @@ public sealed class SweepTests(RedisServer redis)
 
         Assert.Equal(30, first.LastSeenTrimmed);
         Assert.False(first.CaughtUp);
-        Assert.Equal(75, await j.Db.SortedSetLengthAsync(j.Keys.LastSeen(Role.Therapist)));
+        Assert.Equal(75, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.LastSeen(Role.Therapist, s))));
 
         var rest = await j.SweepUntilCaughtUpAsync();
 
         Assert.Equal(70, rest.Sum(r => r.LastSeenTrimmed));
         Assert.All(rest, r => Assert.True(r.LastSeenTrimmed <= 30));
-        var left = (await j.Db.SortedSetRangeByRankAsync(j.Keys.LastSeen(Role.Therapist))).Select(v => v.ToString()).Order();
+        var left = (await Task.WhenAll(j.Keys.AllShards.Select(s => j.Db.SortedSetRangeByRankAsync(j.Keys.LastSeen(Role.Therapist, s))))).SelectMany(v => v).Select(v => v.ToString()).Order();
         Assert.Equal(Enumerable.Range(0, 5).Select(i => "fresh-" + i), left);
     }
 
@@ -156,7 +157,7 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Equal(1, report.OnlineRemoved);
         Assert.Equal(1, report.Transitions);
         Assert.Equal(0, report.InstancesRemoved);
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1"));
         Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Sessions(Role.Therapist, "t-1")));
         Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-1"));
         Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-2"));
@@ -186,8 +187,8 @@ public sealed class SweepTests(RedisServer redis)
         // gw-dead lapsed at 20 s (lease 15 s + the renewal pace 5 s), after the hold (15 s): removed by the last tick.
         Assert.Equal([0, 0, 0, 0, 1], reports.Select(r => r.InstancesRemoved));
         Assert.Equal(1, reports.Sum(r => r.Transitions));
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community), "c-1"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community, "c-1"), "c-1"));
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-dead"));
         Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-1"));
         Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Community, "c-1"));
@@ -251,14 +252,14 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Equal((1, 0, 1), (first.AvailabilityLapsed, between.AvailabilityLapsed, last.AvailabilityLapsed));
         Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(Role.Therapist, "t-until"));
         Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(Role.Therapist, "t-ttl"));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Available(Role.Therapist)));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Available(Role.Therapist, s))));
     }
 
     [Fact]
     public async Task The_sweep_caps_each_event_stream_approximately()
     {
         await using var j = new JanitorHarness(redis, presence: o => o.EventStreamMaxLength = 100);
-        var events = j.Keys.Events(Role.Community);
+        var events = j.Keys.Events(Role.Community, "x");
         // Written without a cap, as by an older writer or before the cap was lowered.
         for (var i = 0; i < 3000; i++)
         {
@@ -326,7 +327,7 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-other"));
         Assert.False(first.CaughtUp);
         Assert.Equal(0, first.InstancesRemoved);
-        Assert.Equal(150, await j.Db.SetLengthAsync(j.Keys.InstanceConnections(Role.Community, "gw-big")));
+        Assert.Equal(150, await j.Db.SetLengthSumAsync(j.Keys.InAllShards(shard => j.Keys.InstanceConnections(Role.Community, shard, "gw-big"))));
         var rest = await j.SweepUntilCaughtUpAsync(maxTicks: 5);
         Assert.Equal(2, rest.Count);
         Assert.Equal(1, rest.Sum(r => r.InstancesRemoved));

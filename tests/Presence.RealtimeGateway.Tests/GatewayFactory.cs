@@ -15,7 +15,7 @@ namespace Presence.RealtimeGateway.Tests;
 /// </summary>
 internal sealed class GatewayFactory : PresenceAppFactory<Program>
 {
-    public GatewayFactory(RedisServer redis, string? sharedPrefix = null, IReadOnlyDictionary<string, string?>? settings = null)
+    public GatewayFactory(IRedisBackend redis, string? sharedPrefix = null, IReadOnlyDictionary<string, string?>? settings = null)
         : base(redis)
     {
         Prefix = sharedPrefix ?? KeyPrefix;

@@ -26,11 +26,11 @@ public sealed class HubTests(RedisServer redis)
         var message = await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct);
         Assert.Equal(result.ServerTime, message.ServerTime);
         var keys = gateway.PresenceKeys;
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-hb"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-hb"), "t-hb"));
         Assert.Equal("hub", (string?)await redis.Database.HashGetAsync(keys.User(Role.Therapist, "t-hb"), "transport"));
         var sessions = await redis.Database.SortedSetRangeByRankAsync(keys.Sessions(Role.Therapist, "t-hb"));
         Assert.StartsWith("hub:", Assert.Single(sessions).ToString(), StringComparison.Ordinal);
-        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(Role.Therapist, gateway.InstanceId));
+        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(Role.Therapist, "t-hb", gateway.InstanceId));
         Assert.Equal("t-hb|" + sessions[0].ToString()["hub:".Length..], Assert.Single(held).ToString());
     }
 
@@ -80,9 +80,9 @@ public sealed class HubTests(RedisServer redis)
 
         Assert.Equal(30, ack.NextHeartbeatSeconds);
         var keys = gateway.PresenceKeys;
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-join"));
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Available(Role.Therapist), "t-join"));
-        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.Specialties(Role.Therapist), "t-join"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-join"), "t-join"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Available(Role.Therapist, "t-join"), "t-join"));
+        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.Specialties(Role.Therapist, "t-join"), "t-join"));
         Assert.Equal(1, await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-join")));
     }
 
@@ -110,12 +110,12 @@ public sealed class HubTests(RedisServer redis)
         Assert.Contains("Only therapists", availability.Message, StringComparison.Ordinal);
 
         var keys = gateway.PresenceKeys;
-        Assert.Equal(0, await redis.Database.SortedSetLengthAsync(keys.Online(Role.Therapist)));
-        Assert.Equal(0, await redis.Database.SortedSetLengthAsync(keys.Online(Role.Community)));
+        Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(Role.Therapist, s))));
+        Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(Role.Community, s))));
         Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(Role.Therapist, "t-real")));
 
         await community.InvokeAsync<HeartbeatAck>("joinAsUser", Ct);
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Community), "c-real"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Community, "c-real"), "c-real"));
     }
 
     [Fact]

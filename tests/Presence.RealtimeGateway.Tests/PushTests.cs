@@ -96,14 +96,14 @@ public sealed class PushTests(RedisServer redis)
         await tab1.DisposeAsync();
         await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-md")) == 1,
             () => "the closed tab's session was not ended");
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-md"), "t-md"));
 
         await tab2.DisposeAsync();
         await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(keys.User(Role.Therapist, "t-md"), "leave"),
             () => "the last tab's close did not start the leave grace");
         Assert.True(await gateway.EndGraceAsync(Role.Therapist, "t-md"));
         var recent = await pushes.WaitForReasonAsync("t-md", "recent", PresenceReason.SignOff);
-        Assert.Null(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
+        Assert.Null(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-md"), "t-md"));
         Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(Role.Therapist, "t-md")));
         Assert.Equal(joinedAt.ToUnixTimeMilliseconds(), recent.LastActive?.ToUnixTimeMilliseconds());
         await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
@@ -162,7 +162,7 @@ public sealed class PushTests(RedisServer redis)
         Assert.True(await survivor.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-gs", Ct));
         await pushes.WaitForReasonAsync("t-gs", "recent", PresenceReason.SignOff);
         Assert.Null(await redis.Database.SortedSetScoreAsync(survivor.PresenceKeys.GatewayInstances, instanceId));
-        Assert.False(await redis.Database.KeyExistsAsync(survivor.PresenceKeys.InstanceConnections(Role.Therapist, instanceId)));
+        Assert.False(await redis.Database.KeyExistsAsync(survivor.PresenceKeys.InstanceConnections(Role.Therapist, "t-gs", instanceId)));
         await user.DisposeAsync();
     }
 

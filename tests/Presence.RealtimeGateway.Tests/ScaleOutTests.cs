@@ -32,7 +32,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await sentinel.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
         await pushes.WaitForAsync("t-sentinel", "online");
         Assert.Equal(1, pushes.Count("t-x"));
-        await Poll.UntilAsync(async () => (await redis.Database.StreamPendingAsync(a.PresenceKeys.Events(Role.Therapist), "gateways")).PendingMessageCount == 0,
+        await Poll.UntilAsync(async () => await redis.Database.PendingSumAsync(a.PresenceKeys, Role.Therapist, "gateways") == 0,
             () => "events stayed pending in the consumer group");
     }
 
@@ -58,7 +58,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         Assert.Equal(1, (await janitor.Connections.RemoveLapsedInstanceAsync(b.InstanceId, 100, Ct)).Left);
 
         await pushes.WaitForReasonAsync("t-k", "recent", PresenceReason.LostInstance);
-        Assert.Null(await redis.Database.SortedSetScoreAsync(a.PresenceKeys.Online(Role.Therapist), "t-k"));
+        Assert.Null(await redis.Database.SortedSetScoreAsync(a.PresenceKeys.Online(Role.Therapist, "t-k"), "t-k"));
         Assert.False(await redis.Database.KeyExistsAsync(a.PresenceKeys.Sessions(Role.Therapist, "t-k")));
     }
 
@@ -73,7 +73,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await using var watcher = await gateway.ConnectAsync(token: null);
         var pushes = Pushes.On(watcher);
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-orphan" }, Ct);
-        var events = gateway.PresenceKeys.Events(Role.Therapist);
+        var events = gateway.PresenceKeys.Events(Role.Therapist, "t-orphan");
         var at = gateway.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
         // Appended and read by a consumer that then dies, atomically, so the live instance cannot read it first.
@@ -111,12 +111,12 @@ public sealed class ScaleOutTests(RedisServer redis)
         // A gateway reads the user's next event (a leave, as the presence script appends it: the event and the raised
         // version together) and dies before pushing it; atomically, so the live instance cannot read it first.
         var keys = gateway.PresenceKeys;
-        var events = keys.Events(Role.Therapist);
+        var events = keys.Events(Role.Therapist, "t-order");
         var leave = new PresenceEvent(Role.Therapist, "t-order", online.Ver + 1, gateway.Time.GetUtcNow(), "recent", false, null,
             gateway.Time.GetUtcNow(), PresenceReason.SignOff);
         var transaction = redis.Database.CreateTransaction();
         _ = transaction.StreamAddAsync(events, leave.Format());
-        _ = transaction.HashSetAsync(keys.Versions(Role.Therapist), "t-order", leave.Ver);
+        _ = transaction.HashSetAsync(keys.Versions(Role.Therapist, "t-order"), "t-order", leave.Ver);
         var deadRead = transaction.StreamReadGroupAsync(events, "gateways", "gw-dead", StreamPosition.NewMessages, 10);
         Assert.True(await transaction.ExecuteAsync());
         Assert.Single(await deadRead);

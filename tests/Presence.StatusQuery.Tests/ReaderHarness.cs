@@ -14,6 +14,8 @@ internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
 
     public PresenceOptions Options => _core.Options;
 
+    public PresenceKeys Keys => _core.Keys;
+
     public PresenceStore Store => _core.Store;
 
     public PresenceReader Reader => _core.Reader;

@@ -87,9 +87,8 @@ try
     await server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "0");
     await server.ExecuteAsync("SLOWLOG", "RESET");
 
-    var events = keys.Events(Role.Community);
     var deadline = Stopwatch.StartNew();
-    while (await db.SortedSetLengthAsync(keys.Online(Role.Community)) > 0)
+    while ((await Task.WhenAll(keys.AllShards.Select(s => db.SortedSetLengthAsync(keys.Online(Role.Community, s))))).Sum() > 0)
     {
         if (deadline.Elapsed > window + TimeSpan.FromMinutes(3))
         {
@@ -103,6 +102,8 @@ try
     var slowlog = (RedisResult[])(await server.ExecuteAsync("SLOWLOG", "GET", "-1"))!;
 
     var delays = new List<double>(users);
+    foreach (var events in keys.EventStreams(Role.Community))
+    {
     var position = "-";
     while (true)
     {
@@ -120,6 +121,7 @@ try
         }
 
         position = batch[^1].Id!;
+    }
     }
 
     delays.Sort();

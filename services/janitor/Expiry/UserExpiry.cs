@@ -13,25 +13,13 @@ internal sealed class UserExpiry(PresenceStore store, PresenceKeys keys, Janitor
     /// <summary>Handles one expired key; returns null when it is not a user hash of this key prefix, else whether the user was forgotten.</summary>
     public async Task<bool?> HandleExpiredAsync(string key, CancellationToken ct)
     {
-        foreach (var role in Roles.All)
+        if (!keys.TryParseUserKey(key, out var role, out var id))
         {
-            var prefix = keys.UserKeyPrefix(role);
-            if (!key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var id = key[prefix.Length..];
-            if (!UserId.IsValid(id))
-            {
-                return null;
-            }
-
-            var removed = await store.ForgetExpiredUserAsync(role, id, ct).ConfigureAwait(false);
-            metrics.ExpiryEvent(role, removed);
-            return removed;
+            return null;
         }
 
-        return null;
+        var removed = await store.ForgetExpiredUserAsync(role, id, ct).ConfigureAwait(false);
+        metrics.ExpiryEvent(role, removed);
+        return removed;
     }
 }

@@ -20,7 +20,7 @@ internal sealed record SweepReport(
 /// <c>timeout</c>, or <c>signoff</c> when a leave grace ended), gateway instances whose lease lapsed lose their
 /// sessions (<c>lost-instance</c>), recent windows end (<c>window-ended</c>), availability lapses (<c>expired</c>),
 /// last-seen entries past the retention are trimmed, the event streams are capped, and the bucket counts are taken.
-/// Every kind runs by score in bounded batches, per role, until a batch comes back short or the per-tick bound is hit,
+/// Every kind runs by score in bounded batches, per shard of each role (all shards at once), until a batch comes back short or the per-tick bound is hit,
 /// so a tick that follows an outage catches up on everything that lapsed meanwhile. Safe from two replicas at once:
 /// each settle re-checks the score and a removal returning 1 decides who emits, so nothing is emitted twice.
 /// </summary>
@@ -28,6 +28,7 @@ internal sealed class Sweeper(
     PresenceStore store,
     PresenceReader reader,
     PresenceEventStream events,
+    PresenceKeys keys,
     ConnectionStore connections,
     IOptionsMonitor<JanitorOptions> janitorOptions,
     IOptionsMonitor<PresenceOptions> presenceOptions,
@@ -99,7 +100,11 @@ internal sealed class Sweeper(
         // Every writer appends with MAXLEN ~ already; this is the backstop for a stream that outgrew a lowered cap.
         foreach (var role in Roles.All)
         {
-            await events.TrimAsync(role, ct).ConfigureAwait(false);
+            await ShardFanOut.AllAsync(keys, async shard =>
+            {
+                await events.TrimAsync(role, shard, ct).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
         }
 
         gauge.Publish(await CountAsync(ct).ConfigureAwait(false));
@@ -120,12 +125,19 @@ internal sealed class Sweeper(
         return report;
     }
 
+    /// <summary>Every shard of the role at once (docs/architecture.md, "Sweeps over shards"), each bounded on its own.</summary>
     private async Task<(long Due, long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, JanitorOptions o, CancellationToken ct)
+    {
+        var shards = await ShardFanOut.AllAsync(keys, shard => SettleDueAsync(index, role, shard, o, ct)).ConfigureAwait(false);
+        return (shards.Sum(s => s.Due), shards.Sum(s => s.Emitted), shards.All(s => s.Done));
+    }
+
+    private async Task<(long Due, long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, int shard, JanitorOptions o, CancellationToken ct)
     {
         long dueCount = 0, emitted = 0;
         for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
         {
-            var due = await store.DueAsync(index, role, o.BatchSize, ct).ConfigureAwait(false);
+            var due = await store.DueAsync(index, role, shard, o.BatchSize, ct).ConfigureAwait(false);
             // Issued together: one pipelined round trip per batch; each settle is atomic and re-checks its score.
             var settled = await Task.WhenAll(due.Where(UserId.IsValid).Select(id => store.SettleAsync(index, role, id, ct))).ConfigureAwait(false);
             dueCount += due.Length;
@@ -141,10 +153,16 @@ internal sealed class Sweeper(
 
     private async Task<(long Trimmed, bool Done)> TrimLastSeenAsync(Role role, JanitorOptions o, CancellationToken ct)
     {
+        var shards = await ShardFanOut.AllAsync(keys, shard => TrimLastSeenAsync(role, shard, o, ct)).ConfigureAwait(false);
+        return (shards.Sum(s => s.Trimmed), shards.All(s => s.Done));
+    }
+
+    private async Task<(long Trimmed, bool Done)> TrimLastSeenAsync(Role role, int shard, JanitorOptions o, CancellationToken ct)
+    {
         long trimmed = 0;
         for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
         {
-            var removed = await store.TrimLastSeenAsync(role, o.BatchSize, ct).ConfigureAwait(false);
+            var removed = await store.TrimLastSeenAsync(role, shard, o.BatchSize, ct).ConfigureAwait(false);
             trimmed += removed;
             if (removed < o.BatchSize)
             {

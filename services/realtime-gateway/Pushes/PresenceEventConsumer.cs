@@ -11,7 +11,7 @@ using Role = Presence.Core.Role;
 namespace Presence.RealtimeGateway.Pushes;
 
 /// <summary>
-/// Reads the roles' event streams as one consumer group shared by all gateway instances (each event is handled by
+/// Reads every shard's event stream of every role as one consumer group shared by all gateway instances (each event is handled by
 /// exactly one instance), sends each state event to its watchers' groups through <see cref="IHubContext{THub,T}"/>
 /// (the backplane fans it out to the instances holding them), then acknowledges it. Entries left pending by a dead
 /// consumer (a killed instance) are claimed after <see cref="GatewayOptions.ReclaimIdle"/>, and the dead consumer is
@@ -38,7 +38,9 @@ internal sealed partial class PresenceEventConsumer(
     ILogger<PresenceEventConsumer> logger) : BackgroundService
 {
     private static readonly TimeSpan ErrorDelay = TimeSpan.FromSeconds(1);
-    private readonly bool[] _readOwnPending = [.. Roles.All.Select(_ => true)];
+    // Every (role, shard) stream, from the one Core list (docs/architecture.md, "Event streams").
+    private readonly (Role Role, int Shard)[] _streams = [.. Roles.All.SelectMany(r => stream.Streams(r).Select(s => (r, s.Shard)))];
+    private bool[]? _ownPending;
     private bool _groupsReady;
     private RedisValue _groupStart = StreamPosition.NewMessages;
 
@@ -77,16 +79,15 @@ internal sealed partial class PresenceEventConsumer(
                     await EnsureGroupsAsync(_groupStart, stoppingToken).ConfigureAwait(false);
                 }
 
-                var read = await Task.WhenAll(Roles.All.Select(role => ReadAsync(role, stoppingToken))).ConfigureAwait(false);
+                // One XREADGROUP per shard stream (a stream is one slot), all issued at once: pipelined to every node.
+                var read = await Task.WhenAll(Enumerable.Range(0, _streams.Length).Select(i => ReadAsync(i, stoppingToken))).ConfigureAwait(false);
                 var handled = read.Sum();
                 if (Stopwatch.GetElapsedTime(lastReclaim) >= options.CurrentValue.ReclaimInterval)
                 {
                     lastReclaim = Stopwatch.GetTimestamp();
-                    foreach (var role in Roles.All)
-                    {
-                        handled += await ReclaimAsync(role, stoppingToken).ConfigureAwait(false);
-                        await RefreshPendingAsync(role, stoppingToken).ConfigureAwait(false);
-                    }
+                    var reclaimed = await Task.WhenAll(Enumerable.Range(0, _streams.Length).Select(i => ReclaimAsync(i, stoppingToken))).ConfigureAwait(false);
+                    handled += reclaimed.Sum();
+                    await RefreshPendingAsync(stoppingToken).ConfigureAwait(false);
                 }
 
                 if (handled == 0)
@@ -128,15 +129,16 @@ internal sealed partial class PresenceEventConsumer(
         drain.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
-            foreach (var role in Roles.All)
+            await Task.WhenAll(Enumerable.Range(0, _streams.Length).Select(async i =>
             {
-                _readOwnPending[(int)role] = true;
-                while (_readOwnPending[(int)role] && await ReadAsync(role, drain.Token).ConfigureAwait(false) > 0)
+                OwnPending[i] = true;
+                while (OwnPending[i] && await ReadAsync(i, drain.Token).ConfigureAwait(false) > 0)
                 {
                 }
 
-                await stream.RemoveConsumerIfIdleAsync(role, options.CurrentValue.ConsumerGroup, instance.Id, drain.Token).ConfigureAwait(false);
-            }
+                var (role, shard) = _streams[i];
+                await stream.RemoveConsumerIfIdleAsync(role, shard, options.CurrentValue.ConsumerGroup, instance.Id, drain.Token).ConfigureAwait(false);
+            })).ConfigureAwait(false);
         }
         // Best effort: the process is stopping, and the multiplexer may already be gone with it.
         catch (Exception ex) when (ex is RedisException or RedisUnavailableException or OperationCanceledException or TimeoutException or ObjectDisposedException)
@@ -145,14 +147,18 @@ internal sealed partial class PresenceEventConsumer(
         }
     }
 
-    private async Task<int> ReadAsync(Role role, CancellationToken ct)
+    /// <summary>Per stream: read this consumer's own pending entries first (after a start or a failed send).</summary>
+    private bool[] OwnPending => _ownPending ??= [.. _streams.Select(_ => true)];
+
+    private async Task<int> ReadAsync(int index, CancellationToken ct)
     {
         var o = options.CurrentValue;
-        var own = _readOwnPending[(int)role];
-        var entries = await stream.ReadAsync(role, o.ConsumerGroup, instance.Id, own, o.EventBatchSize, ct).ConfigureAwait(false);
+        var (role, shard) = _streams[index];
+        var own = OwnPending[index];
+        var entries = await stream.ReadAsync(role, shard, o.ConsumerGroup, instance.Id, own, o.EventBatchSize, ct).ConfigureAwait(false);
         if (own && entries.Length < o.EventBatchSize)
         {
-            _readOwnPending[(int)role] = false;
+            OwnPending[index] = false;
         }
 
         if (entries.Length == 0)
@@ -160,23 +166,24 @@ internal sealed partial class PresenceEventConsumer(
             return 0;
         }
 
-        await DeliverAsync(role, entries, ct).ConfigureAwait(false);
+        await DeliverAsync(index, entries, ct).ConfigureAwait(false);
         return entries.Length;
     }
 
-    private async Task<int> ReclaimAsync(Role role, CancellationToken ct)
+    private async Task<int> ReclaimAsync(int index, CancellationToken ct)
     {
+        var (role, shard) = _streams[index];
         var o = options.CurrentValue;
         var claimed = 0;
         RedisValue start = "0-0";
         // Bounded per pass; the next pass carries on.
         for (var round = 0; round < 10; round++)
         {
-            var (entries, next) = await stream.ClaimAsync(role, o.ConsumerGroup, instance.Id, o.ReclaimIdle, start, o.EventBatchSize, ct).ConfigureAwait(false);
+            var (entries, next) = await stream.ClaimAsync(role, shard, o.ConsumerGroup, instance.Id, o.ReclaimIdle, start, o.EventBatchSize, ct).ConfigureAwait(false);
             if (entries.Length > 0)
             {
                 LogReclaimed(logger, entries.Length, role.Name());
-                await DeliverAsync(role, entries, ct).ConfigureAwait(false);
+                await DeliverAsync(index, entries, ct).ConfigureAwait(false);
                 claimed += entries.Length;
             }
 
@@ -190,8 +197,9 @@ internal sealed partial class PresenceEventConsumer(
         return claimed;
     }
 
-    private async Task DeliverAsync(Role role, StreamedEvent[] entries, CancellationToken ct)
+    private async Task DeliverAsync(int index, StreamedEvent[] entries, CancellationToken ct)
     {
+        var (role, shard) = _streams[index];
         using var activity = GatewayMetrics.ActivitySource.StartActivity("push presence-changed", ActivityKind.Consumer);
         activity?.SetTag("presence.role", role.Name());
         activity?.SetTag("presence.events", entries.Length);
@@ -212,7 +220,7 @@ internal sealed partial class PresenceEventConsumer(
 
         if (events.Count > 0)
         {
-            var current = await CurrentVersionsAsync(role, events, ct).ConfigureAwait(false);
+            var current = await CurrentVersionsAsync(role, shard, events, ct).ConfigureAwait(false);
             // Issued in stream order on one connection, so watchers see one user's events in order.
             var sends = new List<Task>(events.Count);
             var sent = new List<(RedisValue EntryId, PresenceEvent Event)>(events.Count);
@@ -237,7 +245,7 @@ internal sealed partial class PresenceEventConsumer(
             catch
             {
                 // Not acknowledged: read again from this consumer's pending entries once the backplane is back.
-                _readOwnPending[(int)role] = true;
+                OwnPending[index] = true;
                 throw;
             }
 
@@ -250,18 +258,18 @@ internal sealed partial class PresenceEventConsumer(
         }
 
         // Sent means done: a stop arriving now must not leave the entries pending on a consumer that is going away.
-        await stream.AckAsync(role, options.CurrentValue.ConsumerGroup, [.. ack], CancellationToken.None).ConfigureAwait(false);
+        await stream.AckAsync(role, shard, options.CurrentValue.ConsumerGroup, [.. ack], CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Each event's user's current version. When it cannot be read the events are pushed as they are (a push is not
     /// held back for it); clients drop stale versions themselves.
     /// </summary>
-    private async Task<long[]> CurrentVersionsAsync(Role role, List<(RedisValue EntryId, PresenceEvent Event)> events, CancellationToken ct)
+    private async Task<long[]> CurrentVersionsAsync(Role role, int shard, List<(RedisValue EntryId, PresenceEvent Event)> events, CancellationToken ct)
     {
         try
         {
-            return await stream.CurrentVersionsAsync(role, [.. events.Select(e => e.Event.Id)], ct).ConfigureAwait(false);
+            return await stream.CurrentVersionsAsync(role, shard, [.. events.Select(e => e.Event.Id)], ct).ConfigureAwait(false);
         }
         catch (RedisUnavailableException)
         {
@@ -272,12 +280,14 @@ internal sealed partial class PresenceEventConsumer(
     private async Task EnsureGroupsAsync(RedisValue position, CancellationToken ct)
     {
         var group = options.CurrentValue.ConsumerGroup;
+        var created = await Task.WhenAll(_streams.Select(s => stream.EnsureGroupAsync(s.Role, s.Shard, group, position, ct))).ConfigureAwait(false);
+        // False when another instance (or an earlier start) created it.
         foreach (var role in Roles.All)
         {
-            // False when another instance (or an earlier start) created it.
-            if (await stream.EnsureGroupAsync(role, group, position, ct).ConfigureAwait(false))
+            var count = _streams.Where((s, i) => s.Role == role && created[i]).Count();
+            if (count > 0)
             {
-                LogGroupCreated(logger, group, role.Name(), position.ToString());
+                LogGroupCreated(logger, group, count, role.Name(), position.ToString());
             }
         }
 
@@ -311,20 +321,25 @@ internal sealed partial class PresenceEventConsumer(
         }
     }
 
-    private async Task RefreshPendingAsync(Role role, CancellationToken ct)
+    private async Task RefreshPendingAsync(CancellationToken ct)
     {
         var group = options.CurrentValue.ConsumerGroup;
-        metrics.Pending(role, await stream.PendingCountAsync(role, group, ct).ConfigureAwait(false));
+        var pending = await Task.WhenAll(_streams.Select(s => stream.PendingCountAsync(s.Role, s.Shard, group, ct))).ConfigureAwait(false);
         // Consumers of crashed instances, whose entries were claimed above, leave the group.
-        var removed = await stream.RemoveLapsedConsumersAsync(role, group, options.CurrentValue.ReclaimIdle, ct).ConfigureAwait(false);
-        if (removed > 0)
+        var removed = await Task.WhenAll(_streams.Select(s => stream.RemoveLapsedConsumersAsync(s.Role, s.Shard, group, options.CurrentValue.ReclaimIdle, ct))).ConfigureAwait(false);
+        foreach (var role in Roles.All)
         {
-            LogConsumersRemoved(logger, removed, role.Name());
+            metrics.Pending(role, pending.Where((_, i) => _streams[i].Role == role).Sum());
+            var removedOfRole = removed.Where((_, i) => _streams[i].Role == role).Sum();
+            if (removedOfRole > 0)
+            {
+                LogConsumersRemoved(logger, removedOfRole, role.Name());
+            }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} created on the {Role} event stream at {Position}")]
-    private static partial void LogGroupCreated(ILogger logger, string group, string role, string position);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} created on {Count} {Role} shard event streams at {Position}")]
+    private static partial void LogGroupCreated(ILogger logger, string group, int count, string role, string position);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Event consumer groups not ready; retrying")]
     private static partial void LogGroupsNotReady(ILogger logger, Exception exception);

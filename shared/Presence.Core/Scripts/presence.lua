@@ -3,7 +3,7 @@
 -- than let an early removal through and fail a later write half-way (docs/reliability.md, "Redis errors").
 -- Every change of one user's presence, one round trip (docs/architecture.md, "Presence model").
 -- One script with an operation argument, so the state rules and the event format are written once.
--- Every key is one user's or that user's role's, all under the role's hash tag: one slot on Redis Cluster.
+-- Every key is one user's or an index of that user's shard, all under the shard's hash tag: one slot on Redis Cluster.
 -- KEYS: 1 lastseen, 2 online (online-until index), 3 recent (window-end index), 4 available (lapse index),
 --       5 availuntil (hash id -> explicit until), 6 specialties (hash id -> csv), 7 versions (hash id -> ver),
 --       8 user hash, 9 the user's sessions, 10 events, 11 throttle of the REST device, 12 gateway instance set
