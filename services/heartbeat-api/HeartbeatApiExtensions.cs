@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
+using Presence.Core.Intervals;
 
 namespace Presence.HeartbeatApi;
 
@@ -19,6 +20,7 @@ public static class HeartbeatApiExtensions
             o.DisableAutoDiscovery = true;
             o.Assemblies = [typeof(HeartbeatApiExtensions).Assembly];
         });
+        builder.Services.AddHeartbeatIntervals(builder.Configuration);
         builder.Services.SwaggerDocument(o =>
         {
             o.DocumentSettings = s =>

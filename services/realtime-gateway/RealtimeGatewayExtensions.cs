@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.Core.Intervals;
 using Presence.RealtimeGateway.Connections;
 using Presence.RealtimeGateway.Hubs;
 using Presence.RealtimeGateway.Pushes;
@@ -29,6 +30,9 @@ public static class RealtimeGatewayExtensions
         services.TryAddSingleton<HubSessions>();
         services.TryAddSingleton<PresenceSnapshots>();
         services.TryAddSingleton<Watchers>();
+        services.AddHeartbeatIntervals(builder.Configuration);
+        services.TryAddSingleton<WatchMarks>();
+        services.AddHostedService<WatchMarkRenewal>();
         services.AddSingleton<PresenceHubFilter>();
         services.AddHostedService<InstanceLease>();
         services.AddHostedService<PresenceEventConsumer>();

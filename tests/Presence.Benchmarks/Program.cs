@@ -19,10 +19,14 @@ switch (args.FirstOrDefault())
         }
 
         break;
+    case "intervals":
+        // The adaptive heartbeat interval against the constant one, simulated (docs/benchmarks.md).
+        IntervalSimulation.Run();
+        break;
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rebuild | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rebuild | intervals | baselines [--urls URL]");
         return 2;
 }
 

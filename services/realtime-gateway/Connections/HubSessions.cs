@@ -4,6 +4,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.Core.Intervals;
 using Presence.RealtimeGateway.Hubs;
 using Presence.ServiceDefaults;
 
@@ -20,6 +21,7 @@ internal sealed partial class HubSessions(
     IOptionsMonitor<PresenceOptions> presenceOptions,
     IOptionsMonitor<GatewayOptions> gatewayOptions,
     TimeProvider time,
+    HeartbeatIntervalPolicy intervals,
     ILogger<HubSessions> logger)
 {
     private const string SpecialtiesField = "specialties";
@@ -38,7 +40,7 @@ internal sealed partial class HubSessions(
             throw new HubException("Only therapists have an availability flag.");
         }
 
-        return BeatAsync(state, context, role, id, message?.Available, metadata: null, message?.Timestamp);
+        return BeatAsync(state, context, role, id, message?.Available, metadata: null, message?.Timestamp, message?.Visible);
     }
 
     public Task<HeartbeatAck> JoinAsTherapistAsync(ConnectionState state, HubCallerContext context, JoinTherapistRequest? request)
@@ -94,7 +96,7 @@ internal sealed partial class HubSessions(
 
     private async Task<HeartbeatAck> BeatAsync(
         ConnectionState state, HubCallerContext context, Role role, string id, bool? available,
-        IReadOnlyList<KeyValuePair<string, string>>? metadata, DateTimeOffset? clientTime)
+        IReadOnlyList<KeyValuePair<string, string>>? metadata, DateTimeOffset? clientTime, bool? visible = null)
     {
         if (!state.Heartbeats.TryTake(time.GetUtcNow(), out var retryAfter))
         {
@@ -117,7 +119,7 @@ internal sealed partial class HubSessions(
         return new HeartbeatAck
         {
             ServerTime = serverTime,
-            NextHeartbeatSeconds = o.NextHeartbeatSeconds,
+            NextHeartbeatSeconds = intervals.NextHeartbeatSeconds(role, id, visible),
             ClockSkewSeconds = o.ClockSkewSeconds(clientTime, serverTime),
         };
     }

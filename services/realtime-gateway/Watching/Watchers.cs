@@ -13,7 +13,7 @@ namespace Presence.RealtimeGateway.Watching;
 /// Each watch answers a snapshot read after the subscription took effect: a change is then either in the
 /// snapshot or pushed afterwards (or both; a push carries its time), never lost in between.
 /// </summary>
-internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, IOptionsMonitor<GatewayOptions> options)
+internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, IOptionsMonitor<GatewayOptions> options, WatchMarks marks)
 {
     public const string AllTherapistsGroup = "all:therapist";
 
@@ -75,6 +75,11 @@ internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, Pr
         }
 
         watched.UnionWith(added);
+        if (role == Role.Therapist)
+        {
+            await marks.AddAsync(added, ct).ConfigureAwait(false);
+        }
+
         return await snapshots.UsersAsync(role, requested, ct).ConfigureAwait(false);
     }
 
@@ -90,7 +95,14 @@ internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, Pr
         }
 
         watched.ExceptWith(removed);
+        if (role == Role.Therapist)
+        {
+            marks.Remove(removed);
+        }
     }
+
+    /// <summary>The connection closed: its watches no longer count towards the watched signal.</summary>
+    public void Forget(ConnectionState state) => marks.Remove(state.WatchedTherapists);
 
     /// <summary>Privacy (DESIGN.md §4): a community user's status is visible to therapists and to that user only.</summary>
     private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)

@@ -7,4 +7,7 @@ public sealed class HeartbeatRequest
 
     /// <summary>Therapists only: sets or clears "accepting sessions" in the same round trip.</summary>
     public bool? Available { get; init; }
+
+    /// <summary>False when the page is hidden or the app idle: the answer's interval is longer (null counts as visible).</summary>
+    public bool? Visible { get; init; }
 }

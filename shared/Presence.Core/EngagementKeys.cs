@@ -1,0 +1,44 @@
+using StackExchange.Redis;
+
+namespace Presence.Core;
+
+/// <summary>
+/// Key names of the engagement features (watched therapists, watchlists, notification cooldowns, analytics),
+/// built in this one place beside <see cref="PresenceKeys"/> and under the same prefix. None of these keys is
+/// touched by a presence script together with a role's keys, so they carry no role hash tag and stay correct
+/// when a role's keys are split into shards. Ids must have passed <see cref="UserId.IsValid"/> before they get here.
+/// </summary>
+public sealed class EngagementKeys(PresenceKeys keys)
+{
+    private readonly string _prefix = keys.Prefix;
+
+    /// <summary>ZSET of therapists someone watches by id on a gateway, score = watched-until (unix ms).</summary>
+    public RedisKey WatchedTherapists => _prefix + ":watch:therapists";
+
+    /// <summary>SET of the therapist ids a community user keeps as preferred.</summary>
+    public RedisKey Watchlist(string userId) => _prefix + ":watchlist:" + userId;
+
+    /// <summary>SET of the community users who keep a therapist on their watchlist (the reverse index the notifier reads).</summary>
+    public RedisKey Watchers(string therapistId) => _prefix + ":watchers:" + therapistId;
+
+    /// <summary>STRING + PX: a notification for (user, therapist) went out within the cooldown.</summary>
+    public RedisKey NotificationCooldown(string userId, string therapistId) => _prefix + ":notify:cooldown:" + userId + ":" + therapistId;
+
+    /// <summary>STRING + PX: a delivered notification event id, so a redelivered stream entry is not sent twice.</summary>
+    public RedisKey NotificationDelivered(string eventId) => _prefix + ":notify:sent:" + eventId;
+
+    /// <summary>STREAM of webhook deliveries that failed after the last retry.</summary>
+    public RedisKey NotificationDeadLetters => _prefix + ":notify:dead";
+
+    /// <summary>STRING + PX: the user holds a live hub connection (refreshed by the gateway), so a notification goes to the hub.</summary>
+    public RedisKey HubPresence(string userId) => _prefix + ":notify:hub:" + userId;
+
+    /// <summary>Pub/sub channel the gateways listen on for <c>preferred-online</c> hub deliveries.</summary>
+    public RedisChannel NotificationChannel => RedisChannel.Literal(_prefix + ":notify:hub");
+
+    /// <summary>Analytics keys: <c>{prefix}:analytics:{name}:{bucket}</c>, each with a 90-day expiry.</summary>
+    public RedisKey Analytics(string name, string bucket) => _prefix + ":analytics:" + name + ":" + bucket;
+
+    /// <summary>Per-user analytics scratch (session start), short-lived and deleted when the session ends.</summary>
+    public RedisKey AnalyticsSession(string role, string userId) => _prefix + ":analytics:session:" + role + ":" + userId;
+}
