@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
+using Presence.Core.Engagement;
 using Presence.Core.Intervals;
 
 namespace Presence.HeartbeatApi;
@@ -21,6 +22,7 @@ public static class HeartbeatApiExtensions
             o.Assemblies = [typeof(HeartbeatApiExtensions).Assembly];
         });
         builder.Services.AddHeartbeatIntervals(builder.Configuration);
+        builder.Services.AddEngagement();
         builder.Services.SwaggerDocument(o =>
         {
             o.DocumentSettings = s =>

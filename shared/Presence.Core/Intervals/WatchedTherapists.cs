@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
+using Presence.Core.Engagement;
 using StackExchange.Redis;
 
 namespace Presence.Core.Intervals;

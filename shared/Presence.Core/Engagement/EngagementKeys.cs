@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace Presence.Core;
+namespace Presence.Core.Engagement;
 
 /// <summary>
 /// Key names of the engagement features (watched therapists, watchlists, notification cooldowns, analytics),
