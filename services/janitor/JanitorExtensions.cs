@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
+using Presence.Janitor.Notifications;
 using Presence.Janitor.Sweeping;
 
 namespace Presence.Janitor;
@@ -32,6 +33,7 @@ public static class JanitorExtensions
         services.TryAddSingleton<Sweeper>();
         services.TryAddSingleton<UserExpiry>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
+        services.AddNotifications(configuration);
         return services;
     }
 }

@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.Core.Engagement;
 using Presence.Core.Intervals;
+using Presence.RealtimeGateway.Notifications;
 using Presence.RealtimeGateway.Connections;
 using Presence.RealtimeGateway.Hubs;
 using Presence.RealtimeGateway.Pushes;
@@ -33,6 +35,8 @@ public static class RealtimeGatewayExtensions
         services.AddHeartbeatIntervals(builder.Configuration);
         services.TryAddSingleton<WatchMarks>();
         services.AddHostedService<WatchMarkRenewal>();
+        services.AddEngagement();
+        services.AddHostedService<PreferredOnlineRelay>();
         services.AddSingleton<PresenceHubFilter>();
         services.AddHostedService<InstanceLease>();
         services.AddHostedService<PresenceEventConsumer>();

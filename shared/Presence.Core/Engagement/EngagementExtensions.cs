@@ -11,6 +11,7 @@ public static class EngagementExtensions
         services.TryAddSingleton<EngagementKeys>();
         services.TryAddSingleton<EngagementMetrics>();
         services.TryAddSingleton<Watchlists>();
+        services.TryAddSingleton<NotificationStore>();
         return services;
     }
 }

@@ -21,20 +21,14 @@ public sealed class EngagementKeys(PresenceKeys keys)
     /// <summary>SET of the community users who keep a therapist on their watchlist (the reverse index the notifier reads).</summary>
     public RedisKey Watchers(string therapistId) => _prefix + ":watchers:" + therapistId;
 
-    /// <summary>STRING + PX: a notification for (user, therapist) went out within the cooldown.</summary>
+    /// <summary>STRING <c>{until}|{eventId}</c>: a notification for (user, therapist) went out; PX only cleans up.</summary>
     public RedisKey NotificationCooldown(string userId, string therapistId) => _prefix + ":notify:cooldown:" + userId + ":" + therapistId;
-
-    /// <summary>STRING + PX: a delivered notification event id, so a redelivered stream entry is not sent twice.</summary>
-    public RedisKey NotificationDelivered(string eventId) => _prefix + ":notify:sent:" + eventId;
 
     /// <summary>STREAM of webhook deliveries that failed after the last retry.</summary>
     public RedisKey NotificationDeadLetters => _prefix + ":notify:dead";
 
-    /// <summary>STRING + PX: the user holds a live hub connection (refreshed by the gateway), so a notification goes to the hub.</summary>
-    public RedisKey HubPresence(string userId) => _prefix + ":notify:hub:" + userId;
-
-    /// <summary>Pub/sub channel the gateways listen on for <c>preferred-online</c> hub deliveries.</summary>
-    public RedisChannel NotificationChannel => RedisChannel.Literal(_prefix + ":notify:hub");
+    /// <summary>Pub/sub channel one gateway instance listens on for <c>preferred-online</c> deliveries to its connections.</summary>
+    public RedisChannel HubNotifications(string instanceId) => RedisChannel.Literal(_prefix + ":notify:hub:" + instanceId);
 
     /// <summary>Analytics keys: <c>{prefix}:analytics:{name}:{bucket}</c>, each with a 90-day expiry.</summary>
     public RedisKey Analytics(string name, string bucket) => _prefix + ":analytics:" + name + ":" + bucket;

@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Presence.Core;
+using Presence.Core.Engagement;
+using Presence.Janitor.Notifications;
+using Presence.Testing;
+using StackExchange.Redis;
+using Role = Presence.Core.Role;
+
+namespace Presence.Janitor.Tests;
+
+public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
+{
+    private static readonly byte[] Key = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
+    private readonly Receiver _receiver = new();
+    private ServiceProvider _services = null!;
+    private readonly FakeTimeProvider _time = new(JanitorHarness.Start);
+    private readonly string _prefix = RedisServer.NewKeyPrefix();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private PreferredTherapistNotifier Notifier => _services.GetRequiredService<PreferredTherapistNotifier>();
+
+    private EngagementKeys Keys => new(new PresenceKeys(_prefix));
+
+    public async ValueTask InitializeAsync()
+    {
+        await _receiver.StartAsync();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Notifications:WebhookUrl"] = _receiver.Url + "hook",
+            ["Notifications:WebhookSecret"] = "whsec_" + Convert.ToBase64String(Key),
+            ["Notifications:MaxAttempts"] = "4",
+            ["Notifications:RetryBaseDelay"] = "00:00:00.050",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
+        services.AddPresenceCore(configuration);
+        services.Configure<PresenceOptions>(o => o.KeyPrefix = _prefix);
+        services.AddJanitorServices(configuration);
+        _services = services.BuildServiceProvider();
+        await _services.GetRequiredService<Watchlists>().ReplaceAsync("c-1", ["t-1", "t-2"], Ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _receiver.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_listed_therapist_coming_online_sends_one_signed_webhook_per_cooldown_window()
+    {
+        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(new("t-1", "online", true, 2_000, 2), Ct);
+        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 1), Ct);
+        _time.Advance(TimeSpan.FromHours(6) - TimeSpan.FromSeconds(1));
+        await Notifier.HandleAsync(new("t-1", "online", false, 3_000, 3), Ct);
+
+        var first = Assert.Single(_receiver.Accepted);
+        Assert.True(first.SignatureValid);
+        Assert.StartsWith("msg_", first.Id, StringComparison.Ordinal);
+        Assert.Equal(_time.GetUtcNow().AddHours(-6).AddSeconds(1).ToUnixTimeSeconds(), first.Timestamp);
+        var body = JsonDocument.Parse(first.Body).RootElement;
+        Assert.Equal("preferred-online", body.GetProperty("type").GetString());
+        Assert.Equal("t-1", body.GetProperty("therapistId").GetString());
+        Assert.Equal("c-1", body.GetProperty("userId").GetString());
+        Assert.Equal("online", body.GetProperty("status").GetString());
+        Assert.Equal(1_000, body.GetProperty("at").GetInt64());
+        Assert.Equal(1, body.GetProperty("ver").GetInt64());
+        Assert.Equal(6, body.EnumerateObject().Count());
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Notifier.HandleAsync(new("t-1", "online", true, 4_000, 4), Ct);
+        Assert.Equal(2, _receiver.Accepted.Count);
+        Assert.Equal("available", JsonDocument.Parse(_receiver.Accepted[1].Body).RootElement.GetProperty("status").GetString());
+        Assert.All(_receiver.Accepted, d => Assert.True(d.SignatureValid));
+    }
+
+    [Fact]
+    public async Task Going_offline_or_an_unlisted_therapist_sends_nothing()
+    {
+        await Notifier.HandleAsync(new("t-1", "recent", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(new("t-9", "online", true, 1_000, 1), Ct);
+        // The sentinel: a listed therapist coming online is delivered, and it is the only request.
+        await Notifier.HandleAsync(new("t-2", "online", false, 1_000, 1), Ct);
+        Assert.Equal("t-2", JsonDocument.Parse(Assert.Single(_receiver.Received).Body).RootElement.GetProperty("therapistId").GetString());
+    }
+
+    [Fact]
+    public async Task A_receiver_outage_is_retried_with_the_same_id_and_delivered_when_it_is_back()
+    {
+        _receiver.FailNext(2);
+
+        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 7), Ct);
+
+        Assert.Equal(3, _receiver.Received.Count);
+        Assert.Single(_receiver.Received.Select(r => r.Id).Distinct());
+        Assert.True(Assert.Single(_receiver.Accepted).SignatureValid);
+        Assert.Equal(0, await redis.Database.StreamLengthAsync(Keys.NotificationDeadLetters));
+    }
+
+    [Fact]
+    public async Task After_the_last_attempt_the_note_is_dead_lettered_and_a_redelivery_of_the_event_is_sent_once_the_receiver_is_back()
+    {
+        _receiver.FailNext(4);
+
+        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 8), Ct);
+
+        Assert.Empty(_receiver.Accepted);
+        var dead = Assert.Single(await redis.Database.StreamRangeAsync(Keys.NotificationDeadLetters));
+        Assert.Equal(_receiver.Received[0].Id, (string?)dead["id"]);
+
+        // The stream hands the event over again (its consumer acknowledges only after handling): it passes its own cooldown.
+        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 8), Ct);
+        var delivered = Assert.Single(_receiver.Accepted);
+        Assert.Equal(_receiver.Received[0].Id, delivered.Id);
+    }
+
+    [Fact]
+    public async Task A_user_with_a_live_hub_connection_is_told_through_its_gateway_instance_not_the_webhook()
+    {
+        var connections = _services.GetRequiredService<ConnectionStore>();
+        await connections.ConnectAsync(Role.Community, "c-1", "gw-live", "conn-1", Ct);
+        var relayed = new TaskCompletionSource<HubNotification>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscriber = _services.GetRequiredService<IConnectionMultiplexer>().GetSubscriber();
+        await subscriber.SubscribeAsync(Keys.HubNotifications("gw-live"), (_, message) =>
+            relayed.TrySetResult(JsonSerializer.Deserialize((string)message!, EngagementJson.Default.HubNotification)!));
+
+        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 1), Ct);
+
+        var note = await relayed.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(["conn-1"], note.ConnectionIds);
+        Assert.Equal("t-1", note.Message.TherapistId);
+
+        // A connection on a gateway that is gone (no subscriber): the note goes out as a webhook instead.
+        await connections.ConnectAsync(Role.Community, "c-1", "gw-gone", "conn-2", Ct);
+        await subscriber.UnsubscribeAsync(Keys.HubNotifications("gw-live"));
+        await Notifier.HandleAsync(new("t-2", "online", false, 1_000, 1), Ct);
+        Assert.Equal("t-2", JsonDocument.Parse(Assert.Single(_receiver.Received).Body).RootElement.GetProperty("therapistId").GetString());
+    }
+
+    /// <summary>A real HTTP receiver (Kestrel on a free port) that verifies the Standard Webhooks signature.</summary>
+    private sealed class Receiver : IAsyncDisposable
+    {
+        private readonly ConcurrentQueue<Delivery> _received = new();
+        private WebApplication? _app;
+        private int _failures;
+
+        public string Url { get; private set; } = string.Empty;
+
+        public IReadOnlyList<Delivery> Received => [.. _received];
+
+        public IReadOnlyList<Delivery> Accepted => [.. _received.Where(d => d.Status == 200)];
+
+        public void FailNext(int count) => _failures = count;
+
+        public async Task StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            _app = builder.Build();
+            _app.MapPost("/hook", async (HttpContext ctx) =>
+            {
+                var body = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
+                var id = ctx.Request.Headers["webhook-id"].ToString();
+                var timestamp = long.Parse(ctx.Request.Headers["webhook-timestamp"].ToString(), System.Globalization.CultureInfo.InvariantCulture);
+                var valid = WebhookSignature.Verify(Key, id, timestamp, body, ctx.Request.Headers["webhook-signature"].ToString());
+                var status = Interlocked.Decrement(ref _failures) >= 0 ? 503 : valid ? 200 : 401;
+                _received.Enqueue(new Delivery(id, timestamp, body, valid, status));
+                return Results.StatusCode(status);
+            });
+            await _app.StartAsync();
+            Url = _app.Urls.First().TrimEnd('/') + "/";
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_app is not null)
+            {
+                await _app.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed record Delivery(string Id, long Timestamp, string Body, bool SignatureValid, int Status);
+}
