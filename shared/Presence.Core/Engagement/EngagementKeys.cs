@@ -30,9 +30,12 @@ public sealed class EngagementKeys(PresenceKeys keys)
     /// <summary>Pub/sub channel one gateway instance listens on for <c>preferred-online</c> deliveries to its connections.</summary>
     public RedisChannel HubNotifications(string instanceId) => RedisChannel.Literal(_prefix + ":notify:hub:" + instanceId);
 
-    /// <summary>Analytics keys: <c>{prefix}:analytics:{name}:{bucket}</c>, each with a 90-day expiry.</summary>
-    public RedisKey Analytics(string name, string bucket) => _prefix + ":analytics:" + name + ":" + bucket;
+    /// <summary>
+    /// Analytics keys: <c>{prefix}:{analytics}:{name}:{bucket}</c>, one hash tag so the fold script is one call on
+    /// Redis Cluster; figures expire after the retention (90 days).
+    /// </summary>
+    public RedisKey Analytics(string name, string bucket) => _prefix + ":{analytics}:" + name + ":" + bucket;
 
     /// <summary>Per-user analytics scratch (session start), short-lived and deleted when the session ends.</summary>
-    public RedisKey AnalyticsSession(string role, string userId) => _prefix + ":analytics:session:" + role + ":" + userId;
+    public RedisKey AnalyticsSession(string role, string userId) => _prefix + ":{analytics}:session:" + role + ":" + userId;
 }
