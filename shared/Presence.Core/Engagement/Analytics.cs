@@ -45,9 +45,23 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
             keys.Analytics("available-now", "therapist"), keys.Analytics("waiting", "community"), keys.Analytics("time-to-available", day),
         ];
         RedisValue[] args = [identity, role, e.Id, e.At, e.Status, e.Available ? "1" : "0", (long)Retention.TotalMilliseconds, (long)Scratch.TotalMilliseconds];
-        var folded = (long)await resilience.ExecuteAsync(static (s, _) => Fold.EvaluateAsync(s.db, s.k, s.args),
-            (db: redis.GetDatabase(), k, args), idempotent: true, ct).ConfigureAwait(false) == 1;
+        var reply = (long[])(await resilience.ExecuteAsync(static (s, _) => Fold.EvaluateAsync(s.db, s.k, s.args),
+            (db: redis.GetDatabase(), k, args), idempotent: true, ct).ConfigureAwait(false))!;
+        var folded = reply[0] == 1;
         metrics.AnalyticsEvent(role, folded ? "folded" : "duplicate");
+        if (folded)
+        {
+            if (reply[1] >= 0)
+            {
+                metrics.SessionEnded(role, TimeSpan.FromMilliseconds(reply[1]));
+            }
+
+            foreach (var wait in reply.Skip(2))
+            {
+                metrics.WaitedForAvailable(TimeSpan.FromMilliseconds(wait));
+            }
+        }
+
         return folded;
     }
 

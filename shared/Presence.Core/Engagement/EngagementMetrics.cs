@@ -13,6 +13,8 @@ public sealed class EngagementMetrics
     private readonly Counter<long> _watchlistWrites;
     private readonly Counter<long> _notifications;
     private readonly Counter<long> _analyticsEvents;
+    private readonly Histogram<double> _sessionLength;
+    private readonly Histogram<double> _timeToAvailable;
 
     public EngagementMetrics(PresenceMetrics metrics)
     {
@@ -21,6 +23,10 @@ public sealed class EngagementMetrics
         _notifications = Meter.CreateCounter<long>("presence.notifications", "{notification}",
             "Preferred-therapist notifications by channel (hub, webhook) and outcome (delivered, cooldown, retried, dead-lettered, unlisted).");
         _analyticsEvents = Meter.CreateCounter<long>("presence.analytics.events", "{event}", "State events folded into analytics, by role and outcome (folded, duplicate).");
+        InstrumentAdvice<double> minutes = new() { HistogramBucketBoundaries = [60, 300, 900, 1800, 3600, 7200, 14400] };
+        _sessionLength = Meter.CreateHistogram<double>("presence.analytics.session.duration", "s", "Length of ended sessions, by role (as folded).", advice: minutes);
+        _timeToAvailable = Meter.CreateHistogram<double>("presence.analytics.time_to_available", "s",
+            "From a community user coming online to a therapist being available (0 when one already was).", advice: minutes);
     }
 
     public Meter Meter { get; }
@@ -29,6 +35,11 @@ public sealed class EngagementMetrics
 
     public void Notification(string channel, string outcome) =>
         _notifications.Add(1, new TagList { { "channel", channel }, { "outcome", outcome } });
+
+    public void SessionEnded(string role, TimeSpan length) =>
+        _sessionLength.Record(length.TotalSeconds, new KeyValuePair<string, object?>("role", role));
+
+    public void WaitedForAvailable(TimeSpan wait) => _timeToAvailable.Record(wait.TotalSeconds);
 
     public void AnalyticsEvent(string role, string outcome) =>
         _analyticsEvents.Add(1, new TagList { { "role", role }, { "outcome", outcome } });

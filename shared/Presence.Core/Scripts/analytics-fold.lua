@@ -3,11 +3,13 @@
 -- 4 sessions HASH (role, day), 5 session start scratch (role, user), 6 daily active HLL (role, day),
 -- 7 SET of therapists available now, 8 LIST of waiting community arrival times, 9 time-to-available HASH (day).
 -- ARGV: 1 event identity, 2 role, 3 id, 4 at (ms), 5 status, 6 available (1/0), 7 retention ms, 8 scratch ms.
--- Returns 0 for an event already folded (replays change nothing), 1 otherwise.
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+-- Returns {0} for an event already folded (replays change nothing), otherwise {1, session ms or -1, waits ms...}
+-- (the durations recorded now, which the caller also exports as metrics).
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return {0} end
 redis.call('PEXPIRE', KEYS[1], ARGV[8])
 local role, id, at, status, available, retention, scratch = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6] == '1', ARGV[7], ARGV[8]
 local bounds = {60, 300, 900, 1800, 3600, 7200, 14400}
+local session, waits = -1, {}
 local function record(key, ms)
   local field = 'inf'
   for _, b in ipairs(bounds) do
@@ -28,6 +30,7 @@ if status == 'online' then
   if redis.call('SET', KEYS[5], at, 'NX', 'PX', scratch) and role == 'community' then
     if redis.call('SCARD', KEYS[7]) > 0 then
       record(KEYS[9], 0)
+      waits[#waits + 1] = 0
     else
       redis.call('RPUSH', KEYS[8], at)
       redis.call('LTRIM', KEYS[8], -10000, -1)
@@ -38,7 +41,8 @@ else
   local start = redis.call('GET', KEYS[5])
   if start then
     redis.call('DEL', KEYS[5])
-    record(KEYS[4], math.max(0, at - tonumber(start)))
+    session = math.max(0, at - tonumber(start))
+    record(KEYS[4], session)
   end
 end
 if role == 'therapist' then
@@ -46,7 +50,9 @@ if role == 'therapist' then
     mark(KEYS[3])
     if redis.call('SADD', KEYS[7], id) == 1 then
       for _, arrived in ipairs(redis.call('LRANGE', KEYS[8], 0, -1)) do
-        record(KEYS[9], math.max(0, at - tonumber(arrived)))
+        local wait = math.max(0, at - tonumber(arrived))
+        record(KEYS[9], wait)
+        waits[#waits + 1] = wait
       end
       redis.call('DEL', KEYS[8])
     end
@@ -54,4 +60,6 @@ if role == 'therapist' then
     redis.call('SREM', KEYS[7], id)
   end
 end
-return 1
+local reply = {1, session}
+for _, w in ipairs(waits) do reply[#reply + 1] = w end
+return reply
