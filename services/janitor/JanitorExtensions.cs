@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Presence.Janitor.Engagement;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
 using Presence.Janitor.Notifications;
@@ -19,6 +20,7 @@ public static class JanitorExtensions
         builder.Services.AddHostedService<LeaderElectionWorker>();
         builder.Services.AddHostedService<SweepWorker>();
         builder.Services.AddHostedService<KeyspaceExpiryWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngagementWorker>());
         return builder;
     }
 
@@ -34,6 +36,10 @@ public static class JanitorExtensions
         services.TryAddSingleton<UserExpiry>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
         services.AddNotifications(configuration);
+        services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
+        services.TryAddSingleton<StateEventConsumer>();
+        services.TryAddSingleton<EngagementWorker>();
         return services;
     }
 }

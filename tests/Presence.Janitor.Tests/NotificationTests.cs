@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Presence.Core;
 using Presence.Core.Engagement;
+using Presence.Janitor.Engagement;
 using Presence.Janitor.Notifications;
 using Presence.Testing;
 using StackExchange.Redis;
@@ -148,6 +149,48 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         await subscriber.UnsubscribeAsync(Keys.HubNotifications("gw-live"));
         await Notifier.HandleAsync(new("t-2", "online", false, 1_000, 1), Ct);
         Assert.Equal("t-2", JsonDocument.Parse(Assert.Single(_receiver.Received).Body).RootElement.GetProperty("therapistId").GetString());
+    }
+
+    [Fact]
+    public async Task The_consumer_groups_feed_the_notifier_and_the_analytics_from_every_stream_and_a_restart_loses_nothing()
+    {
+        var keys = new PresenceKeys(_prefix);
+        var at = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        NameValueEntry[] V2(string role, string id, long ver, string status, bool available) =>
+        [
+            new("role", role), new("id", id), new("ver", ver), new("at", at), new("status", status),
+            new("available", available ? "1" : "0"), new("lastActive", at), new("reason", "heartbeat"),
+        ];
+        await redis.Database.StreamAddAsync(keys.Events(Role.Community), V2("community", "c-1", 1, "online", false));
+        // An entry without the versioned fields is acknowledged and skipped, not retried forever.
+        await redis.Database.StreamAddAsync(keys.Events(Role.Therapist), [new("role", "therapist"), new("id", "t-1"), new("status", "online"), new("at", at)]);
+        await redis.Database.StreamAddAsync(keys.Events(Role.Therapist), V2("therapist", "t-1", 1, "online", true));
+
+        // A first leader reads the therapist stream for the notifier, then dies before acknowledging anything.
+        await redis.Database.StreamCreateConsumerGroupAsync(keys.Events(Role.Therapist), EngagementWorker.NotifierGroup, StreamPosition.Beginning);
+        await redis.Database.StreamReadGroupAsync(keys.Events(Role.Therapist), EngagementWorker.NotifierGroup, StateEventConsumer.ConsumerName, ">");
+        Assert.Equal(2, (await redis.Database.StreamPendingAsync(keys.Events(Role.Therapist), EngagementWorker.NotifierGroup)).PendingMessageCount);
+
+        // The next leader (a fresh consumer over the same groups) starts from what was left pending.
+        var worker = _services.GetRequiredService<EngagementWorker>();
+        Assert.Equal([keys.Events(Role.Therapist), keys.Events(Role.Community)], worker.Streams);
+        await worker.PumpOnceAsync(Ct);
+
+        var delivered = Assert.Single(_receiver.Accepted);
+        Assert.Equal("t-1", JsonDocument.Parse(delivered.Body).RootElement.GetProperty("therapistId").GetString());
+        foreach (var role in new[] { Role.Therapist, Role.Community })
+        {
+            Assert.Equal(0, (await redis.Database.StreamPendingAsync(keys.Events(role), EngagementWorker.NotifierGroup)).PendingMessageCount);
+            Assert.Equal(0, (await redis.Database.StreamPendingAsync(keys.Events(role), EngagementWorker.AnalyticsGroup)).PendingMessageCount);
+        }
+
+        var day = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
+        var analytics = _services.GetRequiredService<Analytics>();
+        Assert.Equal(1, Assert.Single(await analytics.ActiveUsersAsync(Role.Community, day, day, Ct)).Users);
+        Assert.Equal(1, Assert.Single(await analytics.ActiveUsersAsync(Role.Therapist, day, day, Ct)).Users);
+        // Nothing new: a second pass handles nothing and sends nothing.
+        Assert.Equal(0, await worker.PumpOnceAsync(Ct));
+        Assert.Single(_receiver.Received);
     }
 
     /// <summary>A real HTTP receiver (Kestrel on a free port) that verifies the Standard Webhooks signature.</summary>
