@@ -133,6 +133,8 @@ async function beat() {
     return;
   }
   const body = { timestamp: new Date().toISOString() };
+  // A hidden tab says so: the server then advertises a longer interval (docs/engagement.md).
+  if (isHidden()) body.visible = false;
   try {
     let ack;
     if (viaHub) {
