@@ -21,6 +21,7 @@ public static class JanitorExtensions
         builder.Services.AddHostedService<SweepWorker>();
         builder.Services.AddHostedService<KeyspaceExpiryWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EngagementWorker>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CoverageSampler>());
         return builder;
     }
 
@@ -40,6 +41,7 @@ public static class JanitorExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
         services.TryAddSingleton<StateEventConsumer>();
         services.TryAddSingleton<EngagementWorker>();
+        services.TryAddSingleton<CoverageSampler>();
         return services;
     }
 }

@@ -193,6 +193,24 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         Assert.Single(_receiver.Received);
     }
 
+    [Fact]
+    public async Task The_coverage_sample_counts_a_therapist_in_every_hour_it_stays_online_not_only_the_first()
+    {
+        var store = _services.GetRequiredService<PresenceStore>();
+        var sampler = _services.GetRequiredService<CoverageSampler>();
+        var start = _time.GetUtcNow();
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-long", HeartbeatTransport.Hub, Available: true), Ct);
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-short", HeartbeatTransport.Hub), Ct);
+        await sampler.SampleAsync(Ct);
+        _time.Advance(TimeSpan.FromHours(1));
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-long", HeartbeatTransport.Hub), Ct);
+        await sampler.SampleAsync(Ct);
+
+        var coverage = await _services.GetRequiredService<Analytics>().CoverageAsync(start, start.AddHours(2), Ct);
+
+        Assert.Equal([(2L, 1L), (1L, 1L)], coverage.Select(c => (c.Online, c.Available)));
+    }
+
     /// <summary>A real HTTP receiver (Kestrel on a free port) that verifies the Standard Webhooks signature.</summary>
     private sealed class Receiver : IAsyncDisposable
     {

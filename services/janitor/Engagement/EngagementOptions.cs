@@ -18,12 +18,15 @@ public sealed class EngagementOptions
 
     /// <summary>Entries read per stream and group in one call.</summary>
     public int BatchSize { get; set; } = 100;
+
+    /// <summary>How often the leader adds the therapists online and available now to the hour's coverage (one board read).</summary>
+    public TimeSpan CoverageSampleInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOptions>
 {
     public ValidateOptionsResult Validate(string? name, EngagementOptions o) =>
-        o.PollDelay <= TimeSpan.Zero || o.BatchSize is < 1 or > 10_000
-            ? ValidateOptionsResult.Fail("Engagement:PollDelay must be positive and Engagement:BatchSize 1-10000.")
+        o.PollDelay <= TimeSpan.Zero || o.BatchSize is < 1 or > 10_000 || o.CoverageSampleInterval < TimeSpan.FromSeconds(10) || o.CoverageSampleInterval > TimeSpan.FromMinutes(30)
+            ? ValidateOptionsResult.Fail("Engagement:PollDelay must be positive, Engagement:BatchSize 1-10000, Engagement:CoverageSampleInterval 10 s-30 min.")
             : ValidateOptionsResult.Success;
 }

@@ -65,6 +65,33 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
         return folded;
     }
 
+    /// <summary>
+    /// Adds the therapists online and available now to this hour's coverage, so one online across several hours counts
+    /// in each of them, not only in the hour of its last event (idempotent: HyperLogLogs).
+    /// </summary>
+    public async Task SampleCoverageAsync(IReadOnlyCollection<string> online, IReadOnlyCollection<string> available, DateTimeOffset now, CancellationToken ct)
+    {
+        var hour = now.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
+        await resilience.ExecuteAsync(static async (s, _) =>
+        {
+            var db = s.redis.GetDatabase();
+            var writes = new List<Task>();
+            foreach (var (key, ids) in new[] { (s.onlineKey, s.online), (s.availableKey, s.available) })
+            {
+                foreach (var chunk in ids.Where(UserId.IsValid).Chunk(1000))
+                {
+                    writes.Add(db.HyperLogLogAddAsync(key, [.. chunk.Select(id => (RedisValue)id)]));
+                }
+
+                writes.Add(db.KeyExpireAsync(key, Retention));
+            }
+
+            await Task.WhenAll(writes).ConfigureAwait(false);
+            return true;
+        }, (redis, onlineKey: keys.Analytics("coverage-online", hour), availableKey: keys.Analytics("coverage-available", hour), online, available),
+            idempotent: true, ct).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<CoverageHour>> CoverageAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         var hours = new List<DateTimeOffset>();
