@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Presence.Core.Engagement;
 using Presence.Testing;
 using StackExchange.Redis;
@@ -72,6 +74,25 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(200, community.TimeToAvailable.MeanSeconds);
         Assert.Equal(3, Assert.Single(await _analytics.ActiveUsersAsync(Role.Community, Day, Day, Ct)).Users);
         Assert.Equal(2, Assert.Single(await _analytics.ActiveUsersAsync(Role.Therapist, Day, Day, Ct)).Users);
+    }
+
+    [Fact]
+    public async Task The_fold_exports_session_lengths_waits_and_event_outcomes_as_metrics()
+    {
+        var meters = _core.Get<IMeterFactory>();
+        using var sessions = new MetricCollector<double>(meters, "Presence", "presence.analytics.session.duration");
+        using var waits = new MetricCollector<double>(meters, "Presence", "presence.analytics.time_to_available");
+        using var events = new MetricCollector<long>(meters, "Presence", "presence.analytics.events");
+
+        foreach (var e in Morning.Append(Morning[0]))
+        {
+            await _analytics.FoldAsync(e, Ct);
+        }
+
+        Assert.Equal([1800.0, 3900.0, 7200.0], sessions.GetMeasurementSnapshot().Select(m => m.Value).Order());
+        Assert.Equal([0.0, 0.0, 600.0], waits.GetMeasurementSnapshot().Select(m => m.Value).Order());
+        Assert.Equal(Morning.Length, events.GetMeasurementSnapshot().Count(m => (string?)m.Tags["outcome"] == "folded"));
+        Assert.Equal(1, events.GetMeasurementSnapshot().Count(m => (string?)m.Tags["outcome"] == "duplicate"));
     }
 
     [Fact]
