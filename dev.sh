@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Presence developer entry point. See README.md ("Quick start").
 #   ./dev.sh up              start redis-server and the four services (Aspire AppHost) in the background
+#   ./dev.sh up --cluster    the same on a local 3-primary Redis Cluster (127.0.0.1:7001-7003)
 #   ./dev.sh down            stop what `up` started
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
@@ -63,6 +64,9 @@ vendor_web() {
 cmd_test() {
   ensure_package redis-server redis-server
   ensure_package chromium chromium
+  # The deployment tests lint k8s/ and the scripts (they install these too; promtool they unpack themselves).
+  ensure_package yamllint yamllint
+  ensure_package shellcheck shellcheck
   vendor_web
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
@@ -131,10 +135,19 @@ SERVICES=(heartbeat-api:5101:Presence.HeartbeatApi realtime-gateway:5102:Presenc
 UP_TIMEOUT="${PRESENCE_UP_TIMEOUT:-180}"   # seconds from AppHost start until every service is ready
 DOWN_TIMEOUT="${PRESENCE_DOWN_TIMEOUT:-30}" # seconds for the orchestrator to stop its children by itself
 
+# ./dev.sh up --cluster records "cluster" here; the Redis ports follow it until ./dev.sh down.
+REDIS_MODE_FILE="$STATE/redis-mode"
+CLUSTER_PORTS=(7001 7002 7003)
+redis_mode() { [ -f "$REDIS_MODE_FILE" ] && cat "$REDIS_MODE_FILE" || echo single; }
+redis_ports() {
+  if [ "$(redis_mode)" = cluster ]; then local p; for p in "${CLUSTER_PORTS[@]}"; do printf '%s %s ' "$p" $((p + 10000)); done
+  else printf '%s ' "$REDIS_PORT"; fi
+}
+
 all_ports() {
   local s
   for s in "${SERVICES[@]}"; do IFS=: read -r _ port _ <<<"$s"; printf '%s ' "$port"; done
-  printf '%s %s %s %s\n' "$REDIS_PORT" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT"
+  printf '%s%s %s %s\n' "$(redis_ports)" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT"
 }
 
 # port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp, no ss/netstat needed).
@@ -193,7 +206,11 @@ print_summary() {
     IFS=: read -r name port _ <<<"$s"
     printf '  %-17s http://127.0.0.1:%s\n' "$name" "$port"
   done
-  printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
+  if [ "$(redis_mode)" = cluster ]; then
+    printf '  %-17s 127.0.0.1:%s   (redis-cli -c -p %s)\n' "redis cluster" "$(IFS=,; echo "${CLUSTER_PORTS[*]}")" "${CLUSTER_PORTS[0]}"
+  else
+    printf '  %-17s 127.0.0.1:%s   (redis-cli -p %s)\n' redis "$REDIS_PORT" "$REDIS_PORT"
+  fi
   login=$(dashboard_login_url)
   printf '  %-17s http://localhost:%s\n' dashboard "$DASHBOARD_PORT"
   [ -n "$login" ] && printf '  %-17s %s\n' "dashboard login" "$login"
@@ -207,7 +224,8 @@ EOF
 }
 
 cmd_up() {
-  local pid busy start now name port s pending waited=0
+  local pid busy start now name port s pending waited=0 cluster=0
+  case "${1:-}" in --cluster) cluster=1 ;; "") ;; *) die "usage: ./dev.sh up [--cluster]" ;; esac
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 ('dotnet') is missing: see https://dot.net (global.json pins 10.0.x)."
   ensure_package redis-server redis-server
   ensure_package redis-cli redis-tools
@@ -223,6 +241,7 @@ cmd_up() {
     return 0
   fi
   rm -f "$PID_FILE"
+  if [ "$cluster" -eq 1 ]; then echo cluster >"$REDIS_MODE_FILE"; else rm -f "$REDIS_MODE_FILE"; fi
 
   # A previous run may still be freeing its ports (the orchestrator stops its children within ~15 s).
   busy=$(busy_ports)
@@ -239,7 +258,7 @@ cmd_up() {
     die "build failed (full log: .dev/logs/build.log)"
   fi
 
-  log "starting the AppHost (redis-server on :$REDIS_PORT, services on :5101-5104, dashboard on :$DASHBOARD_PORT)"
+  log "starting the AppHost (redis $([ "$cluster" -eq 1 ] && echo "cluster on :7001-7003" || echo "on :$REDIS_PORT"), services on :5101-5104, dashboard on :$DASHBOARD_PORT)"
   # Same settings as the AppHost's launchSettings.json "http" profile (the binary is run directly so that
   # the recorded PID is the AppHost itself). setsid + nohup: detached from this terminal.
   ( cd "$APPHOST_DIR"
@@ -247,7 +266,7 @@ cmd_up() {
       ASPNETCORE_URLS="http://localhost:$DASHBOARD_PORT" \
       ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://localhost:$OTLP_PORT" \
       ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://localhost:$RESOURCE_SERVICE_PORT" \
-      ASPIRE_ALLOW_UNSECURED_TRANSPORT=true
+      ASPIRE_ALLOW_UNSECURED_TRANSPORT=true PRESENCE_REDIS_CLUSTER="$cluster"
     exec setsid nohup "$APPHOST_BIN" >"$LOGS/apphost.log" 2>&1 </dev/null ) &
   pid=$!
   echo "$pid" >"$PID_FILE"
@@ -283,6 +302,7 @@ cmd_up() {
       echo >&2
       show_tail "$LOGS/apphost.log" 20
       show_tail "$LOGS/redis.log" 10
+      show_tail "$LOGS/redis-cluster.log" 10
       for s in $pending; do IFS=: read -r name _ _ <<<"$s"; show_tail "$LOGS/$name.log" 25; done
       log "stopping what was started"
       cmd_down || true
@@ -310,6 +330,7 @@ cmd_down() {
   kill -TERM "$pid" 2>/dev/null || true
   start=$(date +%s)
   # The orchestrator notices the AppHost is gone and stops redis-server, the services and the dashboard.
+  # shellcheck disable=SC2086 # $pids and $left are PID lists, split into words on purpose.
   while :; do
     elapsed=$(($(date +%s) - start))
     left=$(alive_of $pids); busy=$(busy_ports)
@@ -322,8 +343,7 @@ cmd_down() {
         left=$(alive_of $left)
         [ -z "$left" ] || { log "killing: $left"; kill -KILL $left 2>/dev/null || true; sleep 1; }
       fi
-      local i
-      for i in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
+      for _ in $(seq 10); do busy=$(busy_ports); [ -z "$busy" ] && break; sleep 1; done
       break
     fi
     sleep 0.5
@@ -332,6 +352,7 @@ cmd_down() {
   busy=$(busy_ports)
   [ -z "$busy" ] || die "stopped our processes, but port(s) $busy are still in use (by something else?)"
   log "stopped; ports $(all_ports | tr ' ' ',' | sed 's/,$//') are free ($(($(date +%s) - start))s)"
+  rm -f "$REDIS_MODE_FILE"
 }
 
 cmd_status() {
@@ -350,9 +371,15 @@ cmd_status() {
   spid=$(awk '$2 ~ /(^|\/)dcp$/ && $3 == "start-apiserver" {print $1}' <<<"$tree" | head -n 1)
   printf '%-17s %-8s %-32s %s\n' orchestrator "${spid:--}" "-" "$([ -n "$spid" ] && echo running || echo missing)"
   spid=$(awk '$2 ~ /(^|\/)redis-server$/ {print $1}' <<<"$tree" | head -n 1)
-  code=$(timeout 3 redis-cli -p "$REDIS_PORT" ping 2>/dev/null || true)
-  [ "$code" = PONG ] || rc=1
-  printf '%-17s %-8s %-32s %s\n' redis "${spid:--}" "127.0.0.1:$REDIS_PORT" "PING -> ${code:-no answer}"
+  if [ "$(redis_mode)" = cluster ]; then
+    code=$(timeout 3 redis-cli -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | tr -d '\r' | grep '^cluster_state:' || true)
+    [ "$code" = cluster_state:ok ] || rc=1
+    printf '%-17s %-8s %-32s %s\n' "redis cluster" "${spid:--}" "127.0.0.1:7001-7003" "CLUSTER INFO -> ${code:-no answer}"
+  else
+    code=$(timeout 3 redis-cli -p "$REDIS_PORT" ping 2>/dev/null || true)
+    [ "$code" = PONG ] || rc=1
+    printf '%-17s %-8s %-32s %s\n' redis "${spid:--}" "127.0.0.1:$REDIS_PORT" "PING -> ${code:-no answer}"
+  fi
   for s in "${SERVICES[@]}"; do
     IFS=: read -r name port bin <<<"$s"
     spid=$(awk -v b="$bin" '{ n=split($2, a, "/"); if (a[n] == b) print $1 }' <<<"$tree" | head -n 1)
@@ -377,7 +404,7 @@ main() {
     token) cmd_token "$@" ;;
     bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,9p' "$0"; exit 2 ;;
+    *) sed -n '2,10p' "$0"; exit 2 ;;
   esac
 }
 

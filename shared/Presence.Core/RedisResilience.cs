@@ -112,7 +112,20 @@ public sealed class RedisResilience
             || server.Message.StartsWith("BUSY ", StringComparison.Ordinal)
             || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
             || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
-            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal),
+            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+            || IsClusterFailover(server),
         _ => false,
     };
+
+    /// <summary>
+    /// Replies a Redis Cluster gives while a primary fails over (docs/architecture.md, "Redis Cluster"): the slot is
+    /// not served until a replica takes over (<c>CLUSTERDOWN</c>), or the client's slot map is stale and the
+    /// redirect could not be followed (<c>MOVED</c>, <c>ASK</c>). Each clears within the cluster node timeout plus
+    /// the election, so they are a 503 with Retry-After, never a 500. (<c>READONLY</c>, <c>TRYAGAIN</c> above
+    /// cover a demoted primary and a slot being migrated.)
+    /// </summary>
+    public static bool IsClusterFailover(RedisServerException ex) =>
+        ex.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+        || ex.Message.StartsWith("MOVED ", StringComparison.Ordinal)
+        || ex.Message.StartsWith("ASK ", StringComparison.Ordinal);
 }

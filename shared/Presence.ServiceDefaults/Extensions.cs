@@ -30,6 +30,7 @@ public static class Extensions
     public const string HealthReadyPath = "/health/ready";
     public const string WritesRateLimitPolicy = "writes";
     public const string RedisHealthCheckName = "redis";
+    public const string DrainingHealthCheckName = "draining";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -37,9 +38,15 @@ public static class Extensions
         builder.ConfigureOpenTelemetry();
         builder.Services.AddPresenceCore(builder.Configuration);
         builder.Services.AddRedis();
+        // Liveness never depends on Redis: restarting a pod cannot fix a Redis outage. Readiness fits the failure
+        // (docs/operations.md, "Readiness"): with Redis down every endpoint still answers correctly, a fast 503
+        // problem with Retry-After or a stale board, so Redis down is Degraded (HTTP 200, still ready). Taking every
+        // pod out of its Service would only swap those answers for the ingress's own 503 page and block node drains.
+        // A pod that is shutting down is not ready.
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag])
-            .AddCheck<RedisHealthCheck>(RedisHealthCheckName, tags: [ReadyTag]);
+            .AddCheck<RedisHealthCheck>(RedisHealthCheckName, failureStatus: HealthStatus.Degraded, tags: [ReadyTag])
+            .AddCheck<DrainingHealthCheck>(DrainingHealthCheckName, tags: [ReadyTag]);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<PresenceExceptionHandler>();
         builder.Services.AddPresenceAuthentication();

@@ -4,8 +4,8 @@ using StackExchange.Redis;
 namespace Presence.ServiceDefaults;
 
 /// <summary>
-/// Ready means Redis answers a PING within a second; readiness never waits longer than that. A failure reports
-/// the registration's failure status, so a service that can still answer without Redis may register it degraded.
+/// Redis answers a PING within a second; the check never waits longer than that. A failure reports the
+/// registration's failure status: Degraded in every Presence service, which keeps the pod ready (Extensions).
 /// </summary>
 internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {

@@ -6,16 +6,20 @@ namespace Presence.Deployment.Tests;
 /// The Grafana dashboard parses and covers what an SRE watches; the alert rules have runbooks; both query only
 /// metrics the code emits.
 /// </summary>
-public sealed class DashboardTests
+public sealed partial class DashboardTests
 {
     private static readonly Lazy<JsonObject> Json = new(() =>
         JsonNode.Parse(File.ReadAllText(DashboardPath))!.AsObject());
 
     private static readonly Lazy<IReadOnlyList<Instrument>> Code = new(() => CodeInstruments.Scan("services", "shared"));
 
+    /// <summary>The alerting rules of the PrometheusRule, as rendered with the prometheus-operator component.</summary>
     private static readonly Lazy<List<JsonObject>> Alerts = new(() =>
-        [.. Kustomize.Parse(File.ReadAllText(Repo.Path("k8s", "observability", "presence-alerts.yaml")))
-            .SelectMany(doc => doc["groups"]!.AsArray()).SelectMany(g => g!["rules"]!.AsArray()).Select(r => r!.AsObject())]);
+        [.. AlertRuleTests.Rules().Where(r => r["alert"] is not null)]);
+
+    /// <summary>Recording rules' names (level:metric:operation) are queried like metrics but defined by the rules.</summary>
+    private static readonly Lazy<HashSet<string>> Recorded = new(() =>
+        [.. AlertRuleTests.Rules().Select(r => (string?)r["record"]).OfType<string>()]);
 
     public static string DashboardPath => Repo.Path("k8s", "observability", "presence-dashboard.json");
 
@@ -23,7 +27,7 @@ public sealed class DashboardTests
     /// Emitted by ASP.NET Core's own meters (AddAspNetCoreInstrumentation in ServiceDefaults), not by Presence code;
     /// the scrape test shows they are served.
     /// </summary>
-    public static readonly string[] FrameworkFamilies = ["http_server_request_duration_seconds"];
+    public static readonly string[] FrameworkFamilies = ["http_server_request_duration_seconds", "dotnet_process_cpu_time_seconds_total"];
 
     /// <summary>Issue 6's panels: heartbeats by role and outcome (throttled, rejected), bucket counts, board build and cache, hub connections and push lag, sweeps and transitions, Redis errors and circuit.</summary>
     private static readonly string[] Required =
@@ -40,7 +44,8 @@ public sealed class DashboardTests
     /// <summary>Every series a dashboard panel or an alert rule queries, with where it is queried.</summary>
     private static IEnumerable<(string Panel, string Series)> Queried() =>
         Panels.SelectMany(p => p["targets"]!.AsArray().SelectMany(t => PromQl.MetricNames((string)t!["expr"]!).Select(s => ("panel " + (string)p["title"]!, s))))
-            .Concat(Alerts.Value.SelectMany(a => PromQl.MetricNames((string)a["expr"]!).Select(s => ("alert " + (string)a["alert"]!, s))));
+            .Concat(AlertRuleTests.Rules().SelectMany(a => PromQl.MetricNames((string)a["expr"]!)
+                .Select(s => ("rule " + (string?)(a["alert"] ?? a["record"]), s))));
 
     private static IEnumerable<(string Panel, string Series)> Charted() => Queried().Where(q => q.Panel.StartsWith("panel ", StringComparison.Ordinal));
 
@@ -81,17 +86,20 @@ public sealed class DashboardTests
     {
         var emitted = Code.Value.SelectMany(i => i.PrometheusSeries).ToHashSet(StringComparer.Ordinal);
         var framework = FrameworkFamilies.SelectMany(f => new[] { f, f + "_bucket", f + "_sum", f + "_count", f + "_total" });
-        var isEmitted = emitted.Contains(series) || framework.Contains(series);
+        var isEmitted = emitted.Contains(series) || framework.Contains(series) || Recorded.Value.Contains(series);
         var panels = string.Join("; ", Queried().Where(q => q.Series == series).Select(q => q.Panel).Distinct());
         Assert.True(isEmitted,
-            $"The dashboard or the alerts query {series} ({panels}), but no instrument in services/ or shared/ produces it. Emitted: {string.Join(", ", emitted.Order(StringComparer.Ordinal))}");
+            $"The dashboard or the alerts query {series} ({panels}), but no instrument in services/ or shared/ produces it and no recording rule defines it. Emitted: {string.Join(", ", emitted.Order(StringComparer.Ordinal))}");
     }
 
     [Fact]
-    public void Every_alert_has_a_condition_a_duration_a_severity_and_a_runbook_that_exists()
+    public void Every_alert_has_a_condition_a_duration_a_standard_severity_and_a_runbook_under_the_one_base()
     {
         var headings = File.ReadAllLines(Repo.Path("docs", "operations.md"))
             .Where(l => l.StartsWith('#')).Select(l => l.TrimStart('#').Trim().ToLowerInvariant().Replace(' ', '-')).ToHashSet(StringComparer.Ordinal);
+        var runbookBase = File.ReadAllLines(Repo.Path("k8s", "components", "prometheus-operator", "runbook.env"))
+            .Single(l => l.StartsWith("RUNBOOK_BASE_URL=", StringComparison.Ordinal))["RUNBOOK_BASE_URL=".Length..];
+        Assert.StartsWith("https://", runbookBase, StringComparison.Ordinal);
         Assert.NotEmpty(Alerts.Value);
         Assert.Equal(Alerts.Value.Count, Alerts.Value.Select(a => (string)a["alert"]!).Distinct().Count());
         foreach (var alert in Alerts.Value)
@@ -99,10 +107,10 @@ public sealed class DashboardTests
             var name = (string)alert["alert"]!;
             Assert.NotEmpty(PromQl.MetricNames((string)alert["expr"]!));
             Assert.Matches(@"^\d+[smh]$", (string)alert["for"]!);
-            Assert.Contains((string)alert["labels"]!["severity"]!, new[] { "page", "warn" });
+            Assert.Contains((string)alert["labels"]!["severity"]!, new[] { "critical", "warning" });
             Assert.False(string.IsNullOrWhiteSpace((string?)alert["annotations"]!["summary"]), $"{name}: summary");
             var runbook = (string)alert["annotations"]!["runbook_url"]!;
-            Assert.StartsWith("docs/operations.md#", runbook, StringComparison.Ordinal);
+            Assert.Equal($"{runbookBase}#{name.ToLowerInvariant()}", runbook);
             Assert.True(headings.Contains(runbook.Split('#')[1]), $"{name}: no heading for {runbook} in docs/operations.md");
         }
 
@@ -110,7 +118,31 @@ public sealed class DashboardTests
         Assert.Contains("PresenceNoHeartbeats", names);
         Assert.Contains("PresenceSweepStalled", names);
         Assert.Contains("PresenceRedisCircuitOpen", names);
+        Assert.Contains("PresenceJanitorNoLeader", names);
     }
+
+    /// <summary>
+    /// presence.users and presence.janitor.leader come from the janitor leader only, and a pod that left may
+    /// still be exported for a while: summing them over pods double-counts after every rollout or failover.
+    /// </summary>
+    [Fact]
+    public void Leader_only_gauges_are_never_summed_over_pods()
+    {
+        var queries = Panels.SelectMany(p => p["targets"]!.AsArray()).Select(t => (string)t!["expr"]!)
+            .Concat(AlertRuleTests.Rules().Select(r => (string)r["expr"]!)).ToList();
+        var leaderOnly = queries.Where(q => LeaderOnly().IsMatch(q)).ToList();
+        Assert.NotEmpty(leaderOnly);
+        Assert.All(leaderOnly, q => Assert.DoesNotMatch(SummedLeaderOnly(), q));
+        Assert.All(Panels.SelectMany(p => p["targets"]!.AsArray()).Select(t => (string)t!["expr"]!)
+                .Where(q => q.Contains("presence_users", StringComparison.Ordinal) || q.Contains("presence_hub_connections", StringComparison.Ordinal)),
+            q => Assert.Contains("dotnet_process_cpu_time_seconds_total", q, StringComparison.Ordinal));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bpresence_(users|janitor_leader)\b")]
+    private static partial System.Text.RegularExpressions.Regex LeaderOnly();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bsum\s*(by\s*\([^)]*\)\s*)?\(\s*presence_(users|janitor_leader)\b")]
+    private static partial System.Text.RegularExpressions.Regex SummedLeaderOnly();
 
     [Fact]
     public void The_code_scan_finds_the_shared_instruments_with_their_kinds_and_units()

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Presence.ServiceDefaults;
 
 namespace Presence.Deployment.Tests;
@@ -129,5 +130,75 @@ public sealed class IngressTests(ServiceHosts hosts)
         {
             Assert.All(r.OfKind("Ingress"), i => Assert.Equal(router.Host, i["spec"]!["tls"]![0]!["hosts"]![0]!.ToString()));
         }
+    }
+
+    [Fact]
+    public void In_prod_the_hub_affinity_cookie_is_sent_by_a_frontend_on_another_site()
+    {
+        var r = Kustomize.Overlay("prod");
+        var hub = new IngressRouter(r).Route("/hubs/presence")!;
+        Assert.Equal("None", hub.Annotations["nginx.ingress.kubernetes.io/session-cookie-samesite"]?.ToString());
+        Assert.Equal("true", hub.Annotations["nginx.ingress.kubernetes.io/session-cookie-secure"]?.ToString());
+        Assert.NotNull(r.Get("Ingress", hub.Ingress)["spec"]!["tls"]);
+        var frontend = new Uri(r.Get("ConfigMap", "presence-config")["data"]!["FRONTEND_URL"]!.ToString());
+        Assert.NotEqual(new IngressRouter(r).Host, frontend.Host);
+    }
+
+    /// <summary>A browser's SignalR WebSocket and SSE requests carry the JWT as ?access_token=: no log may keep the query.</summary>
+    [Fact]
+    public void The_ingress_access_log_format_never_logs_the_query_string()
+    {
+        var file = Kustomize.Parse(File.ReadAllText(Repo.Path("k8s", "cluster", "ingress-nginx-log-format.yaml"))).Single();
+        var format = file["data"]!["log-format-upstream"]!.ToString();
+        var variables = System.Text.RegularExpressions.Regex.Matches(format, @"\$[a-z_0-9]+").Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("$uri", variables);
+        Assert.Contains("$status", variables);
+        foreach (var leaky in new[] { "$request", "$request_uri", "$args", "$query_string", "$is_args" })
+        {
+            Assert.DoesNotContain(leaky, variables);
+        }
+
+        Assert.DoesNotContain(variables, v => v.StartsWith("$arg_", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void The_gateway_api_routes_send_every_path_where_the_ingress_does(string overlay)
+    {
+        var ingress = new IngressRouter(Kustomize.Overlay(overlay));
+        var r = Kustomize.Compose(overlay, "gateway-api");
+        Assert.Empty(r.OfKind("Ingress"));
+        var routes = r.OfKind("HTTPRoute").ToList();
+        Assert.NotEmpty(routes);
+        var rules = routes.SelectMany(route => route["spec"]!["rules"]!.AsArray().Select(rule => (Route: Rendered.Name(route), Rule: rule!.AsObject()))).ToList();
+        (string Route, JsonObject Rule)? RouteOf(string path) => rules
+            .SelectMany(x => x.Rule["matches"]!.AsArray().Select(m => (x, Prefix: m!.Str("path.value"), Type: m.Str("path.type"))))
+            .Where(m => m.Type == "PathPrefix" && (m.Prefix == "/" || path == m.Prefix.TrimEnd('/') || path.StartsWith(m.Prefix.TrimEnd('/') + "/", StringComparison.Ordinal)))
+            .OrderByDescending(m => m.Prefix.TrimEnd('/').Length).Select(m => ((string, JsonObject)?)m.x).FirstOrDefault();
+        static string? Backend(JsonObject rule) => rule["backendRefs"]?.AsArray().Single()!.Str("name");
+
+        foreach (var (_, path, service) in Contract)
+        {
+            Assert.Equal(service, RouteOf(path) is { } x ? Backend(x.Rule) : null);
+        }
+
+        foreach (var path in ingress.Paths.Where(p => !p.Annotations.ContainsKey("nginx.ingress.kubernetes.io/denylist-source-range")))
+        {
+            Assert.Equal(path.Service, RouteOf(path.Path) is { } x ? Backend(x.Rule) : null);
+        }
+
+        foreach (var path in Internal)
+        {
+            var rule = RouteOf(path)!.Value.Rule;
+            Assert.Null(rule["backendRefs"]);
+            Assert.Equal("RequestRedirect", rule["filters"]![0]!.Str("type"));
+        }
+
+        var hub = RouteOf("/hubs/presence")!.Value.Rule;
+        Assert.Equal("0s", hub.Str("timeouts.request"));
+        Assert.Null(hub["sessionPersistence"]);
+        var sticky = Kustomize.Compose(overlay, "gateway-api", "gateway-api-session-persistence").Get("HTTPRoute", "presence-hubs");
+        Assert.Equal("Cookie", sticky["spec"]!["rules"]![0]!.Str("sessionPersistence.type"));
+        Assert.All(routes, route => Assert.Equal(routes[0]["spec"]!["parentRefs"]!.ToJsonString(), route["spec"]!["parentRefs"]!.ToJsonString()));
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using YamlDotNet.Core;
@@ -9,56 +8,66 @@ namespace Presence.Deployment.Tests;
 
 /// <summary>
 /// Renders a kustomization with <c>kubectl kustomize</c> (what <c>kubectl apply -k</c> applies) and parses
-/// the documents into JSON nodes. Without kubectl the calling test is skipped, saying so.
+/// the documents into JSON nodes. Without kubectl the calling test fails, saying how to install it.
 /// </summary>
 public static class Kustomize
 {
     private static readonly ConcurrentDictionary<string, Lazy<Rendered>> Cache = new();
 
+    /// <summary>The components under k8s/components, each of which an overlay may add.</summary>
+    public static IReadOnlyList<string> Components =>
+        [.. Directory.GetDirectories(Repo.Path("k8s", "components")).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal)];
+
     public static Rendered Overlay(string name) => Render(Repo.Path("k8s", "overlays", name));
 
-    public static Rendered Render(string directory)
-    {
-        var rendered = Cache.GetOrAdd(directory, d => new Lazy<Rendered>(() => RenderNow(d))).Value;
-        if (rendered.SkipReason is not null)
+    /// <summary>
+    /// An overlay plus components, rendered the way a user adds them: a kustomization in a scratch copy of k8s/
+    /// whose resources are the overlay and whose components are the given ones.
+    /// </summary>
+    public static Rendered Compose(string overlay, params string[] components) =>
+        Cache.GetOrAdd($"compose:{overlay}:{string.Join(',', components)}", _ => new Lazy<Rendered>(() =>
         {
-            Assert.Skip(rendered.SkipReason);
-        }
+            var scratch = Directory.CreateTempSubdirectory("presence-k8s-");
+            try
+            {
+                CopyDirectory(Repo.Path("k8s"), Path.Combine(scratch.FullName, "k8s"));
+                var dir = Path.Combine(scratch.FullName, "k8s", "overlays", "composed");
+                Directory.CreateDirectory(dir);
+                File.WriteAllText(Path.Combine(dir, "kustomization.yaml"),
+                    $"resources:\n  - ../{overlay}\ncomponents:\n{string.Concat(components.Select(c => $"  - ../../components/{c}\n"))}");
+                return RenderNow(dir);
+            }
+            finally
+            {
+                scratch.Delete(recursive: true);
+            }
+        })).Value;
 
-        return rendered;
-    }
+    public static Rendered Render(string directory) =>
+        Cache.GetOrAdd(directory, d => new Lazy<Rendered>(() => RenderNow(d))).Value;
 
     private static Rendered RenderNow(string directory)
     {
-        var start = new ProcessStartInfo("kubectl")
+        var run = Tools.Run(Tools.Kubectl, ["kustomize", directory], directory, TimeSpan.FromMinutes(2));
+        if (run.ExitCode != 0)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("kustomize");
-        start.ArgumentList.Add(directory);
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException("kubectl did not start.");
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return new Rendered([], "kubectl is not on PATH, so the manifests cannot be rendered: install kubectl (it embeds kustomize; ./dev.sh test installs it where it can).");
+            throw new InvalidOperationException($"kubectl kustomize {directory} failed ({run.ExitCode}): {run.Stderr}");
         }
 
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"kubectl kustomize {directory} failed ({process.ExitCode}): {stderr.Result}");
-            }
+        return new Rendered(Parse(run.Stdout), run.Stdout);
+    }
 
-            return new Rendered(Parse(stdout.Result), null);
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var dir in Directory.GetDirectories(from))
+        {
+            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
         }
     }
 
@@ -104,11 +113,19 @@ public static class Kustomize
 }
 
 /// <summary>The documents of one rendering.</summary>
-public sealed record Rendered(IReadOnlyList<JsonObject> Objects, string? SkipReason)
+public sealed record Rendered(IReadOnlyList<JsonObject> Objects, string Yaml)
 {
     public IEnumerable<JsonObject> OfKind(string kind) => Objects.Where(o => (string?)o["kind"] == kind);
 
-    public JsonObject? Find(string kind, string name) => OfKind(kind).FirstOrDefault(o => Name(o) == name);
+    /// <summary>The object of that kind and name; a generated ConfigMap or Secret also by its name before the hash suffix.</summary>
+    public JsonObject? Find(string kind, string name) =>
+        OfKind(kind).FirstOrDefault(o => Name(o) == name)
+        ?? (kind is "ConfigMap" or "Secret" ? OfKind(kind).FirstOrDefault(o => IsGenerated(Name(o), name)) : null);
+
+    /// <summary>Whether a rendered name is the generated name-&lt;10-character hash&gt; of a configMapGenerator or secretGenerator.</summary>
+    public static bool IsGenerated(string rendered, string name) =>
+        rendered.Length == name.Length + 11 && rendered.StartsWith(name + "-", StringComparison.Ordinal)
+        && rendered[(name.Length + 1)..].All(char.IsAsciiLetterOrDigit);
 
     public JsonObject Get(string kind, string name) =>
         Find(kind, name) ?? throw new Xunit.Sdk.XunitException($"No {kind} named {name} in the rendered manifests.");

@@ -276,20 +276,9 @@ public sealed partial class ManifestTests
     }
 
     [Fact]
-    public void Prod_scales_on_cpu_keeps_two_replicas_budgets_disruptions_and_spreads_pods()
+    public void Prod_autoscales_the_public_services_without_a_replicas_field_budgets_disruptions_and_spreads_pods()
     {
         var r = Kustomize.Overlay("prod");
-        foreach (var service in Repo.Services)
-        {
-            var deployment = r.Get("Deployment", service.Folder);
-            Assert.True((long)deployment["spec"]!["replicas"]! >= 2, $"{service}: 2+ replicas");
-            var pdb = r.OfKind("PodDisruptionBudget").SingleOrDefault(p => p["spec"]!["selector"]!.Selects(deployment.PodLabels()));
-            Assert.True(pdb is not null, $"{service}: one PodDisruptionBudget");
-            var spread = deployment.PodSpec()["topologySpreadConstraints"]!.AsArray();
-            Assert.Contains(spread, c => (string?)c!["topologyKey"] == "kubernetes.io/hostname");
-            Assert.All(spread, c => Assert.True(c!["labelSelector"]!.Selects(deployment.PodLabels())));
-        }
-
         var scaled = r.OfKind("HorizontalPodAutoscaler").ToList();
         Assert.Equal(Public.Order(StringComparer.Ordinal), scaled.Select(h => h.Str("spec.scaleTargetRef.name")).Order(StringComparer.Ordinal));
         Assert.All(scaled, h =>
@@ -298,34 +287,130 @@ public sealed partial class ManifestTests
             Assert.True((long)h["spec"]!["minReplicas"]! >= 2);
             Assert.Contains(h["spec"]!["metrics"]!.AsArray(), m => m.Str("resource.name") == "cpu");
         });
+        foreach (var service in Repo.Services)
+        {
+            var deployment = r.Get("Deployment", service.Folder);
+            if (Public.Contains(service.Folder))
+            {
+                // An apply or GitOps sync of spec.replicas would reset what the autoscaler chose.
+                Assert.False(deployment["spec"]!.AsObject().ContainsKey("replicas"), $"{service}: HPA-managed, so no replicas field");
+            }
+            else
+            {
+                Assert.True((long)deployment["spec"]!["replicas"]! >= 2, $"{service}: 2+ replicas");
+            }
+
+            var pdb = r.OfKind("PodDisruptionBudget").SingleOrDefault(p => p["spec"]!["selector"]!.Selects(deployment.PodLabels()));
+            Assert.True(pdb is not null, $"{service}: one PodDisruptionBudget");
+            var spread = deployment.PodSpec()["topologySpreadConstraints"]!.AsArray();
+            Assert.Contains(spread, c => (string?)c!["topologyKey"] == "kubernetes.io/hostname");
+            Assert.All(spread, c => Assert.True(c!["labelSelector"]!.Selects(deployment.PodLabels())));
+        }
+
         Assert.Null(r.Find("StatefulSet", "redis"));
     }
+
+    /// <summary>Measured: 574 MiB at 10,000 hub connections, 48-57 KiB each (docs/operations.md, "Gateway sizing").</summary>
+    private const double KiBPerConnection = 57;
+
+    /// <summary>The runtime's own footprint with no connection (docs/operations.md, "Gateway sizing").</summary>
+    private const double BaselineMiB = 100;
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void The_gateway_memory_fits_its_target_connections_per_pod(string overlay)
+    {
+        var gateway = Kustomize.Overlay(overlay).Get("Deployment", "realtime-gateway");
+        var target = TargetConnections(gateway);
+        Assert.InRange(target, 1000, 20000);
+        var request = MiB(gateway.App().Str("resources.requests.memory"));
+        var limit = MiB(gateway.App().Str("resources.limits.memory"));
+        var atTarget = target * KiBPerConnection / 1024;
+        Assert.True(request >= atTarget + BaselineMiB * 0.9, $"request {request} MiB < {target} connections x {KiBPerConnection} KiB + baseline");
+        Assert.True(limit >= 1.5 * atTarget + BaselineMiB, $"limit {limit} MiB leaves no room for 1.5x the target while a scale-out runs");
+    }
+
+    [Fact]
+    public void Keda_scales_the_gateway_on_connections_per_pod_and_cpu_instead_of_the_plain_hpa()
+    {
+        var r = Kustomize.Compose("prod", "keda-gateway");
+        Assert.Null(r.Find("HorizontalPodAutoscaler", "realtime-gateway"));
+        Assert.NotNull(r.Find("HorizontalPodAutoscaler", "heartbeat-api"));
+        var scaled = r.Get("ScaledObject", "realtime-gateway");
+        Assert.Equal("realtime-gateway", scaled.Str("spec.scaleTargetRef.name"));
+        Assert.True((long)scaled["spec"]!["minReplicaCount"]! >= 2);
+        var triggers = scaled["spec"]!["triggers"]!.AsArray();
+        Assert.Contains(triggers, t => (string?)t!["type"] == "cpu");
+        var prometheus = triggers.Single(t => (string?)t!["type"] == "prometheus")!;
+        Assert.Equal("AverageValue", prometheus.Str("metricType"));
+        Assert.Equal(TargetConnections(r.Get("Deployment", "realtime-gateway")).ToString(CultureInfo.InvariantCulture), prometheus.Str("metadata.threshold"));
+        Assert.Contains("presence_hub_connections", prometheus.Str("metadata.query"), StringComparison.Ordinal);
+        Assert.False(r.Get("Deployment", "realtime-gateway")["spec"]!.AsObject().ContainsKey("replicas"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Every_config_map_a_pod_reads_is_generated_with_a_content_hash(string overlay)
+    {
+        var r = Kustomize.Overlay(overlay);
+        var generated = r.OfKind("ConfigMap").Select(Rendered.Name).ToHashSet(StringComparer.Ordinal);
+        var read = 0;
+        foreach (var workload in r.OfKind("Deployment").Concat(r.OfKind("StatefulSet")))
+        {
+            var pod = workload.PodSpec();
+            var names = workload.Containers().SelectMany(c =>
+                    (c["envFrom"]?.AsArray() ?? []).Select(e => (string?)e!["configMapRef"]?["name"])
+                    .Concat(c.Env().Select(e => (string?)e["valueFrom"]?["configMapKeyRef"]?["name"])))
+                .Concat((pod["volumes"]?.AsArray() ?? []).Select(v => (string?)v!["configMap"]?["name"]))
+                .OfType<string>();
+            foreach (var name in names)
+            {
+                read++;
+                Assert.Contains(name, generated);
+                Assert.Matches(@"-[a-z0-9]{10}$", name);
+            }
+        }
+
+        Assert.True(read >= 5, "the services and the collector read ConfigMaps");
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void One_frontend_url_reaches_every_service(string overlay)
+    {
+        var r = Kustomize.Overlay(overlay);
+        var config = r.Get("ConfigMap", "presence-config");
+        var origin = new Uri(config["data"]!["FRONTEND_URL"]!.ToString());
+        Assert.Equal(origin.GetLeftPart(UriPartial.Authority), origin.ToString().TrimEnd('/'));
+        foreach (var service in Repo.Services)
+        {
+            var app = r.Get("Deployment", service.Folder).App();
+            Assert.Contains(app["envFrom"]!.AsArray(), e => (string?)e!["configMapRef"]?["name"] == Rendered.Name(config));
+            Assert.Null(app.EnvVar("FRONTEND_URL"));
+        }
+    }
+
+    private static long TargetConnections(JsonObject gateway) =>
+        long.Parse(gateway["metadata"]!["annotations"]!["presence.io/target-connections-per-pod"]!.ToString(), CultureInfo.InvariantCulture);
+
+    private static double MiB(string quantity) => quantity switch
+    {
+        _ when quantity.EndsWith("Gi", StringComparison.Ordinal) => double.Parse(quantity[..^2], CultureInfo.InvariantCulture) * 1024,
+        _ when quantity.EndsWith("Mi", StringComparison.Ordinal) => double.Parse(quantity[..^2], CultureInfo.InvariantCulture),
+        _ => throw new InvalidOperationException($"Unexpected memory quantity {quantity}."),
+    };
 
     [Fact]
     public void The_prometheus_scrape_component_turns_on_metrics_and_annotates_the_http_port()
     {
-        // Components are only rendered from an overlay; render one in a scratch copy of k8s/.
-        var scratch = Directory.CreateTempSubdirectory("presence-k8s-");
-        try
+        var r = Kustomize.Compose("prod", "prometheus-scrape");
+        Assert.Equal("true", r.Get("ConfigMap", "presence-config")["data"]!["Telemetry__Prometheus"]!.ToString());
+        foreach (var service in Repo.Services)
         {
-            CopyDirectory(Repo.Path("k8s"), Path.Combine(scratch.FullName, "k8s"));
-            var overlay = Path.Combine(scratch.FullName, "k8s", "overlays", "scrape");
-            Directory.CreateDirectory(overlay);
-            File.WriteAllText(Path.Combine(overlay, "kustomization.yaml"),
-                "resources:\n  - ../prod\ncomponents:\n  - ../../components/prometheus-scrape\n");
-            var r = Kustomize.Render(overlay);
-            Assert.Equal("true", r.Get("ConfigMap", "presence-config")["data"]!["Telemetry__Prometheus"]!.ToString());
-            foreach (var service in Repo.Services)
-            {
-                var annotations = r.Get("Deployment", service.Folder)["spec"]!["template"]!["metadata"]!["annotations"]!;
-                Assert.Equal("true", annotations["prometheus.io/scrape"]!.ToString());
-                Assert.Equal(HttpPort.ToString(CultureInfo.InvariantCulture), annotations["prometheus.io/port"]!.ToString());
-                Assert.Equal("/metrics", annotations["prometheus.io/path"]!.ToString());
-            }
-        }
-        finally
-        {
-            scratch.Delete(recursive: true);
+            var annotations = r.Get("Deployment", service.Folder)["spec"]!["template"]!["metadata"]!["annotations"]!;
+            Assert.Equal("true", annotations["prometheus.io/scrape"]!.ToString());
+            Assert.Equal(HttpPort.ToString(CultureInfo.InvariantCulture), annotations["prometheus.io/port"]!.ToString());
+            Assert.Equal("/metrics", annotations["prometheus.io/path"]!.ToString());
         }
     }
 
@@ -339,20 +424,6 @@ public sealed partial class ManifestTests
 
         return conf.Split('\n').Select(l => l.Trim().Split(' ', 2))
             .Where(p => p.Length == 2 && p[0] == name).Select(p => p[1].Trim()).LastOrDefault();
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var dir in Directory.GetDirectories(from))
-        {
-            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
-        }
     }
 
     [GeneratedRegex(@"metadata\.labels\['([^']+)'\]")]

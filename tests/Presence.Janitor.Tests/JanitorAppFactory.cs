@@ -14,7 +14,7 @@ namespace Presence.Janitor.Tests;
 /// <summary>The janitor host (workers, probes) on a real Redis, with the fake clock and its log lines captured.</summary>
 internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
 {
-    public JanitorAppFactory(RedisServer redis)
+    public JanitorAppFactory(IRedisBackend redis)
         : base(redis)
     {
         // The lease's PX runs on Redis's real clock while the workers run on the fake one: a long lease keeps the

@@ -13,7 +13,7 @@ public abstract class JanitorHostTests
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private protected abstract RedisServer Server { get; }
+    private protected abstract IRedisBackend Server { get; }
 
     private protected abstract bool KeyspaceEvents { get; }
 
@@ -93,14 +93,14 @@ public abstract class JanitorHostTests
 
 public sealed class JanitorHostWithKeyspaceEventsTests(RedisServer redis) : JanitorHostTests
 {
-    private protected override RedisServer Server => redis;
+    private protected override IRedisBackend Server => redis;
 
     private protected override bool KeyspaceEvents => true;
 }
 
 public sealed class JanitorHostWithoutKeyspaceEventsTests(OwnRedis redis) : JanitorHostTests, IClassFixture<OwnRedis>, IAsyncLifetime
 {
-    private protected override RedisServer Server => redis.Server;
+    private protected override IRedisBackend Server => redis.Server;
 
     private protected override bool KeyspaceEvents => false;
 
@@ -127,4 +127,12 @@ public sealed class JanitorHostWithoutKeyspaceEventsTests(OwnRedis redis) : Jani
             Assert.Equal(string.Empty, (await Server.Database.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events")).ToDictionary().Values.Single().ToString());
         }
     }
+}
+
+/// <summary>The same cases on a 3-primary cluster, where each role's keys live on another primary than the other's.</summary>
+public sealed class JanitorHostOnClusterTests(RedisCluster cluster) : JanitorHostTests, IClassFixture<RedisCluster>
+{
+    private protected override IRedisBackend Server => cluster;
+
+    private protected override bool KeyspaceEvents => true;
 }

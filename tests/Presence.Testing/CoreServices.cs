@@ -9,7 +9,7 @@ namespace Presence.Testing;
 
 /// <summary>
 /// The shared model wired as the services wire it (<see cref="PresenceCoreExtensions.AddPresenceCore"/>), against a
-/// real <see cref="RedisServer"/>, on a <see cref="FakeTimeProvider"/> and a key prefix of its own (or a given one, to
+/// real <see cref="RedisServer"/> or <see cref="RedisCluster"/>, on a <see cref="FakeTimeProvider"/> and a key prefix of its own (or a given one, to
 /// act as another replica on the same keys).
 /// </summary>
 public sealed class CoreServices : IAsyncDisposable
@@ -18,7 +18,7 @@ public sealed class CoreServices : IAsyncDisposable
 
     private readonly ServiceProvider _services;
 
-    public CoreServices(RedisServer redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
+    public CoreServices(IRedisBackend redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
     {
         Redis = redis;
         Time = new FakeTimeProvider(start ?? DefaultStart);
@@ -37,7 +37,7 @@ public sealed class CoreServices : IAsyncDisposable
         Options = _services.GetRequiredService<IOptions<PresenceOptions>>().Value;
     }
 
-    public RedisServer Redis { get; }
+    public IRedisBackend Redis { get; }
 
     public FakeTimeProvider Time { get; }
 

@@ -10,13 +10,13 @@ namespace Presence.Testing;
 
 /// <summary>
 /// A service under test, through its real pipeline (auth, validation, problem details), pointed at a
-/// real <see cref="RedisServer"/> with a key prefix of its own and a <see cref="FakeTimeProvider"/>.
+/// real <see cref="RedisServer"/> (or <see cref="RedisCluster"/>) with a key prefix of its own and a <see cref="FakeTimeProvider"/>.
 /// Extra settings (<c>Presence:OnlineWindow</c>, ...) go in through <see cref="Settings"/> before first use.
 /// </summary>
-public class PresenceAppFactory<TProgram>(RedisServer redis) : WebApplicationFactory<TProgram>
+public class PresenceAppFactory<TProgram>(IRedisBackend redis) : WebApplicationFactory<TProgram>
     where TProgram : class
 {
-    public RedisServer Redis { get; } = redis;
+    public IRedisBackend Redis { get; } = redis;
 
     public string KeyPrefix { get; } = RedisServer.NewKeyPrefix();
 

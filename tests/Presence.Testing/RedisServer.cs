@@ -11,7 +11,7 @@ namespace Presence.Testing;
 /// keyspace notifications on (<c>Ex</c>). Use it as an assembly fixture (shared, one key prefix per
 /// test class) or as a class fixture where a test stops and restarts Redis.
 /// </summary>
-public sealed class RedisServer : IAsyncLifetime
+public sealed class RedisServer : IRedisBackend, IAsyncLifetime
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "presence-redis-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? _process;

@@ -18,11 +18,24 @@ var redisDir = Directory.CreateDirectory(Path.Combine(stateDir, "redis")).FullNa
 var logDir = Directory.CreateDirectory(Path.Combine(stateDir, "logs")).FullName;
 
 // Nothing is persisted; keyspace notifications for expired keys (the janitor listens to them).
-var redis = builder.AddExecutable(
-    "redis", "redis-server", redisDir,
-    "--bind", "127.0.0.1", "--port", RedisPort,
-    "--save", "", "--appendonly", "no",
-    "--notify-keyspace-events", "Ex");
+// ./dev.sh up --cluster (PRESENCE_REDIS_CLUSTER=1): a 3-primary Redis Cluster in place of the single server.
+var useCluster = Environment.GetEnvironmentVariable("PRESENCE_REDIS_CLUSTER") == "1";
+var redisNames = new List<string>();
+IResourceBuilder<ExecutableResource> redis;
+var redisConnection = RedisConnection;
+if (useCluster)
+{
+    (redis, redisConnection) = AddRedisCluster();
+}
+else
+{
+    redis = builder.AddExecutable(
+        "redis", "redis-server", redisDir,
+        "--bind", "127.0.0.1", "--port", RedisPort,
+        "--save", "", "--appendonly", "no",
+        "--notify-keyspace-events", "Ex");
+    redisNames.Add("redis");
+}
 
 AddService<Projects.Presence_HeartbeatApi>("heartbeat-api");
 AddService<Projects.Presence_RealtimeGateway>("realtime-gateway");
@@ -30,14 +43,58 @@ AddService<Projects.Presence_StatusQuery>("status-query");
 AddService<Projects.Presence_Janitor>("janitor");
 
 var app = builder.Build();
-MirrorConsoleLogs(app, logDir, new HashSet<string>(["redis", "heartbeat-api", "realtime-gateway", "status-query", "janitor"]));
+MirrorConsoleLogs(app, logDir, new HashSet<string>([.. redisNames, "heartbeat-api", "realtime-gateway", "status-query", "janitor"]));
 app.Run();
 
 // The service's launchSettings "http" profile gives the fixed port Aspire proxies to it.
-void AddService<TProject>(string name) where TProject : IProjectMetadata, new() =>
-    builder.AddProject<TProject>(name, launchProfileName: "http")
-        .WithEnvironment("ConnectionStrings__redis", RedisConnection)
-        .WaitFor(redis);
+// On the cluster, the services start once the cluster was created (the creating process exited with 0).
+void AddService<TProject>(string name) where TProject : IProjectMetadata, new()
+{
+    var service = builder.AddProject<TProject>(name, launchProfileName: "http")
+        .WithEnvironment("ConnectionStrings__redis", redisConnection);
+    if (useCluster)
+    {
+        service.WaitForCompletion(redis);
+    }
+    else
+    {
+        service.WaitFor(redis);
+    }
+}
+
+// Three cluster-mode redis-servers on 7001-7003 (bus ports 17001-17003), node timeout 2 s, and a redis-cli step
+// that assigns the slots once they answer. Each run starts from empty nodes (nodes.conf removed first). Returns
+// the creating step (the services wait for it to complete) and the connection string listing every node.
+(IResourceBuilder<ExecutableResource> Create, string Connection) AddRedisCluster()
+{
+    string[] ports = ["7001", "7002", "7003"];
+    var nodes = new List<IResourceBuilder<ExecutableResource>>();
+    foreach (var port in ports)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(stateDir, "redis-cluster", port)).FullName;
+        File.Delete(Path.Combine(dir, "nodes.conf"));
+        nodes.Add(builder.AddExecutable(
+            "redis-" + port, "redis-server", dir,
+            "--bind", "127.0.0.1", "--port", port,
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+            "--save", "", "--appendonly", "no",
+            "--notify-keyspace-events", "Ex"));
+        redisNames.Add("redis-" + port);
+    }
+
+    var endpoints = string.Join(' ', ports.Select(p => "127.0.0.1:" + p));
+    var script = $"for p in {string.Join(' ', ports)}; do until redis-cli -p $p ping >/dev/null 2>&1; do sleep 0.1; done; done; "
+        + $"redis-cli --cluster create {endpoints} --cluster-replicas 0 --cluster-yes && "
+        + $"for p in {string.Join(' ', ports)}; do until redis-cli -p $p cluster info | grep -q cluster_state:ok; do sleep 0.1; done; done";
+    var create = builder.AddExecutable("redis-cluster", "bash", stateDir, "-c", script);
+    foreach (var node in nodes)
+    {
+        create.WaitFor(node);
+    }
+
+    redisNames.Add("redis-cluster");
+    return (create, string.Join(',', ports.Select(p => "127.0.0.1:" + p)));
+}
 
 // Aspire keys console logs by the orchestrator's instance id (e.g. "janitor-abcd1234"), which is known
 // once the resource is created: follow the notifications, and mirror each instance's log to a file.

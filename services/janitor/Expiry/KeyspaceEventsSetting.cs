@@ -16,19 +16,38 @@ internal sealed partial class KeyspaceEventsSetting(
     public const string Parameter = "notify-keyspace-events";
 
     /// <summary>
-    /// True when expired events are published (after setting them, if allowed); false when they are not or
-    /// CONFIG is refused. Throws <see cref="RedisUnavailableException"/> while Redis is unreachable.
+    /// True when expired events are published (after setting them, if allowed) by every primary; false when one
+    /// does not or refuses CONFIG. Throws <see cref="RedisUnavailableException"/> while Redis is unreachable.
+    /// On a cluster the setting is per node (and CONFIG SET is not replicated), so each connected primary is asked
+    /// on its own connection.
     /// </summary>
     public async Task<bool> EnsureAsync(CancellationToken ct)
     {
+        var primaries = redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).ToList();
+        if (primaries.Count <= 1)
+        {
+            var db = redis.GetDatabase();
+            return await EnsureOnAsync((command, args) => db.ExecuteAsync(command, args), ct).ConfigureAwait(false);
+        }
+
+        var all = true;
+        foreach (var server in primaries)
+        {
+            all &= await EnsureOnAsync((command, args) => server.ExecuteAsync(command, args), ct).ConfigureAwait(false);
+        }
+
+        return all;
+    }
+
+    private async Task<bool> EnsureOnAsync(Func<string, object[], Task<RedisResult>> execute, CancellationToken ct)
+    {
         // Sent with Execute: the multiplexer keeps admin mode off for everything else, and CONFIG GET/SET of this
         // one parameter is the only admin command the janitor needs.
-        var db = redis.GetDatabase();
         string current;
         try
         {
             var reply = await resilience.ExecuteAsync(
-                static (s, _) => s.db.ExecuteAsync("CONFIG", "GET", Parameter), (db, 0), idempotent: true, ct).ConfigureAwait(false);
+                static (s, _) => s("CONFIG", ["GET", Parameter]), execute, idempotent: true, ct).ConfigureAwait(false);
             var pairs = (RedisResult[])reply!;
             current = pairs.Length >= 2 ? (string?)pairs[1] ?? string.Empty : string.Empty;
         }
@@ -53,7 +72,7 @@ internal sealed partial class KeyspaceEventsSetting(
         try
         {
             await resilience.ExecuteAsync(
-                static (s, _) => s.db.ExecuteAsync("CONFIG", "SET", Parameter, s.wanted), (db, wanted), idempotent: true, ct).ConfigureAwait(false);
+                static (s, _) => s.execute("CONFIG", ["SET", Parameter, s.wanted]), (execute, wanted), idempotent: true, ct).ConfigureAwait(false);
             LogConfigured(logger, Parameter, current, wanted);
             return true;
         }

@@ -10,21 +10,50 @@ namespace Presence.Janitor.Expiry;
 /// users whose hash expired. Every replica subscribes, so a new leader needs no subscription round trip; events
 /// that arrive while no replica leads, or while the subscription is down, are not replayed by Redis: the sweep's
 /// retention trim is the backstop for those.
+/// On Redis Cluster the events are node-local (docs/architecture.md, "Redis Cluster"): StackExchange.Redis
+/// subscribes a keyevent channel on every primary it knows, and the worker subscribes again whenever the set of
+/// primaries changes (a replica promoted after a failover, a node added), which also re-checks
+/// <c>notify-keyspace-events</c> on the new primary (CONFIG SET is not replicated).
 /// </summary>
-internal sealed partial class KeyspaceExpiryWorker(
-    IConnectionMultiplexer redis,
-    KeyspaceEventsSetting setting,
-    UserExpiry expiry,
-    LeaderLease lease,
-    IOptionsMonitor<JanitorOptions> options,
-    TimeProvider time,
-    ILogger<KeyspaceExpiryWorker> logger) : BackgroundService
+internal sealed partial class KeyspaceExpiryWorker : BackgroundService
 {
+    /// <summary>How often the local view of the primaries is compared with the subscribed set (no network call).</summary>
+    internal static readonly TimeSpan TopologyCheckInterval = TimeSpan.FromSeconds(1);
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly KeyspaceEventsSetting _setting;
+    private readonly UserExpiry _expiry;
+    private readonly LeaderLease _lease;
+    private readonly IOptionsMonitor<JanitorOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<KeyspaceExpiryWorker> _logger;
     private CancellationTokenSource? _resubscribe;
+    private int _subscribedPrimaries;
+
+    public KeyspaceExpiryWorker(
+        IConnectionMultiplexer redis,
+        KeyspaceEventsSetting setting,
+        UserExpiry expiry,
+        LeaderLease lease,
+        IOptionsMonitor<JanitorOptions> options,
+        TimeProvider time,
+        PresenceMetrics metrics,
+        ILogger<KeyspaceExpiryWorker> logger)
+    {
+        _redis = redis;
+        _setting = setting;
+        _expiry = expiry;
+        _lease = lease;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        metrics.Meter.CreateObservableGauge("presence.janitor.expiry.primaries", () => Volatile.Read(ref _subscribedPrimaries), "{node}",
+            "Redis primaries the expired-key subscription listens on (1 on a single node; every primary on a cluster).");
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        redis.ConnectionRestored += OnConnectionRestored;
+        _redis.ConnectionRestored += OnConnectionRestored;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -32,9 +61,14 @@ internal sealed partial class KeyspaceExpiryWorker(
                 using var resubscribe = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 Volatile.Write(ref _resubscribe, resubscribe);
                 var queue = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
+                var primaries = Primaries();
+                Volatile.Write(ref _subscribedPrimaries, primaries.Count);
+                LogSubscribed(_logger, queue.Channel.ToString(), primaries.Count);
                 try
                 {
-                    await HandleAsync(queue, resubscribe.Token).ConfigureAwait(false);
+                    await Task.WhenAll(
+                        HandleAsync(queue, resubscribe.Token),
+                        WatchTopologyAsync(primaries, resubscribe.Token)).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -42,6 +76,7 @@ internal sealed partial class KeyspaceExpiryWorker(
                 }
                 finally
                 {
+                    Volatile.Write(ref _subscribedPrimaries, 0);
                     await UnsubscribeAsync(queue).ConfigureAwait(false);
                 }
             }
@@ -51,7 +86,63 @@ internal sealed partial class KeyspaceExpiryWorker(
         }
         finally
         {
-            redis.ConnectionRestored -= OnConnectionRestored;
+            _redis.ConnectionRestored -= OnConnectionRestored;
+        }
+    }
+
+    /// <summary>The primaries the multiplexer knows now (connected or not): one for a single node, every primary of a cluster.</summary>
+    private HashSet<string> Primaries() =>
+        [.. _redis.GetServers().Where(s => !s.IsReplica).Select(s => s.EndPoint.ToString() ?? string.Empty)];
+
+    private HashSet<string> ConnectedPrimaries() =>
+        [.. _redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).Select(s => s.EndPoint.ToString() ?? string.Empty)];
+
+    /// <summary>
+    /// Follows the primaries while subscribed. A primary that joins the set (a replica promoted after a failover)
+    /// gets the keyevent subscription from StackExchange.Redis itself, which extends a keyevent subscription to the
+    /// primaries it learns of (unsubscribing and subscribing again instead would fail while the failed primary is
+    /// still listed); the worker checks that primary's <c>notify-keyspace-events</c>, as CONFIG SET is not
+    /// replicated. While a subscribed primary is unreachable on a cluster, it asks the multiplexer to reload the
+    /// topology, so the promoted replica is learnt of without waiting for the periodic reload.
+    /// </summary>
+    private async Task WatchTopologyAsync(HashSet<string> subscribed, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                // The real clock on purpose, like the resilience timeouts: a test's frozen presence clock must not stop it.
+                await Task.Delay(TopologyCheckInterval, ct).ConfigureAwait(false);
+                var connected = ConnectedPrimaries();
+                Volatile.Write(ref _subscribedPrimaries, connected.Count);
+                if (!connected.IsSubsetOf(subscribed))
+                {
+                    LogTopologyChanged(_logger, string.Join(", ", connected.Except(subscribed)));
+                    // From here on the failed primary is no longer waited for (it comes back, if at all, as a replica).
+                    subscribed.Clear();
+                    subscribed.UnionWith(connected);
+                    await EnsureKeyspaceEventsAsync(ct).ConfigureAwait(false);
+                }
+                else if (!subscribed.IsSubsetOf(connected) && _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster))
+                {
+                    await _redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task EnsureKeyspaceEventsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _setting.EnsureAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        {
+            LogEnsureFailed(_logger, ex);
         }
     }
 
@@ -60,19 +151,19 @@ internal sealed partial class KeyspaceExpiryWorker(
         while (true)
         {
             var message = await queue.ReadAsync(ct).ConfigureAwait(false);
-            if (!lease.IsLeader || ExpiredKey(message) is not { } key)
+            if (!_lease.IsLeader || ExpiredKey(message) is not { } key)
             {
                 continue;
             }
 
             try
             {
-                await expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
+                await _expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
             {
                 // Lost for now; the retention trim removes the entry by score later.
-                LogHandleFailed(logger, ex);
+                LogHandleFailed(_logger, ex);
             }
         }
     }
@@ -92,22 +183,20 @@ internal sealed partial class KeyspaceExpiryWorker(
     /// <summary>Subscribes, retrying with backoff while Redis is unreachable at start-up.</summary>
     private async Task<ChannelMessageQueue> SubscribeAsync(CancellationToken ct)
     {
-        var channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, redis.GetDatabase().Database);
-        var delay = options.CurrentValue.SweepInterval;
+        var channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, _redis.GetDatabase().Database);
+        var delay = _options.CurrentValue.SweepInterval;
         while (true)
         {
             try
             {
-                await setting.EnsureAsync(ct).ConfigureAwait(false);
-                var queue = await redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
-                LogSubscribed(logger, channel.ToString());
-                return queue;
+                await _setting.EnsureAsync(ct).ConfigureAwait(false);
+                return await _redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
             {
-                LogSubscribeFailed(logger, delay, ex);
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.CurrentValue.MaxBackoff.Ticks));
+                LogSubscribeFailed(_logger, delay, ex);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.CurrentValue.MaxBackoff.Ticks));
             }
         }
     }
@@ -137,8 +226,14 @@ internal sealed partial class KeyspaceExpiryWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Listening to expired-key events on {Channel}.")]
-    private static partial void LogSubscribed(ILogger logger, string channel);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening to expired-key events on {Channel} on {Primaries} primaries.")]
+    private static partial void LogSubscribed(ILogger logger, string channel, int primaries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check notify-keyspace-events on the new primaries; they are checked again at the next subscription.")]
+    private static partial void LogEnsureFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis primaries changed (new: {Primaries}); checking their expired-key events.")]
+    private static partial void LogTopologyChanged(ILogger logger, string primaries);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to expired-key events; retrying in {Delay}.")]
     private static partial void LogSubscribeFailed(ILogger logger, TimeSpan delay, Exception exception);

@@ -3,11 +3,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Presence.StatusQuery.Board;
 
 /// <summary>
-/// Readiness of status-query. Other services are unready without Redis (DESIGN.md §6), but this one keeps a
-/// useful answer during an outage: the last good board, marked stale (DESIGN.md §4). If Redis made it unready,
-/// Kubernetes would take it out of the Service and that stale board could never reach a browser. So once a
-/// board has been read, a Redis failure reports Degraded (still HTTP 200 on /health/ready, with the reason);
-/// before any board exists it is Unhealthy as everywhere else.
+/// Readiness of status-query. Redis down is Degraded in every service (still ready: each answers a fast 503
+/// problem with Retry-After; docs/operations.md, "Readiness"); here, once a board has been read, the reason says
+/// the last good board is served, marked stale.
 /// </summary>
 internal sealed class StaleTolerantReadiness(IHealthCheck redis, BoardCache board) : IHealthCheck
 {

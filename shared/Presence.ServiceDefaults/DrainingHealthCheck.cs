@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace Presence.ServiceDefaults;
+
+/// <summary>
+/// Not ready once the host is stopping (SIGTERM): the pod leaves its Service's endpoints while in-flight requests
+/// and hub connections drain (docs/operations.md, "Readiness").
+/// </summary>
+internal sealed class DrainingHealthCheck(IHostApplicationLifetime lifetime) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested
+            ? new HealthCheckResult(context.Registration.FailureStatus, "Shutting down.")
+            : HealthCheckResult.Healthy());
+}
