@@ -5,6 +5,8 @@
 #   ./dev.sh down            stop what `up` started
 #   ./dev.sh status          show what runs
 #   ./dev.sh test            install what the tests need, run every test
+#   ./dev.sh build-web       rebuild the board page and /js/presence.js from clients/js (commit the result)
+#   ./dev.sh openapi         rewrite docs/api/*.json, the services' OpenAPI documents (commit the result)
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
 #   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
 set -euo pipefail
@@ -52,13 +54,30 @@ cmd_token() {
   printf '%s.%s.%s\n' "$header" "$payload" "$signature"
 }
 
-# The board page's SignalR browser bundle, vendored by npm at the version pinned in package-lock.json.
+# The browser client's toolchain (clients/js: TypeScript, esbuild, React for its tests), at the versions pinned in
+# its package-lock.json; `npm ci` also builds the package (prepare). Again only when the lock file changed.
 vendor_web() {
   ensure_package npm npm
-  if [ ! -f services/status-query/wwwroot/lib/signalr.min.js ]; then
-    log "npm ci (status-query: @microsoft/signalr browser bundle)"
-    npm ci --prefix services/status-query --no-audit --no-fund --loglevel=error >/dev/null
+  if [ ! -f clients/js/node_modules/.package-lock.json ] || [ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]; then
+    log "npm ci (clients/js: @presence/client and its build tools)"
+    npm ci --prefix clients/js --no-audit --no-fund --loglevel=error >/dev/null
   fi
+}
+
+# Writes docs/api/{heartbeat-api,status-query}.json: building a service writes its OpenAPI document (docs/api/OpenApi.targets).
+cmd_openapi() {
+  local project
+  for project in services/heartbeat-api services/status-query; do
+    dotnet build "$project" -nologo -v quiet >/dev/null
+  done
+  log "wrote docs/api/heartbeat-api.json and docs/api/status-query.json; commit them"
+}
+
+# Rebuilds what status-query serves (wwwroot/js/presence.js, wwwroot/board.js) from clients/js; commit the result.
+cmd_build_web() {
+  vendor_web
+  npm run --prefix clients/js --silent build:web
+  log "built services/status-query/wwwroot/{js/presence.js,board.js} from clients/js"
 }
 
 cmd_test() {
@@ -68,6 +87,8 @@ cmd_test() {
   ensure_package yamllint yamllint
   ensure_package shellcheck shellcheck
   vendor_web
+  log "npm test (clients/js: unit tests of @presence/client)"
+  npm test --prefix clients/js --silent
   log "dotnet test (every test project in Presence.sln)"
   dotnet test --solution Presence.sln "$@"
 }
@@ -132,6 +153,7 @@ RESOURCE_SERVICE_PORT=20180
 # name:port:binary, in start order.
 SERVICES=(heartbeat-api:5101:Presence.HeartbeatApi realtime-gateway:5102:Presence.RealtimeGateway
           status-query:5103:Presence.StatusQuery janitor:5104:Presence.Janitor)
+PROXY_PORT=3001           # tools/Presence.LocalProxy: one origin, routed like the k8s ingress
 UP_TIMEOUT="${PRESENCE_UP_TIMEOUT:-180}"   # seconds from AppHost start until every service is ready
 DOWN_TIMEOUT="${PRESENCE_DOWN_TIMEOUT:-30}" # seconds for the orchestrator to stop its children by itself
 
@@ -147,7 +169,7 @@ redis_ports() {
 all_ports() {
   local s
   for s in "${SERVICES[@]}"; do IFS=: read -r _ port _ <<<"$s"; printf '%s ' "$port"; done
-  printf '%s%s %s %s\n' "$(redis_ports)" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT"
+  printf '%s%s %s %s %s\n' "$(redis_ports)" "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT" "$PROXY_PORT"
 }
 
 # port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp, no ss/netstat needed).
@@ -186,6 +208,9 @@ process_tree() {
 
 alive_of() { local p out=""; for p in "$@"; do kill -0 "$p" 2>/dev/null && out+="$p "; done; printf '%s' "${out% }"; }
 
+# The proxy is ready when the board page (status-query, through it) answers at its root.
+proxy_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null)" = 200 ]; }
+
 service_ready() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/health/ready" 2>/dev/null)" = 200 ]; }
 
 dashboard_login_url() {
@@ -206,6 +231,7 @@ print_summary() {
     IFS=: read -r name port _ <<<"$s"
     printf '  %-17s http://127.0.0.1:%s\n' "$name" "$port"
   done
+  printf '  %-17s http://localhost:%s   (one origin, routed like the ingress: board page, /v1/*, /hubs/presence)\n' proxy "$PROXY_PORT"
   if [ "$(redis_mode)" = cluster ]; then
     printf '  %-17s 127.0.0.1:%s   (redis-cli -c -p %s)\n' "redis cluster" "$(IFS=,; echo "${CLUSTER_PORTS[*]}")" "${CLUSTER_PORTS[0]}"
   else
@@ -218,7 +244,8 @@ print_summary() {
 
 A dev token (HS256, 12 h):   ./dev.sh token therapist t-1     (or: ./dev.sh token community c-1)
   TOKEN=\$(./dev.sh token therapist t-1)
-  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:5101/v1/therapists/heartbeat
+  curl -i -XPOST -H "Authorization: Bearer \$TOKEN" http://localhost:$PROXY_PORT/v1/therapists/heartbeat
+A frontend:                  NEXT_PUBLIC_BACKEND_URL=http://localhost:$PROXY_PORT/v1
 Stop everything:             ./dev.sh down
 EOF
 }
@@ -291,7 +318,7 @@ cmd_up() {
       fi
     done
     pending="${still% }"
-    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && break
+    [ -z "$pending" ] && [ -n "$(dashboard_login_url)" ] && proxy_ready && break
     if [ $((now - start)) -ge "$UP_TIMEOUT" ]; then
       printf 'not ready after %ss:' "$UP_TIMEOUT" >&2
       for s in $pending; do
@@ -299,6 +326,8 @@ cmd_up() {
         printf ' %s (:%s /health/ready -> %s)' "$name" "$port" \
           "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" 2>/dev/null | sed 's/^000$/no answer/')" >&2
       done
+      proxy_ready || printf ' proxy (http://localhost:%s/ -> %s)' "$PROXY_PORT" \
+        "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null | sed 's/^000$/no answer/')" >&2
       echo >&2
       show_tail "$LOGS/apphost.log" 20
       show_tail "$LOGS/redis.log" 10
@@ -387,6 +416,10 @@ cmd_status() {
     [ "$code" = 200 ] || rc=1
     printf '%-17s %-8s %-32s %s\n' "$name" "${spid:--}" "http://127.0.0.1:$port" "/health/ready -> ${code:-no answer}"
   done
+  spid=$(awk '{ n=split($2, a, "/"); if (a[n] == "Presence.LocalProxy") print $1 }' <<<"$tree" | head -n 1)
+  code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$PROXY_PORT/" 2>/dev/null || true)
+  [ "$code" = 200 ] || rc=1
+  printf '%-17s %-8s %-32s %s\n' proxy "${spid:--}" "http://localhost:$PROXY_PORT" "GET / -> ${code:-no answer}"
   spid=$(awk '$2 ~ /Aspire\.Dashboard$/ {print $1}' <<<"$tree" | head -n 1)
   code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://localhost:$DASHBOARD_PORT/" 2>/dev/null || true)
   printf '%-17s %-8s %-32s %s\n' dashboard "${spid:--}" "http://localhost:$DASHBOARD_PORT" "GET / -> ${code:-no answer}"
@@ -401,10 +434,12 @@ main() {
   shift || true
   case "$cmd" in
     test) cmd_test "$@" ;;
+    build-web) cmd_build_web ;;
+    openapi) cmd_openapi ;;
     token) cmd_token "$@" ;;
     bench) cmd_bench "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,10p' "$0"; exit 2 ;;
+    *) sed -n '2,11p' "$0"; exit 2 ;;
   esac
 }
 

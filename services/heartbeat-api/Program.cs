@@ -8,6 +8,8 @@ builder.AddServiceDefaults();
 builder.AddHeartbeatApi();
 
 var app = builder.Build();
+// CORS first: preflights are answered before authentication, and its headers survive error answers (a 429's Retry-After).
+app.UseCors();
 app.UseServiceDefaults();
 app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
 app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");

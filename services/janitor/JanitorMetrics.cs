@@ -5,12 +5,13 @@ using Presence.Janitor.Sweeping;
 
 namespace Presence.Janitor;
 
-/// <summary>The janitor's instruments, on the one <c>Presence</c> meter (DESIGN.md §6).</summary>
+/// <summary>The janitor's instruments, on the one <c>Presence</c> meter (docs/architecture.md, "Telemetry").</summary>
 internal sealed class JanitorMetrics
 {
     public const string KindOnline = "online";
     public const string KindLastSeen = "lastseen";
-    public const string KindConnections = "connections";
+    public const string KindRecent = "recent";
+    public const string KindAvailable = "available";
     public const string KindInstances = "instances";
 
     private readonly Histogram<double> _sweepDuration;
@@ -25,9 +26,9 @@ internal sealed class JanitorMetrics
         _sweepDuration = meter.CreateHistogram<double>("presence.janitor.sweep.duration", "s", "Duration of one sweep tick of the leader.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _sweepRemoved = meter.CreateHistogram<long>("presence.janitor.sweep.removals", "{entry}",
-            "Entries one sweep removed, by kind (online, lastseen, connections, instances).");
+            "Entries one sweep removed, by kind (online, recent, available, lastseen, instances).");
         _transitions = meter.CreateCounter<long>("presence.janitor.transitions", "{transition}",
-            "Presence transitions the janitor appended to the event streams, by role, status and source (online, connections, instances).");
+            "Presence transitions the janitor appended to the event streams, by role, status and source (online, recent, available, instances).");
         _expiryEvents = meter.CreateCounter<long>("presence.janitor.expiry_events", "{event}",
             "Expired user-hash notifications handled by the leader, by role and outcome (removed, active).");
         _leaderChanges = meter.CreateCounter<long>("presence.janitor.leader_changes", "{change}",
@@ -39,7 +40,8 @@ internal sealed class JanitorMetrics
         _sweepDuration.Record(elapsed.TotalSeconds);
         _sweepRemoved.Record(report.OnlineRemoved, new KeyValuePair<string, object?>("kind", KindOnline));
         _sweepRemoved.Record(report.LastSeenTrimmed, new KeyValuePair<string, object?>("kind", KindLastSeen));
-        _sweepRemoved.Record(report.ConnectionUsersExpired, new KeyValuePair<string, object?>("kind", KindConnections));
+        _sweepRemoved.Record(report.RecentEnded, new KeyValuePair<string, object?>("kind", KindRecent));
+        _sweepRemoved.Record(report.AvailabilityLapsed, new KeyValuePair<string, object?>("kind", KindAvailable));
         _sweepRemoved.Record(report.InstancesRemoved, new KeyValuePair<string, object?>("kind", KindInstances));
     }
 

@@ -4,7 +4,7 @@ using Presence.Core;
 
 namespace Presence.RealtimeGateway;
 
-/// <summary>The gateway's instruments on the one <c>Presence</c> meter (DESIGN.md §6), and its activity source.</summary>
+/// <summary>The gateway's instruments on the one <c>Presence</c> meter (docs/architecture.md, "Telemetry"), and its activity source.</summary>
 public sealed class GatewayMetrics
 {
     public const string ActivitySourceName = "Presence.RealtimeGateway";
@@ -13,6 +13,7 @@ public sealed class GatewayMetrics
 
     private readonly Counter<long> _messages;
     private readonly Counter<long> _pushes;
+    private readonly Counter<long> _stale;
     private readonly Histogram<double> _pushLag;
     private readonly long[] _pending = new long[Roles.All.Count];
     private long _connections;
@@ -24,6 +25,8 @@ public sealed class GatewayMetrics
             "Hub connections open on this gateway instance.");
         _messages = meter.CreateCounter<long>("presence.hub.messages", "{message}", "Hub invocations by method and outcome (ok, refused, unavailable, failed).");
         _pushes = meter.CreateCounter<long>("presence.hub.pushes", "{event}", "presence-changed events sent to watchers, by role and status.");
+        _stale = meter.CreateCounter<long>("presence.hub.pushes.stale", "{event}",
+            "Events acknowledged without a push because the user already has a newer version, by role.");
         _pushLag = meter.CreateHistogram<double>("presence.push.lag", "s", "Time from a transition (the event's 'at') to its send to watchers.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         meter.CreateObservableGauge("presence.events.pending", ObservePending, "{event}",
@@ -45,6 +48,8 @@ public sealed class GatewayMetrics
         _pushes.Add(1, tags);
         _pushLag.Record(Math.Max(0, lag.TotalSeconds), tags);
     }
+
+    internal void DroppedStale(Role role) => _stale.Add(1, new KeyValuePair<string, object?>("role", role.Name()));
 
     internal void Pending(Role role, long count) => Interlocked.Exchange(ref _pending[(int)role], count);
 

@@ -1,21 +1,11 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace Presence.RealtimeGateway;
 
 /// <summary>Settings of the realtime gateway (section <c>Gateway</c>), validated at start-up.</summary>
-public sealed partial class GatewayOptions
+public sealed class GatewayOptions
 {
     public const string Section = "Gateway";
-
-    public const string SpecialtyPattern = "^[a-z0-9-]{1,32}$";
-
-    /// <summary>What a therapist may list when no allow-list is configured.</summary>
-    public static readonly IReadOnlyList<string> DefaultSpecialties =
-    [
-        "addiction", "adolescents", "anxiety", "couples", "depression", "eating-disorders", "family", "grief",
-        "lgbtq", "ocd", "ptsd", "sleep", "stress", "trauma",
-    ];
 
     /// <summary>The hub's path.</summary>
     public string HubPath { get; set; } = "/hubs/presence";
@@ -54,12 +44,6 @@ public sealed partial class GatewayOptions
     /// <summary>One heartbeat token is given back this often (steady rate: 30 a minute by default).</summary>
     public TimeSpan HeartbeatTokenPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Allowed specialties on <c>joinAsTherapist</c>; unset: <see cref="DefaultSpecialties"/>.</summary>
-    public string[]? Specialties { get; set; }
-
-    /// <summary>Most specialties one therapist may list.</summary>
-    public int MaxSpecialties { get; set; } = 8;
-
     /// <summary>The consumer group all gateway instances read the role event streams as.</summary>
     public string ConsumerGroup { get; set; } = "gateways";
 
@@ -81,13 +65,8 @@ public sealed partial class GatewayOptions
     /// <summary>This instance's name (lease, connection records, consumer name); unset: <c>gw-{machine}-{random}</c>.</summary>
     public string? InstanceId { get; set; }
 
-    public IReadOnlyList<string> EffectiveSpecialties => Specialties is { Length: > 0 } configured ? configured : DefaultSpecialties;
-
     public string EffectiveChannelPrefix(string keyPrefix) =>
         string.IsNullOrWhiteSpace(BackplaneChannelPrefix) ? keyPrefix + ":signalr" : BackplaneChannelPrefix;
-
-    [GeneratedRegex(SpecialtyPattern, RegexOptions.CultureInvariant)]
-    internal static partial Regex SpecialtyRegex();
 }
 
 internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
@@ -124,22 +103,14 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:MaximumReceiveMessageSize must be at least 1024 bytes.");
         }
 
-        if (o.MaxWatchedIds < 1 || o.HeartbeatBurst < 1 || o.MaxSpecialties < 0 || o.EventBatchSize < 1)
+        if (o.MaxWatchedIds < 1 || o.HeartbeatBurst < 1 || o.EventBatchSize < 1)
         {
-            errors.Add("Gateway:MaxWatchedIds, HeartbeatBurst and EventBatchSize must be at least 1; MaxSpecialties at least 0.");
+            errors.Add("Gateway:MaxWatchedIds, HeartbeatBurst and EventBatchSize must be at least 1.");
         }
 
         if (string.IsNullOrWhiteSpace(o.ConsumerGroup))
         {
             errors.Add("Gateway:ConsumerGroup must be set.");
-        }
-
-        foreach (var specialty in o.Specialties ?? [])
-        {
-            if (!GatewayOptions.SpecialtyRegex().IsMatch(specialty))
-            {
-                errors.Add($"Gateway:Specialties entry '{specialty}' does not match {GatewayOptions.SpecialtyPattern}.");
-            }
         }
 
         if (o.InstanceId is not null && !Presence.Core.UserId.IsValid(o.InstanceId))

@@ -42,11 +42,10 @@ public static class RealtimeGatewayExtensions
         services.AddHostedService<PresenceEventConsumer>();
 
         // Browsers on the frontend's or the board page's origin negotiate cross-origin (the JS client sends credentials).
-        services.AddCors(cors => cors.AddPolicy(HubCorsPolicy, policy => policy
-            .WithOrigins(AllowedOrigins(builder.Configuration))
+        services.AddFrontendCors(builder.Configuration, HubCorsPolicy, policy => policy
             .WithMethods(HttpMethods.Get, HttpMethods.Post)
             .AllowAnyHeader()
-            .AllowCredentials()));
+            .AllowCredentials());
         services.AddSignalR(o => o.AddFilter<PresenceHubFilter>())
             .AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolver =
                 JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
@@ -105,13 +104,5 @@ public static class RealtimeGatewayExtensions
             o.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
         }).AllowAnonymous().RequireCors(HubCorsPolicy);
         return app;
-    }
-
-    /// <summary>The frontend origins: <c>Cors:AllowedOrigins</c>, plus the seed's <c>FRONTEND_URL</c> when set (as status-query reads them).</summary>
-    internal static string[] AllowedOrigins(IConfiguration configuration)
-    {
-        var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
-        var frontend = configuration["FRONTEND_URL"];
-        return [.. origins.Append(frontend).Where(o => !string.IsNullOrWhiteSpace(o)).Select(o => o!.TrimEnd('/')).Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 }

@@ -5,6 +5,7 @@ using FastEndpoints.Swagger;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Presence.ServiceDefaults;
 using Presence.StatusQuery.Board;
 using Presence.StatusQuery.Features.Board.Realtime;
 
@@ -30,12 +31,10 @@ public static class StatusQueryExtensions
             redis.Factory = sp => new StaleTolerantReadiness(inner(sp), sp.GetRequiredService<BoardCache>());
         });
         builder.Services.AddOutputCache();
-        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
-            .WithOrigins(AllowedOrigins(builder.Configuration))
+        builder.Services.AddFrontendCors(builder.Configuration, policyName: null, policy => policy
             .WithMethods(HttpMethods.Get, HttpMethods.Post)
             .WithHeaders("Authorization", "Content-Type", "If-None-Match")
-            .WithExposedHeaders("ETag", "Age", "Retry-After", BoardEndpoint.StaleHeader)
-            .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
+            .WithExposedHeaders("ETag", "Age", "Retry-After", BoardEndpoint.StaleHeader));
         // Only this assembly's endpoints: FastEndpoints otherwise scans every loaded assembly, and a process
         // hosting two services (the deployment tests boot all four) would map the other's endpoints too.
         builder.Services.AddFastEndpoints(o =>
@@ -53,13 +52,5 @@ public static class StatusQueryExtensions
             };
         });
         return builder;
-    }
-
-    /// <summary>The frontend origins: <c>Cors:AllowedOrigins</c>, plus the seed's <c>FRONTEND_URL</c> when set.</summary>
-    internal static string[] AllowedOrigins(IConfiguration configuration)
-    {
-        var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
-        var frontend = configuration["FRONTEND_URL"];
-        return [.. origins.Append(frontend).Where(o => !string.IsNullOrWhiteSpace(o)).Select(o => o!.TrimEnd('/')).Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 }

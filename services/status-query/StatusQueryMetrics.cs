@@ -3,7 +3,7 @@ using Presence.Core;
 
 namespace Presence.StatusQuery;
 
-/// <summary>The service's instruments on the one <c>Presence</c> meter (DESIGN.md §6).</summary>
+/// <summary>The service's instruments on the one <c>Presence</c> meter (docs/architecture.md, "Telemetry").</summary>
 public sealed class StatusQueryMetrics
 {
     private readonly Histogram<double> _boardBuild;

@@ -8,20 +8,24 @@ namespace Presence.Client;
 /// </summary>
 public class PresenceApiException : Exception
 {
+    /// <summary>An error without details.</summary>
     public PresenceApiException()
     {
     }
 
+    /// <summary>An error with a message.</summary>
     public PresenceApiException(string message)
         : base(message)
     {
     }
 
+    /// <summary>An error with a message and its cause.</summary>
     public PresenceApiException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
 
+    /// <summary>An error answer of the API, from its status and problem details.</summary>
     public PresenceApiException(HttpStatusCode status, string? title, string? detail, IReadOnlyDictionary<string, string[]>? errors, TimeSpan? retryAfter, string? type = null)
         : base(Describe(status, title, detail, errors))
     {
@@ -33,12 +37,16 @@ public class PresenceApiException : Exception
         RetryAfter = retryAfter;
     }
 
+    /// <summary>The HTTP status of the answer.</summary>
     public HttpStatusCode Status { get; }
 
+    /// <summary>The problem's title.</summary>
     public string? Title { get; }
 
+    /// <summary>The problem's detail, when the server gave one.</summary>
     public string? Detail { get; }
 
+    /// <summary>The problem type URI, when the server gave one.</summary>
     public string? Type { get; }
 
     /// <summary>Validation failures by field name (400), empty otherwise.</summary>

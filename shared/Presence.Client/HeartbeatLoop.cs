@@ -8,9 +8,10 @@ namespace Presence.Client;
 /// <summary>Settings of <see cref="HeartbeatLoop"/>.</summary>
 public sealed class HeartbeatLoopOptions
 {
+    /// <summary>The role the heartbeats are sent for (the token's role).</summary>
     public required PresenceRole Role { get; init; }
 
-    /// <summary>Never two REST heartbeats closer than this (the server's min interval, DESIGN.md §1), whatever the server advertises.</summary>
+    /// <summary>Never two REST heartbeats closer than this (the server's min interval, docs/architecture.md "Windows"), whatever the server advertises.</summary>
     public TimeSpan MinInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Used until the server has said otherwise.</summary>
@@ -26,8 +27,10 @@ public sealed class HeartbeatLoopOptions
     public bool SignOffOnStop { get; init; } = true;
 }
 
+/// <summary>What one heartbeat attempt of <see cref="HeartbeatLoop"/> came to.</summary>
 public enum HeartbeatOutcome
 {
+    /// <summary>The server took it.</summary>
     Accepted,
 
     /// <summary>429: waited for the server's <c>Retry-After</c>.</summary>
@@ -66,6 +69,7 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
     private long _nextBeatDue;
     private int _failures;
 
+    /// <summary>A loop over <paramref name="client"/>; with <paramref name="hub"/> connected, heartbeats go over the hub.</summary>
     public HeartbeatLoop(PresenceClient client, HeartbeatLoopOptions options, PresenceHubClient? hub = null, TimeProvider? time = null,
         ILogger<HeartbeatLoop>? logger = null)
     {
@@ -82,6 +86,7 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
     /// <summary>Raised after every attempt (on the loop's thread; keep handlers short).</summary>
     public event Action<HeartbeatAttempt>? Attempted;
 
+    /// <summary>True between start and stop.</summary>
     public bool IsRunning => _running is { IsCompleted: false };
 
     /// <summary>The interval in force: the last advertised <c>nextHeartbeatSeconds</c>, bounded by the options.</summary>
@@ -90,8 +95,10 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
     /// <summary>When the loop will send next (on its <see cref="TimeProvider"/>); null before the first attempt finished.</summary>
     public DateTimeOffset? NextBeatDue => Interlocked.Read(ref _nextBeatDue) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
 
+    /// <summary>The last attempt, or null before the first.</summary>
     public HeartbeatAttempt? LastAttempt { get; private set; }
 
+    /// <summary>Starts heartbeating at once, then at the server's advertised interval.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (IsRunning)
@@ -104,6 +111,7 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>Stops the loop and signs off unless the options say otherwise.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_stopping is null || _running is null)
@@ -137,6 +145,7 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the loop.</summary>
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
     private async Task RunAsync(CancellationToken stopping)

@@ -10,17 +10,22 @@ namespace Presence.Client;
 /// </summary>
 public sealed class JitteredRetryPolicy : IRetryPolicy
 {
+    /// <summary>The first retry comes at a random point in [0, this).</summary>
     public TimeSpan FirstRetryWindow { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The base of the exponential growth after the first retry.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>No delay is longer than this.</summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Gives up (null delay) once this much time has passed; null: never.</summary>
     public TimeSpan? GiveUpAfter { get; init; }
 
     /// <summary>Source of randomness, in [0, 1).</summary>
     public Func<double> Random { get; init; } = System.Random.Shared.NextDouble;
 
+    /// <summary>The delay before the next attempt, or null to give up.</summary>
     public TimeSpan? NextRetryDelay(RetryContext retryContext)
     {
         ArgumentNullException.ThrowIfNull(retryContext);

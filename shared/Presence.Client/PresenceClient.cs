@@ -9,9 +9,11 @@ namespace Presence.Client;
 
 /// <summary>
 /// Typed calls for every REST endpoint of DESIGN.md §4. Problem details become <see cref="PresenceApiException"/>
-/// subclasses; 503 is retried after <c>Retry-After</c> (<see cref="PresenceClientOptions.UnavailableRetries"/>), 429 is
-/// surfaced with its <c>Retry-After</c>. Behind the ingress one <see cref="HttpClient"/> serves both; without it, give
-/// the heartbeat-api's and the status-query's clients.
+/// subclasses; 429 is surfaced with its <c>Retry-After</c>. A 503 is retried after its <c>Retry-After</c> by the
+/// <see cref="HttpClient"/>'s resilience handler (<see cref="PresenceResilience"/>): <see cref="Create"/> and
+/// <see cref="PresenceClientServiceCollectionExtensions.AddPresenceClient"/> add it; a hand-made client adds
+/// <see cref="PresenceResilience.CreateHandler"/>. Behind the ingress (or the local proxy) one origin serves both;
+/// without it, give the heartbeat-api's and the status-query's clients.
 /// </summary>
 public sealed class PresenceClient
 {
@@ -21,13 +23,26 @@ public sealed class PresenceClient
     private readonly HttpClient _reads;
     private readonly PresenceClientOptions _options;
 
+    /// <summary>A client of one origin (the ingress, or <c>http://localhost:3001</c> locally), with the Retry-After retry.</summary>
+    public static PresenceClient Create(Uri baseAddress, PresenceClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(baseAddress);
+        options ??= new PresenceClientOptions();
+        var handler = PresenceResilience.CreateHandler(options);
+        handler.InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        return new PresenceClient(new HttpClient(handler) { BaseAddress = baseAddress }, options);
+    }
+
+    /// <summary>A client over one <see cref="HttpClient"/> for both services (one origin).</summary>
     public PresenceClient(HttpClient http, PresenceClientOptions? options = null)
         : this(http, http, options)
     {
     }
 
+    /// <summary>A client over separate addresses of the two services.</summary>
     /// <param name="heartbeatApi">Heartbeats, availability, sign-off.</param>
     /// <param name="statusQuery">Board, lookups, stats.</param>
+    /// <param name="options">Token provider and retry settings.</param>
     public PresenceClient(HttpClient heartbeatApi, HttpClient statusQuery, PresenceClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(heartbeatApi);
@@ -129,45 +144,25 @@ public sealed class PresenceClient
     private async Task<HttpResponseMessage> SendAsync(
         HttpClient http, HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, Action<HttpRequestMessage>? configure = null)
     {
-        // The body is buffered once so a retry after 503 can send it again.
-        var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        var contentType = content?.Headers.ContentType;
-        content?.Dispose();
-        for (var attempt = 0; ; attempt++)
+        // Retries (503 after Retry-After) belong to the HttpClient's resilience handler (PresenceResilience), which may
+        // send this request again: the content is re-readable.
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        var token = _options.AccessTokenProvider is null ? null : await _options.AccessTokenProvider(cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(token))
         {
-            using var request = new HttpRequestMessage(method, path);
-            if (body is not null)
-            {
-                request.Content = new ByteArrayContent(body);
-                request.Content.Headers.ContentType = contentType;
-            }
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
 
-            var token = _options.AccessTokenProvider is null ? null : await _options.AccessTokenProvider(cancellationToken).ConfigureAwait(false);
-            if (!string.IsNullOrEmpty(token))
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
+        configure?.Invoke(request);
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
+        {
+            return response;
+        }
 
-            configure?.Invoke(request);
-            var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
-            {
-                return response;
-            }
-
-            var retryAfter = RetryAfterOf(response, _options.TimeProvider);
-            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < _options.UnavailableRetries
-                && (retryAfter ?? TimeSpan.FromSeconds(1)) <= _options.MaxRetryAfterWait)
-            {
-                response.Dispose();
-                await Task.Delay(retryAfter ?? TimeSpan.FromSeconds(1), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            using (response)
-            {
-                throw await ProblemAsync(response, retryAfter, cancellationToken).ConfigureAwait(false);
-            }
+        using (response)
+        {
+            throw await ProblemAsync(response, RetryAfterOf(response, _options.TimeProvider), cancellationToken).ConfigureAwait(false);
         }
     }
 

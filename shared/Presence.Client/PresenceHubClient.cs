@@ -7,13 +7,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Presence.Client;
 
 /// <summary>
-/// The realtime gateway's hub (DESIGN.md §5) over the official SignalR client, with jittered reconnects. What was
+/// The realtime gateway's hub (docs/clients.md) over the official SignalR client, with jittered reconnects. What was
 /// joined and watched is remembered and done again after every reconnect; each watch's snapshot is raised through
-/// <see cref="SnapshotReceived"/> so a view can replace what it missed while disconnected.
+/// <see cref="SnapshotReceived"/> so a view can replace what it missed while disconnected. The highest <c>ver</c> seen
+/// per user (from pushes and snapshots) is kept, and a push at or below it is dropped, never raised.
 /// </summary>
 public sealed partial class PresenceHubClient : IAsyncDisposable
 {
+    /// <summary>The message that acknowledges a heartbeat.</summary>
     public const string HeartbeatAckMethod = "heartbeat-ack";
+    /// <summary>The message that carries one user's transition.</summary>
     public const string PresenceChangedMethod = "presence-changed";
 
     private readonly HubConnection _connection;
@@ -25,6 +28,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     private Func<Task>? _rejoin;
     private bool _watchingAllTherapists;
 
+    /// <summary>A client of the hub at <paramref name="hubUrl"/>; call <see cref="StartAsync"/> to connect.</summary>
     public PresenceHubClient(Uri hubUrl, PresenceHubClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(hubUrl);
@@ -35,7 +39,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             {
                 if (_options.AccessTokenProvider is { } tokens)
                 {
-                    http.AccessTokenProvider = tokens;
+                    http.AccessTokenProvider = () => tokens(CancellationToken.None).AsTask();
                 }
 
                 _options.ConfigureHttpConnection?.Invoke(http);
@@ -47,7 +51,17 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         }
 
         _connection = builder.Build();
-        _connection.On<PresenceChange>(PresenceChangedMethod, change => PresenceChanged?.Invoke(change));
+        _connection.On<PresenceChange>(PresenceChangedMethod, change =>
+        {
+            if (Versions.Accept(change.Role, change.Id, change.Ver))
+            {
+                PresenceChanged?.Invoke(change);
+            }
+            else
+            {
+                LogStaleDropped(_logger, change.Id, change.Ver, VersionOf(change.Role, change.Id));
+            }
+        });
         _connection.Reconnecting += error =>
         {
             LogReconnecting(_logger, error?.Message);
@@ -62,12 +76,33 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         };
     }
 
-    /// <summary>A pushed transition of a watched user.</summary>
+    /// <summary>The highest <c>ver</c> per user seen on this connection (pushes and snapshots); older pushes are not raised.</summary>
+    public PresenceVersions Versions { get; } = new();
+
+    /// <summary>The highest version seen of a user (0 when none): pushes at or below it are dropped.</summary>
+    public long VersionOf(string role, string id) => Versions.Latest(role, id) ?? 0;
+
+    /// <summary>Raises a snapshot after remembering its versions, so a push older than it is dropped.</summary>
+    private void RaiseSnapshot(PresenceSnapshot snapshot)
+    {
+        foreach (var entry in snapshot.Entries)
+        {
+            if (entry.Role is { } role && entry.Ver > VersionOf(role, entry.Id))
+            {
+                Versions.Accept(role, entry.Id, entry.Ver);
+            }
+        }
+
+        SnapshotReceived?.Invoke(snapshot);
+    }
+
+    /// <summary>A pushed state event of a watched user, newer than any seen before for that user.</summary>
     public event Action<PresenceChange>? PresenceChanged;
 
     /// <summary>The current statuses answered by a watch, the first time and after every reconnect.</summary>
     public event Action<PresenceSnapshot>? SnapshotReceived;
 
+    /// <summary>The connection was lost and is being re-established.</summary>
     public event Action<Exception?>? Reconnecting;
 
     /// <summary>Raised once joins and watches were restored on the new connection.</summary>
@@ -76,8 +111,10 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     /// <summary>The connection ended for good (stopped, or the retry policy gave up).</summary>
     public event Action<Exception?>? Closed;
 
+    /// <summary>The connection's state.</summary>
     public HubConnectionState State => _connection.State;
 
+    /// <summary>True while connected.</summary>
     public bool IsConnected => _connection.State == HubConnectionState.Connected;
 
     /// <summary>Connects, retrying with the retry policy's delays until connected or cancelled.</summary>
@@ -110,6 +147,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Disconnects (no reconnect follows).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _connection.StopAsync(cancellationToken);
 
     /// <summary>A hub heartbeat; the gateway answers with the next interval.</summary>
@@ -145,7 +183,7 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watchingAllTherapists = true;
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
@@ -158,10 +196,11 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watched.UnionWith(ids);
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
+    /// <summary>Stops watching these therapists.</summary>
     public async Task UnwatchAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
         lock (_gate)
@@ -181,10 +220,11 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
             _watchedCommunity.UnionWith(ids);
         }
 
-        SnapshotReceived?.Invoke(snapshot);
+        RaiseSnapshot(snapshot);
         return snapshot;
     }
 
+    /// <summary>Disconnects and releases the connection.</summary>
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
 
     private async Task OnReconnectedAsync(string? connectionId)
@@ -208,17 +248,17 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
 
             if (all)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watchTherapists").ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watchTherapists").ConfigureAwait(false));
             }
 
             if (ids.Length > 0)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watch", ids).ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watch", ids).ConfigureAwait(false));
             }
 
             if (community.Length > 0)
             {
-                SnapshotReceived?.Invoke(await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", community).ConfigureAwait(false));
+                RaiseSnapshot(await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", community).ConfigureAwait(false));
             }
         }
         catch (Exception ex) when (ex is HubException or InvalidOperationException)
@@ -239,6 +279,9 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence hub connect failed ({Reason}); retrying in {DelayMs} ms")]
     private static partial void LogConnectFailed(ILogger logger, string reason, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Presence hub: dropped a push of {UserId} at version {Ver}, not newer than {Known}")]
+    private static partial void LogStaleDropped(ILogger logger, string userId, long ver, long known);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence hub: restoring joins and watches failed ({Reason})")]
     private static partial void LogRestoreFailed(ILogger logger, string reason);

@@ -8,7 +8,7 @@ namespace Presence.Client;
 public sealed class PresenceHubClientOptions
 {
     /// <summary>The token (sent as <c>access_token</c> on WebSockets); null or returning null: anonymous (may only watch therapists).</summary>
-    public Func<Task<string?>>? AccessTokenProvider { get; set; }
+    public PresenceTokenProvider? AccessTokenProvider { get; set; }
 
     /// <summary>Reconnect delays, also used between failed first connects. Default: <see cref="JitteredRetryPolicy"/>, for ever.</summary>
     public IRetryPolicy RetryPolicy { get; set; } = new JitteredRetryPolicy();
@@ -16,5 +16,6 @@ public sealed class PresenceHubClientOptions
     /// <summary>Transport settings (handlers for tests, headers, transports).</summary>
     public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; set; }
 
+    /// <summary>Logs of the connection and of this client.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 }

@@ -3,29 +3,12 @@ using StackExchange.Redis;
 
 namespace Presence.Core;
 
-/// <summary>What removing connections did to the user.</summary>
-public enum DisconnectOutcome
-{
-    /// <summary>The user still holds other connections (another tab or device).</summary>
-    ConnectionsRemain = 0,
-
-    /// <summary>That was the last connection; the user was not online anyway.</summary>
-    LastConnectionClosed = 1,
-
-    /// <summary>That was the last connection and the user signed off (one <c>recent</c> event was appended).</summary>
-    SignedOff = 2,
-}
-
 /// <summary>
-/// Hub connections of multi-device users (DESIGN.md §3 <c>conns</c>, issue 4): the gateway records and
-/// refreshes them and removes them on close; the janitor removes those whose expiry passed or whose
-/// gateway instance's lease lapsed. A user left with no connection signs off, in the same script.
+/// Gateway instances and the hub sessions each holds (docs/architecture.md, "Sessions"): an instance renews a lease;
+/// when it lapses (a killed pod) the janitor ends that instance's sessions only, as lost (reason <c>lost-instance</c>).
 /// <para>
-/// Layout: <c>conns:{id}</c> ZSET of <c>instance|connection</c> scored by expires-at; <c>connusers</c> ZSET of
-/// users scored by their earliest expiry (so the janitor finds stale ones by score, never by scanning keys);
-/// <c>instance:{instance}</c> SET of <c>user|connection</c> per role; <c>gateway:instances</c> ZSET of
-/// instances scored by lease-until. Entries of connections that expired while their instance lives stay in
-/// the instance set until the connection closes; the set is bounded by the instance's open connections.
+/// Layout: <c>gateway:instances</c> ZSET of instances scored by lease-until; <c>instance:{instance}</c> SET of
+/// <c>user|connection</c> per role. An entry leaves the set when its connection closes or is lost.
 /// </para>
 /// </summary>
 public sealed class ConnectionStore(
@@ -33,50 +16,12 @@ public sealed class ConnectionStore(
     PresenceKeys keys,
     IOptionsMonitor<PresenceOptions> options,
     RedisResilience resilience,
-    ScriptRunner scripts,
+    PresenceStore store,
     TimeProvider time)
 {
     public const char Separator = '|';
 
-    /// <summary>Records a connection or refreshes its expiry (call on connect and on each hub heartbeat); returns how many the user holds.</summary>
-    public async Task<long> ConnectAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default)
-    {
-        UserId.EnsureValid(userId);
-        var o = options.CurrentValue;
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        RedisKey[] scriptKeys = [keys.Connections(role, userId), keys.ConnectionIndex(role), keys.InstanceConnections(role, instanceId)];
-        RedisValue[] args =
-        [
-            instanceId + Separator + connectionId, nowMs + (long)o.StaleConnection.TotalMilliseconds, userId,
-            userId + Separator + connectionId, (long)o.Retention.TotalMilliseconds,
-        ];
-        return (long)await scripts.RunAsync("connect", PresenceScripts.Connect, scriptKeys, args, idempotent: true, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Removes one connection (it closed); the user signs off when it was the last.</summary>
-    public Task<DisconnectOutcome> DisconnectAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default)
-    {
-        UserId.EnsureValid(userId);
-        return RemoveAsync(role, userId, keys.InstanceConnections(role, instanceId), instanceId + Separator + connectionId,
-            userId + Separator + connectionId, "disconnect", ct);
-    }
-
-    /// <summary>Removes the user's connections whose expiry passed; the user signs off when none remain.</summary>
-    public Task<DisconnectOutcome> ExpireConnectionsAsync(Role role, string userId, CancellationToken ct = default)
-    {
-        UserId.EnsureValid(userId);
-        return RemoveAsync(role, userId, keys.Connections(role, userId), RedisValue.EmptyString, RedisValue.EmptyString, "expire-connections", ct);
-    }
-
-    /// <summary>Users of a role holding at least one connection whose expiry passed (a bounded batch, by score).</summary>
-    public async Task<string[]> UsersWithExpiredConnectionsAsync(Role role, int limit, CancellationToken ct = default)
-    {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var users = await resilience.ExecuteAsync(
-            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, double.NegativeInfinity, s.nowMs, Exclude.None, Order.Ascending, 0, s.limit),
-            (db: redis.GetDatabase(), key: keys.ConnectionIndex(role), nowMs, limit), idempotent: true, ct).ConfigureAwait(false);
-        return [.. users.Select(u => u.ToString())];
-    }
+    private const string HubSessionPrefix = "hub:";
 
     /// <summary>A gateway instance announces it is alive until now + the instance lease.</summary>
     public async Task RenewInstanceAsync(string instanceId, CancellationToken ct = default)
@@ -98,12 +43,53 @@ public sealed class ConnectionStore(
     }
 
     /// <summary>
-    /// Removes every connection a gateway instance held (lapsed lease, or its own graceful stop), signing off
-    /// users left with none, then forgets the instance. Returns how many users signed off.
+    /// A user's live hub connections, grouped by the live gateway instance holding each (docs/architecture.md,
+    /// "Sessions"): the connections are the user's unexpired <c>hub:</c> sessions, the instance the one whose set lists
+    /// <c>user|connection</c>. Used to reach a user's own connections only, through the instance that holds them.
     /// </summary>
-    public async Task<int> RemoveInstanceAsync(string instanceId, CancellationToken ct = default)
+    public async Task<IReadOnlyDictionary<string, string[]>> LiveHubConnectionsAsync(Role role, string userId, CancellationToken ct = default)
     {
-        var signedOff = 0;
+        UserId.EnsureValid(userId);
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var db = redis.GetDatabase();
+        var sessions = await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, s.nowMs, double.PositiveInfinity, Exclude.Start),
+            (db, key: keys.Sessions(role, userId), nowMs), idempotent: true, ct).ConfigureAwait(false);
+        var connections = sessions.Select(m => m.ToString()).Where(m => m.StartsWith(HubSessionPrefix, StringComparison.Ordinal))
+            .Select(m => m[HubSessionPrefix.Length..]).ToArray();
+        if (connections.Length == 0)
+        {
+            return new Dictionary<string, string[]>(StringComparer.Ordinal);
+        }
+
+        var instances = await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, s.nowMs, double.PositiveInfinity, Exclude.Start),
+            (db, key: keys.GatewayInstances, nowMs), idempotent: true, ct).ConfigureAwait(false);
+        var entries = connections.Select(c => (RedisValue)(userId + Separator + c)).ToArray();
+        var held = await resilience.ExecuteAsync(
+            static (s, _) => Task.WhenAll(s.instances.Select(i => s.db.SetContainsAsync(s.keys.InstanceConnections(s.role, i.ToString()), s.entries))),
+            (db, keys, role, instances, entries), idempotent: true, ct).ConfigureAwait(false);
+        var byInstance = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        for (var i = 0; i < instances.Length; i++)
+        {
+            var mine = connections.Where((_, c) => held[i][c]).ToArray();
+            if (mine.Length > 0)
+            {
+                byInstance[instances[i].ToString()] = mine;
+            }
+        }
+
+        return byInstance;
+    }
+
+    /// <summary>
+    /// Ends every session a gateway instance still holds, then forgets the instance. <paramref name="lost"/>: the
+    /// instance's lease lapsed (users left without a session leave now, reason <c>lost-instance</c>); otherwise it is
+    /// the instance's own graceful stop (its connections closed: the leave grace applies). Returns how many users left.
+    /// </summary>
+    public async Task<int> RemoveInstanceAsync(string instanceId, bool lost = true, CancellationToken ct = default)
+    {
+        var left = 0;
         var db = redis.GetDatabase();
         foreach (var role in Roles.All)
         {
@@ -123,16 +109,19 @@ public sealed class ConnectionStore(
                     var text = entry.ToString();
                     var split = text.IndexOf(Separator, StringComparison.Ordinal);
                     var userId = split > 0 ? text[..split] : string.Empty;
-                    if (!UserId.IsValid(userId))
+                    var connectionId = split > 0 ? text[(split + 1)..] : string.Empty;
+                    if (!UserId.IsValid(userId) || !UserId.IsValid(connectionId))
                     {
                         await resilience.ExecuteAsync(static (s, _) => s.db.SetRemoveAsync(s.setKey, s.entry), (db, setKey, entry), true, ct).ConfigureAwait(false);
                         continue;
                     }
 
-                    var outcome = await RemoveAsync(role, userId, setKey, instanceId + Separator + text[(split + 1)..], entry, "remove-instance", ct).ConfigureAwait(false);
-                    if (outcome == DisconnectOutcome.SignedOff)
+                    var outcome = lost
+                        ? await store.LoseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false)
+                        : await store.CloseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false);
+                    if (outcome == SessionEndOutcome.Left)
                     {
-                        signedOff++;
+                        left++;
                     }
                 }
             }
@@ -141,16 +130,6 @@ public sealed class ConnectionStore(
         await resilience.ExecuteAsync(
             static (s, _) => s.db.SortedSetRemoveAsync(s.key, s.instanceId),
             (db, key: keys.GatewayInstances, instanceId), idempotent: true, ct).ConfigureAwait(false);
-        return signedOff;
-    }
-
-    private async Task<DisconnectOutcome> RemoveAsync(
-        Role role, string userId, RedisKey instanceSet, RedisValue member, RedisValue instanceEntry, string operation, CancellationToken ct)
-    {
-        var o = options.CurrentValue;
-        RedisKey[] scriptKeys = [keys.Connections(role, userId), keys.ConnectionIndex(role), instanceSet, keys.Online(role), keys.Events(role)];
-        RedisValue[] args = [member, instanceEntry, userId, time.GetUtcNow().ToUnixTimeMilliseconds(), o.EventStreamMaxLength, role.Name()];
-        // All connection scripts converge (ZADD/ZREM/SADD/SREM of the same members), so they may be retried.
-        return (DisconnectOutcome)(long)await scripts.RunAsync(operation, PresenceScripts.Disconnect, scriptKeys, args, idempotent: true, ct).ConfigureAwait(false);
+        return left;
     }
 }

@@ -24,6 +24,7 @@ public static class PresenceCoreExtensions
         services.TryAddSingleton<PresenceStore>();
         services.TryAddSingleton<ConnectionStore>();
         services.TryAddSingleton<PresenceReader>();
+        services.TryAddSingleton<PresenceEventStream>();
         services.AddHostedService<ScriptPreloader>();
         return services;
     }

@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace Presence.Core;
 
 /// <summary>
-/// The instruments of the shared model on the one <c>Presence</c> meter (DESIGN.md §6). Services add
+/// The instruments of the shared model on the one <c>Presence</c> meter (docs/architecture.md, "Telemetry"). Services add
 /// their own instruments to the same meter; the service is told apart by <c>service.name</c>.
 /// </summary>
 public sealed class PresenceMetrics

@@ -2,10 +2,17 @@ using Microsoft.Extensions.Options;
 
 namespace Presence.Core;
 
-/// <summary>The windows of DESIGN.md §1 (section <c>Presence</c>), validated at start-up.</summary>
+/// <summary>The windows and limits of the model (section <c>Presence</c>; docs/architecture.md, "Windows"), validated at start-up.</summary>
 public sealed class PresenceOptions
 {
     public const string Section = "Presence";
+
+    /// <summary>What a therapist may list as specialties when no allow-list is configured.</summary>
+    public static readonly IReadOnlyList<string> DefaultSpecialties =
+    [
+        "addiction", "adolescents", "anxiety", "couples", "depression", "eating-disorders", "family", "grief",
+        "lgbtq", "ocd", "ptsd", "sleep", "stress", "trauma",
+    ];
 
     /// <summary>A heartbeat keeps a user online this long.</summary>
     public TimeSpan OnlineWindow { get; set; } = TimeSpan.FromSeconds(120);
@@ -31,6 +38,21 @@ public sealed class PresenceOptions
     /// </summary>
     public TimeSpan InstanceLease { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// After the last session ends by sign-off or close, the user stays online this long; a heartbeat or connection
+    /// inside it cancels the leave and nothing is emitted (a page reload is never seen). Zero: leave at once.
+    /// </summary>
+    public TimeSpan LeaveGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Availability lapses this long after it was last set or renewed (a PUT, or a heartbeat with <c>available: true</c>).</summary>
+    public TimeSpan AvailabilityTtl { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>Allowed therapist specialties; unset: <see cref="DefaultSpecialties"/>.</summary>
+    public string[]? Specialties { get; set; }
+
+    /// <summary>Most specialties one therapist may list.</summary>
+    public int MaxSpecialties { get; set; } = 8;
+
     /// <summary>A client timestamp further off than this is reported as <c>clockSkewSeconds</c>.</summary>
     public TimeSpan ClockSkewReportThreshold { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -39,6 +61,36 @@ public sealed class PresenceOptions
 
     /// <summary>Approximate cap (<c>MAXLEN ~</c>) of each role's event stream.</summary>
     public int EventStreamMaxLength { get; set; } = 10_000;
+
+    public IReadOnlyList<string> EffectiveSpecialties => Specialties is { Length: > 0 } configured ? configured : DefaultSpecialties;
+
+    /// <summary>
+    /// Checks requested specialties against the allow-list; returns the distinct list, or null with an error message.
+    /// </summary>
+    public string[]? ValidSpecialties(IReadOnlyList<string?>? requested, out string? error)
+    {
+        error = null;
+        if (requested is null || requested.Count == 0)
+        {
+            return [];
+        }
+
+        var distinct = requested.Distinct(StringComparer.Ordinal).ToArray();
+        if (distinct.Length > MaxSpecialties)
+        {
+            error = $"At most {MaxSpecialties.ToString(System.Globalization.CultureInfo.InvariantCulture)} specialties may be listed.";
+            return null;
+        }
+
+        var allowed = EffectiveSpecialties;
+        if (distinct.Any(s => s is null || !allowed.Contains(s, StringComparer.Ordinal)))
+        {
+            error = "Unknown specialty; allowed: " + string.Join(", ", allowed) + ".";
+            return null;
+        }
+
+        return distinct!;
+    }
 
     /// <summary>The advertised interval in whole seconds (<c>nextHeartbeatSeconds</c>), the same over REST and the hub.</summary>
     public int NextHeartbeatSeconds => (int)HeartbeatInterval.TotalSeconds;
@@ -74,6 +126,29 @@ public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
         Positive(o.StaleConnection, nameof(o.StaleConnection));
         Positive(o.ClockSkewReportThreshold, nameof(o.ClockSkewReportThreshold));
         Positive(o.InstanceLease, nameof(o.InstanceLease));
+        Positive(o.AvailabilityTtl, nameof(o.AvailabilityTtl));
+        if (o.LeaveGrace < TimeSpan.Zero || o.LeaveGrace >= o.RecentWindow)
+        {
+            errors.Add("Presence:LeaveGrace must be zero or more and shorter than Presence:RecentWindow.");
+        }
+
+        if (o.AvailabilityTtl > o.Retention)
+        {
+            errors.Add("Presence:AvailabilityTtl must not exceed Presence:Retention.");
+        }
+
+        if (o.MaxSpecialties < 0)
+        {
+            errors.Add("Presence:MaxSpecialties must be zero or more.");
+        }
+
+        foreach (var specialty in o.Specialties ?? [])
+        {
+            if (specialty is null || specialty.Length is 0 or > 32 || !specialty.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+            {
+                errors.Add($"Presence:Specialties entry '{specialty}' must match [a-z0-9-]{{1,32}}.");
+            }
+        }
         if (o.OnlineWindow >= o.RecentWindow)
         {
             errors.Add("Presence:OnlineWindow must be shorter than Presence:RecentWindow.");

@@ -6,11 +6,25 @@ namespace Presence.Core;
 
 /// <summary>One user's presence as a reader sees it at one instant.</summary>
 /// <param name="Id">The user id.</param>
-/// <param name="Status">The bucket (DESIGN.md §1).</param>
-/// <param name="Available">The therapist's "accepting sessions" flag, whatever the bucket.</param>
+/// <param name="Status">The bucket (docs/architecture.md, "Buckets").</param>
+/// <param name="Available">The therapist's "accepting sessions" flag (not lapsed), whatever the bucket.</param>
 /// <param name="LastActive">Last activity, when the user still has a last-seen entry (kept for the retention).</param>
 /// <param name="LastActiveAgo">The <see cref="LastActiveText"/> of <paramref name="LastActive"/>.</param>
-public readonly record struct PresenceEntry(string Id, PresenceStatus Status, bool Available, DateTimeOffset? LastActive, string? LastActiveAgo);
+/// <param name="AvailableUntil">The explicit end of the availability, when one was given.</param>
+/// <param name="Specialties">The therapist's allow-listed specialties (empty when none).</param>
+/// <param name="Ver">The version of the user's latest event (0 when none): a pushed event below it is older than this read.</param>
+public readonly record struct PresenceEntry(
+    string Id, PresenceStatus Status, bool Available, DateTimeOffset? LastActive, string? LastActiveAgo,
+    DateTimeOffset? AvailableUntil = null, IReadOnlyList<string>? Specialties = null, long Ver = 0)
+{
+    /// <summary>Value equality, specialties compared by content (a board is compared with the previous read).</summary>
+    public bool Equals(PresenceEntry other) =>
+        Id == other.Id && Status == other.Status && Available == other.Available && LastActive == other.LastActive
+        && LastActiveAgo == other.LastActiveAgo && AvailableUntil == other.AvailableUntil && Ver == other.Ver
+        && (Specialties ?? []).SequenceEqual(other.Specialties ?? [], StringComparer.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(Id, Status, Ver);
+}
 
 /// <summary>How many users of a role are in each listed bucket.</summary>
 public readonly record struct PresenceCounts(int Online, int Recent, int Available);
@@ -19,7 +33,7 @@ public readonly record struct PresenceCounts(int Online, int Recent, int Availab
 public sealed record PresenceBoard(Role Role, DateTimeOffset At, PresenceCounts Counts, IReadOnlyList<PresenceEntry> Entries);
 
 /// <summary>
-/// The one reader of presence state (DESIGN.md §1 and §3). Buckets, at reader time <c>now</c>:
+/// The one reader of presence state (docs/architecture.md, "Buckets" and "Keys"). Buckets, at reader time <c>now</c>:
 /// online while <c>online</c> score (online-until) &gt; now; recent while not online and last activity
 /// &gt; now − recent window; available while in the <c>available</c> set and neither. A window that has
 /// fully passed has left its bucket (both bounds are exclusive), so every reader agrees on the instant.
@@ -54,24 +68,26 @@ public sealed class PresenceReader(
         }
 
         var now = time.GetUtcNow();
-        var (onlineUntil, lastSeen, available) = await RunAsync(
+        var window = new Windows(now, options.CurrentValue);
+        var (onlineUntil, lastSeen, lapse, cards) = await RunAsync(
             "read.many",
             static async s =>
             {
                 // Issued together, so StackExchange.Redis pipelines them into one round trip.
                 var online = s.db.SortedSetScoresAsync(s.keys.Online(s.role), s.members);
                 var seen = s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), s.members);
-                var flags = s.db.SetContainsAsync(s.keys.Available(s.role), s.members);
-                return (await online.ConfigureAwait(false), await seen.ConfigureAwait(false), await flags.ConfigureAwait(false));
+                var flags = s.db.SortedSetScoresAsync(s.keys.Available(s.role), s.members);
+                var cards = Cards.ReadAsync(s.db, s.keys, s.role, s.members);
+                return (await online.ConfigureAwait(false), await seen.ConfigureAwait(false), await flags.ConfigureAwait(false),
+                    await cards.ConfigureAwait(false));
             },
             (db: redis.GetDatabase(), keys, role, members),
             ct).ConfigureAwait(false);
 
-        var window = new Windows(now, options.CurrentValue);
         var entries = new PresenceEntry[members.Length];
         for (var i = 0; i < entries.Length; i++)
         {
-            entries[i] = window.Entry(userIds[i], onlineUntil[i], lastSeen[i], available[i]);
+            entries[i] = cards.Apply(i, window.Entry(userIds[i], onlineUntil[i], lastSeen[i], lapse[i] > window.NowMs));
         }
 
         return entries;
@@ -85,7 +101,7 @@ public sealed class PresenceReader(
     {
         var now = time.GetUtcNow();
         var window = new Windows(now, options.CurrentValue);
-        var (online, seen, available, olderSeen) = await RunAsync(
+        var (online, seen, available, olderSeen, cardIndex) = await RunAsync(
             "read.board",
             static async s =>
             {
@@ -93,7 +109,7 @@ public sealed class PresenceReader(
                 // last-seen. On a large board the transfer and parsing of these pairs is most of the cost.
                 var onlineTask = s.db.SortedSetRangeByScoreAsync(s.keys.Online(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
                 var seenTask = s.db.SortedSetRangeByScoreWithScoresAsync(s.keys.LastSeen(s.role), s.window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
-                var availableTask = s.db.SetMembersAsync(s.keys.Available(s.role));
+                var availableTask = s.db.SortedSetRangeByScoreAsync(s.keys.Available(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
                 var onlineMembers = await onlineTask.ConfigureAwait(false);
                 var seenEntries = await seenTask.ConfigureAwait(false);
                 var availableMembers = await availableTask.ConfigureAwait(false);
@@ -105,10 +121,15 @@ public sealed class PresenceReader(
                 }
 
                 var older = availableMembers.Where(m => !inWindow.ContainsKey(m)).ToArray();
-                var olderScores = older.Length == 0
-                    ? []
-                    : await s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), older).ConfigureAwait(false);
-                return (onlineMembers, inWindow, availableMembers, older.Zip(olderScores).ToArray());
+                var olderTask = older.Length == 0
+                    ? Task.FromResult<double?[]>([])
+                    : s.db.SortedSetScoresAsync(s.keys.LastSeen(s.role), older);
+                // Specialties, explicit availability ends and versions of everyone listed: one more round trip, three HMGETs.
+                var listed = onlineMembers.Concat(inWindow.Keys).Concat(availableMembers).Distinct().ToArray();
+                var cardsTask = Cards.ReadAsync(s.db, s.keys, s.role, listed);
+                var olderScores = await olderTask.ConfigureAwait(false);
+                return (onlineMembers, inWindow, availableMembers, older.Zip(olderScores).ToArray(),
+                    new CardIndex(listed, await cardsTask.ConfigureAwait(false)));
             },
             (db: redis.GetDatabase(), keys, role, window),
             ct).ConfigureAwait(false);
@@ -123,7 +144,7 @@ public sealed class PresenceReader(
             if (listed.Add(member))
             {
                 double? lastSeen = seen.TryGetValue(member, out var score) ? score : null;
-                entries.Add(window.Entry(member.ToString(), double.PositiveInfinity, lastSeen, availableSet.Contains(member)));
+                entries.Add(cardIndex.Apply(member, window.Entry(member.ToString(), double.PositiveInfinity, lastSeen, availableSet.Contains(member))));
                 onlineCount++;
             }
         }
@@ -133,7 +154,7 @@ public sealed class PresenceReader(
         {
             if (listed.Add(member))
             {
-                entries.Add(window.Entry(member.ToString(), null, score, availableSet.Contains(member)));
+                entries.Add(cardIndex.Apply(member, window.Entry(member.ToString(), null, score, availableSet.Contains(member))));
                 recentCount++;
             }
         }
@@ -142,7 +163,7 @@ public sealed class PresenceReader(
         {
             if (listed.Add(member))
             {
-                entries.Add(window.Entry(member.ToString(), null, score, available: true));
+                entries.Add(cardIndex.Apply(member, window.Entry(member.ToString(), null, score, available: true)));
                 availableCount++;
             }
         }
@@ -152,7 +173,7 @@ public sealed class PresenceReader(
     }
 
     /// <summary>
-    /// Bucket counts of a role without reading its members: two <c>ZCOUNT</c>s by score, plus the available set
+    /// Bucket counts of a role without reading its members: two <c>ZCOUNT</c>s by score, plus the available index
     /// (therapists only, small). Recent is the last-seen window minus online: a heartbeat writes last-seen no later
     /// than online-until − online window, so every online user is inside the recent window too.
     /// </summary>
@@ -166,7 +187,7 @@ public sealed class PresenceReader(
             {
                 var onlineTask = s.db.SortedSetLengthAsync(s.keys.Online(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
                 var seenTask = s.db.SortedSetLengthAsync(s.keys.LastSeen(s.role), s.window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
-                var availableTask = s.db.SetMembersAsync(s.keys.Available(s.role));
+                var availableTask = s.db.SortedSetRangeByScoreAsync(s.keys.Available(s.role), s.window.NowMs, double.PositiveInfinity, Exclude.Start);
                 var online = await onlineTask.ConfigureAwait(false);
                 var seen = await seenTask.ConfigureAwait(false);
                 var available = await availableTask.ConfigureAwait(false);
@@ -231,6 +252,39 @@ public sealed class PresenceReader(
                 lastActive is { } at ? LastActiveText.Format(at, Now) : null);
         }
     }
+}
+
+/// <summary>The per-role fields of a card (specialties, explicit availability end, version), read with three HMGETs.</summary>
+internal readonly record struct Cards(RedisValue[] Specialties, RedisValue[] Until, RedisValue[] Versions)
+{
+    public static async Task<Cards> ReadAsync(IDatabaseAsync db, PresenceKeys keys, Role role, RedisValue[] members)
+    {
+        if (members.Length == 0)
+        {
+            return new Cards([], [], []);
+        }
+
+        var specialties = db.HashGetAsync(keys.Specialties(role), members);
+        var until = db.HashGetAsync(keys.AvailableUntil(role), members);
+        var versions = db.HashGetAsync(keys.Versions(role), members);
+        return new Cards(await specialties.ConfigureAwait(false), await until.ConfigureAwait(false), await versions.ConfigureAwait(false));
+    }
+
+    public PresenceEntry Apply(int i, PresenceEntry entry) => entry with
+    {
+        Specialties = Specialties[i].IsNullOrEmpty ? [] : Specialties[i].ToString().Split(','),
+        AvailableUntil = entry.Available && Until[i].TryParse(out long until) ? DateTimeOffset.FromUnixTimeMilliseconds(until) : null,
+        Ver = Versions[i].TryParse(out long ver) ? ver : 0,
+    };
+}
+
+/// <summary><see cref="Cards"/> of a board, found by member.</summary>
+internal sealed class CardIndex(RedisValue[] members, Cards cards)
+{
+    private readonly Dictionary<RedisValue, int> _index = members.Select((m, i) => (m, i)).ToDictionary(p => p.m, p => p.i);
+
+    public PresenceEntry Apply(RedisValue member, PresenceEntry entry) =>
+        _index.TryGetValue(member, out var i) ? cards.Apply(i, entry) : entry;
 }
 
 /// <summary>Board order: online, then recent, then available; within each, most recently active first, then by id.</summary>

@@ -5,95 +5,262 @@ namespace Presence.Core;
 
 /// <summary>What a heartbeat did.</summary>
 /// <param name="Accepted">False when the min interval refused it.</param>
-/// <param name="CameOnline">True when this heartbeat made the user online (one <c>online</c> event was appended).</param>
+/// <param name="CameOnline">True when this heartbeat made the user online (one event was appended).</param>
 /// <param name="RetryAfter">When refused: how long until a heartbeat is accepted again.</param>
 /// <param name="ServerTime">The server time the heartbeat was recorded at.</param>
-public readonly record struct HeartbeatResult(bool Accepted, bool CameOnline, TimeSpan RetryAfter, DateTimeOffset ServerTime);
+/// <param name="Ver">The version of the event this heartbeat appended, or 0 when it appended none.</param>
+public readonly record struct HeartbeatResult(bool Accepted, bool CameOnline, TimeSpan RetryAfter, DateTimeOffset ServerTime, long Ver = 0);
 
-/// <summary>A heartbeat to record. Metadata is small, allow-listed, and already validated by the caller.</summary>
+/// <summary>Where a heartbeat comes from: a REST device, or a hub connection on a gateway instance.</summary>
+public readonly record struct SessionRef(HeartbeatTransport Transport, string Name, string? InstanceId = null)
+{
+    /// <summary>The REST session of a client that names no device.</summary>
+    public const string DefaultDevice = "default";
+
+    public static SessionRef Rest(string? device) => new(HeartbeatTransport.Rest, device ?? DefaultDevice);
+
+    public static SessionRef Hub(string instanceId, string connectionId) => new(HeartbeatTransport.Hub, connectionId, instanceId);
+
+    /// <summary>The member in the user's sessions set.</summary>
+    public string Member => (Transport == HeartbeatTransport.Hub ? "hub:" : "rest:") + Name;
+
+    /// <summary>The entry in the gateway instance's set, for hub sessions.</summary>
+    public string InstanceEntry(string userId) => Transport == HeartbeatTransport.Hub ? userId + ConnectionStore.Separator + Name : string.Empty;
+}
+
+/// <summary>
+/// A heartbeat to record. Specialties are allow-listed and validated by the caller; null leaves them unchanged.
+/// <paramref name="Session"/> names the REST device or the hub connection; unset, a REST beat uses the default REST
+/// session and a hub beat one fixed local connection (tools and tests; the gateway always names its connection).
+/// </summary>
 public readonly record struct Heartbeat(
     Role Role,
     string UserId,
     HeartbeatTransport Transport,
     bool? Available = null,
-    IReadOnlyList<KeyValuePair<string, string>>? Metadata = null);
+    IReadOnlyList<string>? Specialties = null,
+    SessionRef? Session = null,
+    string Reason = PresenceReason.Heartbeat);
+
+/// <summary>What ending one session did to the user.</summary>
+public enum SessionEndOutcome
+{
+    /// <summary>The user still has another live session (another tab or device).</summary>
+    SessionsRemain = 0,
+
+    /// <summary>That was the last session; the user was not online anyway.</summary>
+    NotOnline = 1,
+
+    /// <summary>That was the last session: the user leaves when the leave grace ends, unless a session comes back.</summary>
+    Leaving = 2,
+
+    /// <summary>That was the last session and the user left now (one event was appended).</summary>
+    Left = 3,
+}
+
+/// <summary>What a setting of availability did.</summary>
+public readonly record struct AvailabilityResult(bool Changed, long Ver);
+
+/// <summary>The score indexes the janitor sweeps (docs/architecture.md, "Sweeps").</summary>
+public enum DueIndex
+{
+    /// <summary>Online-until passed: the last session timed out, or the leave grace ended.</summary>
+    Online,
+
+    /// <summary>The recent window ended.</summary>
+    Recent,
+
+    /// <summary>The availability lapsed.</summary>
+    Available,
+}
 
 /// <summary>
-/// The one writer of presence state (DESIGN.md §3). Each operation is one Lua script, one round trip,
-/// over one role's keys (one hash tag). Ids are validated here too, so nothing unchecked reaches a key.
+/// The one writer of presence state (docs/architecture.md, "Presence model"). Every operation is one call of the
+/// presence script, one round trip, over one user's and role's keys (one hash tag). Ids are validated here too,
+/// so nothing unchecked reaches a key.
 /// </summary>
 public sealed class PresenceStore(
+    IConnectionMultiplexer redis,
     PresenceKeys keys,
     IOptionsMonitor<PresenceOptions> options,
+    RedisResilience resilience,
     ScriptRunner scripts,
     PresenceMetrics metrics,
     TimeProvider time)
 {
-    private const string TransportHub = "hub";
-    private const string TransportRest = "rest";
-
     public async Task<HeartbeatResult> HeartbeatAsync(Heartbeat heartbeat, CancellationToken ct = default)
     {
         UserId.EnsureValid(heartbeat.UserId);
         var o = options.CurrentValue;
         var now = time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        var role = heartbeat.Role;
-        var id = heartbeat.UserId;
-        var metadataCount = heartbeat.Metadata?.Count ?? 0;
-        var args = new RedisValue[9 + (metadataCount * 2)];
-        args[0] = id;
-        args[1] = nowMs;
-        args[2] = nowMs + (long)o.OnlineWindow.TotalMilliseconds;
-        args[3] = (long)o.Retention.TotalMilliseconds;
+        var session = heartbeat.Session ?? (heartbeat.Transport == HeartbeatTransport.Hub ? SessionRef.Hub("local", "default") : SessionRef.Rest(null));
+        EnsureValidName(session.Name);
+        var window = session.Transport == HeartbeatTransport.Hub ? o.StaleConnection : o.OnlineWindow;
+        var args = Args("beat", heartbeat.Role, heartbeat.UserId, nowMs, o);
+        args[7] = session.Member;
+        args[8] = nowMs + (long)window.TotalMilliseconds;
         // The min interval guards REST only; hub heartbeats are limited per connection by the gateway.
-        args[4] = heartbeat.Transport == HeartbeatTransport.Rest ? (long)o.MinHeartbeatInterval.TotalMilliseconds : 0;
-        args[5] = heartbeat.Transport == HeartbeatTransport.Hub ? TransportHub : TransportRest;
-        args[6] = o.EventStreamMaxLength;
-        args[7] = role.Name();
-        args[8] = heartbeat.Available switch { true => "1", false => "0", null => RedisValue.EmptyString };
-        for (var i = 0; i < metadataCount; i++)
-        {
-            args[9 + (2 * i)] = heartbeat.Metadata![i].Key;
-            args[10 + (2 * i)] = heartbeat.Metadata[i].Value;
-        }
-
-        RedisKey[] scriptKeys =
-        [
-            keys.LastSeen(role), keys.Online(role), keys.User(role, id), keys.Throttle(role, id),
-            keys.Events(role), keys.Available(role),
-        ];
+        args[9] = session.Transport == HeartbeatTransport.Rest ? (long)o.MinHeartbeatInterval.TotalMilliseconds : 0;
+        args[10] = session.Transport.Name();
+        args[11] = heartbeat.Available switch { true => "1", false => "0", null => RedisValue.EmptyString };
+        args[14] = session.InstanceEntry(heartbeat.UserId);
+        args[15] = heartbeat.Reason;
+        args[16] = heartbeat.Specialties is { } list ? "=" + string.Join(',', list) : RedisValue.EmptyString;
 
         // A REST heartbeat is not retried: a retry of one that did land would be refused by its own throttle.
-        var result = await scripts.RunAsync("heartbeat", PresenceScripts.Heartbeat, scriptKeys, args,
-            idempotent: heartbeat.Transport == HeartbeatTransport.Hub, ct).ConfigureAwait(false);
-        var values = (RedisResult[])result!;
+        var values = (RedisResult[])(await RunAsync("heartbeat", heartbeat.Role, heartbeat.UserId, session, args,
+            idempotent: session.Transport == HeartbeatTransport.Hub, ct).ConfigureAwait(false))!;
         var accepted = (long)values[0] == 1;
-        metrics.Heartbeat(role, heartbeat.Transport, accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
+        metrics.Heartbeat(heartbeat.Role, session.Transport, accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
         return accepted
-            ? new HeartbeatResult(true, (long)values[1] == 1, TimeSpan.Zero, now)
+            ? new HeartbeatResult(true, (long)values[1] == 1, TimeSpan.Zero, now, (long)values[2])
             : new HeartbeatResult(false, false, TimeSpan.FromMilliseconds(Math.Max(1, (long)values[1])), now);
     }
 
-    /// <summary>Sets or clears the available flag; true when it changed (and an event was appended).</summary>
-    public async Task<bool> SetAvailabilityAsync(Role role, string userId, bool available, CancellationToken ct = default)
+    /// <summary>
+    /// Sets or clears availability (docs/architecture.md, "Availability"). <paramref name="until"/> is the explicit
+    /// end, already checked to lie within the availability TTL; without one the availability lapses after the TTL
+    /// unless renewed. Changed (and one event) when the flag or the explicit end changed.
+    /// </summary>
+    public async Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, DateTimeOffset? until, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         var o = options.CurrentValue;
-        RedisValue[] args = [userId, available ? "1" : "0", time.GetUtcNow().ToUnixTimeMilliseconds(), o.EventStreamMaxLength, role.Name()];
-        var result = await scripts.RunAsync("availability", PresenceScripts.Availability, [keys.Available(role), keys.Events(role)], args,
-            idempotent: true, ct).ConfigureAwait(false);
-        return (long)result == 1;
+        var args = Args("avail", role, userId, time.GetUtcNow().ToUnixTimeMilliseconds(), o);
+        args[11] = available ? "1" : "0";
+        args[13] = until is { } u && available ? u.ToUnixTimeMilliseconds() : RedisValue.EmptyString;
+        var values = (RedisResult[])(await RunAsync("availability", role, userId, SessionRef.Rest(null), args, idempotent: true, ct).ConfigureAwait(false))!;
+        return new AvailabilityResult((long)values[0] == 1, (long)values[1]);
     }
 
-    /// <summary>Online ends now; true when the user was online (and one <c>recent</c> event was appended).</summary>
-    public async Task<bool> SignOffAsync(Role role, string userId, CancellationToken ct = default)
+    /// <summary>Sets or clears availability without an explicit end: it lapses after the availability TTL unless renewed.</summary>
+    public Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, CancellationToken ct = default) =>
+        SetAvailabilityAsync(role, userId, available, until: null, ct);
+
+    /// <summary>A REST sign-off of the default session.</summary>
+    public Task<SessionEndOutcome> SignOffAsync(Role role, string userId, CancellationToken ct) => SignOffAsync(role, userId, device: null, ct);
+
+    /// <summary>
+    /// A REST sign-off of one device (null: the default session): that session ends; when it was the user's last, the
+    /// user leaves after the leave grace. The device's throttle is cleared so logging straight back in is not refused.
+    /// </summary>
+    public Task<SessionEndOutcome> SignOffAsync(Role role, string userId, string? device = null, CancellationToken ct = default) =>
+        EndAsync("end", "signoff", role, userId, SessionRef.Rest(device), clearThrottle: true, PresenceReason.SignOff, ct);
+
+    /// <summary>A hub connection closed: its session ends; when it was the user's last, the user leaves after the leave grace.</summary>
+    public Task<SessionEndOutcome> CloseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
+        EndAsync("end", "close", role, userId, SessionRef.Hub(instanceId, connectionId), clearThrottle: false, PresenceReason.SignOff, ct);
+
+    /// <summary>A hub connection was lost with its gateway instance: its session ends; when it was the last, the user leaves now.</summary>
+    public Task<SessionEndOutcome> LoseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
+        EndAsync("drop", "lose", role, userId, SessionRef.Hub(instanceId, connectionId), clearThrottle: false, PresenceReason.LostInstance, ct);
+
+    /// <summary>Users of a role due in one index at the current time (a bounded batch, by score).</summary>
+    public async Task<string[]> DueAsync(DueIndex index, Role role, int limit, CancellationToken ct = default)
+    {
+        var key = index switch
+        {
+            DueIndex.Online => keys.Online(role),
+            DueIndex.Recent => keys.Recent(role),
+            _ => keys.Available(role),
+        };
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, double.NegativeInfinity, s.nowMs, Exclude.None, Order.Ascending, 0, s.limit),
+            (db: redis.GetDatabase(), key, nowMs, limit), idempotent: true, ct).ConfigureAwait(false);
+        return [.. due.Select(u => u.ToString())];
+    }
+
+    /// <summary>
+    /// Settles one user found due in an index: re-checks the score and, when the transition is still due, makes it and
+    /// appends its one event (timeout or signoff; window-ended; expired). True when this call emitted it.
+    /// </summary>
+    public async Task<bool> SettleAsync(DueIndex index, Role role, string userId, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
+        var op = index switch
+        {
+            DueIndex.Online => "settle",
+            DueIndex.Recent => "window",
+            _ => "lapse",
+        };
+        var args = Args(op, role, userId, time.GetUtcNow().ToUnixTimeMilliseconds(), options.CurrentValue);
+        return (long)(await RunAsync("settle-" + op, role, userId, SessionRef.Rest(null), args, idempotent: true, ct).ConfigureAwait(false)) == 1;
+    }
+
+    /// <summary>One bounded batch of the retention trim of last-seen (entries older than the retention); returns how many went.</summary>
+    public async Task<long> TrimLastSeenAsync(Role role, int batchSize, CancellationToken ct = default)
+    {
+        var cutoff = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)options.CurrentValue.Retention.TotalMilliseconds;
+        return (long)await scripts.RunAsync("janitor-retention-trim", PresenceScripts.RetentionTrim, [keys.LastSeen(role)],
+            [cutoff, batchSize], idempotent: true, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The user's hash expired (retention since the last activity): forgets the user's last-seen entry, version,
+    /// specialties and sessions, unless a heartbeat re-created the hash meanwhile. True when the user was forgotten.
+    /// </summary>
+    public async Task<bool> ForgetExpiredUserAsync(Role role, string userId, CancellationToken ct = default)
+    {
+        UserId.EnsureValid(userId);
+        return (long)await scripts.RunAsync("janitor-user-expired", PresenceScripts.UserExpired,
+            [keys.User(role, userId), keys.LastSeen(role), keys.Versions(role), keys.Specialties(role), keys.Sessions(role, userId)],
+            [userId], idempotent: true, ct).ConfigureAwait(false) == 1;
+    }
+
+    private async Task<SessionEndOutcome> EndAsync(
+        string op, string operation, Role role, string userId, SessionRef session, bool clearThrottle, string reason, CancellationToken ct)
+    {
+        UserId.EnsureValid(userId);
+        EnsureValidName(session.Name);
         var o = options.CurrentValue;
-        RedisValue[] args = [userId, time.GetUtcNow().ToUnixTimeMilliseconds(), o.EventStreamMaxLength, role.Name()];
-        var result = await scripts.RunAsync("signoff", PresenceScripts.SignOff, [keys.Online(role), keys.Throttle(role, userId), keys.Events(role)], args,
-            idempotent: true, ct).ConfigureAwait(false);
-        return (long)result == 1;
+        var args = Args(op, role, userId, time.GetUtcNow().ToUnixTimeMilliseconds(), o);
+        args[7] = session.Member;
+        args[8] = (long)o.LeaveGrace.TotalMilliseconds;
+        args[9] = clearThrottle ? "1" : "0";
+        args[14] = session.InstanceEntry(userId);
+        args[15] = reason;
+        // Removals converge (ZREM/SREM of the same members; a second leave is refused by ZREM), so they may be retried.
+        var values = (RedisResult[])(await RunAsync(operation, role, userId, session, args, idempotent: true, ct).ConfigureAwait(false))!;
+        return (SessionEndOutcome)(long)values[0];
+    }
+
+    private static RedisValue[] Args(string op, Role role, string userId, long nowMs, PresenceOptions o)
+    {
+        var args = new RedisValue[17];
+        Array.Fill(args, RedisValue.EmptyString);
+        args[0] = op;
+        args[1] = userId;
+        args[2] = nowMs;
+        args[3] = role.Name();
+        args[4] = o.EventStreamMaxLength;
+        args[5] = (long)o.RecentWindow.TotalMilliseconds;
+        args[6] = (long)o.Retention.TotalMilliseconds;
+        args[8] = 0;
+        args[9] = 0;
+        args[12] = (long)o.AvailabilityTtl.TotalMilliseconds;
+        return args;
+    }
+
+    private Task<RedisResult> RunAsync(string operation, Role role, string userId, SessionRef session, RedisValue[] args, bool idempotent, CancellationToken ct)
+    {
+        RedisKey[] scriptKeys =
+        [
+            keys.LastSeen(role), keys.Online(role), keys.Recent(role), keys.Available(role), keys.AvailableUntil(role),
+            keys.Specialties(role), keys.Versions(role), keys.User(role, userId), keys.Sessions(role, userId), keys.Events(role),
+            keys.Throttle(role, userId, session.Transport == HeartbeatTransport.Rest ? session.Name : SessionRef.DefaultDevice),
+            keys.InstanceConnections(role, session.InstanceId ?? "none"),
+        ];
+        return scripts.RunAsync(operation, PresenceScripts.Presence, scriptKeys, args, idempotent, ct);
+    }
+
+    private static void EnsureValidName(string name)
+    {
+        // Device ids and connection ids end up in keys and members: the same rule as user ids.
+        if (!UserId.IsValid(name))
+        {
+            throw new ArgumentException("The session name does not match " + UserId.Pattern + ".", nameof(name));
+        }
     }
 }

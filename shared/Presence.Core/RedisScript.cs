@@ -48,11 +48,10 @@ public sealed class RedisScript
 
 internal static class PresenceScripts
 {
-    public static readonly RedisScript Heartbeat = RedisScript.FromResource("heartbeat");
-    public static readonly RedisScript Availability = RedisScript.FromResource("availability");
-    public static readonly RedisScript SignOff = RedisScript.FromResource("signoff");
-    public static readonly RedisScript Connect = RedisScript.FromResource("connect");
-    public static readonly RedisScript Disconnect = RedisScript.FromResource("disconnect");
+    public static readonly RedisScript Presence = RedisScript.FromResource("presence");
 
-    public static IEnumerable<RedisScript> All => [Heartbeat, Availability, SignOff, Connect, Disconnect];
+    public static readonly RedisScript RetentionTrim = RedisScript.FromResource("janitor-retention-trim");
+    public static readonly RedisScript UserExpired = RedisScript.FromResource("janitor-user-expired");
+
+    public static IEnumerable<RedisScript> All => [Presence];
 }

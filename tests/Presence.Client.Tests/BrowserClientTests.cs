@@ -19,6 +19,8 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         ["Presence:OnlineWindow"] = "00:00:30",
         ["Presence:HeartbeatInterval"] = "00:00:02",
         ["Presence:MinHeartbeatInterval"] = "00:00:01",
+        // Short, so "signed off" (online ends when the leave grace does) is seen within the tests' deadlines.
+        ["Presence:LeaveGrace"] = "00:00:01",
     };
 
     private IServiceHost _heartbeatApi = null!;
@@ -145,7 +147,8 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task A_429_backs_off_by_retry_after()
     {
-        // Another device of the user sent just now, under a long min interval: the page's first heartbeat is refused.
+        // This browser (its device session) sent just now, under a long min interval: the page's first heartbeat is refused.
+        // The min interval is per device: the page sends its device id, so the earlier beat is sent as that device.
         await using var server = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, new Dictionary<string, string?>(_settings)
         {
             ["Presence:MinHeartbeatInterval"] = "00:00:04",
@@ -153,8 +156,15 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         }, realClock: true);
         _ingress.HeartbeatApi = server.StartKestrel();
         var token = DevTokens.Therapist("t-429");
-        await new PresenceClient(server.CreateHttpClient(), PresenceClientOptions.WithToken(token)).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: TestContext.Current.CancellationToken);
         var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var device = await page.EvaluateAsync<string>("() => localStorage.getItem('presence:device')");
+        using (var http = server.CreateHttpClient())
+        using (var earlier = new HttpRequestMessage(HttpMethod.Post, "/v1/therapists/heartbeat"))
+        {
+            earlier.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            earlier.Headers.Add("X-Presence-Device", device);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(earlier, TestContext.Current.CancellationToken)).StatusCode);
+        }
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", token);
         await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Any(r => r.Status == 200)), TimeSpan.FromSeconds(20), "accepted after the wait");

@@ -80,7 +80,9 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
             Assert.False(loop.IsRunning);
         }
 
-        Assert.Null(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist), "t-stop"));
+        // Signed off: the session ended, and the user leaves when the leave grace ends.
+        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Role.Therapist, "t-stop")));
+        Assert.True(await _stack.Db.HashExistsAsync(_stack.Keys.User(Role.Therapist, "t-stop"), "leave"));
 
         var client = _stack.Client(DevTokens.Expired("therapist", "t-expired"));
         await using var refused = new HeartbeatLoop(client, new HeartbeatLoopOptions { Role = PresenceRole.Therapist, SignOffOnStop = false }, time: _stack.Time);

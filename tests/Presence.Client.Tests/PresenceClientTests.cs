@@ -4,7 +4,7 @@ using Presence.Testing;
 
 namespace Presence.Client.Tests;
 
-/// <summary>Every REST endpoint of DESIGN.md §4 through <see cref="PresenceClient"/>, against the real heartbeat-api and status-query.</summary>
+/// <summary>Every REST endpoint (README.md, "HTTP API") through <see cref="PresenceClient"/>, against the real heartbeat-api and status-query.</summary>
 public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
@@ -67,14 +67,16 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Sign_off_ends_online_now_and_the_lookup_says_recent()
+    public async Task Sign_off_ends_the_session_and_after_the_leave_grace_the_lookup_says_recent()
     {
         var client = _stack.Client(DevTokens.Therapist("t-off"));
         await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
 
         await client.SignOffAsync(PresenceRole.Therapist, Ct);
 
-        Assert.Null(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist), "t-off"));
+        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Role.Therapist, "t-off")));
+        Assert.Equal("online", (await _stack.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct)).Status);
+        _stack.Time.Advance(TimeSpan.FromSeconds(10));
         var status = await _stack.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct);
         Assert.Equal("recent", status.Status);
         Assert.Equal("t-off", status.Id);

@@ -29,6 +29,9 @@ public interface IServiceHost : IAsyncDisposable
     /// <summary>An <see cref="HttpClient"/> through the in-memory server (or to the Kestrel port once started).</summary>
     HttpClient CreateHttpClient();
 
+    /// <summary>An <see cref="HttpClient"/> through the in-memory server with these handlers in front.</summary>
+    HttpClient CreateHttpClient(params DelegatingHandler[] handlers);
+
     /// <summary>Starts the host on a free loopback port and answers its base URL.</summary>
     string StartKestrel();
 
@@ -81,6 +84,8 @@ internal sealed class ServiceHost<TProgram> : PresenceAppFactory<TProgram>, ISer
     FakeTimeProvider IServiceHost.Time => _sharedTime ?? Time;
 
     public HttpClient CreateHttpClient() => CreateClient();
+
+    public HttpClient CreateHttpClient(params DelegatingHandler[] handlers) => CreateDefaultClient(handlers);
 
     public string StartKestrel()
     {

@@ -39,18 +39,23 @@ public sealed class Stack : IAsyncDisposable
 
     public PresenceStore Store => HeartbeatApi.Services.GetRequiredService<PresenceStore>();
 
-    public PresenceClient Client(string? token, int unavailableRetries = 2) =>
-        new(HeartbeatApi.CreateHttpClient(), StatusQuery.CreateHttpClient(), new PresenceClientOptions
+    /// <summary>A REST client through the in-memory services, with the Retry-After retry of <see cref="PresenceResilience"/>.</summary>
+    public PresenceClient Client(string? token, int unavailableRetries = 2)
+    {
+        var options = new PresenceClientOptions
         {
             AccessTokenProvider = _ => ValueTask.FromResult(token),
             UnavailableRetries = unavailableRetries,
-        });
+        };
+        return new(HeartbeatApi.CreateHttpClient(PresenceResilience.CreateHandler(options)),
+            StatusQuery.CreateHttpClient(PresenceResilience.CreateHandler(options)), options);
+    }
 
     /// <summary>A hub client through the in-memory gateway; it follows <see cref="RestartGatewayAsync"/> to the new instance.</summary>
     public PresenceHubClient Hub(string? token, IRetryPolicy? retry = null) =>
         new(new Uri("http://localhost/hubs/presence"), new PresenceHubClientOptions
         {
-            AccessTokenProvider = () => Task.FromResult(token),
+            AccessTokenProvider = _ => ValueTask.FromResult(token),
             RetryPolicy = retry ?? new JitteredRetryPolicy { FirstRetryWindow = TimeSpan.FromMilliseconds(200), BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromSeconds(1) },
             ConfigureHttpConnection = o =>
             {

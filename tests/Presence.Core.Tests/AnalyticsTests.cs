@@ -25,11 +25,12 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 
-    private static StateEvent E(Role role, string id, long ver, TimeSpan after, string status, bool available = false) =>
-        new(role, id, ver, (T0 + after).ToUnixTimeMilliseconds(), status, available, "test");
+    private static PresenceEvent E(Role role, string id, long ver, TimeSpan after, string status, bool available = false) =>
+        new(role, id, ver, T0 + after, status, available, AvailableUntil: null, LastActive: T0 + after,
+            status == PresenceEventStatus.Online ? PresenceReason.Heartbeat : PresenceReason.Timeout);
 
     /// <summary>A morning: two therapists, three community users, one of whom waits 10 min for an available therapist.</summary>
-    private static readonly StateEvent[] Morning =
+    private static readonly PresenceEvent[] Morning =
     [
         E(Role.Community, "c-1", 1, TimeSpan.FromMinutes(0), "online"),
         E(Role.Therapist, "t-1", 1, TimeSpan.FromMinutes(10), "online"),

@@ -21,11 +21,13 @@ public abstract class BackendTests(IRedisBackend redis)
         {
             Assert.True((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Hub, null), Ct)).CameOnline);
             Assert.False((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Hub, null), Ct)).CameOnline);
-            Assert.True(await core.Store.SignOffAsync(role, "u-1", Ct));
-            Assert.False(await core.Store.SignOffAsync(role, "u-1", Ct));
+            Assert.Equal(SessionEndOutcome.Leaving, await core.Store.SignOffAsync(role, "u-1", Ct));
+            core.Time.Advance(core.Options.LeaveGrace);
+            Assert.True(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));
+            Assert.False(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));
 
             Assert.Null(await db.SortedSetScoreAsync(core.Keys.Online(role), "u-1"));
-            Assert.Equal(core.Time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(await db.SortedSetScoreAsync(core.Keys.LastSeen(role), "u-1"))!);
+            Assert.Equal((core.Time.GetUtcNow() - core.Options.LeaveGrace).ToUnixTimeMilliseconds(), (long)(await db.SortedSetScoreAsync(core.Keys.LastSeen(role), "u-1"))!);
             Assert.True(await db.KeyExistsAsync(core.Keys.User(role, "u-1")));
             var statuses = (await db.StreamRangeAsync(core.Keys.Events(role))).Select(e => (string?)e["status"]);
             Assert.Equal(["online", "recent"], statuses);

@@ -33,8 +33,10 @@ public sealed class ModelTests
         Assert.Equal("presence:{community}:online", keys.Online(Role.Community).ToString());
         Assert.Equal("presence:{therapist}:available", keys.Available(Role.Therapist).ToString());
         Assert.Equal("presence:{therapist}:user:t-1", keys.User(Role.Therapist, "t-1").ToString());
-        Assert.Equal("presence:{community}:throttle:c-1", keys.Throttle(Role.Community, "c-1").ToString());
-        Assert.Equal("presence:{community}:conns:c-1", keys.Connections(Role.Community, "c-1").ToString());
+        Assert.Equal("presence:{community}:throttle:c-1|phone", keys.Throttle(Role.Community, "c-1", "phone").ToString());
+        Assert.Equal("presence:{community}:sessions:c-1", keys.Sessions(Role.Community, "c-1").ToString());
+        Assert.Equal("presence:{therapist}:recent", keys.Recent(Role.Therapist).ToString());
+        Assert.Equal("presence:{therapist}:versions", keys.Versions(Role.Therapist).ToString());
         Assert.Equal("presence:{therapist}:events", keys.Events(Role.Therapist).ToString());
         Assert.Equal("presence:janitor:lease", keys.JanitorLease.ToString());
         Assert.Equal("other:{therapist}:online", new PresenceKeys("other").Online(Role.Therapist).ToString());

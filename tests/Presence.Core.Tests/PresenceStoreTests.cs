@@ -50,15 +50,20 @@ public sealed class PresenceStoreTests(RedisServer redis)
     }
 
     [Fact]
-    public async Task Availability_flag_has_no_ttl()
+    public async Task Availability_lapses_after_the_ttl_unless_renewed()
     {
         await using var h = new StoreHarness(redis);
-        await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, TestContext.Current.CancellationToken);
-        Assert.Null(await h.Db.KeyTimeToLiveAsync(h.Keys.Available(Role.Therapist)));
+        await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: TestContext.Current.CancellationToken);
+        Assert.Equal(h.NowMs + (long)TimeSpan.FromHours(12).TotalMilliseconds,
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"))!);
+        h.Time.Advance(TimeSpan.FromHours(1));
+        await h.BeatAsync(Role.Therapist, "t-1", available: true);
+        Assert.Equal(h.NowMs + (long)TimeSpan.FromHours(12).TotalMilliseconds,
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"))!);
     }
 
     [Fact]
-    public async Task Heartbeat_after_the_online_window_passed_comes_online_again()
+    public async Task Heartbeat_after_the_online_window_passed_but_before_the_sweep_keeps_the_user_online_without_an_event()
     {
         await using var h = new StoreHarness(redis);
         await h.BeatAsync(Role.Therapist, "t-1");
@@ -66,8 +71,10 @@ public sealed class PresenceStoreTests(RedisServer redis)
 
         var again = await h.BeatAsync(Role.Therapist, "t-1");
 
-        Assert.True(again.CameOnline);
-        Assert.Equal(2, (await h.EventsAsync(Role.Therapist)).Length);
+        // No leave was emitted, so no second online either: never online twice without a leave in between.
+        Assert.False(again.CameOnline);
+        Assert.Single(await h.EventsAsync(Role.Therapist));
+        Assert.False(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -82,7 +89,8 @@ public sealed class PresenceStoreTests(RedisServer redis)
         await behind.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
 
         Assert.Equal(later, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"))!);
-        Assert.Equal(later + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+        // A hub session lasts the stale-connection window after its last heartbeat.
+        Assert.Equal(later + 90_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
     }
 
     [Fact]
@@ -117,54 +125,70 @@ public sealed class PresenceStoreTests(RedisServer redis)
     }
 
     [Fact]
-    public async Task Min_interval_is_per_user_and_role()
+    public async Task Min_interval_is_per_device_user_and_role()
     {
         await using var h = new StoreHarness(redis);
         await h.BeatAsync(Role.Therapist, "u-1");
         Assert.True((await h.BeatAsync(Role.Therapist, "u-2")).Accepted);
         Assert.True((await h.BeatAsync(Role.Community, "u-1")).Accepted);
+        Assert.True((await h.DeviceBeatAsync(Role.Therapist, "u-1", "phone")).Accepted);
+        Assert.False((await h.DeviceBeatAsync(Role.Therapist, "u-1", "phone")).Accepted);
     }
 
     [Fact]
-    public async Task Sign_off_ends_online_once_emits_recent_once_and_clears_the_min_interval()
+    public async Task Sign_off_leaves_after_the_grace_emits_recent_signoff_once_and_clears_the_min_interval()
     {
         await using var h = new StoreHarness(redis);
+        var ct = TestContext.Current.CancellationToken;
         await h.BeatAsync(Role.Therapist, "t-1");
 
-        Assert.True(await h.Store.SignOffAsync(Role.Therapist, "t-1", TestContext.Current.CancellationToken));
-        Assert.False(await h.Store.SignOffAsync(Role.Therapist, "t-1", TestContext.Current.CancellationToken));
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Therapist, "t-1", ct: ct));
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Therapist, "t-1", ct: ct));
+        Assert.Equal(h.NowMs + 10_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"))!);
+        h.Time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", ct));
+        Assert.False(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", ct));
 
         Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist), "t-1"));
         Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist), "t-1"));
-        var statuses = (await h.EventsAsync(Role.Therapist)).Select(e => (string?)e["status"]).ToArray();
-        Assert.Equal(["online", "recent"], statuses);
+        var events = await h.StateEventsAsync(Role.Therapist);
+        Assert.Equal(["online/heartbeat", "recent/signoff"], events.Select(e => e.Status + "/" + e.Reason));
         Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).CameOnline);
     }
 
     [Fact]
-    public async Task Availability_set_and_unset_emit_events_only_on_change()
+    public async Task Availability_set_and_unset_emit_state_events_with_reason_set_only_on_change()
     {
         await using var h = new StoreHarness(redis);
         var ct = TestContext.Current.CancellationToken;
-        Assert.True(await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct));
-        Assert.False(await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct));
-        Assert.True(await h.Db.SetContainsAsync(h.Keys.Available(Role.Therapist), "t-1"));
-        Assert.True(await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", false, ct));
-        Assert.False(await h.Db.SetContainsAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: ct)).Changed);
+        Assert.False((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: ct)).Changed);
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        var until = h.Time.GetUtcNow().AddHours(2);
+        Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, until, ct)).Changed);
+        Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", false, ct: ct)).Changed);
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"));
 
-        var statuses = (await h.EventsAsync(Role.Therapist)).Select(e => (string?)e["status"]).ToArray();
-        Assert.Equal(["available", "unavailable"], statuses);
+        var events = await h.StateEventsAsync(Role.Therapist);
+        Assert.All(events, e => Assert.Equal(PresenceReason.Set, e.Reason));
+        Assert.All(events, e => Assert.Equal("offline", e.Status));
+        Assert.Equal([true, true, false], events.Select(e => e.Available));
+        Assert.Equal([null, until.ToUnixTimeMilliseconds(), null], events.Select(e => e.AvailableUntil?.ToUnixTimeMilliseconds()));
+        Assert.Equal(events.Select(e => e.Ver).Order(), events.Select(e => e.Ver));
+        Assert.Equal(3, events.Select(e => e.Ver).Distinct().Count());
     }
 
     [Fact]
-    public async Task Heartbeat_can_set_availability_in_the_same_round_trip()
+    public async Task Heartbeat_can_set_availability_in_the_same_round_trip_and_emits_one_state_event()
     {
         await using var h = new StoreHarness(redis);
         await h.BeatAsync(Role.Therapist, "t-1", available: true);
 
-        Assert.True(await h.Db.SetContainsAsync(h.Keys.Available(Role.Therapist), "t-1"));
-        var statuses = (await h.EventsAsync(Role.Therapist)).Select(e => (string?)e["status"]).ToArray();
-        Assert.Equal(["online", "available"], statuses);
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist), "t-1"));
+        var e = Assert.Single(await h.StateEventsAsync(Role.Therapist));
+        Assert.Equal(("online", true, PresenceReason.Heartbeat), (e.Status, e.Available, e.Reason));
+        Assert.Equal(h.Time.GetUtcNow(), e.At);
+        Assert.Equal(h.Time.GetUtcNow(), e.LastActive);
     }
 
     [Fact]
@@ -177,7 +201,7 @@ public sealed class PresenceStoreTests(RedisServer redis)
 
         var after = await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
         Assert.True(after.Accepted);
-        Assert.True(await h.Store.SignOffAsync(Role.Community, "c-1", TestContext.Current.CancellationToken));
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.CloseConnectionAsync(Role.Community, "c-1", "local", "default", TestContext.Current.CancellationToken));
     }
 
     [Theory]

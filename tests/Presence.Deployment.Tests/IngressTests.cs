@@ -4,7 +4,7 @@ using Presence.ServiceDefaults;
 namespace Presence.Deployment.Tests;
 
 /// <summary>
-/// The ingress routes every public endpoint to the service that serves it: the contract of DESIGN.md §4/§5,
+/// The ingress routes every public endpoint to the service that serves it: the contract of README.md ("HTTP API", "Hub"),
 /// and every route the running services actually map (so a new endpoint without an ingress path fails here).
 /// </summary>
 [Collection(HostsCollection.Name)]
@@ -12,7 +12,7 @@ public sealed class IngressTests(ServiceHosts hosts)
 {
     public static TheoryData<string> Overlays => ["dev", "prod"];
 
-    /// <summary>DESIGN.md §4 and §5: each public path and the service that serves it.</summary>
+    /// <summary>README.md, "HTTP API" and "Hub": each public path and the service that serves it.</summary>
     public static readonly IReadOnlyList<(string Method, string Path, string Service)> Contract =
     [
         ("POST", "/v1/therapists/heartbeat", "heartbeat-api"),

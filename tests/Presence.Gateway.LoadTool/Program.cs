@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Presence.Testing;
 
-// Load tool for the realtime gateway (issue 4 "Benchmark"); how to run it is in README.md beside this file.
+// Load tool for the realtime gateway (docs/benchmarks.md); how to run it is in README.md beside this file.
 // Bounded: it connects only to the URL given (loopback by default), runs for --duration, then closes everything.
 var o = LoadOptions.Parse(args);
 Console.WriteLine($"target {o.Url}; {o.Connections} heartbeating connections, {o.Watchers} watchers, {o.Probers} probers; measuring {o.Duration.TotalSeconds:0} s");

@@ -4,7 +4,7 @@ using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
-/// <summary>DESIGN.md §4: each bad input gets a problem-details 4xx and changes nothing in Redis.</summary>
+/// <summary>docs/architecture.md, "Failure behaviour": each bad input gets a problem-details 4xx and changes nothing in Redis.</summary>
 public sealed class BadInputTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);

@@ -81,7 +81,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"available":true}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.True(await _app.Db.SetContainsAsync(_app.Keys.Available(Role.Therapist), "t-4"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-4"));
     }
 
     [Fact]
@@ -104,11 +104,77 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.True(body.GetProperty("available").GetBoolean());
         Assert.True(body.GetProperty("changed").GetBoolean());
-        Assert.True(await _app.Db.SetContainsAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-5"));
 
         var off = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":false}"""), Ct);
         Assert.Equal(HttpStatusCode.OK, off.StatusCode);
-        Assert.False(await _app.Db.SetContainsAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-5"));
+    }
+
+    [Fact]
+    public async Task Availability_put_takes_an_until_within_the_ttl_and_refuses_one_outside_it()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-until"));
+        var until = _app.Time.GetUtcNow().AddHours(3);
+        var on = await client.PutAsync("/v1/therapists/availability",
+            Http.Json($$"""{"available":true,"until":"{{until:O}}"}"""), Ct);
+        Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(until, body.GetProperty("availableUntil").GetDateTimeOffset());
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-until"))!);
+
+        foreach (var bad in new[] { _app.Time.GetUtcNow().AddMinutes(-1), _app.Time.GetUtcNow().AddHours(13) })
+        {
+            var refused = await client.PutAsync("/v1/therapists/availability", Http.Json($$"""{"available":true,"until":"{{bad:O}}"}"""), Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            await refused.ProblemAsync();
+        }
+
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist), "t-until"))!);
+    }
+
+    [Fact]
+    public async Task Devices_named_in_the_body_or_the_header_are_sessions_and_signing_off_one_keeps_the_user_online()
+    {
+        using var client = _app.CreateClient(DevTokens.Community("c-dev"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/community/heartbeat", Http.Json("""{"deviceId":"phone"}"""), Ct)).StatusCode);
+        using var laptop = new HttpRequestMessage(HttpMethod.Post, "/v1/community/heartbeat");
+        laptop.Headers.Add("X-Presence-Device", "laptop");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(laptop, Ct)).StatusCode);
+        var sessions = await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(Role.Community, "c-dev"));
+        Assert.Equal(["rest:laptop", "rest:phone"], sessions.Select(v => v.ToString()).Order());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/v1/community/offline", Http.Json("""{"deviceId":"phone"}"""), Ct)).StatusCode);
+
+        Assert.Equal(["rest:laptop"], (await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(Role.Community, "c-dev"))).Select(v => v.ToString()));
+        Assert.True(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community), "c-dev") > _app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 60_000);
+    }
+
+    [Fact]
+    public async Task A_bad_device_id_or_specialty_is_a_400_and_changes_nothing()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-bad"));
+        var device = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"deviceId":"not a device"}"""), Ct);
+        using var header = new HttpRequestMessage(HttpMethod.Post, "/v1/therapists/offline");
+        header.Headers.Add("X-Presence-Device", "{tag}");
+        var headerResponse = await client.SendAsync(header, Ct);
+        var specialty = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"specialties":["astrology"]}"""), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, device.StatusCode);
+        await device.ProblemAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, headerResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, specialty.StatusCode);
+        Assert.False(await _app.AnyKeyAsync());
+    }
+
+    [Fact]
+    public async Task A_therapist_heartbeat_stores_allow_listed_specialties()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-spec"));
+        var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"specialties":["anxiety","ocd"]}"""), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("anxiety,ocd", (string?)await _app.Db.HashGetAsync(_app.Keys.Specialties(Role.Therapist), "t-spec"));
     }
 
     [Fact]
@@ -125,7 +191,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
     [Theory]
     [InlineData("therapists", "therapist")]
     [InlineData("community", "community")]
-    public async Task Sign_off_ends_online_now_and_answers_204(string segment, string role)
+    public async Task Sign_off_ends_the_session_and_the_user_stays_online_only_for_the_leave_grace(string segment, string role)
     {
         using var client = _app.CreateClient(DevTokens.Mint(role, "u-1"));
         await client.PostAsync($"/v1/{segment}/heartbeat", null, Ct);
@@ -134,7 +200,8 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         var response = await client.PostAsync($"/v1/{segment}/offline", null, Ct);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(parsed!.Value), "u-1"));
+        Assert.Equal(_app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 10_000, await _app.Db.SortedSetScoreAsync(_app.Keys.Online(parsed!.Value), "u-1"));
+        Assert.Equal(0, await _app.Db.SortedSetLengthAsync(_app.Keys.Sessions(parsed.Value, "u-1")));
         Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(parsed.Value), "u-1"));
         Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync($"/v1/{segment}/offline", null, Ct)).StatusCode);
     }

@@ -27,7 +27,7 @@ public sealed class RateLimitTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.NotNull(limited.Headers.RetryAfter?.Delta);
         await limited.ProblemAsync();
-        Assert.True(await _app.Db.SetContainsAsync(_app.Keys.Available(Core.Role.Therapist), "t-noisy"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Core.Role.Therapist), "t-noisy"));
 
         using var quiet = _app.CreateClient(DevTokens.Therapist("t-quiet"));
         Assert.Equal(HttpStatusCode.OK, (await quiet.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct)).StatusCode);

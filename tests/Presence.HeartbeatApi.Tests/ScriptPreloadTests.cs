@@ -16,11 +16,11 @@ public sealed class ScriptPreloadTests(RedisServer ownRedis) : IClassFixture<Red
     {
         var server = ownRedis.Client.GetServer(ownRedis.Client.GetEndPoints()[0]);
         var heartbeatSha = System.Security.Cryptography.SHA1.HashData(
-            System.Text.Encoding.UTF8.GetBytes(Core.RedisScript.FromResource("heartbeat").Text));
+            System.Text.Encoding.UTF8.GetBytes(Core.RedisScript.FromResource("presence").Text));
         Assert.False(await server.ScriptExistsAsync(heartbeatSha));
 
         _ = _app.Services; // starts the host; no request is sent
 
-        await Eventually.TrueAsync(() => server.ScriptExistsAsync(heartbeatSha), TimeSpan.FromSeconds(10), "heartbeat script loaded");
+        await Eventually.TrueAsync(() => server.ScriptExistsAsync(heartbeatSha), TimeSpan.FromSeconds(10), "presence script loaded");
     }
 }

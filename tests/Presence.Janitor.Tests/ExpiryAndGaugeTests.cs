@@ -9,7 +9,7 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task An_expired_user_hash_forgets_last_seen_and_throttle_but_keeps_the_available_flag()
+    public async Task An_expired_user_hash_forgets_last_seen_version_and_specialties_but_keeps_the_availability()
     {
         await using var j = new JanitorHarness(redis);
         await j.BeatAsync(Role.Therapist, "t-1", available: true);
@@ -20,10 +20,10 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         Assert.True(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
 
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-1"));
-        Assert.False(await j.Db.KeyExistsAsync(j.Keys.Throttle(Role.Therapist, "t-1")));
-        Assert.True(await j.Db.SetContainsAsync(j.Keys.Available(Role.Therapist), "t-1"));
+        Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(Role.Therapist), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist), "t-2"));
-        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2").ToString(), Ct));
+        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2", SessionRef.DefaultDevice).ToString(), Ct));
         Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
     }
 
@@ -70,8 +70,8 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         await j.BeatAsync(Role.Therapist, "t-on-1", available: true);
         await j.BeatAsync(Role.Therapist, "t-on-2");
         await j.BeatAsync(Role.Therapist, "t-left");
-        await j.Store.SignOffAsync(Role.Therapist, "t-left", Ct);
-        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, Ct);
+        await j.Store.SignOffAsync(Role.Therapist, "t-left", ct: Ct);
+        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, ct: Ct);
         await j.BeatAsync(Role.Community, "c-on");
         clock.Advance(TimeSpan.FromSeconds(30));
 
@@ -80,17 +80,19 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         var report = await j.Sweeper.SweepOnceAsync(Ct);
         await follower.Sweeper.SweepOnceAsync(Ct);
 
-        Assert.Equal(2, report.Transitions); // c-lapsing, and t-gone that no sweep had seen yet
+        // c-lapsing and t-gone time out, t-gone's recent window has ended too, and t-left's leave grace ended.
+        Assert.Equal(4, report.Transitions);
         double? Users(string role, string bucket) => metrics.Observe("presence.users", ("role", role), ("bucket", bucket));
         Assert.Equal(2, Users("therapist", "online"));
         Assert.Equal(1, Users("therapist", "recent"));
-        Assert.Equal(2, Users("therapist", "available"));
+        Assert.Equal(1, Users("therapist", "available")); // available only: t-on-1 is online
+
         Assert.Equal(1, Users("community", "online"));
         Assert.Equal(1, Users("community", "recent"));
         Assert.Equal(0, Users("community", "available"));
         Assert.Equal(1, metrics.Observe("presence.janitor.leader"));
         Assert.Equal(1, metrics.Sum("presence.janitor.transitions", ("role", "community"), ("status", "recent")));
-        Assert.Equal(2, metrics.Sum("presence.janitor.sweep.removals", ("kind", "online")));
+        Assert.Equal(3, metrics.Sum("presence.janitor.sweep.removals", ("kind", "online")));
         Assert.Equal(1, metrics.Sum("presence.janitor.leader_changes", ("change", "acquired")));
         Assert.Single(metrics.Collect(), m => m.Instrument == "presence.janitor.sweep.duration");
 

@@ -97,6 +97,9 @@ internal sealed class JanitorHarness : IAsyncDisposable
     public Task<HeartbeatResult> BeatAsync(Role role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, transport, available), TestContext.Current.CancellationToken);
 
+    public Task<HeartbeatResult> HubBeatAsync(Role role, string id, string instance, string connection) =>
+        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, Session: SessionRef.Hub(instance, connection)), TestContext.Current.CancellationToken);
+
     /// <summary>Sweeps until a tick reports it caught up (bounded, so a bug cannot loop forever).</summary>
     public async Task<List<SweepReport>> SweepUntilCaughtUpAsync(int maxTicks = 100)
     {
@@ -119,6 +122,10 @@ internal sealed class JanitorHarness : IAsyncDisposable
     /// <summary>The <c>status</c> of each event of one user, in order.</summary>
     public async Task<string[]> StatusesAsync(Role role, string id) =>
         [.. (await EventsAsync(role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
+
+    /// <summary>The <c>status/reason</c> of each event of one user, in order.</summary>
+    public async Task<string[]> TransitionsAsync(Role role, string id) =>
+        [.. (await EventsAsync(role)).Where(e => e["id"] == id).Select(e => e["status"] + "/" + e["reason"])];
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 }

@@ -30,6 +30,10 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
     private EngagementKeys Keys => new(new PresenceKeys(_prefix));
 
+    /// <summary>A therapist's state event as the presence script writes it (at in unix ms, on the test's own timeline).</summary>
+    private static PresenceEvent T(string id, string status, bool available, long at, long ver, string reason = PresenceReason.Heartbeat) =>
+        new(Role.Therapist, id, ver, DateTimeOffset.FromUnixTimeMilliseconds(at), status, available, null, DateTimeOffset.FromUnixTimeMilliseconds(at), reason);
+
     public async ValueTask InitializeAsync()
     {
         await _receiver.StartAsync();
@@ -62,11 +66,11 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task A_listed_therapist_coming_online_sends_one_signed_webhook_per_cooldown_window()
     {
-        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 1), Ct);
-        await Notifier.HandleAsync(new("t-1", "online", true, 2_000, 2), Ct);
-        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", true, 2_000, 2, PresenceReason.Set), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 1_000, 1), Ct);
         _time.Advance(TimeSpan.FromHours(6) - TimeSpan.FromSeconds(1));
-        await Notifier.HandleAsync(new("t-1", "online", false, 3_000, 3), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 3_000, 3), Ct);
 
         var first = Assert.Single(_receiver.Accepted);
         Assert.True(first.SignatureValid);
@@ -82,7 +86,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(6, body.EnumerateObject().Count());
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        await Notifier.HandleAsync(new("t-1", "online", true, 4_000, 4), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", true, 4_000, 4), Ct);
         Assert.Equal(2, _receiver.Accepted.Count);
         Assert.Equal("available", JsonDocument.Parse(_receiver.Accepted[1].Body).RootElement.GetProperty("status").GetString());
         Assert.All(_receiver.Accepted, d => Assert.True(d.SignatureValid));
@@ -91,10 +95,10 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task Going_offline_or_an_unlisted_therapist_sends_nothing()
     {
-        await Notifier.HandleAsync(new("t-1", "recent", false, 1_000, 1), Ct);
-        await Notifier.HandleAsync(new("t-9", "online", true, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-1", "recent", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-9", "online", true, 1_000, 1), Ct);
         // The sentinel: a listed therapist coming online is delivered, and it is the only request.
-        await Notifier.HandleAsync(new("t-2", "online", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-2", "online", false, 1_000, 1), Ct);
         Assert.Equal("t-2", JsonDocument.Parse(Assert.Single(_receiver.Received).Body).RootElement.GetProperty("therapistId").GetString());
     }
 
@@ -103,7 +107,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     {
         _receiver.FailNext(2);
 
-        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 7), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 1_000, 7), Ct);
 
         Assert.Equal(3, _receiver.Received.Count);
         Assert.Single(_receiver.Received.Select(r => r.Id).Distinct());
@@ -116,14 +120,14 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     {
         _receiver.FailNext(4);
 
-        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 8), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 1_000, 8), Ct);
 
         Assert.Empty(_receiver.Accepted);
         var dead = Assert.Single(await redis.Database.StreamRangeAsync(Keys.NotificationDeadLetters));
         Assert.Equal(_receiver.Received[0].Id, (string?)dead["id"]);
 
         // The stream hands the event over again (its consumer acknowledges only after handling): it passes its own cooldown.
-        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 8), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 1_000, 8), Ct);
         var delivered = Assert.Single(_receiver.Accepted);
         Assert.Equal(_receiver.Received[0].Id, delivered.Id);
     }
@@ -131,23 +135,22 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task A_user_with_a_live_hub_connection_is_told_through_its_gateway_instance_not_the_webhook()
     {
-        var connections = _services.GetRequiredService<ConnectionStore>();
-        await connections.ConnectAsync(Role.Community, "c-1", "gw-live", "conn-1", Ct);
+        await HubSessionAsync("c-1", "gw-live", "conn-1");
         var relayed = new TaskCompletionSource<HubNotification>(TaskCreationOptions.RunContinuationsAsynchronously);
         var subscriber = _services.GetRequiredService<IConnectionMultiplexer>().GetSubscriber();
         await subscriber.SubscribeAsync(Keys.HubNotifications("gw-live"), (_, message) =>
             relayed.TrySetResult(JsonSerializer.Deserialize((string)message!, EngagementJson.Default.HubNotification)!));
 
-        await Notifier.HandleAsync(new("t-1", "online", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-1", "online", false, 1_000, 1), Ct);
 
         var note = await relayed.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal(["conn-1"], note.ConnectionIds);
         Assert.Equal("t-1", note.Message.TherapistId);
 
         // A connection on a gateway that is gone (no subscriber): the note goes out as a webhook instead.
-        await connections.ConnectAsync(Role.Community, "c-1", "gw-gone", "conn-2", Ct);
+        await HubSessionAsync("c-1", "gw-gone", "conn-2", renewInstance: false);
         await subscriber.UnsubscribeAsync(Keys.HubNotifications("gw-live"));
-        await Notifier.HandleAsync(new("t-2", "online", false, 1_000, 1), Ct);
+        await Notifier.HandleAsync(T("t-2", "online", false, 1_000, 1), Ct);
         Assert.Equal("t-2", JsonDocument.Parse(Assert.Single(_receiver.Received).Body).RootElement.GetProperty("therapistId").GetString());
     }
 
@@ -156,15 +159,11 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     {
         var keys = new PresenceKeys(_prefix);
         var at = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        NameValueEntry[] V2(string role, string id, long ver, string status, bool available) =>
-        [
-            new("role", role), new("id", id), new("ver", ver), new("at", at), new("status", status),
-            new("available", available ? "1" : "0"), new("lastActive", at), new("reason", "heartbeat"),
-        ];
-        await redis.Database.StreamAddAsync(keys.Events(Role.Community), V2("community", "c-1", 1, "online", false));
-        // An entry without the versioned fields is acknowledged and skipped, not retried forever.
+        var events = _services.GetRequiredService<PresenceEventStream>();
+        await events.AppendAsync(new PresenceEvent(Role.Community, "c-1", 1, _time.GetUtcNow(), "online", false, null, _time.GetUtcNow(), PresenceReason.Heartbeat), Ct);
+        // An entry without the versioned fields is acknowledged and skipped, not retried for ever.
         await redis.Database.StreamAddAsync(keys.Events(Role.Therapist), [new("role", "therapist"), new("id", "t-1"), new("status", "online"), new("at", at)]);
-        await redis.Database.StreamAddAsync(keys.Events(Role.Therapist), V2("therapist", "t-1", 1, "online", true));
+        await events.AppendAsync(T("t-1", "online", true, at, 1), Ct);
 
         // A first leader reads the therapist stream for the notifier, then dies before acknowledging anything.
         await redis.Database.StreamCreateConsumerGroupAsync(keys.Events(Role.Therapist), EngagementWorker.NotifierGroup, StreamPosition.Beginning);
@@ -173,7 +172,8 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
         // The next leader (a fresh consumer over the same groups) starts from what was left pending.
         var worker = _services.GetRequiredService<EngagementWorker>();
-        Assert.Equal([keys.Events(Role.Therapist), keys.Events(Role.Community)], worker.Streams);
+        Assert.Equal([(Role.Therapist, keys.Events(Role.Therapist)), (Role.Community, keys.Events(Role.Community))],
+            _services.GetRequiredService<StateEventConsumer>().Streams);
         await worker.PumpOnceAsync(Ct);
 
         var delivered = Assert.Single(_receiver.Accepted);
@@ -191,6 +191,78 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         // Nothing new: a second pass handles nothing and sends nothing.
         Assert.Equal(0, await worker.PumpOnceAsync(Ct));
         Assert.Single(_receiver.Received);
+    }
+
+    [Fact]
+    public async Task A_real_heartbeat_of_a_watched_therapist_sends_one_webhook_and_one_hub_note_and_nothing_more_in_the_cooldown()
+    {
+        // c-1 has no hub connection (webhook); c-2 is connected to a live gateway instance (hub note through it).
+        await _services.GetRequiredService<Watchlists>().ReplaceAsync("c-2", ["t-1"], Ct);
+        await HubSessionAsync("c-2", "gw-1", "conn-9");
+        var hubNotes = new ConcurrentQueue<HubNotification>();
+        var subscriber = _services.GetRequiredService<IConnectionMultiplexer>().GetSubscriber();
+        await subscriber.SubscribeAsync(Keys.HubNotifications("gw-1"), (_, message) =>
+            hubNotes.Enqueue(JsonSerializer.Deserialize((string)message!, EngagementJson.Default.HubNotification)!));
+        var worker = _services.GetRequiredService<EngagementWorker>();
+        // The groups exist before the therapist's first event (the notifier's starts at new entries).
+        await worker.PumpOnceAsync(Ct);
+
+        var store = _services.GetRequiredService<PresenceStore>();
+        var beat = await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        Assert.True(beat.CameOnline);
+        await worker.PumpOnceAsync(Ct);
+        // More of the same: beats without a transition, then availability on (a flip, but inside the cooldown).
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await store.SetAvailabilityAsync(Role.Therapist, "t-1", available: true, Ct);
+        await worker.PumpOnceAsync(Ct);
+        await worker.PumpOnceAsync(Ct);
+
+        var delivered = Assert.Single(_receiver.Received);
+        Assert.True(delivered.SignatureValid);
+        var body = JsonDocument.Parse(delivered.Body).RootElement;
+        Assert.Equal(("t-1", "c-1", "online", beat.Ver), (body.GetProperty("therapistId").GetString(), body.GetProperty("userId").GetString(),
+            body.GetProperty("status").GetString(), body.GetProperty("ver").GetInt64()));
+        await Eventually.TrueAsync(() => Task.FromResult(!hubNotes.IsEmpty), TimeSpan.FromSeconds(10), "the hub note reached gw-1's channel");
+        Assert.True(hubNotes.TryPeek(out var note));
+        Assert.Equal(["conn-9"], note.ConnectionIds);
+        Assert.Equal(("t-1", "c-2", beat.Ver), (note.Message.TherapistId, note.Message.UserId, note.Message.Ver));
+        // The sentinel: a second listed therapist's note arrives after everything above, and it is the only other one.
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
+        await worker.PumpOnceAsync(Ct);
+        Assert.Equal(["t-1", "t-2"], _receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("therapistId").GetString()));
+        Assert.Single(hubNotes);
+    }
+
+    [Fact]
+    public async Task A_stale_event_or_one_superseded_by_a_newer_version_sends_nothing()
+    {
+        var store = _services.GetRequiredService<PresenceStore>();
+        // t-1 came online and left again before the notifier read the stream: its online event is superseded.
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        var events = await redis.Database.StreamRangeAsync(new PresenceKeys(_prefix).Events(Role.Therapist));
+        Assert.True(PresenceEvent.TryParse(Assert.Single(events), Role.Therapist, out var online));
+        await store.SignOffAsync(Role.Therapist, "t-1", device: null, Ct);
+        _time.Advance(TimeSpan.FromSeconds(11));
+        Assert.True(await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", Ct));
+
+        await Notifier.HandleAsync(online, Ct);
+        // Older than one already seen: nothing either.
+        await Notifier.HandleAsync(T("t-2", "online", false, 2_000, 5), Ct);
+        await Notifier.HandleAsync(T("t-2", "online", false, 1_000, 4), Ct);
+
+        Assert.Equal([5L], _receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("ver").GetInt64()));
+    }
+
+    private async Task HubSessionAsync(string userId, string instanceId, string connectionId, bool renewInstance = true)
+    {
+        if (renewInstance)
+        {
+            await _services.GetRequiredService<ConnectionStore>().RenewInstanceAsync(instanceId, Ct);
+        }
+
+        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(
+            new Heartbeat(Role.Community, userId, HeartbeatTransport.Hub, Session: SessionRef.Hub(instanceId, connectionId)), Ct);
     }
 
     [Fact]

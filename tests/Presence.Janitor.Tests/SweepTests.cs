@@ -12,7 +12,7 @@ public sealed class SweepTests(RedisServer redis)
     {
         await using var j = new JanitorHarness(redis);
         await j.BeatAsync(Role.Therapist, "t-1");
-        await j.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        await j.BeatAsync(Role.Community, "c-1");
         var onlineUntil = j.NowMs + (long)j.Options.OnlineWindow.TotalMilliseconds;
 
         j.Fake.Advance(j.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
@@ -32,6 +32,7 @@ public sealed class SweepTests(RedisServer redis)
         var recent = (await j.EventsAsync(Role.Therapist)).Last();
         Assert.Equal("therapist", recent["role"]);
         Assert.Equal(onlineUntil, (long)recent["at"]);
+        Assert.Equal("timeout", recent["reason"]);
     }
 
     [Fact]
@@ -98,10 +99,10 @@ public sealed class SweepTests(RedisServer redis)
             Assert.True(statuses.Count(s => s == "recent") <= 1, id);
             if (beating.Contains(id))
             {
-                // Either the heartbeat came first (it brings the lapsed user back with a second 'online', and the sweep
-                // no longer sees the user) or the sweep did ('recent', then 'online' again). Never removed after a beat.
+                // Either the heartbeat came first (the user never left: no event, and the sweep no longer sees the
+                // user) or the sweep did ('recent', then 'online' again). Never removed after a beat, never online twice.
                 Assert.True(score > j.NowMs, id);
-                Assert.True(statuses is ["online", "online"] or ["online", "recent", "online"], id + ": " + string.Join(",", statuses));
+                Assert.True(statuses is ["online"] or ["online", "recent", "online"], id + ": " + string.Join(",", statuses));
             }
             else
             {
@@ -138,43 +139,38 @@ public sealed class SweepTests(RedisServer redis)
     }
 
     [Fact]
-    public async Task A_hub_connection_without_heartbeats_is_removed_and_its_user_signs_off_once()
+    public async Task A_hub_session_without_heartbeats_times_out_after_the_stale_window_and_its_user_leaves_once()
     {
         await using var j = new JanitorHarness(redis);
         await j.Connections.RenewInstanceAsync("gw-a", Ct);
-        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
-        await j.Connections.ConnectAsync(Role.Therapist, "t-1", "gw-a", "conn-1", Ct);
-        await j.BeatAsync(Role.Therapist, "t-2", HeartbeatTransport.Hub);
-        await j.Connections.ConnectAsync(Role.Therapist, "t-2", "gw-a", "conn-2", Ct);
+        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-a", "conn-1");
+        await j.HubBeatAsync(Role.Therapist, "t-2", "gw-a", "conn-2");
         j.Fake.Advance(j.Options.StaleConnection - TimeSpan.FromSeconds(10));
-        await j.Connections.ConnectAsync(Role.Therapist, "t-2", "gw-a", "conn-2", Ct);
-        await j.BeatAsync(Role.Therapist, "t-2", HeartbeatTransport.Hub);
-        j.Fake.Advance(TimeSpan.FromSeconds(11));
+        await j.HubBeatAsync(Role.Therapist, "t-2", "gw-a", "conn-2");
+        j.Fake.Advance(TimeSpan.FromSeconds(10));
         await j.Connections.RenewInstanceAsync("gw-a", Ct);
 
         var report = await j.Sweeper.SweepOnceAsync(Ct);
 
-        Assert.Equal(1, report.ConnectionUsersExpired);
+        Assert.Equal(1, report.OnlineRemoved);
         Assert.Equal(1, report.Transitions);
         Assert.Equal(0, report.InstancesRemoved);
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
-        Assert.False(await j.Db.KeyExistsAsync(j.Keys.Connections(Role.Therapist, "t-1")));
-        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
-        Assert.Equal(["online"], await j.StatusesAsync(Role.Therapist, "t-2"));
+        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Sessions(Role.Therapist, "t-1")));
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-2"));
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
     }
 
     [Fact]
-    public async Task Connections_of_a_gateway_instance_whose_lease_lapsed_are_removed_with_the_instance()
+    public async Task A_lapsed_gateway_instance_ends_its_sessions_only_with_lost_instance()
     {
         await using var j = new JanitorHarness(redis);
         await j.Connections.RenewInstanceAsync("gw-dead", Ct);
         await j.Connections.RenewInstanceAsync("gw-live", Ct);
-        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
-        await j.Connections.ConnectAsync(Role.Therapist, "t-1", "gw-dead", "a", Ct);
-        await j.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
-        await j.Connections.ConnectAsync(Role.Community, "c-1", "gw-dead", "b", Ct);
-        await j.Connections.ConnectAsync(Role.Community, "c-1", "gw-live", "c", Ct);
+        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-dead", "a");
+        await j.HubBeatAsync(Role.Community, "c-1", "gw-dead", "b");
+        await j.HubBeatAsync(Role.Community, "c-1", "gw-live", "c");
         j.Fake.Advance(j.Options.InstanceLease - TimeSpan.FromSeconds(5));
         await j.Connections.RenewInstanceAsync("gw-live", Ct);
         j.Fake.Advance(TimeSpan.FromSeconds(6));
@@ -186,8 +182,69 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community), "c-1"));
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-dead"));
-        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Community, "c-1"));
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
+    }
+
+    [Fact]
+    public async Task The_last_device_signing_off_leaves_with_one_recent_signoff_when_the_grace_ends()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.BeatAsync(Role.Therapist, "t-1");
+        await j.Store.SignOffAsync(Role.Therapist, "t-1", ct: Ct);
+        j.Fake.Advance(j.Options.LeaveGrace - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
+
+        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var report = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal(1, report.Transitions);
+        Assert.Equal(["online/heartbeat", "recent/signoff"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+    }
+
+    [Fact]
+    public async Task The_recent_window_end_is_swept_by_score_as_offline_window_ended_once()
+    {
+        await using var j = new JanitorHarness(redis, janitor: o => o.BatchSize = 10);
+        var ids = Enumerable.Range(0, 25).Select(i => "c-" + i).ToArray();
+        await Task.WhenAll(ids.Select(id => j.BeatAsync(Role.Community, id)));
+        j.Fake.Advance(j.Options.OnlineWindow);
+        await j.SweepUntilCaughtUpAsync();
+        j.Fake.Advance(j.Options.RecentWindow - j.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, (await j.SweepUntilCaughtUpAsync()).Sum(r => r.RecentEnded));
+
+        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var reports = await j.SweepUntilCaughtUpAsync();
+
+        Assert.Equal(25, reports.Sum(r => r.RecentEnded));
+        Assert.All(reports, r => Assert.True(r.RecentEnded <= 10 * j.JanitorOptions.MaxBatchesPerTick));
+        foreach (var id in ids)
+        {
+            Assert.Equal(["online/heartbeat", "recent/timeout", "offline/window-ended"], await j.TransitionsAsync(Role.Community, id));
+        }
+
+        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
+    }
+
+    [Fact]
+    public async Task Availability_expires_by_ttl_and_by_until_through_the_sweep()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-ttl", true, ct: Ct);
+        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-until", true, j.Time.GetUtcNow().AddHours(1), Ct);
+
+        j.Fake.Advance(TimeSpan.FromHours(1));
+        var first = await j.Sweeper.SweepOnceAsync(Ct);
+        j.Fake.Advance(j.Options.AvailabilityTtl - TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(1));
+        var between = await j.Sweeper.SweepOnceAsync(Ct);
+        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var last = await j.Sweeper.SweepOnceAsync(Ct);
+
+        Assert.Equal((1, 0, 1), (first.AvailabilityLapsed, between.AvailabilityLapsed, last.AvailabilityLapsed));
+        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(Role.Therapist, "t-until"));
+        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(Role.Therapist, "t-ttl"));
+        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Available(Role.Therapist)));
     }
 
     [Fact]
@@ -198,7 +255,8 @@ public sealed class SweepTests(RedisServer redis)
         // Written without a cap, as by an older writer or before the cap was lowered.
         for (var i = 0; i < 3000; i++)
         {
-            await j.Db.StreamAddAsync(events, [new("role", "community"), new("id", "x"), new("status", "online"), new("at", i)]);
+            await j.Db.StreamAddAsync(events, new PresenceEvent(Role.Community, "x", i + 1, DateTimeOffset.FromUnixTimeMilliseconds(i), "online", false,
+                null, null, PresenceReason.Heartbeat).Format());
         }
 
         await j.Sweeper.SweepOnceAsync(Ct);

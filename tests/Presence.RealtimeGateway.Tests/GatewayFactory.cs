@@ -37,6 +37,15 @@ internal sealed class GatewayFactory : PresenceAppFactory<Program>
 
     public PresenceStore Store => Services.GetRequiredService<PresenceStore>();
 
+    public TimeSpan LeaveGrace => Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PresenceOptions>>().Value.LeaveGrace;
+
+    /// <summary>What the janitor does when a leave grace ends: moves this gateway's clock past it and settles the user.</summary>
+    public async Task<bool> EndGraceAsync(Role role, string id)
+    {
+        Time.Advance(LeaveGrace);
+        return await Store.SettleAsync(DueIndex.Online, role, id, TestContext.Current.CancellationToken);
+    }
+
     /// <summary>A real SignalR client over WebSockets to the in-memory server; the token goes in the query string, as browsers send it.</summary>
     public HubConnection CreateHub(string? token)
     {
@@ -79,6 +88,17 @@ internal sealed class Pushes
     }
 
     public int Count(string id, string status) => _received.Count(p => p.Id == id && p.Status == status);
+
+    public int Count(string id) => _received.Count(p => p.Id == id);
+
+    /// <summary>Waits for an event of the user with this status and reason.</summary>
+    public async Task<PresenceChanged> WaitForReasonAsync(string id, string status, string reason)
+    {
+        PresenceChanged? found = null;
+        await Poll.UntilAsync(() => (found = _received.FirstOrDefault(p => p.Id == id && p.Status == status && p.Reason == reason)) is not null,
+            () => $"no presence-changed {id} {status}/{reason}; received: " + string.Join(", ", _received.Select(p => p.Id + " " + p.Status + "/" + p.Reason)));
+        return found!;
+    }
 
     public async Task<PresenceChanged> WaitForAsync(string id, string status, TimeSpan? timeout = null)
     {

@@ -28,9 +28,10 @@ public sealed class HubTests(RedisServer redis)
         var keys = gateway.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-hb"));
         Assert.Equal("hub", (string?)await redis.Database.HashGetAsync(keys.User(Role.Therapist, "t-hb"), "transport"));
-        var conns = await redis.Database.SortedSetRangeByRankAsync(keys.Connections(Role.Therapist, "t-hb"));
-        Assert.Single(conns);
-        Assert.StartsWith(gateway.InstanceId + "|", conns[0].ToString(), StringComparison.Ordinal);
+        var sessions = await redis.Database.SortedSetRangeByRankAsync(keys.Sessions(Role.Therapist, "t-hb"));
+        Assert.StartsWith("hub:", Assert.Single(sessions).ToString(), StringComparison.Ordinal);
+        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(Role.Therapist, gateway.InstanceId));
+        Assert.Equal("t-hb|" + sessions[0].ToString()["hub:".Length..], Assert.Single(held).ToString());
     }
 
     [Fact]
@@ -80,9 +81,9 @@ public sealed class HubTests(RedisServer redis)
         Assert.Equal(30, ack.NextHeartbeatSeconds);
         var keys = gateway.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-join"));
-        Assert.True(await redis.Database.SetContainsAsync(keys.Available(Role.Therapist), "t-join"));
-        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.User(Role.Therapist, "t-join"), "specialties"));
-        Assert.Equal(1, await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-join")));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Available(Role.Therapist), "t-join"));
+        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.Specialties(Role.Therapist), "t-join"));
+        Assert.Equal(1, await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-join")));
     }
 
     [Fact]
@@ -100,7 +101,7 @@ public sealed class HubTests(RedisServer redis)
             new JoinTherapistRequest { TherapistId = "t-real", Specialties = ["astrology"] }, Ct));
         Assert.Contains("Unknown specialty", unknown.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist",
-            new JoinTherapistRequest { TherapistId = "t-real", Specialties = [.. GatewayOptions.DefaultSpecialties] }, Ct));
+            new JoinTherapistRequest { TherapistId = "t-real", Specialties = [.. PresenceOptions.DefaultSpecialties] }, Ct));
         await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsUser", Ct));
         await Assert.ThrowsAsync<HubException>(() => community.InvokeAsync<HeartbeatAck>("joinAsTherapist",
             new JoinTherapistRequest { TherapistId = "c-real" }, Ct));
@@ -111,7 +112,7 @@ public sealed class HubTests(RedisServer redis)
         var keys = gateway.PresenceKeys;
         Assert.Equal(0, await redis.Database.SortedSetLengthAsync(keys.Online(Role.Therapist)));
         Assert.Equal(0, await redis.Database.SortedSetLengthAsync(keys.Online(Role.Community)));
-        Assert.False(await redis.Database.KeyExistsAsync(keys.Connections(Role.Therapist, "t-real")));
+        Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(Role.Therapist, "t-real")));
 
         await community.InvokeAsync<HeartbeatAck>("joinAsUser", Ct);
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Community), "c-real"));
@@ -164,11 +165,13 @@ public sealed class HubTests(RedisServer redis)
     {
         await using var gateway = new GatewayFactory(redis);
         var store = gateway.Store;
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-on", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-on", HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-rec", HeartbeatTransport.Rest), Ct);
-        gateway.Time.Advance(TimeSpan.FromSeconds(5));
-        await store.SignOffAsync(Role.Therapist, "t-rec", Ct);
-        await store.SetAvailabilityAsync(Role.Therapist, "t-av", true, Ct);
+        await store.SignOffAsync(Role.Therapist, "t-rec", ct: Ct);
+        gateway.Time.Advance(gateway.LeaveGrace);
+        await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-rec", Ct);
+        var until = DateTimeOffset.FromUnixTimeMilliseconds(gateway.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
+        await store.SetAvailabilityAsync(Role.Therapist, "t-av", true, until, Ct);
         await using var hub = await gateway.ConnectAsync(token: null);
 
         var some = await hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-on", "t-rec", "t-av", "t-off" }, Ct);
@@ -176,8 +179,11 @@ public sealed class HubTests(RedisServer redis)
 
         Assert.Equal(gateway.Time.GetUtcNow(), some.GeneratedAt);
         Assert.Equal(["online", "recent", "available", "offline"], some.Entries.Select(e => e.Status).ToArray());
-        Assert.Equal(gateway.Time.GetUtcNow().AddSeconds(-5).ToUnixTimeMilliseconds(), some.Entries[1].LastActive?.ToUnixTimeMilliseconds());
+        Assert.Equal((gateway.Time.GetUtcNow() - gateway.LeaveGrace).ToUnixTimeMilliseconds(), some.Entries[1].LastActive?.ToUnixTimeMilliseconds());
         Assert.True(some.Entries[2].Available);
+        Assert.Equal(until, some.Entries[2].AvailableUntil);
+        Assert.Equal(["grief"], some.Entries[0].Specialties);
+        Assert.True(some.Entries[1].Ver > 0);
         Assert.Null(some.Entries[3].LastActive);
         Assert.Equal(["t-on online", "t-rec recent", "t-av available"], board.Entries.Select(e => e.Id + " " + e.Status).ToArray());
     }

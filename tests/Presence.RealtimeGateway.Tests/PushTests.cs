@@ -23,7 +23,10 @@ public sealed class PushTests(RedisServer redis)
 
         var online = await pushes.WaitForAsync("t-1", "online");
         Assert.Equal("therapist", online.Role);
-        Assert.Equal(gateway.Time.GetUtcNow().ToUnixTimeMilliseconds(), online.LastActive?.ToUnixTimeMilliseconds());
+        Assert.Equal(PresenceReason.Heartbeat, online.Reason);
+        Assert.True(online.Ver > 0);
+        Assert.Equal(gateway.Time.GetUtcNow().AddSeconds(-30).ToUnixTimeMilliseconds(), online.At.ToUnixTimeMilliseconds());
+        Assert.Equal(gateway.Time.GetUtcNow().AddSeconds(-30).ToUnixTimeMilliseconds(), online.LastActive?.ToUnixTimeMilliseconds());
         await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
         Assert.Equal(1, pushes.Count("t-1", "online"));
         Assert.Equal(2, pushes.All.Count);
@@ -39,15 +42,16 @@ public sealed class PushTests(RedisServer redis)
         await watcher.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
 
         await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest, Available: true), Ct);
-        await pushes.WaitForAsync("t-2", "available");
+        Assert.True((await pushes.WaitForAsync("t-2", "online")).Available);
         await SentinelAsync(gateway, pushes, Role.Therapist, "t-other");
-        Assert.Equal(1, pushes.Count("t-2", "online"));
-        Assert.Equal(1, pushes.Count("t-2", "available"));
+        Assert.Equal(1, pushes.Count("t-2"));
 
         await watcher.InvokeAsync("unwatchTherapists", Ct);
-        await gateway.Store.SignOffAsync(Role.Therapist, "t-2", Ct);
-        await pushes.WaitForAsync("t-2", "recent");
-        await gateway.Store.SignOffAsync(Role.Therapist, "t-other", Ct);
+        await gateway.Store.SignOffAsync(Role.Therapist, "t-2", ct: Ct);
+        await gateway.EndGraceAsync(Role.Therapist, "t-2");
+        await pushes.WaitForReasonAsync("t-2", "recent", PresenceReason.SignOff);
+        await gateway.Store.SignOffAsync(Role.Therapist, "t-other", ct: Ct);
+        await gateway.EndGraceAsync(Role.Therapist, "t-other");
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-late" }, Ct);
         await SentinelAsync(gateway, pushes, Role.Therapist, "t-late");
         Assert.Equal(0, pushes.Count("t-other", "recent"));
@@ -74,7 +78,7 @@ public sealed class PushTests(RedisServer redis)
     }
 
     [Fact]
-    public async Task Closing_one_tab_of_two_keeps_the_user_online_and_closing_the_last_pushes_recent()
+    public async Task Closing_one_tab_of_two_keeps_the_user_online_and_closing_the_last_pushes_recent_after_the_grace()
     {
         await using var gateway = new GatewayFactory(redis);
         await using var watcher = await gateway.ConnectAsync(token: null);
@@ -86,25 +90,57 @@ public sealed class PushTests(RedisServer redis)
         await tab2.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-md" }, Ct);
         await pushes.WaitForAsync("t-md", "online");
         var keys = gateway.PresenceKeys;
-        Assert.Equal(2, await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")));
+        Assert.Equal(2, await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-md")));
+        var joinedAt = gateway.Time.GetUtcNow();
 
         await tab1.DisposeAsync();
-        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Connections(Role.Therapist, "t-md")) == 1,
-            () => "the closed tab's connection was not removed");
+        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-md")) == 1,
+            () => "the closed tab's session was not ended");
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
 
         await tab2.DisposeAsync();
-        var recent = await pushes.WaitForAsync("t-md", "recent");
+        await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(keys.User(Role.Therapist, "t-md"), "leave"),
+            () => "the last tab's close did not start the leave grace");
+        Assert.True(await gateway.EndGraceAsync(Role.Therapist, "t-md"));
+        var recent = await pushes.WaitForReasonAsync("t-md", "recent", PresenceReason.SignOff);
         Assert.Null(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist), "t-md"));
-        Assert.False(await redis.Database.KeyExistsAsync(keys.Connections(Role.Therapist, "t-md")));
-        Assert.Equal(gateway.Time.GetUtcNow().ToUnixTimeMilliseconds(), recent.LastActive?.ToUnixTimeMilliseconds());
+        Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(Role.Therapist, "t-md")));
+        Assert.Equal(joinedAt.ToUnixTimeMilliseconds(), recent.LastActive?.ToUnixTimeMilliseconds());
         await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
         Assert.Equal(1, pushes.Count("t-md", "online"));
         Assert.Equal(1, pushes.Count("t-md", "recent"));
     }
 
     [Fact]
-    public async Task A_graceful_stop_removes_the_instance_and_signs_its_users_off()
+    public async Task Devices_mixed_over_rest_and_hub_keep_the_user_online_until_the_last_leaves_with_one_signoff()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var watcher = await gateway.ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-mix", "t-sentinel" }, Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-mix", HeartbeatTransport.Rest, Session: SessionRef.Rest("phone")), Ct);
+        var tab = await gateway.ConnectAsync(DevTokens.Therapist("t-mix"));
+        await tab.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-mix" }, Ct);
+        await pushes.WaitForReasonAsync("t-mix", "online", PresenceReason.Heartbeat);
+
+        // The hub tab closes: the phone's REST session keeps the user online, and nothing is pushed.
+        await tab.DisposeAsync();
+        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(gateway.PresenceKeys.Sessions(Role.Therapist, "t-mix")) == 1,
+            () => "the closed tab's session was not ended");
+        Assert.False(await gateway.EndGraceAsync(Role.Therapist, "t-mix"));
+        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        Assert.Equal(1, pushes.Count("t-mix"));
+
+        // The phone signs off: the last session; the user leaves once the grace ends.
+        Assert.Equal(SessionEndOutcome.Leaving, await gateway.Store.SignOffAsync(Role.Therapist, "t-mix", "phone", Ct));
+        Assert.True(await gateway.EndGraceAsync(Role.Therapist, "t-mix"));
+        var left = await pushes.WaitForReasonAsync("t-mix", "recent", PresenceReason.SignOff);
+        Assert.Equal(pushes.All.First(p => p.Id == "t-mix").Ver + 1, left.Ver);
+        Assert.Equal(2, pushes.Count("t-mix"));
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_removes_the_instance_and_its_users_leave_after_the_grace()
     {
         var prefix = RedisServer.NewKeyPrefix();
         await using var survivor = new GatewayFactory(redis, prefix);
@@ -120,7 +156,11 @@ public sealed class PushTests(RedisServer redis)
 
         await stopping.DisposeAsync();
 
-        await pushes.WaitForAsync("t-gs", "recent");
+        await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(survivor.PresenceKeys.User(Role.Therapist, "t-gs"), "leave"),
+            () => "the stopped instance's session did not start the leave grace");
+        survivor.Time.Advance(survivor.LeaveGrace + TimeSpan.FromMinutes(1));
+        Assert.True(await survivor.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-gs", Ct));
+        await pushes.WaitForReasonAsync("t-gs", "recent", PresenceReason.SignOff);
         Assert.Null(await redis.Database.SortedSetScoreAsync(survivor.PresenceKeys.GatewayInstances, instanceId));
         Assert.False(await redis.Database.KeyExistsAsync(survivor.PresenceKeys.InstanceConnections(Role.Therapist, instanceId)));
         await user.DisposeAsync();

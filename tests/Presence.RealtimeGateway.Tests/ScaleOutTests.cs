@@ -26,13 +26,12 @@ public sealed class ScaleOutTests(RedisServer redis)
         await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-x", Available = true }, Ct);
         await user.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
 
-        await pushes.WaitForAsync("t-x", "online");
-        await pushes.WaitForAsync("t-x", "available");
+        var joined = await pushes.WaitForReasonAsync("t-x", "online", PresenceReason.Join);
+        Assert.True(joined.Available);
         await using var sentinel = await b.ConnectAsync(DevTokens.Therapist("t-sentinel"));
         await sentinel.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
         await pushes.WaitForAsync("t-sentinel", "online");
-        Assert.Equal(1, pushes.Count("t-x", "online"));
-        Assert.Equal(1, pushes.Count("t-x", "available"));
+        Assert.Equal(1, pushes.Count("t-x"));
         await Poll.UntilAsync(async () => (await redis.Database.StreamPendingAsync(a.PresenceKeys.Events(Role.Therapist), "gateways")).PendingMessageCount == 0,
             () => "events stayed pending in the consumer group");
     }
@@ -56,11 +55,11 @@ public sealed class ScaleOutTests(RedisServer redis)
         janitor.Time.Advance(janitor.Options.InstanceLease + TimeSpan.FromSeconds(1));
         var lapsed = await janitor.Connections.LapsedInstancesAsync(10, Ct);
         Assert.Contains(b.InstanceId, lapsed);
-        Assert.Equal(1, await janitor.Connections.RemoveInstanceAsync(b.InstanceId, Ct));
+        Assert.Equal(1, await janitor.Connections.RemoveInstanceAsync(b.InstanceId, lost: true, Ct));
 
-        await pushes.WaitForAsync("t-k", "recent");
+        await pushes.WaitForReasonAsync("t-k", "recent", PresenceReason.LostInstance);
         Assert.Null(await redis.Database.SortedSetScoreAsync(a.PresenceKeys.Online(Role.Therapist), "t-k"));
-        Assert.False(await redis.Database.KeyExistsAsync(a.PresenceKeys.Connections(Role.Therapist, "t-k")));
+        Assert.False(await redis.Database.KeyExistsAsync(a.PresenceKeys.Sessions(Role.Therapist, "t-k")));
     }
 
     [Fact]
@@ -79,7 +78,8 @@ public sealed class ScaleOutTests(RedisServer redis)
 
         // Appended and read by a consumer that then dies, atomically, so the live instance cannot read it first.
         var transaction = redis.Database.CreateTransaction();
-        _ = transaction.StreamAddAsync(events, [new("role", "therapist"), new("id", "t-orphan"), new("status", "online"), new("at", at)]);
+        _ = transaction.StreamAddAsync(events, new PresenceEvent(Role.Therapist, "t-orphan", 1, DateTimeOffset.FromUnixTimeMilliseconds(at), "online",
+            false, null, DateTimeOffset.FromUnixTimeMilliseconds(at), PresenceReason.Heartbeat).Format());
         var deadRead = transaction.StreamReadGroupAsync(events, "gateways", "gw-dead", StreamPosition.NewMessages, 10);
         Assert.True(await transaction.ExecuteAsync());
         Assert.Single(await deadRead);
@@ -92,5 +92,50 @@ public sealed class ScaleOutTests(RedisServer redis)
         await Poll.UntilAsync(async () => (await redis.Database.StreamPendingAsync(events, "gateways")).PendingMessageCount == 0,
             () => "the reclaimed event was not acknowledged");
         Assert.Equal(1, pushes.Count("t-orphan", "online"));
+    }
+
+    [Fact]
+    public async Task A_reclaimed_event_older_than_a_pushed_one_is_not_pushed_and_the_watcher_ends_on_the_true_state()
+    {
+        await using var gateway = new GatewayFactory(redis, settings: new Dictionary<string, string?>
+        {
+            ["Gateway:ReclaimIdle"] = "00:00:01",
+            ["Gateway:ReclaimInterval"] = "00:00:00.200",
+        });
+        await using var watcher = await gateway.ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order" }, Ct);
+        var online = await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-order", HeartbeatTransport.Rest), Ct);
+        await pushes.WaitForAsync("t-order", "online");
+
+        // A gateway reads the user's next event (a leave, as the presence script appends it: the event and the raised
+        // version together) and dies before pushing it; atomically, so the live instance cannot read it first.
+        var keys = gateway.PresenceKeys;
+        var events = keys.Events(Role.Therapist);
+        var leave = new PresenceEvent(Role.Therapist, "t-order", online.Ver + 1, gateway.Time.GetUtcNow(), "recent", false, null,
+            gateway.Time.GetUtcNow(), PresenceReason.SignOff);
+        var transaction = redis.Database.CreateTransaction();
+        _ = transaction.StreamAddAsync(events, leave.Format());
+        _ = transaction.HashSetAsync(keys.Versions(Role.Therapist), "t-order", leave.Ver);
+        var deadRead = transaction.StreamReadGroupAsync(events, "gateways", "gw-dead", StreamPosition.NewMessages, 10);
+        Assert.True(await transaction.ExecuteAsync());
+        Assert.Single(await deadRead);
+
+        // The user's newer change is pushed by the live instance before the dead one's entry is reclaimed.
+        var set = await gateway.Store.SetAvailabilityAsync(Role.Therapist, "t-order", true, ct: Ct);
+        Assert.Equal(online.Ver + 2, set.Ver);
+        await Poll.UntilAsync(() => pushes.All.Any(p => p.Id == "t-order" && p.Ver == set.Ver), () => "the newer event was not pushed");
+
+        // The reclaim acknowledges the older entry without a push, and the dead consumer leaves the group.
+        await Poll.UntilAsync(async () => (await redis.Database.StreamPendingAsync(events, "gateways")).PendingMessageCount == 0,
+            () => "the reclaimed event was not acknowledged");
+        await Poll.UntilAsync(async () => (await redis.Database.StreamConsumerInfoAsync(events, "gateways")).All(c => c.Name != "gw-dead"),
+            () => "the dead consumer was not removed from the group");
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order-sentinel" }, Ct);
+        await PushTests.SentinelAsync(gateway, pushes, Role.Therapist, "t-order-sentinel");
+
+        var seen = pushes.All.Where(p => p.Id == "t-order").ToList();
+        Assert.Equal([online.Ver, set.Ver], seen.Select(p => p.Ver));
+        Assert.Equal(("online", true), (seen[^1].Status, seen[^1].Available));
     }
 }

@@ -58,7 +58,31 @@ public sealed class BoardEndpointTests(RedisServer redis)
         Assert.Equal(["t-online"], Ids(online));
     }
 
+    [Fact]
+    public async Task Specialty_filter_lists_only_therapists_with_it_and_entries_show_specialties_and_available_until()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.Store.HeartbeatAsync(new Core.Heartbeat(Core.Role.Therapist, "t-anx", Core.HeartbeatTransport.Rest, Specialties: ["anxiety", "ocd"]), Ct);
+        await app.Store.HeartbeatAsync(new Core.Heartbeat(Core.Role.Therapist, "t-grief", Core.HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
+        var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(2).ToUnixTimeMilliseconds());
+        await app.Store.SetAvailabilityAsync(Core.Role.Therapist, "t-anx", true, until, Ct);
+        using var client = app.CreateClient(token: null);
+
+        var json = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?specialty=anxiety", Ct);
+        var all = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl, Ct);
+
+        Assert.Equal(["t-anx"], Ids(json));
+        var entry = json.GetProperty("therapists")[0];
+        Assert.Equal(["anxiety", "ocd"], entry.GetProperty("specialties").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(until, entry.GetProperty("availableUntil").GetDateTimeOffset());
+        Assert.True(entry.GetProperty("ver").GetInt64() > 0);
+        Assert.Equal(2, Ids(all).Length);
+        Assert.Empty(Ids(await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?specialty=trauma", Ct)));
+    }
+
     [Theory]
+    [InlineData("?specialty=astrology")]
+    [InlineData("?specialty=ANXIETY")]
     [InlineData("?status=busy")]
     [InlineData("?status=online,offline")]
     [InlineData("?limit=0")]
@@ -266,7 +290,7 @@ public sealed class BoardEndpointTests(RedisServer redis)
         var config = await client.GetFromJsonAsync<JsonElement>("/v1/board/config", Ct);
 
         Assert.Contains("<h1>Therapists</h1>", html, StringComparison.Ordinal);
-        Assert.Contains("lib/signalr.min.js", html, StringComparison.Ordinal);
+        Assert.Contains("board.js", html, StringComparison.Ordinal);
         Assert.Equal(30, config.GetProperty("pollSeconds").GetInt32());
         Assert.Equal("http://127.0.0.1:5102/hubs/presence", config.GetProperty("hubUrl").GetString());
         Assert.Equal(StatusQueryApp.BoardUrl, config.GetProperty("boardUrl").GetString());

@@ -56,13 +56,13 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     }
 
     [Fact(Timeout = 120_000)]
-    public async Task Page_works_by_polling_alone_when_the_signalr_bundle_is_missing()
+    public async Task Page_works_by_polling_alone_when_the_client_module_is_missing()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var app = StartApp(redis);
         await app.Store.SetAvailabilityAsync(Role.Therapist, "t-cy", true, ct);
         await using var browser = await BrowserSession.StartAsync();
-        await browser.Page.RouteAsync("**/lib/signalr.min.js", route => route.FulfillAsync(new() { Status = 404 }));
+        await browser.Page.RouteAsync("**/js/presence.js", route => route.FulfillAsync(new() { Status = 404 }));
 
         await browser.Page.GotoAsync(BaseUrl(app));
 
@@ -78,8 +78,8 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await using var gateway = await FakeGateway.StartAsync();
         // Polls are ten minutes apart here: only the push can change the page within the test.
         await using var app = StartApp(redis, gateway.Url, pollInterval: "00:10:00");
-        Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("lib/signalr.min.js").Exists,
-            "The vendored SignalR client is missing: run `npm ci --prefix services/status-query` (./dev.sh does).");
+        Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("js/presence.js").Exists,
+            "wwwroot/js/presence.js is missing: run ./dev.sh build-web (it is built from clients/js).");
         await app.Store.SetAvailabilityAsync(Role.Therapist, "t-dee", true, ct);
         await using var browser = await BrowserSession.StartAsync();
         var page = browser.Page;
@@ -90,13 +90,22 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await gateway.WaitForWatcherAsync(ct);
 
         // As the gateway does: the store records the heartbeat, then the change is pushed.
-        await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-dee", HeartbeatTransport.Hub), ct);
-        await gateway.PushAsync(new { role = "therapist", id = "t-dee", status = "online", lastActive = DateTimeOffset.UtcNow }, ct);
+        var beat = await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-dee", HeartbeatTransport.Rest), ct);
+        await gateway.PushAsync(new { role = "therapist", id = "t-dee", ver = beat.Ver, at = DateTimeOffset.UtcNow, status = "online", available = true,
+            lastActive = DateTimeOffset.UtcNow, reason = "heartbeat" }, ct);
 
         await Expect(dee).ToHaveAttributeAsync("data-status", "online", new() { Timeout = Patience });
         await Expect(dee.Locator(".label")).ToHaveTextAsync("Online now");
         await Expect(page.Locator("[data-count='online']")).ToHaveTextAsync("1");
         await Expect(page.Locator("[data-count='available']")).ToHaveTextAsync("0");
+
+        // An older version (a late, reclaimed push) is dropped: after a later push has been applied, t-dee is unchanged.
+        await gateway.PushAsync(new { role = "therapist", id = "t-dee", ver = beat.Ver - 1, at = DateTimeOffset.UtcNow, status = "offline", available = false,
+            reason = "expired" }, ct);
+        await gateway.PushAsync(new { role = "therapist", id = "t-sentinel", ver = 1, at = DateTimeOffset.UtcNow, status = "online", available = false,
+            lastActive = DateTimeOffset.UtcNow, reason = "join" }, ct);
+        await Expect(page.Locator("li.therapist[data-id='t-sentinel']")).ToHaveAttributeAsync("data-status", "online", new() { Timeout = Patience });
+        await Expect(dee).ToHaveAttributeAsync("data-status", "online");
         await page.ScreenshotAsync(new() { Path = Artifact("board-pushed.png"), FullPage = true });
     }
 
@@ -122,7 +131,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     {
         while (!ct.IsCancellationRequested)
         {
-            await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, id, HeartbeatTransport.Hub), CancellationToken.None);
+            await app.BeatAsync(id);
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
@@ -186,7 +195,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         }
     }
 
-    /// <summary>A stand-in for the realtime gateway's hub contract (DESIGN.md §5): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>
+    /// <summary>A stand-in for the realtime gateway's hub contract (docs/architecture.md, "Hub"): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>
     private sealed class FakeGateway : IAsyncDisposable
     {
         private readonly WebApplication _app;

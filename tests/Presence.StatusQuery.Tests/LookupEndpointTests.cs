@@ -25,6 +25,22 @@ public sealed class LookupEndpointTests(RedisServer redis)
         { "community/c-1", "community:c-1-other-role-claim-missing", HttpStatusCode.Forbidden },
     };
 
+    [Fact]
+    public async Task A_lookup_shows_specialties_and_the_explicit_end_of_the_availability()
+    {
+        await using var app = new StatusQueryApp(redis);
+        await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-look", HeartbeatTransport.Rest, Specialties: ["sleep"]), Ct);
+        var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
+        await app.Store.SetAvailabilityAsync(Role.Therapist, "t-look", true, until, Ct);
+        using var client = app.CreateClient(token: null);
+
+        var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/t-look", Ct);
+
+        Assert.Equal(["sleep"], json.GetProperty("specialties").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(until, json.GetProperty("availableUntil").GetDateTimeOffset());
+        Assert.True(json.GetProperty("available").GetBoolean());
+    }
+
     [Theory]
     [MemberData(nameof(Matrix))]
     public async Task Privacy_matrix(string target, string? caller, HttpStatusCode expected)

@@ -50,12 +50,15 @@ public sealed class PresenceReaderTests(RedisServer redis)
     }
 
     [Fact]
-    public async Task Sign_off_makes_an_online_user_recent_at_once()
+    public async Task Sign_off_keeps_the_user_online_for_the_leave_grace_then_recent()
     {
         await using var h = new ReaderHarness(redis);
         await h.BeatAsync("t-1");
-        await h.Store.SignOffAsync(Role.Therapist, "t-1", TestContext.Current.CancellationToken);
+        await h.Store.SignOffAsync(Role.Therapist, "t-1", "d1", TestContext.Current.CancellationToken);
 
+        h.Time.Advance(h.Options.LeaveGrace - Ms);
+        Assert.Equal(PresenceStatus.Online, (await h.GetAsync("t-1")).Status);
+        h.Time.Advance(Ms);
         var entry = await h.GetAsync("t-1");
         Assert.Equal(PresenceStatus.Recent, entry.Status);
         Assert.Equal("just now", entry.LastActiveAgo);

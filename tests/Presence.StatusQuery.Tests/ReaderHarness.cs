@@ -20,9 +20,12 @@ internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A hub heartbeat: not bound by the REST min interval, so tests can beat whenever they like.</summary>
+    private int _devices;
+
+    /// <summary>A REST heartbeat (the online window) of a fresh device each time: no min interval applies, so tests can beat whenever they like.</summary>
     public Task BeatAsync(string id, Role role = Role.Therapist, bool? available = null) =>
-        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, available), Ct);
+        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Rest, available,
+            Session: SessionRef.Rest("d" + Interlocked.Increment(ref _devices).ToString(System.Globalization.CultureInfo.InvariantCulture))), Ct);
 
     public Task SetAvailableAsync(string id, bool available = true) => Store.SetAvailabilityAsync(Role.Therapist, id, available, Ct);
 

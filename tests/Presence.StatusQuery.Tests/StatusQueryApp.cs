@@ -21,9 +21,12 @@ public sealed class StatusQueryApp(RedisServer redis) : PresenceAppFactory<Progr
 
     public PresenceStore Store => Services.GetRequiredService<PresenceStore>();
 
-    /// <summary>A hub heartbeat, so tests are not bound by the REST min interval.</summary>
+    private int _devices;
+
+    /// <summary>A REST heartbeat (the online window) of a fresh device each time: no min interval applies.</summary>
     public Task BeatAsync(string id, Role role = Role.Therapist, bool? available = null) =>
-        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, available), Ct);
+        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Rest, available,
+            Session: SessionRef.Rest("d" + Interlocked.Increment(ref _devices).ToString(System.Globalization.CultureInfo.InvariantCulture))), Ct);
 
     public Task SetAvailableAsync(string id, bool available = true) => Store.SetAvailabilityAsync(Role.Therapist, id, available, Ct);
 

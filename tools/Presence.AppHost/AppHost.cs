@@ -1,5 +1,6 @@
 // Local run of the whole system (./dev.sh up): redis-server as a plain executable (no Docker needed) and
-// the four services as project resources on their fixed launchSettings ports (5101-5104), all visible in
+// the four services as project resources on their fixed launchSettings ports (5101-5104), and the one-origin
+// proxy (tools/Presence.LocalProxy) on http://localhost:3001, all visible in
 // the Aspire dashboard (http://localhost:15180). Each resource's console output is also mirrored to
 // .dev/logs/<resource>.log so that ./dev.sh can show it when something fails to start.
 using Aspire.Hosting.ApplicationModel;
@@ -42,8 +43,12 @@ AddService<Projects.Presence_RealtimeGateway>("realtime-gateway");
 AddService<Projects.Presence_StatusQuery>("status-query");
 AddService<Projects.Presence_Janitor>("janitor");
 
+// One origin like the production ingress (http://localhost:3001, its launchSettings port): a frontend sets
+// NEXT_PUBLIC_BACKEND_URL=http://localhost:3001/v1, and the board page there reaches every service.
+builder.AddProject<Projects.Presence_LocalProxy>("proxy", launchProfileName: "http");
+
 var app = builder.Build();
-MirrorConsoleLogs(app, logDir, new HashSet<string>([.. redisNames, "heartbeat-api", "realtime-gateway", "status-query", "janitor"]));
+MirrorConsoleLogs(app, logDir, new HashSet<string>([.. redisNames, "heartbeat-api", "realtime-gateway", "status-query", "janitor", "proxy"]));
 app.Run();
 
 // The service's launchSettings "http" profile gives the fixed port Aspire proxies to it.

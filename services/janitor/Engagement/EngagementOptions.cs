@@ -8,10 +8,10 @@ public sealed class EngagementOptions
     public const string Section = "Engagement";
 
     /// <summary>
-    /// Run the notifier and analytics consumer groups on the state-event streams. Off until the streams carry the
-    /// versioned state events (entries without <c>ver</c> are acknowledged and skipped).
+    /// Run the notifier and analytics consumer groups on the state-event streams (the janitor leader does). On by
+    /// default; off only to run a janitor that neither notifies nor folds analytics.
     /// </summary>
-    public bool ConsumeStreams { get; set; }
+    public bool ConsumeStreams { get; set; } = true;
 
     /// <summary>How long the leader waits between reads when the streams had nothing new.</summary>
     public TimeSpan PollDelay { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -14,7 +14,6 @@ namespace Presence.Janitor.Engagement;
 /// </summary>
 internal sealed partial class EngagementWorker(
     StateEventConsumer consumer,
-    PresenceKeys keys,
     PreferredTherapistNotifier notifier,
     Analytics analytics,
     LeaderLease lease,
@@ -25,15 +24,15 @@ internal sealed partial class EngagementWorker(
     public const string NotifierGroup = "notifier";
     public const string AnalyticsGroup = "analytics";
 
-    /// <summary>The streams to read, from the one place that names them (a shard list later).</summary>
-    public IReadOnlyList<RedisKey> Streams => [.. Roles.All.Select(keys.Events)];
-
-    /// <summary>One pass of both groups; the number of entries handled.</summary>
+    /// <summary>
+    /// One pass of both groups; the number of entries handled. Created for the first time, the notifier's group starts
+    /// at new entries (a note is about now; the history the capped stream holds would only send stale ones), the
+    /// analytics group at the beginning (the recent history is folded too).
+    /// </summary>
     public async Task<int> PumpOnceAsync(CancellationToken ct)
     {
-        var streams = Streams;
-        var notified = await consumer.PumpAsync(streams, NotifierGroup, NotifyAsync, ct).ConfigureAwait(false);
-        var folded = await consumer.PumpAsync(streams, AnalyticsGroup, (e, token) => analytics.FoldAsync(e, token), ct).ConfigureAwait(false);
+        var notified = await consumer.PumpAsync(NotifierGroup, StreamPosition.NewMessages, NotifyAsync, ct).ConfigureAwait(false);
+        var folded = await consumer.PumpAsync(AnalyticsGroup, StreamPosition.Beginning, (e, token) => analytics.FoldAsync(e, token), ct).ConfigureAwait(false);
         return notified + folded;
     }
 
@@ -41,6 +40,7 @@ internal sealed partial class EngagementWorker(
     {
         if (!options.CurrentValue.ConsumeStreams)
         {
+            LogConsumersOff(logger);
             return;
         }
 
@@ -82,10 +82,11 @@ internal sealed partial class EngagementWorker(
         }
     }
 
-    private Task NotifyAsync(StateEvent e, CancellationToken ct) =>
-        e.Role == Role.Therapist
-            ? notifier.HandleAsync(new TherapistStateChanged(e.Id, e.Status, e.Available, e.At, e.Ver), ct)
-            : Task.CompletedTask;
+    private Task NotifyAsync(PresenceEvent e, CancellationToken ct) =>
+        e.Role == Role.Therapist ? notifier.HandleAsync(e, ct) : Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engagement consumers are off (Engagement:ConsumeStreams=false): no notifications, no analytics folding.")]
+    private static partial void LogConsumersOff(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Engagement consumers failed a pass; pending entries are read again.")]
     private static partial void LogPumpFailed(ILogger logger, Exception exception);

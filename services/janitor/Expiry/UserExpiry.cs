@@ -4,17 +4,11 @@ using StackExchange.Redis;
 namespace Presence.Janitor.Expiry;
 
 /// <summary>
-/// Retention driven by keyspace expiry (DESIGN.md §3): a user hash expires when the retention since the user's
-/// last activity passed; the user's last-seen entry and throttle go with it. What stays, and why:
-/// <list type="bullet">
-/// <item><c>online</c>: the sweep owns the online → recent transition (it emits the event); a user idle for the
-/// retention left <c>online</c> long ago.</item>
-/// <item><c>conns</c>: the connection sweep owns it (by expiry score), and the key carries the same retention TTL.</item>
-/// <item><c>available</c>: the flag has no TTL (DESIGN.md §1): a therapist accepting sessions stays listed as
-/// available, with no last activity, until the flag is cleared.</item>
-/// </list>
+/// Retention driven by keyspace expiry (docs/architecture.md, "Keys"): a user hash expires when the retention since
+/// the user's last activity passed; the user's last-seen entry, version, specialties and sessions go with it. The
+/// indexes (online, recent, available) stay: their sweeps own those transitions and emit them.
 /// </summary>
-internal sealed class UserExpiry(ScriptRunner scripts, PresenceKeys keys, JanitorMetrics metrics)
+internal sealed class UserExpiry(PresenceStore store, PresenceKeys keys, JanitorMetrics metrics)
 {
     /// <summary>Handles one expired key; returns null when it is not a user hash of this key prefix, else whether the user was forgotten.</summary>
     public async Task<bool?> HandleExpiredAsync(string key, CancellationToken ct)
@@ -33,8 +27,7 @@ internal sealed class UserExpiry(ScriptRunner scripts, PresenceKeys keys, Janito
                 return null;
             }
 
-            var removed = (long)await scripts.RunAsync("janitor-user-expired", JanitorScripts.UserExpired,
-                [keys.User(role, id), keys.LastSeen(role), keys.Throttle(role, id)], [id], idempotent: true, ct).ConfigureAwait(false) == 1;
+            var removed = await store.ForgetExpiredUserAsync(role, id, ct).ConfigureAwait(false);
             metrics.ExpiryEvent(role, removed);
             return removed;
         }

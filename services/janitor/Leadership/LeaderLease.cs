@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace Presence.Janitor.Leadership;
 
 /// <summary>
-/// The janitor leader lease (<c>presence:janitor:lease</c>, DESIGN.md §2): any number of replicas compete,
+/// The janitor leader lease (<c>presence:janitor:lease</c>, docs/architecture.md, "Keys"): any number of replicas compete,
 /// one holds it. The holder renews every third of the lease; a follower retries when the holder's lease
 /// would run out (its PTTL), so it takes over within one lease period of the leader's death.
 /// <para>

@@ -9,14 +9,19 @@ namespace Presence.Janitor.Notifications;
 
 /// <summary>
 /// Turns "a listed therapist became online or available" into at most one note per (user, therapist, cooldown)
-/// (docs/architecture.md, "Watchlists and notifications"): to the user's live hub connections when it has any (through
-/// the gateway instance holding each), otherwise a signed webhook. At least once: the cooldown is taken with a
+/// (docs/architecture.md, "Watchlists and notifications"). Became online: an <c>online</c> event of a heartbeat or a
+/// join (one per transition). Became available: <c>available</c> flipped from 0 to 1 since the therapist's previous
+/// event. An event older than one seen before, or than the therapist's current <c>ver</c> (superseded while the
+/// stream was behind), sends nothing. Delivery goes to the user's live hub connections when it has any (through the
+/// gateway instance holding each), otherwise a signed webhook. At least once: the cooldown is taken with a
 /// stable event id, so a redelivered event whose delivery did not complete (the stream consumer acknowledges only after
 /// this returns) passes its own cooldown and is sent again, and the receiver de-duplicates by <c>webhook-id</c>.
 /// </summary>
 internal sealed partial class PreferredTherapistNotifier(
     Watchlists watchlists,
     NotificationStore store,
+    ConnectionStore connections,
+    PresenceEventStream events,
     WebhookSender webhooks,
     IOptionsMonitor<NotificationOptions> options,
     EngagementMetrics metrics,
@@ -25,28 +30,50 @@ internal sealed partial class PreferredTherapistNotifier(
     public const string HubChannel = "hub";
     public const string WebhookChannel = "webhook";
 
-    public async Task HandleAsync(TherapistStateChanged change, CancellationToken ct)
+    public async Task HandleAsync(PresenceEvent change, CancellationToken ct)
     {
-        if (!change.IsReachable || !UserId.IsValid(change.TherapistId))
+        ArgumentNullException.ThrowIfNull(change);
+        if (change.Role != Role.Therapist)
         {
             return;
         }
 
+        // Every event updates the last state seen, so "flipped" compares with the event just before, in stream order.
+        var before = await store.ObserveTherapistAsync(change.Id, change.Ver, change.Available, ct).ConfigureAwait(false);
+        var cameOnline = change.Status == PresenceEventStatus.Online && change.Reason is PresenceReason.Heartbeat or PresenceReason.Join;
+        var becameAvailable = change.Available && before == false;
+        if (before is null || !(cameOnline || becameAvailable))
+        {
+            if (before is null)
+            {
+                metrics.Notification("none", "stale");
+            }
+
+            return;
+        }
+
+        if ((await events.CurrentVersionsAsync(Role.Therapist, [change.Id], ct).ConfigureAwait(false))[0] > change.Ver)
+        {
+            metrics.Notification("none", "stale");
+            return;
+        }
+
         using var activity = EngagementMetrics.ActivitySource.StartActivity("notify.preferred-online");
-        activity?.SetTag("presence.therapist", change.TherapistId);
-        var users = await watchlists.WatchersOfAsync(change.TherapistId, ct).ConfigureAwait(false);
+        activity?.SetTag("presence.therapist", change.Id);
+        var users = await watchlists.WatchersOfAsync(change.Id, ct).ConfigureAwait(false);
         activity?.SetTag("presence.notify.candidates", users.Count);
         var o = options.CurrentValue;
+        var at = change.At.ToUnixTimeMilliseconds();
         foreach (var userId in users)
         {
             var eventId = EventId(change, userId);
-            if (!await store.TryStartCooldownAsync(userId, change.TherapistId, eventId, o.Cooldown, ct).ConfigureAwait(false))
+            if (!await store.TryStartCooldownAsync(userId, change.Id, eventId, o.Cooldown, ct).ConfigureAwait(false))
             {
                 metrics.Notification("none", "cooldown");
                 continue;
             }
 
-            var message = new PreferredOnline(PreferredOnline.TypeName, change.TherapistId, userId, change.Available ? "available" : change.Status, change.At, change.Ver);
+            var message = new PreferredOnline(PreferredOnline.TypeName, change.Id, userId, becameAvailable ? "available" : change.Status, at, change.Ver);
             if (await TryHubAsync(userId, message, ct).ConfigureAwait(false))
             {
                 metrics.Notification(HubChannel, "delivered");
@@ -57,21 +84,21 @@ internal sealed partial class PreferredTherapistNotifier(
                 continue;
             }
 
-            await store.MarkDeliveredAsync(userId, change.TherapistId, eventId, ct).ConfigureAwait(false);
+            await store.MarkDeliveredAsync(userId, change.Id, eventId, ct).ConfigureAwait(false);
         }
     }
 
     /// <summary>Stable per (therapist, ver, user): the same event always carries the same <c>webhook-id</c>.</summary>
-    public static string EventId(TherapistStateChanged change, string userId) =>
-        "msg_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{change.TherapistId}|{change.Ver}|{change.At}|{userId}")).AsSpan(0, 16));
+    public static string EventId(PresenceEvent change, string userId) =>
+        "msg_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{change.Id}|{change.Ver}|{userId}")).AsSpan(0, 16));
 
     private async Task<bool> TryHubAsync(string userId, PreferredOnline message, CancellationToken ct)
     {
         var delivered = false;
-        foreach (var (instance, connections) in await store.LiveHubConnectionsAsync(userId, ct).ConfigureAwait(false))
+        foreach (var (instance, held) in await connections.LiveHubConnectionsAsync(Role.Community, userId, ct).ConfigureAwait(false))
         {
             // A gateway that is gone has no subscriber (0 receivers): the note then goes out as a webhook.
-            delivered |= await store.PublishToHubAsync(instance, new HubNotification(connections, message), ct).ConfigureAwait(false) > 0;
+            delivered |= await store.PublishToHubAsync(instance, new HubNotification(held, message), ct).ConfigureAwait(false) > 0;
         }
 
         return delivered;

@@ -1,113 +1,119 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
-using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Sweeping;
 
 /// <summary>What one sweep tick did.</summary>
-/// <param name="OnlineRemoved">Members removed from the roles' <c>online</c> sets (online-until passed).</param>
-/// <param name="Transitions"><c>recent</c> transitions appended, by the online sweep and by connection sign-offs.</param>
+/// <param name="OnlineRemoved">Users whose online-until passed and who left (timeout, or the end of the leave grace).</param>
+/// <param name="Transitions">Events appended, by every kind of this tick.</param>
 /// <param name="LastSeenTrimmed">Last-seen entries older than the retention removed.</param>
-/// <param name="ConnectionUsersExpired">Users whose stale hub connections were removed.</param>
-/// <param name="InstancesRemoved">Gateway instances whose lease lapsed, removed with their connections.</param>
+/// <param name="RecentEnded">Users whose recent window ended (status offline, reason <c>window-ended</c>).</param>
+/// <param name="AvailabilityLapsed">Therapists whose availability lapsed (reason <c>expired</c>).</param>
+/// <param name="InstancesRemoved">Gateway instances whose lease lapsed, removed with their sessions.</param>
 /// <param name="CaughtUp">False when a kind hit <see cref="JanitorOptions.MaxBatchesPerTick"/>: the next tick goes on.</param>
 internal sealed record SweepReport(
-    long OnlineRemoved, long Transitions, long LastSeenTrimmed, long ConnectionUsersExpired, long InstancesRemoved, bool CaughtUp);
+    long OnlineRemoved, long Transitions, long LastSeenTrimmed, long RecentEnded, long AvailabilityLapsed, long InstancesRemoved, bool CaughtUp);
 
 /// <summary>
-/// One tick of the janitor's work (DESIGN.md §3): online members whose online-until passed become recent,
-/// gateway instances whose lease lapsed and stale hub connections are removed, last-seen entries past the
-/// retention are trimmed, the event streams are capped, and the bucket counts are taken for the gauges.
-/// Every kind runs in bounded batches, per role, until a batch comes back short or the per-tick bound is hit.
-/// All of it is by score, so a tick that follows an outage catches up on everything that lapsed meanwhile.
-/// Safe to run from two replicas at once: removals decide who emits, so nothing is emitted twice.
+/// One tick of the janitor's work (docs/architecture.md, "Sweeps"): users whose online-until passed leave (reason
+/// <c>timeout</c>, or <c>signoff</c> when a leave grace ended), gateway instances whose lease lapsed lose their
+/// sessions (<c>lost-instance</c>), recent windows end (<c>window-ended</c>), availability lapses (<c>expired</c>),
+/// last-seen entries past the retention are trimmed, the event streams are capped, and the bucket counts are taken.
+/// Every kind runs by score in bounded batches, per role, until a batch comes back short or the per-tick bound is hit,
+/// so a tick that follows an outage catches up on everything that lapsed meanwhile. Safe from two replicas at once:
+/// each settle re-checks the score and a removal returning 1 decides who emits, so nothing is emitted twice.
 /// </summary>
 internal sealed class Sweeper(
-    IConnectionMultiplexer redis,
-    RedisResilience resilience,
-    ScriptRunner scripts,
-    PresenceKeys keys,
+    PresenceStore store,
+    PresenceReader reader,
+    PresenceEventStream events,
     ConnectionStore connections,
-    IOptionsMonitor<PresenceOptions> presenceOptions,
     IOptionsMonitor<JanitorOptions> janitorOptions,
     JanitorMetrics metrics,
     UserCountGauge gauge,
     TimeProvider time)
 {
-    /// <summary>Runs one tick. Throws <see cref="RedisUnavailableException"/> (or a <see cref="RedisException"/>) when Redis fails; the caller backs off.</summary>
+    /// <summary>Runs one tick. Throws <see cref="RedisUnavailableException"/> (or a Redis exception) when Redis fails; the caller backs off.</summary>
     public async Task<SweepReport> SweepOnceAsync(CancellationToken ct)
     {
         var started = time.GetTimestamp();
         var o = janitorOptions.CurrentValue;
-        var p = presenceOptions.CurrentValue;
-        long onlineRemoved = 0, transitions = 0, trimmed = 0, connectionUsers = 0, instances = 0;
+        long onlineRemoved = 0, transitions = 0, trimmed = 0, recentEnded = 0, lapsed = 0;
         var caughtUp = true;
 
         // Online first: it is the one a person waits for (the goal is about a second past the window).
         foreach (var role in Roles.All)
         {
-            var (removed, emitted, done) = await SweepOnlineAsync(role, o, p, ct).ConfigureAwait(false);
-            onlineRemoved += removed;
+            var (_, emitted, done) = await SettleDueAsync(DueIndex.Online, role, o, ct).ConfigureAwait(false);
+            onlineRemoved += emitted;
             transitions += emitted;
             caughtUp &= done;
             metrics.Transitions(role, PresenceEventStatus.Recent, JanitorMetrics.KindOnline, emitted);
         }
 
-        var (lapsed, lapsedSignOffs, instancesDone) = await RemoveLapsedInstancesAsync(o, ct).ConfigureAwait(false);
-        instances += lapsed;
-        transitions += lapsedSignOffs;
+        var (instances, lostLeft, instancesDone) = await RemoveLapsedInstancesAsync(o, ct).ConfigureAwait(false);
+        transitions += lostLeft;
         caughtUp &= instancesDone;
-        metrics.Transitions(null, PresenceEventStatus.Recent, JanitorMetrics.KindInstances, lapsedSignOffs);
+        metrics.Transitions(null, PresenceEventStatus.Recent, JanitorMetrics.KindInstances, lostLeft);
 
         foreach (var role in Roles.All)
         {
-            var (users, signOffs, done) = await ExpireConnectionsAsync(role, o, ct).ConfigureAwait(false);
-            connectionUsers += users;
-            transitions += signOffs;
-            caughtUp &= done;
-            metrics.Transitions(role, PresenceEventStatus.Recent, JanitorMetrics.KindConnections, signOffs);
+            var (_, ended, recentDone) = await SettleDueAsync(DueIndex.Recent, role, o, ct).ConfigureAwait(false);
+            recentEnded += ended;
+            transitions += ended;
+            caughtUp &= recentDone;
+            metrics.Transitions(role, PresenceEventStatus.Offline, JanitorMetrics.KindRecent, ended);
 
-            var (trimmedRole, trimDone) = await TrimLastSeenAsync(role, o, p, ct).ConfigureAwait(false);
+            var (_, expired, availableDone) = await SettleDueAsync(DueIndex.Available, role, o, ct).ConfigureAwait(false);
+            lapsed += expired;
+            transitions += expired;
+            caughtUp &= availableDone;
+            metrics.Transitions(role, PresenceReason.Expired, JanitorMetrics.KindAvailable, expired);
+
+            var (trimmedRole, trimDone) = await TrimLastSeenAsync(role, o, ct).ConfigureAwait(false);
             trimmed += trimmedRole;
             caughtUp &= trimDone;
         }
 
-        await CapStreamsAsync(p, ct).ConfigureAwait(false);
-        gauge.Publish(await CountAsync(p, ct).ConfigureAwait(false));
+        // Every writer appends with MAXLEN ~ already; this is the backstop for a stream that outgrew a lowered cap.
+        foreach (var role in Roles.All)
+        {
+            await events.TrimAsync(role, ct).ConfigureAwait(false);
+        }
 
-        var report = new SweepReport(onlineRemoved, transitions, trimmed, connectionUsers, instances, caughtUp);
+        gauge.Publish(await CountAsync(ct).ConfigureAwait(false));
+
+        var report = new SweepReport(onlineRemoved, transitions, trimmed, recentEnded, lapsed, instances, caughtUp);
         metrics.Sweep(time.GetElapsedTime(started), report);
         return report;
     }
 
-    private async Task<(long Removed, long Emitted, bool Done)> SweepOnlineAsync(Role role, JanitorOptions o, PresenceOptions p, CancellationToken ct)
+    private async Task<(long Due, long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, JanitorOptions o, CancellationToken ct)
     {
-        long removed = 0, emitted = 0;
+        long dueCount = 0, emitted = 0;
         for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
         {
-            RedisValue[] args = [time.GetUtcNow().ToUnixTimeMilliseconds(), o.BatchSize, p.EventStreamMaxLength, role.Name()];
-            var reply = (long[])(await scripts.RunAsync("janitor-sweep", JanitorScripts.Sweep, [keys.Online(role), keys.Events(role)], args,
-                idempotent: true, ct).ConfigureAwait(false))!;
-            removed += reply[0];
-            emitted += reply[1];
-            if (reply[0] < o.BatchSize)
+            var due = await store.DueAsync(index, role, o.BatchSize, ct).ConfigureAwait(false);
+            // Issued together: one pipelined round trip per batch; each settle is atomic and re-checks its score.
+            var settled = await Task.WhenAll(due.Where(UserId.IsValid).Select(id => store.SettleAsync(index, role, id, ct))).ConfigureAwait(false);
+            dueCount += due.Length;
+            emitted += settled.Count(s => s);
+            if (due.Length < o.BatchSize)
             {
-                return (removed, emitted, true);
+                return (dueCount, emitted, true);
             }
         }
 
-        return (removed, emitted, false);
+        return (dueCount, emitted, false);
     }
 
-    private async Task<(long Trimmed, bool Done)> TrimLastSeenAsync(Role role, JanitorOptions o, PresenceOptions p, CancellationToken ct)
+    private async Task<(long Trimmed, bool Done)> TrimLastSeenAsync(Role role, JanitorOptions o, CancellationToken ct)
     {
         long trimmed = 0;
-        var cutoff = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)p.Retention.TotalMilliseconds;
         for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
         {
-            var removed = (long)await scripts.RunAsync("janitor-retention-trim", JanitorScripts.RetentionTrim, [keys.LastSeen(role)],
-                [cutoff, o.BatchSize], idempotent: true, ct).ConfigureAwait(false);
+            var removed = await store.TrimLastSeenAsync(role, o.BatchSize, ct).ConfigureAwait(false);
             trimmed += removed;
             if (removed < o.BatchSize)
             {
@@ -118,102 +124,38 @@ internal sealed class Sweeper(
         return (trimmed, false);
     }
 
-    private async Task<(long Users, long SignOffs, bool Done)> ExpireConnectionsAsync(Role role, JanitorOptions o, CancellationToken ct)
+    private async Task<(long Instances, long Left, bool Done)> RemoveLapsedInstancesAsync(JanitorOptions o, CancellationToken ct)
     {
-        long users = 0, signOffs = 0;
-        for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
-        {
-            var stale = await connections.UsersWithExpiredConnectionsAsync(role, o.BatchSize, ct).ConfigureAwait(false);
-            foreach (var userId in stale)
-            {
-                // Only valid ids are ever indexed; a foreign entry is skipped rather than failing the tick.
-                if (!UserId.IsValid(userId))
-                {
-                    continue;
-                }
-
-                users++;
-                if (await connections.ExpireConnectionsAsync(role, userId, ct).ConfigureAwait(false) == DisconnectOutcome.SignedOff)
-                {
-                    signOffs++;
-                }
-            }
-
-            if (stale.Length < o.BatchSize)
-            {
-                return (users, signOffs, true);
-            }
-        }
-
-        return (users, signOffs, false);
-    }
-
-    private async Task<(long Instances, long SignOffs, bool Done)> RemoveLapsedInstancesAsync(JanitorOptions o, CancellationToken ct)
-    {
-        long instances = 0, signOffs = 0;
+        long instances = 0, left = 0;
         for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
         {
             var lapsed = await connections.LapsedInstancesAsync(o.BatchSize, ct).ConfigureAwait(false);
             foreach (var instanceId in lapsed)
             {
-                signOffs += await connections.RemoveInstanceAsync(instanceId, ct).ConfigureAwait(false);
+                left += await connections.RemoveInstanceAsync(instanceId, lost: true, ct).ConfigureAwait(false);
                 instances++;
             }
 
             if (lapsed.Length < o.BatchSize)
             {
-                return (instances, signOffs, true);
+                return (instances, left, true);
             }
         }
 
-        return (instances, signOffs, false);
+        return (instances, left, false);
     }
 
-    /// <summary>
-    /// Every writer appends with <c>MAXLEN ~</c> already; this is the backstop for a stream that outgrew a lowered
-    /// cap or was written without one. Approximate trimming only drops whole nodes, so it stays cheap.
-    /// </summary>
-    private async Task CapStreamsAsync(PresenceOptions p, CancellationToken ct)
+    /// <summary>Bucket counts per role, by score (the reader's counts: online, recent, available only).</summary>
+    private async Task<BucketCounts[]> CountAsync(CancellationToken ct)
     {
-        var db = redis.GetDatabase();
-        foreach (var role in Roles.All)
+        var counts = new BucketCounts[Roles.All.Count];
+        for (var i = 0; i < counts.Length; i++)
         {
-            await resilience.ExecuteAsync(
-                static (s, _) => s.db.StreamTrimAsync(s.key, s.max, useApproximateMaxLength: true),
-                (db, key: keys.Events(role), max: p.EventStreamMaxLength), idempotent: true, ct).ConfigureAwait(false);
+            var role = Roles.All[i];
+            var c = await reader.CountAsync(role, ct).ConfigureAwait(false);
+            counts[i] = new BucketCounts(role, c.Online, c.Recent, c.Available);
         }
-    }
 
-    /// <summary>
-    /// Bucket counts in O(log N): online = online-until after now; recent = active within the recent window
-    /// less the online ones (an online user's last activity is always within it); available = the flag, as SCARD
-    /// (therapists flagged available may also be online or recent: the exact "available only" bucket needs a
-    /// set intersection, O(N), which the status query computes for its board, not the gauge).
-    /// </summary>
-    private async Task<BucketCounts[]> CountAsync(PresenceOptions p, CancellationToken ct)
-    {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var recentFrom = nowMs - (long)p.RecentWindow.TotalMilliseconds;
-        var db = redis.GetDatabase();
-        return await resilience.ExecuteAsync(
-            static async (s, _) =>
-            {
-                // Issued together before any is awaited: StackExchange.Redis pipelines them on one connection.
-                var calls = s.roles.Select(role => (
-                    role,
-                    online: s.db.SortedSetLengthAsync(s.keys.Online(role), s.nowMs, double.PositiveInfinity, Exclude.Start),
-                    active: s.db.SortedSetLengthAsync(s.keys.LastSeen(role), s.recentFrom, double.PositiveInfinity, Exclude.Start),
-                    available: s.db.SetLengthAsync(s.keys.Available(role)))).ToArray();
-                var counts = new BucketCounts[calls.Length];
-                for (var i = 0; i < calls.Length; i++)
-                {
-                    var online = await calls[i].online.ConfigureAwait(false);
-                    var active = await calls[i].active.ConfigureAwait(false);
-                    counts[i] = new BucketCounts(calls[i].role, online, Math.Max(0, active - online), await calls[i].available.ConfigureAwait(false));
-                }
-
-                return counts;
-            },
-            (db, keys, roles: Roles.All, nowMs, recentFrom), idempotent: true, ct).ConfigureAwait(false);
+        return counts;
     }
 }

@@ -11,12 +11,12 @@ using Presence.ServiceDefaults;
 namespace Presence.RealtimeGateway.Connections;
 
 /// <summary>
-/// Heartbeats and joins of hub connections: the same store call as REST (transport <c>hub</c>) plus the
-/// connection record in Redis, and the user's sign-off when the last connection closes.
+/// Heartbeats and joins of hub connections (docs/architecture.md, "Sessions"): a connection is one session of its user,
+/// recorded and refreshed by the same one-round-trip store call as REST (transport <c>hub</c>); its close ends that
+/// session only, and the user leaves after the leave grace when it was the last.
 /// </summary>
 internal sealed partial class HubSessions(
     PresenceStore store,
-    ConnectionStore connections,
     GatewayInstance instance,
     IOptionsMonitor<PresenceOptions> presenceOptions,
     IOptionsMonitor<GatewayOptions> gatewayOptions,
@@ -24,8 +24,6 @@ internal sealed partial class HubSessions(
     HeartbeatIntervalPolicy intervals,
     ILogger<HubSessions> logger)
 {
-    private const string SpecialtiesField = "specialties";
-
     public ConnectionState NewConnection()
     {
         var o = gatewayOptions.CurrentValue;
@@ -40,7 +38,7 @@ internal sealed partial class HubSessions(
             throw new HubException("Only therapists have an availability flag.");
         }
 
-        return BeatAsync(state, context, role, id, message?.Available, metadata: null, message?.Timestamp, message?.Visible);
+        return BeatAsync(state, context, role, id, message?.Available, specialties: null, message?.Timestamp, PresenceReason.Heartbeat, message?.Visible);
     }
 
     public Task<HeartbeatAck> JoinAsTherapistAsync(ConnectionState state, HubCallerContext context, JoinTherapistRequest? request)
@@ -56,9 +54,8 @@ internal sealed partial class HubSessions(
             throw new HubException("therapistId must equal the token's subject.");
         }
 
-        var specialties = ValidSpecialties(request.Specialties);
-        KeyValuePair<string, string>[] metadata = [new(SpecialtiesField, string.Join(',', specialties))];
-        return BeatAsync(state, context, role, id, request.Available, metadata, clientTime: null);
+        var specialties = presenceOptions.CurrentValue.ValidSpecialties(request.Specialties, out var error) ?? throw new HubException(error);
+        return BeatAsync(state, context, role, id, request.Available, specialties, clientTime: null, PresenceReason.Join);
     }
 
     public Task<HeartbeatAck> JoinAsUserAsync(ConnectionState state, HubCallerContext context)
@@ -69,10 +66,10 @@ internal sealed partial class HubSessions(
             throw new HubException("Therapists join with joinAsTherapist.");
         }
 
-        return BeatAsync(state, context, role, id, available: null, metadata: null, clientTime: null);
+        return BeatAsync(state, context, role, id, available: null, specialties: null, clientTime: null, PresenceReason.Join);
     }
 
-    /// <summary>The connection closed: forget it, and sign the user off when it was the last one.</summary>
+    /// <summary>The connection closed: its session ends; the user leaves after the leave grace when it was the last one.</summary>
     public async Task DisconnectedAsync(ConnectionState state, string connectionId)
     {
         if (state.JoinedRole is not { } role || state.JoinedUserId is not { } id)
@@ -84,19 +81,19 @@ internal sealed partial class HubSessions(
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            var outcome = await connections.DisconnectAsync(role, id, instance.Id, connectionId, cts.Token).ConfigureAwait(false);
+            var outcome = await store.CloseConnectionAsync(role, id, instance.Id, connectionId, cts.Token).ConfigureAwait(false);
             LogDisconnected(logger, role.Name(), id, outcome);
         }
         catch (Exception ex) when (ex is RedisUnavailableException or OperationCanceledException)
         {
-            // The record expires after the stale-connection window (or with this instance's lease): the janitor signs off then.
+            // The session expires after the stale-connection window (or with this instance's lease): the janitor ends it then.
             LogDisconnectFailed(logger, role.Name(), id, ex);
         }
     }
 
     private async Task<HeartbeatAck> BeatAsync(
         ConnectionState state, HubCallerContext context, Role role, string id, bool? available,
-        IReadOnlyList<KeyValuePair<string, string>>? metadata, DateTimeOffset? clientTime, bool? visible = null)
+        IReadOnlyList<string>? specialties, DateTimeOffset? clientTime, string reason, bool? visible = null)
     {
         if (!state.Heartbeats.TryTake(time.GetUtcNow(), out var retryAfter))
         {
@@ -105,49 +102,22 @@ internal sealed partial class HubSessions(
         }
 
         var ct = context.ConnectionAborted;
-        // Before the calls: if only the connection record lands, the close must still remove it.
+        // Before the call: if the session lands but the answer is lost, the close must still end it.
         state.JoinedRole = role;
         state.JoinedUserId = id;
 
-        // Issued together: two round trips pipelined on the one multiplexer.
-        var beat = store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, available, metadata), ct);
-        var record = connections.ConnectAsync(role, id, instance.Id, context.ConnectionId, ct);
-        await Task.WhenAll(beat, record).ConfigureAwait(false);
+        var result = await store.HeartbeatAsync(
+            new Heartbeat(role, id, HeartbeatTransport.Hub, available, specialties, SessionRef.Hub(instance.Id, context.ConnectionId), reason), ct)
+            .ConfigureAwait(false);
 
         var o = presenceOptions.CurrentValue;
-        var serverTime = (await beat.ConfigureAwait(false)).ServerTime;
+        var serverTime = result.ServerTime;
         return new HeartbeatAck
         {
             ServerTime = serverTime,
             NextHeartbeatSeconds = intervals.NextHeartbeatSeconds(role, id, visible),
             ClockSkewSeconds = o.ClockSkewSeconds(clientTime, serverTime),
         };
-    }
-
-    private string[] ValidSpecialties(string[]? requested)
-    {
-        if (requested is null || requested.Length == 0)
-        {
-            return [];
-        }
-
-        var o = gatewayOptions.CurrentValue;
-        var distinct = requested.Distinct(StringComparer.Ordinal).ToArray();
-        if (distinct.Length > o.MaxSpecialties)
-        {
-            throw new HubException($"At most {o.MaxSpecialties.ToString(CultureInfo.InvariantCulture)} specialties may be listed.");
-        }
-
-        var allowed = o.EffectiveSpecialties;
-        foreach (var specialty in distinct)
-        {
-            if (specialty is null || !allowed.Contains(specialty, StringComparer.Ordinal))
-            {
-                throw new HubException("Unknown specialty; allowed: " + string.Join(", ", allowed) + ".");
-            }
-        }
-
-        return distinct;
     }
 
     /// <summary>The caller's role and id, always from the token.</summary>
@@ -181,7 +151,7 @@ internal sealed partial class HubSessions(
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Hub connection of {Role} {UserId} closed: {Outcome}")]
-    private static partial void LogDisconnected(ILogger logger, string role, string userId, DisconnectOutcome outcome);
+    private static partial void LogDisconnected(ILogger logger, string role, string userId, SessionEndOutcome outcome);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove the closed hub connection of {Role} {UserId}; it expires by itself")]
     private static partial void LogDisconnectFailed(ILogger logger, string role, string userId, Exception exception);

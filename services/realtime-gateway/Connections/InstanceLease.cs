@@ -36,11 +36,12 @@ internal sealed partial class InstanceLease(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        // The web server stopped first (it closed the hub connections, each signing its user off when it was the
-        // last); this removes what is left, so the janitor does not wait for the lease to lapse.
+        // The web server stopped first (it closed the hub connections, each ending its session); this ends what is left
+        // as closed too (the leave grace applies: clients reconnect to another instance inside it), so the janitor
+        // does not wait for the lease to lapse.
         try
         {
-            var signedOff = await connections.RemoveInstanceAsync(instance.Id, cancellationToken).ConfigureAwait(false);
+            var signedOff = await connections.RemoveInstanceAsync(instance.Id, lost: false, cancellationToken).ConfigureAwait(false);
             LogRemoved(logger, instance.Id, signedOff);
         }
         catch (Exception ex) when (ex is RedisUnavailableException or OperationCanceledException)
@@ -55,7 +56,7 @@ internal sealed partial class InstanceLease(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the lease of gateway instance {InstanceId}")]
     private static partial void LogRenewFailed(ILogger logger, string instanceId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} removed on shutdown; {SignedOff} users signed off")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} removed on shutdown; {SignedOff} users left")]
     private static partial void LogRemoved(ILogger logger, string instanceId, int signedOff);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove gateway instance {InstanceId} on shutdown; the janitor removes it when its lease lapses")]

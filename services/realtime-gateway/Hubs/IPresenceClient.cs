@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace Presence.RealtimeGateway.Hubs;
 
-/// <summary>What the server sends to clients (DESIGN.md §5); the wire names are the seed's.</summary>
+/// <summary>What the server sends to clients (docs/architecture.md, "Hub"); the wire names are the seed's.</summary>
 public interface IPresenceClient
 {
     [HubMethodName(PresenceHub.HeartbeatAckMethod)]

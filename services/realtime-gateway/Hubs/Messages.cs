@@ -1,3 +1,4 @@
+using Presence.Core;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -32,28 +33,55 @@ public sealed class JoinTherapistRequest
     /// <summary>Must equal the token's <c>sub</c>.</summary>
     public string? TherapistId { get; init; }
 
-    /// <summary>Allow-listed, few; stored on the user hash as <c>specialties</c> (comma-separated).</summary>
+    /// <summary>Allow-listed (<c>Presence:Specialties</c>), few; readable on the board, lookups and snapshots.</summary>
     public string[]? Specialties { get; init; }
 
     /// <summary>When set, also sets or clears "accepting sessions".</summary>
     public bool? Available { get; init; }
 }
 
-/// <summary><c>presence-changed</c>: one transition from a role's event stream.</summary>
-/// <remarks>
-/// <c>status</c> is the transition as recorded: <c>online</c>, <c>recent</c> (online ended), <c>available</c> or
-/// <c>unavailable</c> (the therapist's flag changed; the online/recent bucket did not).
-/// </remarks>
+/// <summary>
+/// <c>presence-changed</c>: one state event (docs/architecture.md, "Events"): the user's whole state after a transition.
+/// A client keeps, per user, the event with the highest <c>ver</c> and drops older ones.
+/// </summary>
 public sealed class PresenceChanged
 {
     public required string Role { get; init; }
 
     public required string Id { get; init; }
 
+    /// <summary>The user's version after this change; higher is newer.</summary>
+    public required long Ver { get; init; }
+
+    /// <summary>When the transition happened (server time).</summary>
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary><c>online</c>, <c>recent</c> or <c>offline</c>.</summary>
     public required string Status { get; init; }
 
-    /// <summary>The user's last activity (falls back to the transition time when it cannot be read).</summary>
+    public required bool Available { get; init; }
+
+    /// <summary>The explicit end of the availability, when the therapist gave one.</summary>
+    public DateTimeOffset? AvailableUntil { get; init; }
+
+    /// <summary>The user's last activity, when known.</summary>
     public DateTimeOffset? LastActive { get; init; }
+
+    /// <summary>What caused it: heartbeat, join, signoff, timeout, lost-instance, window-ended, set or expired.</summary>
+    public required string Reason { get; init; }
+
+    public static PresenceChanged From(Presence.Core.PresenceEvent e) => new()
+    {
+        Role = e.Role.Name(),
+        Id = e.Id,
+        Ver = e.Ver,
+        At = e.At,
+        Status = e.Status,
+        Available = e.Available,
+        AvailableUntil = e.AvailableUntil,
+        LastActive = e.LastActive,
+        Reason = e.Reason,
+    };
 }
 
 /// <summary>What a <c>watch</c> call answers: the current statuses, read after the subscription took effect.</summary>
@@ -76,6 +104,15 @@ public sealed class SnapshotEntry
     public required bool Available { get; init; }
 
     public DateTimeOffset? LastActive { get; init; }
+
+    /// <summary>The explicit end of the availability, when one was given.</summary>
+    public DateTimeOffset? AvailableUntil { get; init; }
+
+    /// <summary>The therapist's specialties (empty when none).</summary>
+    public IReadOnlyList<string> Specialties { get; init; } = [];
+
+    /// <summary>The version of the user's latest event when read: a push below it is older than this snapshot.</summary>
+    public long Ver { get; init; }
 }
 
 /// <summary>What goes onto the wire at volume is serialized without reflection.</summary>

@@ -6,7 +6,7 @@ using Presence.RealtimeGateway.Watching;
 namespace Presence.RealtimeGateway.Hubs;
 
 /// <summary>
-/// <c>/hubs/presence</c> (DESIGN.md §5). Thin: the work is in <see cref="HubSessions"/> and <see cref="Watchers"/>;
+/// <c>/hubs/presence</c> (docs/architecture.md, "Hub"). Thin: the work is in <see cref="HubSessions"/> and <see cref="Watchers"/>;
 /// errors become <see cref="HubException"/>s in <see cref="PresenceHubFilter"/>. Anonymous connections are
 /// allowed and may only watch therapists.
 /// </summary>

@@ -12,9 +12,12 @@ namespace Presence.RealtimeGateway.Pushes;
 
 /// <summary>
 /// Reads the roles' event streams as one consumer group shared by all gateway instances (each event is handled by
-/// exactly one instance), sends each transition to its watchers' groups through <see cref="IHubContext{THub,T}"/>
+/// exactly one instance), sends each state event to its watchers' groups through <see cref="IHubContext{THub,T}"/>
 /// (the backplane fans it out to the instances holding them), then acknowledges it. Entries left pending by a dead
-/// consumer (a killed instance) are claimed after <see cref="GatewayOptions.ReclaimIdle"/> with <c>XAUTOCLAIM</c>.
+/// consumer (a killed instance) are claimed after <see cref="GatewayOptions.ReclaimIdle"/>, and the dead consumer is
+/// then removed from the group. An event older than the user's current version is acknowledged without a push: a
+/// newer one exists and is (or was) pushed, so a reclaimed entry never overwrites a newer state (docs/architecture.md,
+/// "Order").
 /// </summary>
 /// <remarks>
 /// StackExchange.Redis does not issue blocking reads (a <c>BLOCK</c> would stall its one shared connection), so the
@@ -24,9 +27,7 @@ namespace Presence.RealtimeGateway.Pushes;
 /// acknowledged so that it cannot block the stream.
 /// </remarks>
 internal sealed partial class PresenceEventConsumer(
-    IConnectionMultiplexer redis,
-    PresenceKeys keys,
-    RedisResilience resilience,
+    PresenceEventStream stream,
     GatewayInstance instance,
     IHubContext<PresenceHub, IPresenceClient> hub,
     GatewayMetrics metrics,
@@ -121,7 +122,6 @@ internal sealed partial class PresenceEventConsumer(
         drain.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
-            var db = redis.GetDatabase();
             foreach (var role in Roles.All)
             {
                 _readOwnPending[(int)role] = true;
@@ -129,11 +129,7 @@ internal sealed partial class PresenceEventConsumer(
                 {
                 }
 
-                var pending = await db.StreamPendingMessagesAsync(keys.Events(role), options.CurrentValue.ConsumerGroup, 1, instance.Id).WaitAsync(drain.Token).ConfigureAwait(false);
-                if (pending.Length == 0)
-                {
-                    await db.StreamDeleteConsumerAsync(keys.Events(role), options.CurrentValue.ConsumerGroup, instance.Id).WaitAsync(drain.Token).ConfigureAwait(false);
-                }
+                await stream.RemoveConsumerIfIdleAsync(role, options.CurrentValue.ConsumerGroup, instance.Id, drain.Token).ConfigureAwait(false);
             }
         }
         // Best effort: the process is stopping, and the multiplexer may already be gone with it.
@@ -147,11 +143,7 @@ internal sealed partial class PresenceEventConsumer(
     {
         var o = options.CurrentValue;
         var own = _readOwnPending[(int)role];
-        var entries = await resilience.ExecuteAsync(
-            static (s, _) => s.db.StreamReadGroupAsync(s.key, s.group, s.consumer, s.position, s.count),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)o.ConsumerGroup, consumer: (RedisValue)instance.Id,
-                position: own ? StreamPosition.Beginning : StreamPosition.NewMessages, count: o.EventBatchSize),
-            idempotent: false, ct).ConfigureAwait(false);
+        var entries = await stream.ReadAsync(role, o.ConsumerGroup, instance.Id, own, o.EventBatchSize, ct).ConfigureAwait(false);
         if (own && entries.Length < o.EventBatchSize)
         {
             _readOwnPending[(int)role] = false;
@@ -174,12 +166,7 @@ internal sealed partial class PresenceEventConsumer(
         // Bounded per pass; the next pass carries on.
         for (var round = 0; round < 10; round++)
         {
-            var result = await resilience.ExecuteAsync(
-                static (s, _) => s.db.StreamAutoClaimAsync(s.key, s.group, s.consumer, s.minIdle, s.start, s.count),
-                (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)o.ConsumerGroup, consumer: (RedisValue)instance.Id,
-                    minIdle: (long)o.ReclaimIdle.TotalMilliseconds, start, count: o.EventBatchSize),
-                idempotent: false, ct).ConfigureAwait(false);
-            var entries = result.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+            var (entries, next) = await stream.ClaimAsync(role, o.ConsumerGroup, instance.Id, o.ReclaimIdle, start, o.EventBatchSize, ct).ConfigureAwait(false);
             if (entries.Length > 0)
             {
                 LogReclaimed(logger, entries.Length, role.Name());
@@ -187,7 +174,7 @@ internal sealed partial class PresenceEventConsumer(
                 claimed += entries.Length;
             }
 
-            start = result.NextStartId;
+            start = next;
             if (start == "0-0")
             {
                 break;
@@ -197,42 +184,44 @@ internal sealed partial class PresenceEventConsumer(
         return claimed;
     }
 
-    private async Task DeliverAsync(Role role, StreamEntry[] entries, CancellationToken ct)
+    private async Task DeliverAsync(Role role, StreamedEvent[] entries, CancellationToken ct)
     {
         using var activity = GatewayMetrics.ActivitySource.StartActivity("push presence-changed", ActivityKind.Consumer);
         activity?.SetTag("presence.role", role.Name());
         activity?.SetTag("presence.events", entries.Length);
-        var events = new List<(RedisValue EntryId, string Id, string Status, long At)>(entries.Length);
+        var events = new List<(RedisValue EntryId, PresenceEvent Event)>(entries.Length);
         var ack = new List<RedisValue>(entries.Length);
         foreach (var entry in entries)
         {
-            if (TryParse(entry, role, out var id, out var status, out var at))
+            if (entry.Event is { } e)
             {
-                events.Add((entry.Id, id, status, at));
+                events.Add((entry.EntryId, e));
             }
             else
             {
-                LogMalformed(logger, entry.Id.ToString(), role.Name());
-                ack.Add(entry.Id);
+                LogMalformed(logger, entry.EntryId.ToString(), role.Name());
+                ack.Add(entry.EntryId);
             }
         }
 
         if (events.Count > 0)
         {
-            var lastActive = await LastActiveAsync(role, events.Select(e => e.Id).ToArray(), ct).ConfigureAwait(false);
-            // Issued in stream order on one connection, so watchers see one user's transitions in order.
-            var sends = new Task[events.Count];
+            var current = await CurrentVersionsAsync(role, events, ct).ConfigureAwait(false);
+            // Issued in stream order on one connection, so watchers see one user's events in order.
+            var sends = new List<Task>(events.Count);
+            var sent = new List<(RedisValue EntryId, PresenceEvent Event)>(events.Count);
             for (var i = 0; i < events.Count; i++)
             {
-                var e = events[i];
-                var change = new PresenceChanged
+                var (entryId, e) = events[i];
+                if (e.Ver < current[i])
                 {
-                    Role = role.Name(),
-                    Id = e.Id,
-                    Status = e.Status,
-                    LastActive = DateTimeOffset.FromUnixTimeMilliseconds(lastActive[i] ?? e.At),
-                };
-                sends[i] = hub.Clients.Groups(Watchers.GroupsFor(role, e.Id)).PresenceChanged(change);
+                    metrics.DroppedStale(role);
+                    ack.Add(entryId);
+                    continue;
+                }
+
+                sends.Add(hub.Clients.Groups(Watchers.GroupsFor(role, e.Id)).PresenceChanged(PresenceChanged.From(e)));
+                sent.Add(events[i]);
             }
 
             try
@@ -246,50 +235,32 @@ internal sealed partial class PresenceEventConsumer(
                 throw;
             }
 
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            foreach (var e in events)
+            var now = time.GetUtcNow();
+            foreach (var (entryId, e) in sent)
             {
-                metrics.Pushed(role, e.Status, TimeSpan.FromMilliseconds(now - e.At));
-                ack.Add(e.EntryId);
+                metrics.Pushed(role, e.Status, now - e.At);
+                ack.Add(entryId);
             }
         }
 
         // Sent means done: a stop arriving now must not leave the entries pending on a consumer that is going away.
-        var group = options.CurrentValue.ConsumerGroup;
-        await resilience.ExecuteAsync(
-            static (s, _) => s.db.StreamAcknowledgeAsync(s.key, s.group, s.ids),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, ids: ack.ToArray()),
-            idempotent: true, CancellationToken.None).ConfigureAwait(false);
+        await stream.AckAsync(role, options.CurrentValue.ConsumerGroup, [.. ack], CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Last activity of each user (the transition time is the fallback: a push is not held back for it).</summary>
-    private async Task<long?[]> LastActiveAsync(Role role, string[] ids, CancellationToken ct)
+    /// <summary>
+    /// Each event's user's current version. When it cannot be read the events are pushed as they are (a push is not
+    /// held back for it); clients drop stale versions themselves.
+    /// </summary>
+    private async Task<long[]> CurrentVersionsAsync(Role role, List<(RedisValue EntryId, PresenceEvent Event)> events, CancellationToken ct)
     {
         try
         {
-            var scores = await resilience.ExecuteAsync(
-                static (s, _) => s.db.SortedSetScoresAsync(s.key, s.members),
-                (db: redis.GetDatabase(), key: keys.LastSeen(role), members: ids.Select(id => (RedisValue)id).ToArray()),
-                idempotent: true, ct).ConfigureAwait(false);
-            return [.. scores.Select(s => s is { } v ? (long?)v : null)];
+            return await stream.CurrentVersionsAsync(role, [.. events.Select(e => e.Event.Id)], ct).ConfigureAwait(false);
         }
         catch (RedisUnavailableException)
         {
-            return new long?[ids.Length];
+            return new long[events.Count];
         }
-    }
-
-    private static bool TryParse(StreamEntry entry, Role role, out string id, out string status, out long at)
-    {
-        id = entry["id"].ToString();
-        status = entry["status"].ToString();
-        var atText = entry["at"].ToString();
-        var ok = UserId.IsValid(id)
-            && entry["role"] == role.Name()
-            && status is PresenceEventStatus.Online or PresenceEventStatus.Recent or PresenceEventStatus.Available or PresenceEventStatus.Unavailable
-            && long.TryParse(atText, NumberStyles.None, CultureInfo.InvariantCulture, out _);
-        at = ok ? long.Parse(atText, CultureInfo.InvariantCulture) : 0;
-        return ok;
     }
 
     private async Task EnsureGroupsAsync(RedisValue position, CancellationToken ct)
@@ -297,17 +268,10 @@ internal sealed partial class PresenceEventConsumer(
         var group = options.CurrentValue.ConsumerGroup;
         foreach (var role in Roles.All)
         {
-            try
+            // False when another instance (or an earlier start) created it.
+            if (await stream.EnsureGroupAsync(role, group, position, ct).ConfigureAwait(false))
             {
-                await resilience.ExecuteAsync(
-                    static (s, _) => s.db.StreamCreateConsumerGroupAsync(s.key, s.group, s.position, createStream: true),
-                    (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)group, position),
-                    idempotent: true, ct).ConfigureAwait(false);
                 LogGroupCreated(logger, group, role.Name(), position.ToString());
-            }
-            catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
-            {
-                // Another instance (or an earlier start) created it.
             }
         }
 
@@ -343,11 +307,14 @@ internal sealed partial class PresenceEventConsumer(
 
     private async Task RefreshPendingAsync(Role role, CancellationToken ct)
     {
-        var info = await resilience.ExecuteAsync(
-            static (s, _) => s.db.StreamPendingAsync(s.key, s.group),
-            (db: redis.GetDatabase(), key: keys.Events(role), group: (RedisValue)options.CurrentValue.ConsumerGroup),
-            idempotent: true, ct).ConfigureAwait(false);
-        metrics.Pending(role, info.PendingMessageCount);
+        var group = options.CurrentValue.ConsumerGroup;
+        metrics.Pending(role, await stream.PendingCountAsync(role, group, ct).ConfigureAwait(false));
+        // Consumers of crashed instances, whose entries were claimed above, leave the group.
+        var removed = await stream.RemoveLapsedConsumersAsync(role, group, options.CurrentValue.ReclaimIdle, ct).ConfigureAwait(false);
+        if (removed > 0)
+        {
+            LogConsumersRemoved(logger, removed, role.Name());
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} created on the {Role} event stream at {Position}")]
@@ -364,6 +331,9 @@ internal sealed partial class PresenceEventConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Claimed {Count} {Role} events left pending by a dead consumer")]
     private static partial void LogReclaimed(ILogger logger, int count, string role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} lapsed consumers from the {Role} event group")]
+    private static partial void LogConsumersRemoved(ILogger logger, int count, string role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Malformed {Role} event {EntryId} acknowledged without a push")]
     private static partial void LogMalformed(ILogger logger, string entryId, string role);

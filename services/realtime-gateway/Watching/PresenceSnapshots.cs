@@ -28,5 +28,8 @@ internal sealed class PresenceSnapshots(PresenceReader reader, TimeProvider time
         Status = entry.Status.Name(),
         Available = entry.Available,
         LastActive = entry.LastActive,
+        AvailableUntil = entry.AvailableUntil,
+        Specialties = entry.Specialties ?? [],
+        Ver = entry.Ver,
     };
 }

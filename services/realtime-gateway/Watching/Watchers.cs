@@ -104,7 +104,7 @@ internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, Pr
     /// <summary>The connection closed: its watches no longer count towards the watched signal.</summary>
     public void Forget(ConnectionState state) => marks.Remove(state.WatchedTherapists);
 
-    /// <summary>Privacy (DESIGN.md §4): a community user's status is visible to therapists and to that user only.</summary>
+    /// <summary>Privacy (docs/architecture.md, "Privacy"): a community user's status is visible to therapists and to that user only.</summary>
     private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)
     {
         if (!HubSessions.TryGetUser(context.User, out var role, out var self))

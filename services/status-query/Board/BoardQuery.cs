@@ -6,13 +6,17 @@ using Presence.Core;
 
 namespace Presence.StatusQuery.Board;
 
-/// <summary>What part of the board a request asks for: a status filter, and a page after a cursor.</summary>
-public readonly record struct BoardQuery(BoardStatusFilter Filter, int? Limit, BoardCursor? Cursor)
+/// <summary>What part of the board a request asks for: a status filter, a specialty, and a page after a cursor.</summary>
+public readonly record struct BoardQuery(BoardStatusFilter Filter, int? Limit, BoardCursor? Cursor, string? Specialty = null)
 {
     public static readonly BoardQuery All = new(BoardStatusFilter.All, null, null);
 
     /// <summary>A short key for memoising the rendered bytes of this query on one snapshot.</summary>
-    public string Key => string.Create(CultureInfo.InvariantCulture, $"{(int)Filter}|{Limit}|{Cursor?.Encode()}");
+    public string Key => string.Create(CultureInfo.InvariantCulture, $"{(int)Filter}|{Limit}|{Cursor?.Encode()}|{Specialty}");
+
+    /// <summary>Whether an entry of the board is listed by this query's filters.</summary>
+    public bool Matches(PresenceEntry entry) =>
+        Filter.Includes(entry.Status) && (Specialty is null || (entry.Specialties?.Contains(Specialty, StringComparer.Ordinal) ?? false));
 }
 
 [Flags]

@@ -55,9 +55,9 @@ public sealed class BoardSnapshot(PresenceBoard board, DateTimeOffset generatedA
 
     private RenderedBoard RenderUncached(BoardQuery query)
     {
-        var matching = query.Filter == BoardStatusFilter.All
+        var matching = query.Filter == BoardStatusFilter.All && query.Specialty is null
             ? Board.Entries
-            : Board.Entries.Where(e => query.Filter.Includes(e.Status)).ToList();
+            : Board.Entries.Where(query.Matches).ToList();
         var start = query.Cursor is { } cursor ? FirstAfter(matching, cursor.AsEntry()) : 0;
         var take = Math.Min(query.Limit ?? int.MaxValue, matching.Count - start);
         var page = new PresenceView[take];

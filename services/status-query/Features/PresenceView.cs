@@ -18,6 +18,16 @@ public sealed class PresenceView
     /// <summary><c>just now</c>, <c>5m ago</c>, <c>1h ago</c> (server-computed, the same rules everywhere).</summary>
     public required string? LastActiveAgo { get; init; }
 
+    /// <summary>The explicit end of the availability, when the therapist gave one.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? AvailableUntil { get; init; }
+
+    /// <summary>The therapist's allow-listed specialties (empty when none).</summary>
+    public IReadOnlyList<string> Specialties { get; init; } = [];
+
+    /// <summary>The version of the user's latest event (docs/architecture.md, "Versions"); a push below it is older than this answer.</summary>
+    public long Ver { get; init; }
+
     public static PresenceView From(PresenceEntry entry) => new()
     {
         Id = entry.Id,
@@ -25,6 +35,9 @@ public sealed class PresenceView
         Available = entry.Available,
         LastActive = entry.LastActive,
         LastActiveAgo = entry.LastActiveAgo,
+        AvailableUntil = entry.AvailableUntil,
+        Specialties = entry.Specialties ?? [],
+        Ver = entry.Ver,
     };
 }
 

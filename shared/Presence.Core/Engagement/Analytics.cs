@@ -31,20 +31,22 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
     private static readonly string[] BucketNames = ["le60", "le300", "le900", "le1800", "le3600", "le7200", "le14400", "inf"];
 
     /// <summary>Folds one event; false when it was folded before (a replay changes nothing).</summary>
-    public async Task<bool> FoldAsync(StateEvent e, CancellationToken ct)
+    public async Task<bool> FoldAsync(PresenceEvent e, CancellationToken ct)
     {
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(e.At);
+        ArgumentNullException.ThrowIfNull(e);
+        var at = e.At;
+        var atMs = at.ToUnixTimeMilliseconds();
         var day = Day(at);
         var hour = at.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
         var role = e.Role.Name();
-        var identity = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{role}|{e.Id}|{e.Ver}|{e.At}|{e.Status}|{e.Available}")).AsSpan(0, 12));
+        var identity = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{role}|{e.Id}|{e.Ver}|{atMs}|{e.Status}|{e.Available}")).AsSpan(0, 12));
         RedisKey[] k =
         [
             keys.Analytics("seen", day), keys.Analytics("coverage-online", hour), keys.Analytics("coverage-available", hour),
             keys.Analytics("sessions-" + role, day), keys.AnalyticsSession(role, e.Id), keys.Analytics("dau-" + role, day),
             keys.Analytics("available-now", "therapist"), keys.Analytics("waiting", "community"), keys.Analytics("time-to-available", day),
         ];
-        RedisValue[] args = [identity, role, e.Id, e.At, e.Status, e.Available ? "1" : "0", (long)Retention.TotalMilliseconds, (long)Scratch.TotalMilliseconds];
+        RedisValue[] args = [identity, role, e.Id, atMs, e.Status, e.Available ? "1" : "0", (long)Retention.TotalMilliseconds, (long)Scratch.TotalMilliseconds];
         var reply = (long[])(await resilience.ExecuteAsync(static (s, _) => Fold.EvaluateAsync(s.db, s.k, s.args),
             (db: redis.GetDatabase(), k, args), idempotent: true, ct).ConfigureAwait(false))!;
         var folded = reply[0] == 1;

@@ -24,6 +24,9 @@ public sealed class EngagementKeys(PresenceKeys keys)
     /// <summary>STRING <c>{until}|{eventId}</c>: a notification for (user, therapist) went out; PX only cleans up.</summary>
     public RedisKey NotificationCooldown(string userId, string therapistId) => _prefix + ":notify:cooldown:" + userId + ":" + therapistId;
 
+    /// <summary>STRING <c>{ver}|{available}|{available before}</c>: the last event of a therapist the notifier saw.</summary>
+    public RedisKey NotifierState(string therapistId) => _prefix + ":notify:state:" + therapistId;
+
     /// <summary>STREAM of webhook deliveries that failed after the last retry.</summary>
     public RedisKey NotificationDeadLetters => _prefix + ":notify:dead";
 

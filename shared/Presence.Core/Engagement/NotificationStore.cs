@@ -18,12 +18,11 @@ public sealed record HubNotification(string[] ConnectionIds, PreferredOnline Mes
 
 /// <summary>
 /// The notifier's Redis side (docs/architecture.md, "Watchlists and notifications"): the cooldown per (user,
-/// therapist), the user's live hub connections, the per-instance hub channel and the dead-letter stream.
+/// therapist), the last state seen per therapist, the per-instance hub channel and the dead-letter stream.
 /// </summary>
 public sealed class NotificationStore(
     IConnectionMultiplexer redis,
     EngagementKeys keys,
-    PresenceKeys presenceKeys,
     RedisResilience resilience,
     IOptionsMonitor<PresenceOptions> presence,
     TimeProvider time)
@@ -35,6 +34,10 @@ public sealed class NotificationStore(
     /// </summary>
     private static readonly RedisScript Cooldown = RedisScript.FromResource("notify-cooldown");
     private static readonly RedisScript Delivered = RedisScript.FromResource("notify-delivered");
+    private static readonly RedisScript Observe = RedisScript.FromResource("notify-observe");
+
+    /// <summary>How long the notifier remembers a therapist's last state (availability lapses after 12 h by default).</summary>
+    private static readonly TimeSpan StateKept = TimeSpan.FromDays(2);
 
     /// <summary>True when (user, therapist) is outside its cooldown, or inside it for this same event id; starts the cooldown.</summary>
     public async Task<bool> TryStartCooldownAsync(string userId, string therapistId, string eventId, TimeSpan cooldown, CancellationToken ct)
@@ -56,17 +59,17 @@ public sealed class NotificationStore(
             (db: redis.GetDatabase(), key: keys.NotificationCooldown(userId, therapistId), eventId), idempotent: true, ct).ConfigureAwait(false);
     }
 
-    /// <summary>The community user's live hub connections, grouped by gateway instance.</summary>
-    public async Task<IReadOnlyDictionary<string, string[]>> LiveHubConnectionsAsync(string userId, CancellationToken ct)
+    /// <summary>
+    /// Records a therapist's event as the notifier's last seen state and returns the availability before it, or null
+    /// when the event is older than one already seen (stale). A redelivered event (same <c>ver</c>) gets the same answer.
+    /// </summary>
+    public async Task<bool?> ObserveTherapistAsync(string therapistId, long ver, bool available, CancellationToken ct)
     {
-        UserId.EnsureValid(userId);
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var members = await resilience.ExecuteAsync(
-            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, s.nowMs, double.PositiveInfinity, Exclude.Start),
-            (db: redis.GetDatabase(), key: presenceKeys.Connections(Role.Community, userId), nowMs), idempotent: false, ct).ConfigureAwait(false);
-        return members.Select(m => m.ToString().Split('|', 2)).Where(p => p.Length == 2)
-            .GroupBy(p => p[0], StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(p => p[1]).ToArray(), StringComparer.Ordinal);
+        UserId.EnsureValid(therapistId);
+        RedisValue[] args = [ver, available ? "1" : "0", (long)StateKept.TotalMilliseconds];
+        var result = (long)(await resilience.ExecuteAsync(static (s, _) => Observe.EvaluateAsync(s.db, [s.key], s.args),
+            (db: redis.GetDatabase(), key: keys.NotifierState(therapistId), args), idempotent: true, ct).ConfigureAwait(false));
+        return result < 0 ? null : result == 1;
     }
 
     /// <summary>Publishes to one gateway instance; the number of gateways that received it (0: it is gone).</summary>

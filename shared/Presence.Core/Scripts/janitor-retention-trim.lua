@@ -1,4 +1,4 @@
--- Backstop of retention (DESIGN.md §3): one bounded batch of last-seen entries older than the retention.
+-- Backstop of retention (docs/architecture.md, "Keys"): one bounded batch of last-seen entries older than the retention.
 -- Never one ZREMRANGEBYSCORE over the whole range, which would block Redis for as long as it has entries.
 -- Range and removal in one script, so a heartbeat that raised a score meanwhile is not removed.
 -- KEYS: 1 lastseen

@@ -1,18 +1,23 @@
 using FastEndpoints;
+using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.ServiceDefaults;
 
 namespace Presence.HeartbeatApi.Features.Availability;
 
-/// <summary><c>PUT /v1/therapists/availability</c>: the calling therapist accepts sessions, or stops.</summary>
-public sealed class AvailabilityEndpoint(PresenceStore store) : Endpoint<AvailabilityRequest, AvailabilityResponse>
+/// <summary>
+/// <c>PUT /v1/therapists/availability</c>: the calling therapist accepts sessions until <c>until</c>, or for the
+/// availability TTL unless renewed, or stops (docs/architecture.md, "Availability").
+/// </summary>
+public sealed class AvailabilityEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, TimeProvider time)
+    : Endpoint<AvailabilityRequest, AvailabilityResponse>
 {
     public override void Configure()
     {
         Put("/v1/therapists/availability");
         Roles(Role.Therapist.Name());
         Options(b => b.RequireRateLimiting(Extensions.WritesRateLimitPolicy));
-        Summary(s => s.Summary = "Sets or clears the calling therapist's \"accepting sessions\" flag (no TTL).");
+        Summary(s => s.Summary = "Sets or clears the calling therapist's \"accepting sessions\" flag; it lapses at until or after the availability TTL.");
     }
 
     public override async Task HandleAsync(AvailabilityRequest req, CancellationToken ct)
@@ -23,10 +28,23 @@ public sealed class AvailabilityEndpoint(PresenceStore store) : Endpoint<Availab
             ThrowError(CurrentUser.InvalidSubject);
         }
 
+        var now = time.GetUtcNow();
+        var ttl = options.CurrentValue.AvailabilityTtl;
+        if (req.Until is { } until && (until <= now || until > now + ttl))
+        {
+            ThrowError(r => r.Until, $"'until' must be in the future and at most {ttl.TotalHours:0.##} h ahead (Presence:AvailabilityTtl).");
+        }
+
         var available = req.Available!.Value;
-        var changed = await store.SetAvailabilityAsync(Role.Therapist, userId, available, ct);
+        var result = await store.SetAvailabilityAsync(Role.Therapist, userId, available, req.Until, ct);
         activity?.SetTag("presence.available", available);
-        activity?.SetTag("presence.changed", changed);
-        await Send.OkAsync(new AvailabilityResponse { Available = available, Changed = changed }, ct);
+        activity?.SetTag("presence.changed", result.Changed);
+        await Send.OkAsync(new AvailabilityResponse
+        {
+            Available = available,
+            AvailableUntil = available ? req.Until : null,
+            LapsesAt = available ? req.Until ?? now + ttl : null,
+            Changed = result.Changed,
+        }, ct);
     }
 }

@@ -33,13 +33,34 @@ public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<Pre
             ThrowError(r => r.Available, "Only therapists have an availability flag.");
         }
 
+        if (req.Specialties is not null && Role != Role.Therapist)
+        {
+            Reject(activity);
+            ThrowError(r => r.Specialties, "Only therapists list specialties.");
+        }
+
+        string? specialtiesError = null;
+        var specialties = req.Specialties is null ? null : options.CurrentValue.ValidSpecialties(req.Specialties, out specialtiesError);
+        if (req.Specialties is not null && specialties is null)
+        {
+            Reject(activity);
+            ThrowError(r => r.Specialties, specialtiesError!);
+        }
+
+        if (!Device.TryGet(HttpContext, req.DeviceId, out var device))
+        {
+            Reject(activity);
+            ThrowError(r => r.DeviceId, Device.Invalid);
+        }
+
         if (!User.TryGetUserId(out var userId))
         {
             Reject(activity);
             ThrowError(CurrentUser.InvalidSubject);
         }
 
-        var result = await store.HeartbeatAsync(new Heartbeat(Role, userId, HeartbeatTransport.Rest, req.Available), ct);
+        var result = await store.HeartbeatAsync(
+            new Heartbeat(Role, userId, HeartbeatTransport.Rest, req.Available, specialties, SessionRef.Rest(device)), ct);
         activity?.SetTag("presence.outcome", result.Accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
         if (!result.Accepted)
         {

@@ -4,11 +4,19 @@ using Presence.ServiceDefaults;
 
 namespace Presence.HeartbeatApi.Features.SignOff;
 
+/// <summary>The optional sign-off body.</summary>
+public sealed class SignOffRequest
+{
+    /// <summary>The REST session (device) that ends; else the <c>X-Presence-Device</c> header, else the default one.</summary>
+    public string? DeviceId { get; init; }
+}
+
 /// <summary>
-/// <c>POST /v1/{therapists,community}/offline</c>: online ends now (logout, page hidden). Answers 204
-/// whether or not the user was online, so a browser's keepalive sign-off can be fired blindly.
+/// <c>POST /v1/{therapists,community}/offline</c>: this device's session ends (logout, page hidden); when it was the
+/// user's last, the user leaves after the leave grace (docs/architecture.md, "Leave grace"). Answers 204 whether or not
+/// the user was online, so a browser's keepalive sign-off can be fired blindly.
 /// </summary>
-public abstract class SignOffEndpoint(PresenceStore store) : EndpointWithoutRequest
+public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffRequest>
 {
     protected abstract Role Role { get; }
 
@@ -17,10 +25,12 @@ public abstract class SignOffEndpoint(PresenceStore store) : EndpointWithoutRequ
         Post($"/v1/{Role.RouteSegment()}/offline");
         Roles(Role.Name());
         Options(b => b.RequireRateLimiting(Extensions.WritesRateLimitPolicy));
-        Summary(s => s.Summary = $"Signs the calling {Role.Name()} off: online ends now, the user becomes recent.");
+        // The body is optional: without clearing the accepted content types a bare POST (no Content-Type) gets 415.
+        Description(b => b.Accepts<SignOffRequest>(), clearDefaults: true);
+        Summary(s => s.Summary = $"Ends the calling {Role.Name()}'s session of this device; the last one leaves after the leave grace.");
     }
 
-    public override async Task HandleAsync(CancellationToken ct)
+    public override async Task HandleAsync(SignOffRequest req, CancellationToken ct)
     {
         using var activity = HeartbeatApiExtensions.ActivitySource.StartActivity("sign-off");
         activity?.SetTag("presence.role", Role.Name());
@@ -29,8 +39,13 @@ public abstract class SignOffEndpoint(PresenceStore store) : EndpointWithoutRequ
             ThrowError(CurrentUser.InvalidSubject);
         }
 
-        var wasOnline = await store.SignOffAsync(Role, userId, ct);
-        activity?.SetTag("presence.was_online", wasOnline);
+        if (!Device.TryGet(HttpContext, req.DeviceId, out var device))
+        {
+            ThrowError(r => r.DeviceId, Device.Invalid);
+        }
+
+        var outcome = await store.SignOffAsync(Role, userId, device, ct);
+        activity?.SetTag("presence.session_end", outcome.ToString());
         await Send.NoContentAsync(ct);
     }
 }

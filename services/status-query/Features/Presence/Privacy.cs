@@ -12,7 +12,7 @@ internal enum Visibility
 }
 
 /// <summary>
-/// DESIGN.md §4: therapist statuses are public; a community user's status is visible to that user and to
+/// docs/architecture.md, "Privacy": therapist statuses are public; a community user's status is visible to that user and to
 /// therapists. The decision depends only on who asks and whom they name, never on whether that user exists,
 /// so a refusal cannot tell anyone that an id is known.
 /// </summary>

@@ -20,7 +20,7 @@ public sealed class BoardEndpoint(BoardCache cache, IOptionsMonitor<StatusQueryO
     {
         Get(Route);
         AllowAnonymous();
-        Options(b => b.CacheOutput(new PublicReadCachePolicy("board", "status", "limit", "cursor")));
+        Options(b => b.CacheOutput(new PublicReadCachePolicy("board", "status", "limit", "cursor", "specialty")));
         Description(b => b.Produces(304).ProducesProblemDetails(400).ProducesProblemDetails(503));
         Summary(s =>
         {

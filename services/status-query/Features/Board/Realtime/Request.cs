@@ -17,11 +17,14 @@ public sealed class BoardRequest
     /// <summary>The <c>nextCursor</c> of the previous page.</summary>
     public string? Cursor { get; init; }
 
+    /// <summary>Only therapists listing this specialty (one of <c>Presence:Specialties</c>).</summary>
+    public string? Specialty { get; init; }
+
     public BoardQuery ToQuery()
     {
         BoardStatusFilters.TryParse(Status, out var filter);
         BoardCursor.TryParse(Cursor, out var cursor);
-        return new BoardQuery(filter, Limit, cursor);
+        return new BoardQuery(filter, Limit, cursor, string.IsNullOrEmpty(Specialty) ? null : Specialty);
     }
 
     internal sealed class Validator : Validator<BoardRequest>
@@ -34,6 +37,9 @@ public sealed class BoardRequest
             RuleFor(r => r.Limit)
                 .Must(l => l is null || (l >= 1 && l <= Resolve<IOptionsMonitor<StatusQueryOptions>>().CurrentValue.MaxPageSize))
                 .WithMessage(_ => $"'limit' must be between 1 and {Resolve<IOptionsMonitor<StatusQueryOptions>>().CurrentValue.MaxPageSize}.");
+            RuleFor(r => r.Specialty)
+                .Must(s => string.IsNullOrEmpty(s) || Resolve<IOptionsMonitor<global::Presence.Core.PresenceOptions>>().CurrentValue.EffectiveSpecialties.Contains(s, StringComparer.Ordinal))
+                .WithMessage(_ => "'specialty' must be one of: " + string.Join(", ", Resolve<IOptionsMonitor<global::Presence.Core.PresenceOptions>>().CurrentValue.EffectiveSpecialties) + ".");
             RuleFor(r => r.Cursor)
                 .Must(c => c is null || BoardCursor.TryParse(c, out _))
                 .WithMessage("'cursor' is not a cursor this service issued (pass a nextCursor back unchanged).");

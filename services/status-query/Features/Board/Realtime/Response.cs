@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Presence.StatusQuery.Features.Board.Realtime;
 
-/// <summary>The board (DESIGN.md §4), ordered online, then recent by recency, then available.</summary>
+/// <summary>The board (docs/architecture.md, "Presence model"), ordered online, then recent by recency, then available.</summary>
 public sealed class BoardResponse
 {
     /// <summary>When this content was first read; unchanged while the content is unchanged, so the ETag stays strong.</summary>

@@ -47,6 +47,9 @@ public sealed class LookupEndpoint(PresenceReader reader, IOptionsMonitor<Status
             Available = entry.Available,
             LastActive = entry.LastActive,
             LastActiveAgo = entry.LastActiveAgo,
+            AvailableUntil = entry.AvailableUntil,
+            Specialties = entry.Specialties ?? [],
+            Ver = entry.Ver,
         }, ct);
     }
 }

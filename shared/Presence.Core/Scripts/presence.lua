@@ -1,0 +1,196 @@
+-- Every change of one user's presence, one round trip (docs/architecture.md, "Presence model").
+-- One script with an operation argument, so the state rules and the event format are written once.
+-- Every key is one user's or that user's role's, all under the role's hash tag: one slot on Redis Cluster.
+-- KEYS: 1 lastseen, 2 online (online-until index), 3 recent (window-end index), 4 available (lapse index),
+--       5 availuntil (hash id -> explicit until), 6 specialties (hash id -> csv), 7 versions (hash id -> ver),
+--       8 user hash, 9 the user's sessions, 10 events, 11 throttle of the REST device, 12 gateway instance set
+-- ARGV: 1 op, 2 id, 3 now (unix ms), 4 role, 5 stream max length, 6 recent window (ms), 7 retention (ms),
+--       8 session member or '', 9 session expires-at (beat) or leave grace in ms (end),
+--       10 min interval ms (beat; 0 = none) or '1' to clear the throttle (end),
+--       11 transport, 12 available '' | '1' | '0', 13 availability TTL (ms), 14 explicit until (ms) or '',
+--       15 gateway instance entry 'user|connection' or '', 16 reason of the transition,
+--       17 specialties: '' unchanged, '=' followed by the csv to store ('=' alone clears)
+local op = ARGV[1]
+local id = ARGV[2]
+local now = tonumber(ARGV[3])
+
+local function state()
+  return redis.call('HGET', KEYS[8], 'status') or 'offline'
+end
+
+-- The one event format: the whole state after the change (docs/architecture.md, "Events").
+local function emit(reason)
+  local ver = redis.call('HGET', KEYS[7], id)
+  -- A user forgotten after the retention starts again at the current time, above any version a client still holds.
+  if ver then ver = tonumber(ver) + 1 else ver = now end
+  local verText = string.format('%.0f', ver)
+  redis.call('HSET', KEYS[7], id, verText)
+  local fields = {'role', ARGV[4], 'id', id, 'ver', verText, 'at', ARGV[3], 'status', state()}
+  local lapse = redis.call('ZSCORE', KEYS[4], id)
+  if lapse and tonumber(lapse) > now then
+    table.insert(fields, 'available'); table.insert(fields, '1')
+    local untilMs = redis.call('HGET', KEYS[5], id)
+    if untilMs then table.insert(fields, 'availableUntil'); table.insert(fields, untilMs) end
+  else
+    table.insert(fields, 'available'); table.insert(fields, '0')
+  end
+  local lastActive = redis.call('HGET', KEYS[8], 'lastActive')
+  if lastActive then table.insert(fields, 'lastActive'); table.insert(fields, lastActive) end
+  table.insert(fields, 'reason'); table.insert(fields, reason)
+  redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
+  return ver
+end
+
+-- online -> recent now. ZREM returning 1 decides who emits, so racing writers report it once.
+local function leave(reason)
+  if redis.call('ZREM', KEYS[2], id) == 0 or state() ~= 'online' then
+    return 0
+  end
+  redis.call('HSET', KEYS[8], 'status', 'recent')
+  redis.call('HDEL', KEYS[8], 'leave')
+  local lastActive = tonumber(redis.call('HGET', KEYS[8], 'lastActive') or ARGV[3])
+  redis.call('ZADD', KEYS[3], lastActive + tonumber(ARGV[6]), id)
+  return emit(reason)
+end
+
+-- Drops sessions whose time passed; re-indexes the user at the latest live one. True when one is live.
+local function live()
+  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now)
+  local top = redis.call('ZRANGE', KEYS[9], -1, -1, 'WITHSCORES')
+  if #top > 0 then
+    redis.call('ZADD', KEYS[2], top[2], id)
+    return true
+  end
+  return false
+end
+
+local function availableNow()
+  local lapse = redis.call('ZSCORE', KEYS[4], id)
+  return lapse ~= false and tonumber(lapse) > now
+end
+
+-- Sets or clears availability; true when the visible state (flag or explicit until) changed.
+local function setAvailability(flag, explicit)
+  local was = availableNow()
+  local wasUntil = redis.call('HGET', KEYS[5], id)
+  if flag == '1' then
+    local lapse = now + tonumber(ARGV[13])
+    if explicit == nil then
+      -- A renewal keeps a stated until that is still ahead; one that passed is replaced by the TTL.
+      if wasUntil and tonumber(wasUntil) > now then explicit = wasUntil else explicit = '' end
+    end
+    if explicit ~= '' then
+      if tonumber(explicit) < lapse then lapse = tonumber(explicit) end
+      redis.call('HSET', KEYS[5], id, explicit)
+    else
+      redis.call('HDEL', KEYS[5], id)
+    end
+    redis.call('ZADD', KEYS[4], lapse, id)
+    return (not was) or (explicit ~= (wasUntil or ''))
+  end
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+  return was
+end
+
+if op == 'beat' then
+  local minInterval = tonumber(ARGV[10])
+  if minInterval > 0 then
+    -- The guard holds the time of the device's last accepted REST heartbeat (the service's clock, so every replica
+    -- and every test clock agrees on one timeline); PX only cleans it up.
+    local last = redis.call('GET', KEYS[11])
+    if last then
+      local since = now - tonumber(last)
+      if since < minInterval then
+        return {0, math.min(minInterval, minInterval - since), 0}
+      end
+    end
+    redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now)
+  redis.call('ZADD', KEYS[9], 'GT', ARGV[9], ARGV[8])
+  redis.call('PEXPIRE', KEYS[9], ARGV[7])
+  if ARGV[15] ~= '' then redis.call('SADD', KEYS[12], ARGV[15]) end
+  redis.call('ZADD', KEYS[1], 'GT', now, id)
+  redis.call('HSET', KEYS[8], 'lastActive', ARGV[3], 'lastHeartbeat', ARGV[3], 'transport', ARGV[11])
+  -- A beat inside the leave grace cancels the leave: nothing is emitted.
+  redis.call('HDEL', KEYS[8], 'leave')
+  redis.call('PEXPIRE', KEYS[8], ARGV[7])
+  live()
+  redis.call('ZREM', KEYS[3], id)
+  if ARGV[17] ~= '' then
+    local csv = string.sub(ARGV[17], 2)
+    if csv == '' then redis.call('HDEL', KEYS[6], id) else redis.call('HSET', KEYS[6], id, csv) end
+  end
+  local changed = false
+  if ARGV[12] ~= '' then changed = setAvailability(ARGV[12], nil) end
+  if state() ~= 'online' then
+    redis.call('HSET', KEYS[8], 'status', 'online')
+    return {1, 1, emit(ARGV[16])}
+  end
+  if changed then return {1, 0, emit('set')} end
+  return {1, 0, 0}
+end
+
+if op == 'end' or op == 'drop' then
+  -- 'end': the client ended the session (sign-off, close): the last one leaves after the grace.
+  -- 'drop': the session was lost (lapsed gateway instance): the last one leaves now.
+  local removed = redis.call('ZREM', KEYS[9], ARGV[8])
+  if ARGV[15] ~= '' then redis.call('SREM', KEYS[12], ARGV[15]) end
+  if op == 'end' and ARGV[10] == '1' then redis.call('DEL', KEYS[11]) end
+  if live() then return {0, 0} end
+  -- A lost session that was already gone (closed, expired) changes nothing; neither does a second leave.
+  if op == 'drop' and removed == 0 then return {1, 0} end
+  if redis.call('HEXISTS', KEYS[8], 'leave') == 1 then return {2, 0} end
+  if state() ~= 'online' then
+    redis.call('ZREM', KEYS[2], id)
+    return {1, 0}
+  end
+  local grace = tonumber(ARGV[9])
+  if op == 'end' and grace > 0 then
+    redis.call('HSET', KEYS[8], 'leave', '1')
+    redis.call('ZADD', KEYS[2], now + grace, id)
+    return {2, 0}
+  end
+  return {3, leave(ARGV[16])}
+end
+
+if op == 'settle' then
+  -- The janitor found the user due in the online index: the latest session (or the leave grace) has passed.
+  local due = redis.call('ZSCORE', KEYS[2], id)
+  if not due or tonumber(due) > now then return 0 end
+  if live() then return 0 end
+  local reason = 'timeout'
+  if redis.call('HEXISTS', KEYS[8], 'leave') == 1 then reason = 'signoff' end
+  if state() ~= 'online' then
+    redis.call('ZREM', KEYS[2], id)
+    return 0
+  end
+  if leave(reason) == 0 then return 0 end
+  return 1
+end
+
+if op == 'window' then
+  local due = redis.call('ZSCORE', KEYS[3], id)
+  if not due or tonumber(due) > now then return 0 end
+  if redis.call('ZREM', KEYS[3], id) == 0 or state() ~= 'recent' then return 0 end
+  redis.call('HSET', KEYS[8], 'status', 'offline')
+  emit('window-ended')
+  return 1
+end
+
+if op == 'lapse' then
+  local due = redis.call('ZSCORE', KEYS[4], id)
+  if not due or tonumber(due) > now then return 0 end
+  if redis.call('ZREM', KEYS[4], id) == 0 then return 0 end
+  redis.call('HDEL', KEYS[5], id)
+  emit('expired')
+  return 1
+end
+
+if op == 'avail' then
+  if setAvailability(ARGV[12], ARGV[14]) then return {1, emit('set')} end
+  return {0, 0}
+end
+
+return redis.error_reply('unknown presence operation ' .. tostring(op))

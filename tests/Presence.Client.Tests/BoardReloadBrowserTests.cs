@@ -1,0 +1,115 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.Client.Tests;
+
+/// <summary>
+/// The leave grace seen from a real Chromium: a therapist signed in on the status board page reloads it. The old page
+/// signs off on <c>pagehide</c>, the new one beats again inside the grace, and watchers see nothing at all
+/// (docs/architecture.md, "Leave grace"). heartbeat-api, status-query and the gateway run on real Kestrel ports behind
+/// <see cref="TestIngress"/>, on the real clock.
+/// </summary>
+public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(4);
+    private readonly string _prefix = RedisServer.NewKeyPrefix();
+    private readonly Dictionary<string, string?> _settings = new()
+    {
+        ["Presence:OnlineWindow"] = "00:00:30",
+        ["Presence:HeartbeatInterval"] = "00:00:02",
+        ["Presence:MinHeartbeatInterval"] = "00:00:01",
+        ["Presence:LeaveGrace"] = "00:00:04",
+    };
+
+    private IServiceHost _heartbeatApi = null!;
+    private IServiceHost _statusQuery = null!;
+    private IServiceHost _gateway = null!;
+    private TestIngress _ingress = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    private PresenceKeys Keys => new(_prefix);
+
+    public async ValueTask InitializeAsync()
+    {
+        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, _settings, realClock: true);
+        _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
+        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
+        _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./dev.sh test does this).");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _ingress.DisposeAsync();
+        await _gateway.DisposeAsync();
+        await _statusQuery.DisposeAsync();
+        await _heartbeatApi.DisposeAsync();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Reloading_the_board_page_of_a_signed_in_therapist_gives_zero_transitions_on_the_stream()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
+        var events = Keys.Events(Role.Therapist);
+        var page = await (await _browser.NewContextAsync()).NewPageAsync();
+        await SignInOnTheBoardAsync(page);
+        await Eventually.TrueAsync(async () => (await TransitionsAsync()).Length == 1, TimeSpan.FromSeconds(15), "t-reload online");
+        Assert.Equal(["online/heartbeat"], await TransitionsAsync());
+
+        await page.ReloadAsync();
+        var reloadedAt = DateTimeOffset.UtcNow;
+        await SignInOnTheBoardAsync(page);
+
+        // The old page signed off (the leave grace began), and the new page's heartbeat ended it.
+        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count == 1), TimeSpan.FromSeconds(10), "sign-off on pagehide");
+        var signOff = _ingress.Requests("POST", "/v1/therapists/offline")[0];
+        await Eventually.TrueAsync(
+            () => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)),
+            TimeSpan.FromSeconds(10), "a heartbeat of the reloaded page");
+        Assert.True(DateTimeOffset.UtcNow - reloadedAt < Grace, "the reload took longer than the grace: the test proves nothing");
+
+        // Past the grace, the janitor's settle finds nothing to do: no leave, no transition.
+        await Task.Delay(Grace, ct);
+        Assert.False(await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-reload", ct));
+        Assert.Empty(await store.DueAsync(DueIndex.Online, Role.Therapist, 10, ct));
+        Assert.Equal(["online/heartbeat"], await TransitionsAsync());
+        Assert.Equal(1, await redis.Database.StreamLengthAsync(events));
+
+        async Task<string[]> TransitionsAsync() =>
+            [.. (await redis.Database.StreamRangeAsync(events)).Where(e => e["id"] == "t-reload").Select(e => e["status"] + "/" + e["reason"])];
+    }
+
+    private async Task SignInOnTheBoardAsync(IPage page)
+    {
+        if (page.Url != _ingress.Url + "/")
+        {
+            await page.GotoAsync(_ingress.Url + "/");
+        }
+
+        await page.EvaluateAsync("""
+            async t => {
+              window.presence = await import('/js/presence.js');
+              presence.configure({ minIntervalMs: 1000 });
+              presence.heartbeat.start(t, 'therapist');
+            }
+            """, DevTokens.Therapist("t-reload"));
+    }
+}

@@ -1,0 +1,4 @@
+using Presence.LocalProxy;
+
+var app = LocalProxyApp.Build(WebApplication.CreateBuilder(args));
+app.Run();
