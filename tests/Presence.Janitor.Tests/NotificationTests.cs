@@ -1,7 +1,11 @@
+extern alias gateway;
+
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +16,7 @@ using Presence.Janitor.Engagement;
 using Presence.Janitor.Notifications;
 using Presence.Testing;
 using StackExchange.Redis;
+using GatewayProgram = gateway::Program;
 using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
@@ -232,6 +237,42 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         await worker.PumpOnceAsync(Ct);
         Assert.Equal(["t-1", "t-2"], _receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("therapistId").GetString()));
         Assert.Single(hubNotes);
+    }
+
+    [Fact]
+    public async Task A_real_heartbeat_reaches_a_connected_community_user_through_a_real_gateway_as_preferred_online()
+    {
+        await using var gatewayApp = new PresenceAppFactory<GatewayProgram>(redis);
+        gatewayApp.Settings["Presence:KeyPrefix"] = _prefix;
+        var server = gatewayApp.Server;
+        // One timeline: the janitor's clock moves up to the gateway's, so the gateway's sessions and lease are live to it.
+        _time.SetUtcNow(gatewayApp.Time.GetUtcNow());
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, "/hubs/presence?access_token=" + Uri.EscapeDataString(DevTokens.Community("c-1"))), HttpTransportType.WebSockets, o =>
+            {
+                o.SkipNegotiation = true;
+                o.WebSocketFactory = async (context, ct) => await server.CreateWebSocketClient().ConnectAsync(context.Uri, ct);
+            })
+            .Build();
+        var notes = new ConcurrentQueue<JsonElement>();
+        hub.On<JsonElement>("preferred-online", notes.Enqueue);
+        await hub.StartAsync(Ct);
+        await hub.InvokeAsync<JsonElement>("joinAsUser", Ct);
+        var worker = _services.GetRequiredService<EngagementWorker>();
+        await worker.PumpOnceAsync(Ct);
+
+        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await worker.PumpOnceAsync(Ct);
+        await Eventually.TrueAsync(() => Task.FromResult(!notes.IsEmpty), TimeSpan.FromSeconds(10), "preferred-online reached the hub client");
+        // The sentinel: a note for t-2 comes after anything else that could have been sent for t-1.
+        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
+        await worker.PumpOnceAsync(Ct);
+        await Eventually.TrueAsync(() => Task.FromResult(notes.Count >= 2), TimeSpan.FromSeconds(10), "the sentinel note reached the hub client");
+
+        Assert.Equal(["t-1", "t-2"], notes.Select(n => n.GetProperty("therapistId").GetString()));
+        var first = notes.First();
+        Assert.Equal(("preferred-online", "c-1", "online"), (first.GetProperty("type").GetString(), first.GetProperty("userId").GetString(), first.GetProperty("status").GetString()));
+        Assert.Empty(_receiver.Received);
     }
 
     [Fact]
