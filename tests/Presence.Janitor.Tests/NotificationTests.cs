@@ -295,6 +295,72 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal([5L], _receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("ver").GetInt64()));
     }
 
+    [Fact]
+    public async Task Analytics_from_real_events_and_a_replay_of_the_streams_into_fresh_keys_give_the_same_figures()
+    {
+        var store = _services.GetRequiredService<PresenceStore>();
+        var worker = _services.GetRequiredService<EngagementWorker>();
+        var start = _time.GetUtcNow();
+        await worker.PumpOnceAsync(Ct);
+        // c-1 comes online and waits; t-1 comes online available 4 min later; c-1 signs off a minute after that.
+        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Rest), Ct);
+        await worker.PumpOnceAsync(Ct);
+        _time.Advance(TimeSpan.FromMinutes(4));
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
+        await worker.PumpOnceAsync(Ct);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(SessionEndOutcome.Leaving, await store.SignOffAsync(Role.Community, "c-1", device: null, Ct));
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(await store.SettleAsync(DueIndex.Online, Role.Community, "c-1", Ct));
+        await worker.PumpOnceAsync(Ct);
+
+        var live = await FiguresAsync(_services.GetRequiredService<Analytics>(), start);
+        Assert.Equal("1/1|1|1:240|1|1", live);
+
+        // A replay: every entry of every stream, in event time, folded into keys of their own.
+        var fresh = new Analytics(_services.GetRequiredService<IConnectionMultiplexer>(), new EngagementKeys(new PresenceKeys(RedisServer.NewKeyPrefix())),
+            _services.GetRequiredService<RedisResilience>(), _services.GetRequiredService<EngagementMetrics>());
+        var keys = _services.GetRequiredService<PresenceKeys>();
+        var entries = new List<PresenceEvent>();
+        foreach (var role in Roles.All)
+        {
+            foreach (var stream in keys.EventStreams(role))
+            {
+                foreach (var entry in await redis.Database.StreamRangeAsync(stream))
+                {
+                    Assert.True(PresenceEvent.TryParse(entry, role, out var e));
+                    entries.Add(e);
+                }
+            }
+        }
+
+        foreach (var e in entries.OrderBy(e => e.At))
+        {
+            Assert.True(await fresh.FoldAsync(e, Ct));
+        }
+
+        Assert.Equal(live, await FiguresAsync(fresh, start));
+        // And folding the same events again changes nothing.
+        foreach (var e in entries)
+        {
+            Assert.False(await fresh.FoldAsync(e, Ct));
+        }
+
+        Assert.Equal(live, await FiguresAsync(fresh, start));
+    }
+
+    /// <summary>Coverage of the hour, community sessions, time-to-available (count:mean s), daily active per role.</summary>
+    private static async Task<string> FiguresAsync(Analytics analytics, DateTimeOffset start)
+    {
+        var day = DateOnly.FromDateTime(start.UtcDateTime);
+        var coverage = Assert.Single(await analytics.CoverageAsync(start, start.AddMinutes(30), Ct));
+        var sessions = Assert.Single(await analytics.SessionsAsync(Role.Community, day, day, Ct));
+        var community = Assert.Single(await analytics.ActiveUsersAsync(Role.Community, day, day, Ct));
+        var therapists = Assert.Single(await analytics.ActiveUsersAsync(Role.Therapist, day, day, Ct));
+        return $"{coverage.Online}/{coverage.Available}|{sessions.Sessions.Count}|{sessions.TimeToAvailable.Count}:{sessions.TimeToAvailable.MeanSeconds}"
+            + $"|{community.Users}|{therapists.Users}";
+    }
+
     private async Task HubSessionAsync(string userId, string instanceId, string connectionId, bool renewInstance = true)
     {
         if (renewInstance)
