@@ -157,7 +157,9 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         _ingress.HeartbeatApi = server.StartKestrel();
         var token = DevTokens.Therapist("t-429");
         var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
-        var device = await page.EvaluateAsync<string>("() => localStorage.getItem('presence:device')");
+        // The module keeps its device id in localStorage (made on first use): this browser's id, set up front.
+        const string device = "browser-429";
+        await page.EvaluateAsync("d => localStorage.setItem('presence:device', d)", device);
         using (var http = server.CreateHttpClient())
         using (var earlier = new HttpRequestMessage(HttpMethod.Post, "/v1/therapists/heartbeat"))
         {

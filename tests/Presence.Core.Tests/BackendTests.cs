@@ -19,11 +19,9 @@ public abstract class BackendTests(IRedisBackend redis)
 
         foreach (var role in Roles.All)
         {
-            Assert.True((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Hub, null), Ct)).CameOnline);
-            Assert.False((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Hub, null), Ct)).CameOnline);
-            // The beats above are the store's one local hub session: closing it is the sign-off of that session
-            // (a REST sign-off would end the default REST session only, and the hub session would remain).
-            Assert.Equal(SessionEndOutcome.Leaving, await core.Store.CloseConnectionAsync(role, "u-1", "local", "default", Ct));
+            Assert.True((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct)).CameOnline);
+            Assert.False((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct)).CameOnline);
+            Assert.Equal(SessionEndOutcome.Leaving, await core.Store.SignOffAsync(role, "u-1", Ct));
             core.Time.Advance(core.Options.LeaveGrace);
             Assert.True(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));
             Assert.False(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));
