@@ -16,12 +16,10 @@ internal sealed partial class PreferredOnlineRelay(
     IConnectionMultiplexer redis,
     EngagementKeys keys,
     GatewayInstance instance,
-    IHubContext<PresenceHub> hub,
+    IHubContext<PresenceHub, IPresenceClient> hub,
     EngagementMetrics metrics,
     ILogger<PreferredOnlineRelay> logger) : IHostedService
 {
-    public const string Method = PreferredOnline.TypeName;
-
     private ChannelMessageQueue? _queue;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -48,7 +46,7 @@ internal sealed partial class PreferredOnlineRelay(
                 return;
             }
 
-            await hub.Clients.Clients(note.ConnectionIds).SendAsync(Method, note.Message).ConfigureAwait(false);
+            await hub.Clients.Clients(note.ConnectionIds).PreferredOnline(note.Message).ConfigureAwait(false);
             metrics.Notification("hub", "relayed");
         }
         catch (Exception ex) when (ex is JsonException or RedisException)
