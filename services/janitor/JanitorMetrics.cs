@@ -20,8 +20,11 @@ internal sealed class JanitorMetrics
     private readonly Counter<long> _expiryEvents;
     private readonly Counter<long> _leaderChanges;
 
+    private readonly PresenceMetrics _presence;
+
     public JanitorMetrics(PresenceMetrics presence)
     {
+        _presence = presence;
         var meter = presence.Meter;
         _sweepDuration = meter.CreateHistogram<double>("presence.janitor.sweep.duration", "s", "Duration of one sweep tick of the leader.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
@@ -56,6 +59,9 @@ internal sealed class JanitorMetrics
 
     public void ExpiryEvent(Role role, bool removed) =>
         _expiryEvents.Add(1, new TagList { { "role", role.Name() }, { "outcome", removed ? "removed" : "active" } });
+
+    /// <summary>A janitor loop (<see cref="RedisLoops"/>) met a Redis failure: <c>presence.redis.errors</c> {loop, class}.</summary>
+    public void RedisLoopError(string loop, Exception ex) => _presence.RedisLoopError(loop, ex);
 
     public void LeaderChange(string change) => _leaderChanges.Add(1, new KeyValuePair<string, object?>("change", change));
 }

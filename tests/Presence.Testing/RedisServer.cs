@@ -19,6 +19,9 @@ public sealed class RedisServer : IRedisBackend, IAsyncLifetime
 
     public int Port { get; private set; }
 
+    /// <summary>The server's working directory (<c>dir</c>), where a BGSAVE writes <c>dump.rdb</c>.</summary>
+    public string DataDirectory => _directory;
+
     /// <summary>For services under test: fail fast while the server is down, reconnect when it is back.</summary>
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectRetry=1,connectTimeout=1000";
 
