@@ -89,6 +89,24 @@ public sealed class RedisServer : IRedisBackend, IAsyncLifetime
         _process = null;
     }
 
+    /// <summary>Freezes the server (SIGSTOP): connections stay open, nothing is answered, as in a long GC-like stall.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = _process?.Id ?? throw new InvalidOperationException("redis-server is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture) } })
+            ?? throw new InvalidOperationException("kill did not start.");
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} exited with {kill.ExitCode}.");
+        }
+    }
+
     /// <summary>A client for test assertions (admin commands allowed), shared by the tests of the assembly.</summary>
     public IConnectionMultiplexer Client => _client ??= ConnectionMultiplexer.Connect(ConnectionString + ",allowAdmin=true");
 
