@@ -62,6 +62,8 @@ vendor_web() {
     log "npm ci (clients/js: @presence/client and its build tools)"
     npm ci --prefix clients/js --no-audit --no-fund --loglevel=error >/dev/null
   fi
+  # The package's dist/ (what tests import as @presence/client) from the current sources, not the last npm ci's.
+  npm run --prefix clients/js --silent build
 }
 
 # Writes docs/api/{heartbeat-api,status-query}.json: building a service writes its OpenAPI document (docs/api/OpenApi.targets).

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
+using Presence.Core.Engagement;
+using Presence.Core.Intervals;
 using Presence.ServiceDefaults;
 
 namespace Presence.HeartbeatApi;
@@ -29,6 +31,8 @@ public static class HeartbeatApiExtensions
             o.DisableAutoDiscovery = true;
             o.Assemblies = [typeof(HeartbeatApiExtensions).Assembly];
         });
+        builder.Services.AddHeartbeatIntervals(builder.Configuration);
+        builder.Services.AddEngagement();
         builder.Services.SwaggerDocument(o =>
         {
             o.DocumentSettings = s =>

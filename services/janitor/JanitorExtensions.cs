@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Presence.Janitor.Engagement;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
+using Presence.Janitor.Notifications;
 using Presence.Janitor.Sweeping;
 
 namespace Presence.Janitor;
@@ -18,6 +20,8 @@ public static class JanitorExtensions
         builder.Services.AddHostedService<LeaderElectionWorker>();
         builder.Services.AddHostedService<SweepWorker>();
         builder.Services.AddHostedService<KeyspaceExpiryWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngagementWorker>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CoverageSampler>());
         return builder;
     }
 
@@ -32,6 +36,12 @@ public static class JanitorExtensions
         services.TryAddSingleton<Sweeper>();
         services.TryAddSingleton<UserExpiry>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
+        services.AddNotifications(configuration);
+        services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
+        services.TryAddSingleton<StateEventConsumer>();
+        services.TryAddSingleton<EngagementWorker>();
+        services.TryAddSingleton<CoverageSampler>();
         return services;
     }
 }

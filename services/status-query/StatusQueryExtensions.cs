@@ -1,3 +1,4 @@
+using Presence.Core.Engagement;
 using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
@@ -22,6 +23,7 @@ public static class StatusQueryExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StatusQueryOptions>, StatusQueryOptionsValidator>());
         builder.Services.AddSingleton<StatusQueryMetrics>();
         builder.Services.AddSingleton<BoardCache>();
+        builder.Services.AddEngagement();
         builder.Services.Configure<HealthCheckServiceOptions>(o =>
         {
             var redis = o.Registrations.Single(r => r.Name == Presence.ServiceDefaults.Extensions.RedisHealthCheckName);

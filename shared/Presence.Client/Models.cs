@@ -40,6 +40,9 @@ public sealed record HeartbeatRequest
 
     /// <summary>Therapists only: sets or clears "accepting sessions" in the same round trip.</summary>
     public bool? Available { get; init; }
+
+    /// <summary>False while the app is hidden or idle: the server answers a longer <c>nextHeartbeatSeconds</c>.</summary>
+    public bool? Visible { get; init; }
 }
 
 /// <summary>An accepted heartbeat (REST answer or hub <c>heartbeat-ack</c>).</summary>

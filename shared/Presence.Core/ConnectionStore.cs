@@ -21,6 +21,8 @@ public sealed class ConnectionStore(
 {
     public const char Separator = '|';
 
+    private const string HubSessionPrefix = "hub:";
+
     /// <summary>A gateway instance announces it is alive until now + the instance lease.</summary>
     public async Task RenewInstanceAsync(string instanceId, CancellationToken ct = default)
     {
@@ -45,6 +47,46 @@ public sealed class ConnectionStore(
             static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, double.NegativeInfinity, s.lapsedBefore, Exclude.None, Order.Ascending, 0, s.limit),
             (db: redis.GetDatabase(), key: keys.GatewayInstances, lapsedBefore, limit), idempotent: true, ct).ConfigureAwait(false);
         return [.. lapsed.Select(i => i.ToString())];
+    }
+
+    /// <summary>
+    /// A user's live hub connections, grouped by the live gateway instance holding each (docs/architecture.md,
+    /// "Sessions"): the connections are the user's unexpired <c>hub:</c> sessions, the instance the one whose set lists
+    /// <c>user|connection</c>. Used to reach a user's own connections only, through the instance that holds them.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string[]>> LiveHubConnectionsAsync(Role role, string userId, CancellationToken ct = default)
+    {
+        UserId.EnsureValid(userId);
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var db = redis.GetDatabase();
+        var sessions = await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, s.nowMs, double.PositiveInfinity, Exclude.Start),
+            (db, key: keys.Sessions(role, userId), nowMs), idempotent: true, ct).ConfigureAwait(false);
+        var connections = sessions.Select(m => m.ToString()).Where(m => m.StartsWith(HubSessionPrefix, StringComparison.Ordinal))
+            .Select(m => m[HubSessionPrefix.Length..]).ToArray();
+        if (connections.Length == 0)
+        {
+            return new Dictionary<string, string[]>(StringComparer.Ordinal);
+        }
+
+        var instances = await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, s.nowMs, double.PositiveInfinity, Exclude.Start),
+            (db, key: keys.GatewayInstances, nowMs), idempotent: true, ct).ConfigureAwait(false);
+        var entries = connections.Select(c => (RedisValue)(userId + Separator + c)).ToArray();
+        var held = await resilience.ExecuteAsync(
+            static (s, _) => Task.WhenAll(s.instances.Select(i => s.db.SetContainsAsync(s.keys.InstanceConnections(s.role, s.userId, i.ToString()), s.entries))),
+            (db, keys, role, userId, instances, entries), idempotent: true, ct).ConfigureAwait(false);
+        var byInstance = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        for (var i = 0; i < instances.Length; i++)
+        {
+            var mine = connections.Where((_, c) => held[i][c]).ToArray();
+            if (mine.Length > 0)
+            {
+                byInstance[instances[i].ToString()] = mine;
+            }
+        }
+
+        return byInstance;
     }
 
     /// <summary>

@@ -28,13 +28,17 @@ public sealed class PresenceEventStream(
     public int Shards => keys.Shards;
 
     /// <summary>Creates the group on the role's stream (and the stream) at <paramref name="position"/>; false when it existed.</summary>
-    public async Task<bool> EnsureGroupAsync(Role role, int shard, string group, RedisValue position, CancellationToken ct = default)
+    public Task<bool> EnsureGroupAsync(Role role, int shard, string group, RedisValue position, CancellationToken ct = default) =>
+        EnsureGroupAsync(keys.Events(role, shard), group, position, ct);
+
+    /// <summary>Creates the group on one of <see cref="PresenceKeys.EventStreams"/> at <paramref name="position"/>; false when it existed.</summary>
+    public async Task<bool> EnsureGroupAsync(RedisKey stream, string group, RedisValue position, CancellationToken ct = default)
     {
         try
         {
             await resilience.ExecuteAsync(
                 static (s, _) => s.db.StreamCreateConsumerGroupAsync(s.key, s.group, s.position, createStream: true),
-                (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, position), idempotent: true, ct).ConfigureAwait(false);
+                (db: redis.GetDatabase(), key: stream, group: (RedisValue)group, position), idempotent: true, ct).ConfigureAwait(false);
             return true;
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
@@ -44,11 +48,15 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>Reads up to <paramref name="count"/> entries: this consumer's own pending ones, or new ones.</summary>
-    public async Task<StreamedEvent[]> ReadAsync(Role role, int shard, string group, string consumer, bool ownPending, int count, CancellationToken ct = default)
+    public Task<StreamedEvent[]> ReadAsync(Role role, int shard, string group, string consumer, bool ownPending, int count, CancellationToken ct = default) =>
+        ReadAsync(role, keys.Events(role, shard), group, consumer, ownPending, count, ct);
+
+    /// <summary>As the shard's overload, from one of the role's <see cref="PresenceKeys.EventStreams"/>.</summary>
+    public async Task<StreamedEvent[]> ReadAsync(Role role, RedisKey stream, string group, string consumer, bool ownPending, int count, CancellationToken ct = default)
     {
         var entries = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamReadGroupAsync(s.key, s.group, s.consumer, s.position, s.count),
-            (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, consumer: (RedisValue)consumer,
+            (db: redis.GetDatabase(), key: stream, group: (RedisValue)group, consumer: (RedisValue)consumer,
                 position: ownPending ? StreamPosition.Beginning : StreamPosition.NewMessages, count),
             idempotent: false, ct).ConfigureAwait(false);
         return Parse(role, entries);
@@ -66,7 +74,11 @@ public sealed class PresenceEventStream(
         return (Parse(role, [.. result.ClaimedEntries.Where(e => !e.IsNull)]), result.NextStartId);
     }
 
-    public async Task AckAsync(Role role, int shard, string group, RedisValue[] entryIds, CancellationToken ct = default)
+    public Task AckAsync(Role role, int shard, string group, RedisValue[] entryIds, CancellationToken ct = default) =>
+        AckAsync(keys.Events(role, shard), group, entryIds, ct);
+
+    /// <summary>Acknowledges entries of one of <see cref="PresenceKeys.EventStreams"/>.</summary>
+    public async Task AckAsync(RedisKey stream, string group, RedisValue[] entryIds, CancellationToken ct = default)
     {
         if (entryIds.Length == 0)
         {
@@ -75,7 +87,7 @@ public sealed class PresenceEventStream(
 
         await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamAcknowledgeAsync(s.key, s.group, s.ids),
-            (db: redis.GetDatabase(), key: keys.Events(role, shard), group: (RedisValue)group, ids: entryIds), idempotent: true, ct).ConfigureAwait(false);
+            (db: redis.GetDatabase(), key: stream, group: (RedisValue)group, ids: entryIds), idempotent: true, ct).ConfigureAwait(false);
     }
 
     /// <summary>Caps the stream at about the configured length (whole nodes only, so it stays cheap).</summary>
@@ -132,6 +144,10 @@ public sealed class PresenceEventStream(
 
         return removed;
     }
+
+    /// <summary>The <c>ver</c> of one user's latest event (0 when none), from the user's shard.</summary>
+    public async Task<long> CurrentVersionAsync(Role role, string userId, CancellationToken ct = default) =>
+        (await CurrentVersionsAsync(role, keys.ShardOf(userId), [userId], ct).ConfigureAwait(false))[0];
 
     /// <summary>Each user's current version (0 when unknown), in the order asked: an event below it is stale.</summary>
     public async Task<long[]> CurrentVersionsAsync(Role role, int shard, IReadOnlyList<string> ids, CancellationToken ct = default)

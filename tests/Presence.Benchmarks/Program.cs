@@ -24,10 +24,14 @@ switch (args.FirstOrDefault())
     case "cluster":
         // The sharded keyspace on 1 primary vs 3 (docs/benchmarks.md, "Sharding: 1 primary vs 3").
         return await ClusterBench.RunAsync(quick: args.Contains("--quick"));
+    case "intervals":
+        // The adaptive heartbeat interval against the constant one, simulated (docs/benchmarks.md).
+        IntervalSimulation.Run();
+        break;
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | intervals | baselines [--urls URL]");
         return 2;
 }
 

@@ -17,11 +17,11 @@ public static class ShardedKeys
     public static async Task<long> SortedSetLengthSumAsync(this IDatabaseAsync db, IEnumerable<RedisKey> keys) =>
         (await Task.WhenAll(keys.Select(k => db.SortedSetLengthAsync(k))).ConfigureAwait(false)).Sum();
 
-    /// <summary>Whether any of the keys exists.</summary>
     /// <summary>The members of one set spread over every shard (a gateway instance's sessions, say), added up.</summary>
     public static async Task<long> SetLengthSumAsync(this IDatabaseAsync db, IEnumerable<RedisKey> keys) =>
         (await Task.WhenAll(keys.Select(k => db.SetLengthAsync(k)))).Sum();
 
+    /// <summary>Whether any of the keys exists.</summary>
     public static async Task<bool> AnyKeyExistsAsync(this IDatabaseAsync db, IEnumerable<RedisKey> keys) =>
         (await Task.WhenAll(keys.Select(k => db.KeyExistsAsync(k))).ConfigureAwait(false)).Any(e => e);
 

@@ -1,7 +1,7 @@
 import { joinUrl, roleSegment, settings } from "./config.js";
 import { realtime } from "./realtime.js";
 import type { HeartbeatAck, HeartbeatEvent, Role, TokenSource } from "./types.js";
-import { DEVICE_HEADER, deviceId, jitteredDelay, notify, resolveToken, retryAfterMs, subjectOf } from "./util.js";
+import { DEVICE_HEADER, deviceId, heartbeatBody, jitteredDelay, notify, pageHidden, resolveToken, retryAfterMs, subjectOf } from "./util.js";
 
 // Heartbeats go over REST; while `realtime` is connected for the same user, its connection heartbeats instead. Every
 // answer's `nextHeartbeatSeconds` sets the next delay; 429/503 wait for `Retry-After`. One tab per user sends (a Web
@@ -10,7 +10,7 @@ import { DEVICE_HEADER, deviceId, jitteredDelay, notify, resolveToken, retryAfte
 // still visible; visible again sends at once. The token is asked of its provider for every request.
 
 const hasDocument = (): boolean => typeof document !== "undefined";
-const isHidden = (): boolean => hasDocument() && document.visibilityState === "hidden";
+const isHidden = pageHidden;
 const tabId = (): string => (hb.tab ??= Math.random().toString(36).slice(2));
 
 const hb = {
@@ -98,7 +98,7 @@ async function beat(): Promise<void> {
     const response = await fetch(joinUrl(settings.heartbeatBaseUrl, `/v1/${roleSegment(hb.role!)}/heartbeat`), {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", [DEVICE_HEADER]: deviceId() },
-      body: JSON.stringify({ timestamp: new Date().toISOString(), deviceId: deviceId() }),
+      body: JSON.stringify(heartbeatBody({ deviceId: deviceId() })),
       cache: "no-store",
     });
     // Again on the answer: the server stamped the heartbeat somewhere between send and answer, so the min interval

@@ -1,8 +1,8 @@
 import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { settings } from "./config.js";
 import { PresenceStore } from "./store.js";
-import type { ConnectionState, HeartbeatAck, PresenceChange, PresenceSnapshot, TokenSource } from "./types.js";
-import { jitteredDelay, jitteredRetryPolicy, notify, resolveToken, subjectOf } from "./util.js";
+import type { ConnectionState, HeartbeatAck, PreferredOnline, PresenceChange, PresenceSnapshot, TokenSource } from "./types.js";
+import { heartbeatBody, jitteredDelay, jitteredRetryPolicy, notify, resolveToken, subjectOf } from "./util.js";
 
 /** Hub method and message names (docs/hub.md). */
 export const HubMethods = {
@@ -20,6 +20,7 @@ export const HubMethods = {
 export const HubMessages = {
   presenceChanged: "presence-changed",
   heartbeatAck: "heartbeat-ack",
+  preferredOnline: "preferred-online",
 } as const;
 
 type Join = { method: "joinAsTherapist" | "joinAsUser"; args: unknown[] };
@@ -40,6 +41,7 @@ const rt = {
   snapshotListeners: new Set<(snapshot: PresenceSnapshot) => void>(),
   stateListeners: new Set<(state: ConnectionState, detail?: Record<string, unknown>) => void>(),
   ackListeners: new Set<(ack: HeartbeatAck) => void>(),
+  noteListeners: new Set<(note: PreferredOnline) => void>(),
   restartTimer: undefined as ReturnType<typeof setTimeout> | undefined,
   beatTimer: undefined as ReturnType<typeof setTimeout> | undefined,
   beatFailures: 0,
@@ -91,7 +93,7 @@ async function hubBeat(): Promise<void> {
   const connection = rt.connection;
   if (!connection || rt.stopped || !rt.source || connection.state !== HubConnectionState.Connected) return;
   try {
-    onAck(await connection.invoke<HeartbeatAck>(HubMethods.heartbeat, { timestamp: new Date().toISOString() }));
+    onAck(await connection.invoke<HeartbeatAck>(HubMethods.heartbeat, heartbeatBody()));
   } catch {
     if (rt.connection === connection && !rt.stopped) scheduleBeat(Math.min(settings.defaultIntervalMs, jitteredDelay(++rt.beatFailures)));
   }
@@ -173,6 +175,7 @@ export const realtime = {
     rt.connection = connection;
     connection.on(HubMessages.presenceChanged, applyChange);
     connection.on(HubMessages.heartbeatAck, () => {});
+    connection.on(HubMessages.preferredOnline, (note: PreferredOnline) => notify(rt.noteListeners, note));
     connection.onreconnecting((error) => {
       stopBeating();
       setState("reconnecting", { error: error ? String(error) : null });
@@ -263,6 +266,11 @@ export const realtime = {
     return () => rt.stateListeners.delete(cb);
   },
   /** `cb(ack)` after every heartbeat the connection sent (and every join). */
+  /** `cb({type, therapistId, userId, status, at, ver})` when a therapist on this user's watchlist became online or available. */
+  onPreferredOnline(cb: (note: PreferredOnline) => void): () => void {
+    rt.noteListeners.add(cb);
+    return () => rt.noteListeners.delete(cb);
+  },
   onHeartbeatAck(cb: (ack: HeartbeatAck) => void): () => void {
     rt.ackListeners.add(cb);
     return () => rt.ackListeners.delete(cb);

@@ -50,6 +50,16 @@ export interface PresenceSnapshot {
   }>;
 }
 
+/** Hub message `preferred-online`: a therapist on the user's watchlist became online or available. */
+export interface PreferredOnline {
+  type: "preferred-online";
+  therapistId: string;
+  userId: string;
+  status: "online" | "available";
+  at: number;
+  ver: number;
+}
+
 /** The answer to a heartbeat, REST (`200`) or hub (`heartbeat-ack`). */
 export interface HeartbeatAck {
   accepted?: boolean;

@@ -73,6 +73,21 @@ export function deviceId(): string {
 
 export const DEVICE_HEADER = "X-Presence-Device";
 
+/** True while the page is hidden (a background tab): heartbeats then say `visible: false`. */
+export function pageHidden(): boolean {
+  return typeof document !== "undefined" && document.visibilityState === "hidden";
+}
+
+/**
+ * The heartbeat body over REST and the hub. A hidden page says so, and the server then advertises a longer interval
+ * (docs/engagement.md, "Adaptive heartbeat interval").
+ */
+export function heartbeatBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const body: Record<string, unknown> = { timestamp: new Date().toISOString(), ...extra };
+  if (pageHidden()) body.visible = false;
+  return body;
+}
+
 /** Calls each listener, keeping one listener's error its own. */
 export function notify<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
   for (const listener of listeners) {

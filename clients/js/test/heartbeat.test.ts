@@ -69,6 +69,26 @@ describe("heartbeat", () => {
     assert.equal(deviceId(), deviceId());
   });
 
+  it("says visible: false while the page is hidden, and nothing while it is visible", async () => {
+    const page = { visibilityState: "visible", addEventListener() {}, removeEventListener() {} };
+    const g = globalThis as Record<string, unknown>;
+    g.document = page;
+    g.window = { addEventListener() {}, removeEventListener() {} };
+    try {
+      await heartbeat.start(jwt("t-9", 1), "therapist");
+      await until(() => calls.length === 1, "visible heartbeat");
+      page.visibilityState = "hidden";
+      mock.timers.tick(1000);
+      await until(() => calls.length === 2, "hidden heartbeat");
+      assert.equal("visible" in JSON.parse(String(calls[0].init.body)), false);
+      assert.equal(JSON.parse(String(calls[1].init.body)).visible, false);
+    } finally {
+      heartbeat.stop({ signOff: false });
+      delete g.document;
+      delete g.window;
+    }
+  });
+
   it("starting again for the same user with a new token swaps the token and signs nobody off", async () => {
     await heartbeat.start(jwt("t-3", 1), "community");
     await until(() => calls.length === 1, "heartbeat");

@@ -4,6 +4,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.Core.Intervals;
 using Presence.RealtimeGateway.Hubs;
 using Presence.ServiceDefaults;
 
@@ -20,6 +21,7 @@ internal sealed partial class HubSessions(
     IOptionsMonitor<PresenceOptions> presenceOptions,
     IOptionsMonitor<GatewayOptions> gatewayOptions,
     TimeProvider time,
+    HeartbeatIntervalPolicy intervals,
     ILogger<HubSessions> logger)
 {
     public ConnectionState NewConnection()
@@ -36,7 +38,7 @@ internal sealed partial class HubSessions(
             throw new HubException("Only therapists have an availability flag.");
         }
 
-        return BeatAsync(state, context, role, id, message?.Available, specialties: null, message?.Timestamp, PresenceReason.Heartbeat);
+        return BeatAsync(state, context, role, id, message?.Available, specialties: null, message?.Timestamp, PresenceReason.Heartbeat, message?.Visible);
     }
 
     public Task<HeartbeatAck> JoinAsTherapistAsync(ConnectionState state, HubCallerContext context, JoinTherapistRequest? request)
@@ -91,7 +93,7 @@ internal sealed partial class HubSessions(
 
     private async Task<HeartbeatAck> BeatAsync(
         ConnectionState state, HubCallerContext context, Role role, string id, bool? available,
-        IReadOnlyList<string>? specialties, DateTimeOffset? clientTime, string reason)
+        IReadOnlyList<string>? specialties, DateTimeOffset? clientTime, string reason, bool? visible = null)
     {
         if (!state.Heartbeats.TryTake(time.GetUtcNow(), out var retryAfter))
         {
@@ -113,7 +115,7 @@ internal sealed partial class HubSessions(
         return new HeartbeatAck
         {
             ServerTime = serverTime,
-            NextHeartbeatSeconds = o.NextHeartbeatSeconds,
+            NextHeartbeatSeconds = intervals.NextHeartbeatSeconds(role, id, visible),
             ClockSkewSeconds = o.ClockSkewSeconds(clientTime, serverTime),
         };
     }

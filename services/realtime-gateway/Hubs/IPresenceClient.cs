@@ -10,4 +10,8 @@ public interface IPresenceClient
 
     [HubMethodName(PresenceHub.PresenceChangedMethod)]
     Task PresenceChanged(PresenceChanged change);
+
+    /// <summary>A therapist on the community user's watchlist became online or available (docs/engagement.md, "Notifications").</summary>
+    [HubMethodName(Presence.Core.Engagement.PreferredOnline.TypeName)]
+    Task PreferredOnline(Presence.Core.Engagement.PreferredOnline note);
 }

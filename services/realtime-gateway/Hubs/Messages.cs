@@ -11,6 +11,9 @@ public sealed class HeartbeatMessage
 
     /// <summary>Therapists only: sets or clears "accepting sessions" in the same round trip.</summary>
     public bool? Available { get; init; }
+
+    /// <summary>False when the page is hidden or the app idle: the ack's interval is longer (null counts as visible).</summary>
+    public bool? Visible { get; init; }
 }
 
 /// <summary><c>heartbeat-ack</c>: sent to the caller and also returned as the invocation's result.</summary>

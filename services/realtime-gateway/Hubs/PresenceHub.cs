@@ -25,6 +25,7 @@ internal sealed class PresenceHub(HubSessions sessions, Watchers watchers, Gatew
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         metrics.ConnectionClosed();
+        watchers.Forget(ConnectionState.Of(Context));
         await sessions.DisconnectedAsync(ConnectionState.Of(Context), Context.ConnectionId);
     }
 

@@ -14,7 +14,7 @@ namespace Presence.RealtimeGateway.Watching;
 /// snapshot or pushed afterwards (or both; a push carries its time), never lost in between.
 /// </summary>
 internal sealed class Watchers(
-    IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, SharedBoard board, IOptionsMonitor<GatewayOptions> options)
+    IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, SharedBoard board, IOptionsMonitor<GatewayOptions> options, WatchMarks marks)
 {
     public const string AllTherapistsGroup = "all:therapist";
 
@@ -77,6 +77,11 @@ internal sealed class Watchers(
         }
 
         watched.UnionWith(added);
+        if (role == Role.Therapist)
+        {
+            await marks.AddAsync(added, ct).ConfigureAwait(false);
+        }
+
         return await snapshots.UsersAsync(role, requested, ct).ConfigureAwait(false);
     }
 
@@ -92,7 +97,14 @@ internal sealed class Watchers(
         }
 
         watched.ExceptWith(removed);
+        if (role == Role.Therapist)
+        {
+            marks.Remove(removed);
+        }
     }
+
+    /// <summary>The connection closed: its watches no longer count towards the watched signal.</summary>
+    public void Forget(ConnectionState state) => marks.Remove(state.WatchedTherapists);
 
     /// <summary>Privacy (docs/architecture.md, "Privacy"): a community user's status is visible to therapists and to that user only.</summary>
     private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)

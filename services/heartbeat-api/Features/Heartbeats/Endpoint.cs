@@ -2,6 +2,7 @@ using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.Core.Intervals;
 using Presence.ServiceDefaults;
 
 namespace Presence.HeartbeatApi.Features.Heartbeats;
@@ -78,7 +79,7 @@ public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<Pre
         {
             Accepted = true,
             ServerTime = result.ServerTime,
-            NextHeartbeatSeconds = o.NextHeartbeatSeconds,
+            NextHeartbeatSeconds = Resolve<HeartbeatIntervalPolicy>().NextHeartbeatSeconds(Role, userId, req.Visible),
             ClockSkewSeconds = o.ClockSkewSeconds(req.Timestamp, result.ServerTime),
         }, ct);
     }
