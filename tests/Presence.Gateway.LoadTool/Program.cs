@@ -130,10 +130,17 @@ await Task.WhenAll(loops.Concat(probers));
 Console.WriteLine($"heartbeat-ack: {acks.Summary()}");
 Console.WriteLine($"heartbeat->watcher push: {pushes.Summary()}");
 Console.WriteLine($"errors: {errors}; connections still open: {users.Count(u => u is { State: HubConnectionState.Connected })} of {held}");
+var rows = Console.Out;
+Presence.Benchmarks.BenchRows.Write(rows, "gateway: connections held", $"{held} of {o.Connections}, {errors} errors", $"{o.Connections}", held == o.Connections && errors == 0);
 if (rssBefore is { } before && rssHeld is { } after && held > 0)
 {
     Console.WriteLine($"gateway RSS {before / 1024.0:0} MiB idle -> {after / 1024.0:0} MiB with {held} connections: {(after - before) / (double)held:0.0} KiB per connection");
+    var perConnection = (after - before) / (double)held;
+    Presence.Benchmarks.BenchRows.Write(rows, $"gateway: memory per connection at {held} connections", string.Create(CultureInfo.InvariantCulture, $"{perConnection:0.0} KiB"), "<= 15 KiB", perConnection <= 15);
 }
+
+Presence.Benchmarks.BenchRows.Write(rows, $"gateway: heartbeat-ack p99 at {held} connections", string.Create(CultureInfo.InvariantCulture, $"{acks.P99():0.0} ms"), "<= 50 ms", acks.P99() <= 50);
+Presence.Benchmarks.BenchRows.Write(rows, $"gateway: heartbeat -> watcher push p99 at {held} connections", string.Create(CultureInfo.InvariantCulture, $"{pushes.P99():0.0} ms"), "<= 250 ms", pushes.P99() <= 250);
 
 await Parallel.ForEachAsync(users.Where(u => u is not null).Concat(watchers), new ParallelOptions { MaxDegreeOfParallelism = o.Ramp },
     async (hub, _) => await hub.DisposeAsync());
@@ -147,6 +154,12 @@ internal sealed class Samples
     private readonly ConcurrentQueue<double> _ms = new();
 
     public void Add(TimeSpan elapsed) => _ms.Enqueue(elapsed.TotalMilliseconds);
+
+    public double P99()
+    {
+        var sorted = _ms.Order().ToArray();
+        return sorted.Length == 0 ? double.PositiveInfinity : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.99 * sorted.Length) - 1)];
+    }
 
     public string Summary()
     {
