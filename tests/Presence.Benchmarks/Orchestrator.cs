@@ -87,9 +87,11 @@ internal static class Orchestrator
         }
 
         var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat-api: {perHeartbeat.AllocatedBytes:F0} B allocated per heartbeat, {perHeartbeat.Commands:F2} Redis commands"));
         var cost = await new StoreClient(redis, new Dictionary<string, string?> { ["Presence:MinHeartbeatInterval"] = "00:00:00.010" })
             .HeartbeatCostAsync(users: quick ? 5_000 : 20_000, rounds: 5);
         report.HeartbeatCost(cost.ScriptUsec, cost.ZaddUsec, cost.AllocatedBytes);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat script {cost.ScriptUsec:F2} us/call vs ZADD {cost.ZaddUsec:F2} us/call; store client {cost.AllocatedBytes:F0} B per heartbeat"));
         var rebuild10k = await store.BoardRebuildMsAsync(10_000);
         var rebuild100k = await store.BoardRebuildMsAsync(100_000);
         var memory = await store.MemoryPerUserAsync(100_000);

@@ -20,7 +20,12 @@ internal sealed class StoreClient
         var services = new ServiceCollection();
         services.AddMetrics();
         services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-        services.AddPresenceCore(new ConfigurationBuilder().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build());
+        // A 100k board read is close to the 500 ms default timeout on a loaded machine (docs/benchmarks.md).
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:Resilience:Timeout"] = "00:00:05" })
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
+            .Build();
+        services.AddPresenceCore(configuration);
         var provider = services.BuildServiceProvider();
         _store = provider.GetRequiredService<PresenceStore>();
         _reader = provider.GetRequiredService<PresenceReader>();
