@@ -30,7 +30,9 @@ for (var i = 0; i < o.Watchers; i++)
     var watcher = Build(token: null);
     watcher.On<Change>("presence-changed", change =>
     {
-        if (lastProbe.TryGetValue(change.Id, out var probe) && probe.Status == change.Status)
+        // The v2 event carries the flag beside the status (docs/hub.md); older gateways sent it as the status.
+        var flag = change.Available is { } available ? (available ? "available" : "unavailable") : change.Status;
+        if (lastProbe.TryGetValue(change.Id, out var probe) && probe.Status == flag)
         {
             pushes.Add(Stopwatch.GetElapsedTime(probe.Sent));
         }
@@ -147,7 +149,7 @@ await Parallel.ForEachAsync(users.Where(u => u is not null).Concat(watchers), ne
 
 internal sealed record Ack(DateTimeOffset ServerTime, int NextHeartbeatSeconds);
 
-internal sealed record Change(string Role, string Id, string Status, DateTimeOffset? LastActive);
+internal sealed record Change(string Role, string Id, string Status, DateTimeOffset? LastActive, bool? Available);
 
 internal sealed class Samples
 {
