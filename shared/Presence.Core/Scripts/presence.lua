@@ -97,16 +97,16 @@ if op == 'beat' then
   local minInterval = tonumber(ARGV[10])
   if minInterval > 0 then
     -- The guard holds the time of the device's last accepted REST heartbeat (the service's clock, so every replica
-    -- and every test clock agrees on one timeline); PX only cleans it up. SET ... GET writes and reads in one
-    -- command (accepted beats, the steady state); a rejected one puts the previous time back.
-    local last = redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval, 'GET')
+    -- and every test clock agrees on one timeline); PX only cleans it up. SET ... NX GET (Redis 7) sets it and
+    -- reads the previous time in one command: absent, the beat is accepted; present and recent, refused untouched.
+    local last = redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval, 'NX', 'GET')
     if last then
       local since = now - tonumber(last)
       if since < minInterval then
-        local wait = math.min(minInterval, minInterval - since)
-        redis.call('SET', KEYS[11], last, 'PX', math.max(1, wait))
-        return {0, wait, 0}
+        return {0, math.min(minInterval, minInterval - since), 0}
       end
+      -- Still there although its time passed on the service's clock (clocks apart, or a test clock moved).
+      redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval)
     end
   end
   -- One read of what decides the path: the steady state (online, no leave pending) skips the re-index.
