@@ -11,7 +11,11 @@ var app = builder.Build();
 // CORS first: preflights are answered before authentication, and its headers survive error answers (a 429's Retry-After).
 app.UseCors();
 app.UseServiceDefaults();
-app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
+app.UseFastEndpoints(c =>
+{
+    c.Errors.UseProblemDetails();
+    c.Serializer.RequestDeserializer = OptionalJsonBody.With(c.Serializer.Options);
+});
 app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
 app.MapDefaultEndpoints();
 app.Run();

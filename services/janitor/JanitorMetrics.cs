@@ -19,9 +19,15 @@ internal sealed class JanitorMetrics
     private readonly Counter<long> _transitions;
     private readonly Counter<long> _expiryEvents;
     private readonly Counter<long> _leaderChanges;
+    private readonly Counter<long> _instanceHolds;
+    private readonly Counter<long> _instanceHeldTicks;
+    private readonly Counter<long> _lostSessions;
+
+    private readonly PresenceMetrics _presence;
 
     public JanitorMetrics(PresenceMetrics presence)
     {
+        _presence = presence;
         var meter = presence.Meter;
         _sweepDuration = meter.CreateHistogram<double>("presence.janitor.sweep.duration", "s", "Duration of one sweep tick of the leader.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
@@ -33,6 +39,12 @@ internal sealed class JanitorMetrics
             "Expired user-hash notifications handled by the leader, by role and outcome (removed, active).");
         _leaderChanges = meter.CreateCounter<long>("presence.janitor.leader_changes", "{change}",
             "Leadership changes of this replica (acquired, lost, released).");
+        _instanceHolds = meter.CreateCounter<long>("presence.janitor.instance_holds", "{hold}",
+            "Times the leader started sweeping again (start, leadership, a gap after a stall) and gave gateways one lease to renew.");
+        _instanceHeldTicks = meter.CreateCounter<long>("presence.janitor.instance_held_ticks", "{tick}",
+            "Sweep ticks that left lapsed gateway instances alone while gateways had their lease to renew.");
+        _lostSessions = meter.CreateCounter<long>("presence.janitor.lost_sessions", "{session}",
+            "Hub sessions of lapsed gateway instances ended (capped per tick by Janitor:MaxLostSessionsPerTick).");
     }
 
     public void Sweep(TimeSpan elapsed, SweepReport report)
@@ -56,6 +68,21 @@ internal sealed class JanitorMetrics
 
     public void ExpiryEvent(Role role, bool removed) =>
         _expiryEvents.Add(1, new TagList { { "role", role.Name() }, { "outcome", removed ? "removed" : "active" } });
+
+    /// <summary>A janitor loop (<see cref="RedisLoops"/>) met a Redis failure: <c>presence.redis.errors</c> {loop, class}.</summary>
+    public void RedisLoopError(string loop, Exception ex) => _presence.RedisLoopError(loop, ex);
+
+    public void InstanceHoldStarted() => _instanceHolds.Add(1);
+
+    public void InstanceRemovalHeld() => _instanceHeldTicks.Add(1);
+
+    public void LostSessionsEnded(long count)
+    {
+        if (count > 0)
+        {
+            _lostSessions.Add(count);
+        }
+    }
 
     public void LeaderChange(string change) => _leaderChanges.Add(1, new KeyValuePair<string, object?>("change", change));
 }

@@ -20,6 +20,12 @@ public sealed class JanitorOptions
     public int MaxBatchesPerTick { get; set; } = 100;
 
     /// <summary>
+    /// Sessions of lapsed gateway instances ended in one tick, all instances together (pipelined in batches of 256).
+    /// Bounds the time a dead gateway adds to a tick, so other users' transitions are never more than one tick late.
+    /// </summary>
+    public int MaxLostSessionsPerTick { get; set; } = 2000;
+
+    /// <summary>
     /// Lifetime of the leader lease (<c>presence:janitor:lease</c>). The leader renews it every third of this;
     /// a follower takes over within this long after the leader dies.
     /// </summary>
@@ -57,6 +63,11 @@ public sealed class JanitorOptionsValidator : IValidateOptions<JanitorOptions>
         if (o.MaxBatchesPerTick < 1)
         {
             errors.Add("Janitor:MaxBatchesPerTick must be at least 1.");
+        }
+
+        if (o.MaxLostSessionsPerTick < 1)
+        {
+            errors.Add("Janitor:MaxLostSessionsPerTick must be at least 1.");
         }
 
         if (o.LeaseDuration < TimeSpan.FromMilliseconds(100))

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Connections;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.RealtimeGateway.Connections;
 using Presence.RealtimeGateway.Hubs;
+using Presence.RealtimeGateway.Limits;
 using Presence.RealtimeGateway.Pushes;
 using Presence.RealtimeGateway.Watching;
 using Presence.ServiceDefaults;
@@ -28,8 +30,13 @@ public static class RealtimeGatewayExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<HubSessions>();
         services.TryAddSingleton<PresenceSnapshots>();
+        services.TryAddSingleton<SharedBoard>();
         services.TryAddSingleton<Watchers>();
         services.AddSingleton<PresenceHubFilter>();
+        services.AddOptions<HubLimitsOptions>().BindConfiguration(HubLimitsOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HubLimitsOptions>, HubLimitsOptionsValidator>());
+        services.TryAddSingleton<ConnectionCaps>();
+        services.AddSingleton<HubLimitsFilter>();
         services.AddHostedService<InstanceLease>();
         services.AddHostedService<PresenceEventConsumer>();
 
@@ -38,7 +45,12 @@ public static class RealtimeGatewayExtensions
             .WithMethods(HttpMethods.Get, HttpMethods.Post)
             .AllowAnyHeader()
             .AllowCredentials());
-        services.AddSignalR(o => o.AddFilter<PresenceHubFilter>())
+        // PresenceHubFilter first (outermost), so the limits' refusals are counted and traced like any other.
+        services.AddSignalR(o =>
+            {
+                o.AddFilter<PresenceHubFilter>();
+                o.AddFilter<HubLimitsFilter>();
+            })
             .AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolver =
                 JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
             .AddStackExchangeRedis();
@@ -86,6 +98,19 @@ public static class RealtimeGatewayExtensions
             if (presented && ctx.User.Identity?.IsAuthenticated != true)
             {
                 await ctx.ChallengeAsync().ConfigureAwait(false);
+                return;
+            }
+
+            // Over a connection cap: a 429 problem at negotiate already (the hub refuses the connection anyway).
+            if (ctx.Request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true
+                && ctx.RequestServices.GetRequiredService<ConnectionCaps>().Refusal(
+                    ctx.User.Identity?.IsAuthenticated == true ? ctx.User.FindFirstValue(PresenceClaims.Subject) : null,
+                    ctx.Connection.RemoteIpAddress?.ToString()) is { } refusal)
+            {
+                // Places free as connections close (a tab, a device): worth trying again after a few seconds, not at once.
+                ctx.Response.Headers.RetryAfter = "10";
+                await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many connections", detail: refusal)
+                    .ExecuteAsync(ctx).ConfigureAwait(false);
                 return;
             }
 

@@ -30,14 +30,95 @@ public sealed class ConnectionStore(
             (db: redis.GetDatabase(), key: keys.GatewayInstances, instanceId, until), idempotent: true, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Gateway instances whose lease lapsed (a bounded batch).</summary>
+    /// <summary>
+    /// A gateway renews its lease every third of <see cref="PresenceOptions.InstanceLease"/>; it counts as lapsed only
+    /// when it missed renewals for a whole lease after the one that was due (lease-until + a third of the lease), so a
+    /// gateway paused for less than its lease is never taken for a dead one (docs/reliability.md, "Stalls").
+    /// </summary>
+    public TimeSpan LapseMargin => options.CurrentValue.InstanceLease / 3;
+
+    /// <summary>Gateway instances whose lease lapsed (a bounded batch; see <see cref="LapseMargin"/>).</summary>
     public async Task<string[]> LapsedInstancesAsync(int limit, CancellationToken ct = default)
     {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var lapsedBefore = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)LapseMargin.TotalMilliseconds;
         var lapsed = await resilience.ExecuteAsync(
-            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, double.NegativeInfinity, s.nowMs, Exclude.None, Order.Ascending, 0, s.limit),
-            (db: redis.GetDatabase(), key: keys.GatewayInstances, nowMs, limit), idempotent: true, ct).ConfigureAwait(false);
+            static (s, _) => s.db.SortedSetRangeByScoreAsync(s.key, double.NegativeInfinity, s.lapsedBefore, Exclude.None, Order.Ascending, 0, s.limit),
+            (db: redis.GetDatabase(), key: keys.GatewayInstances, lapsedBefore, limit), idempotent: true, ct).ConfigureAwait(false);
         return [.. lapsed.Select(i => i.ToString())];
+    }
+
+    /// <summary>
+    /// Ends at most <paramref name="maxSessions"/> sessions of a lapsed instance as lost (reason <c>lost-instance</c>
+    /// for a user left without a session), pipelined in batches; forgets the instance once it holds none. The lease is
+    /// read again first: an instance that renewed since it was listed (a paused gateway or janitor that came back) is
+    /// left alone. Returns the users who left, the sessions ended, and whether the instance is gone.
+    /// </summary>
+    public async Task<(int Left, int Ended, bool Done)> RemoveLapsedInstanceAsync(string instanceId, int maxSessions, CancellationToken ct = default)
+    {
+        var db = redis.GetDatabase();
+        var score = await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetScoreAsync(s.key, s.instanceId),
+            (db, key: keys.GatewayInstances, instanceId), idempotent: true, ct).ConfigureAwait(false);
+        var lapsedBefore = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)LapseMargin.TotalMilliseconds;
+        if (score is null || score > lapsedBefore)
+        {
+            return (0, 0, true);
+        }
+
+        int left = 0, ended = 0;
+        foreach (var role in Roles.All)
+        {
+            var setKey = keys.InstanceConnections(role, instanceId);
+            while (ended < maxSessions)
+            {
+                var batch = await resilience.ExecuteAsync(
+                    static (s, _) => s.db.SetRandomMembersAsync(s.setKey, s.count),
+                    (db, setKey, count: Math.Min(256, maxSessions - ended)), idempotent: true, ct).ConfigureAwait(false);
+                if (batch.Length == 0)
+                {
+                    break;
+                }
+
+                // Issued together: one pipelined round trip per batch; each ending is atomic and removes its entry.
+                var outcomes = await Task.WhenAll(batch.Select(entry => EndLostAsync(db, role, setKey, instanceId, entry, ct))).ConfigureAwait(false);
+                left += outcomes.Count(o => o == SessionEndOutcome.Left);
+                ended += batch.Length;
+            }
+        }
+
+        if (ended >= maxSessions)
+        {
+            foreach (var role in Roles.All)
+            {
+                var remaining = await resilience.ExecuteAsync(
+                    static (s, _) => s.db.SetLengthAsync(s.setKey),
+                    (db, setKey: keys.InstanceConnections(role, instanceId)), idempotent: true, ct).ConfigureAwait(false);
+                if (remaining > 0)
+                {
+                    return (left, ended, false);
+                }
+            }
+        }
+
+        await resilience.ExecuteAsync(
+            static (s, _) => s.db.SortedSetRemoveAsync(s.key, s.instanceId),
+            (db, key: keys.GatewayInstances, instanceId), idempotent: true, ct).ConfigureAwait(false);
+        return (left, ended, true);
+    }
+
+    private async Task<SessionEndOutcome?> EndLostAsync(IDatabase db, Role role, RedisKey setKey, string instanceId, RedisValue entry, CancellationToken ct)
+    {
+        var text = entry.ToString();
+        var split = text.IndexOf(Separator, StringComparison.Ordinal);
+        var userId = split > 0 ? text[..split] : string.Empty;
+        var connectionId = split > 0 ? text[(split + 1)..] : string.Empty;
+        if (!UserId.IsValid(userId) || !UserId.IsValid(connectionId))
+        {
+            await resilience.ExecuteAsync(static (s, _) => s.db.SetRemoveAsync(s.setKey, s.entry), (db, setKey, entry), true, ct).ConfigureAwait(false);
+            return null;
+        }
+
+        return await store.LoseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -21,7 +21,8 @@ public sealed class PresenceMetrics
         _heartbeats = Meter.CreateCounter<long>("presence.heartbeats", "{heartbeat}", "Heartbeats by role, transport and outcome (accepted, throttled, rejected).");
         _storeDuration = Meter.CreateHistogram<double>("presence.store.duration", "s", "Duration of presence store calls to Redis.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
-        _redisErrors = Meter.CreateCounter<long>("presence.redis.errors", "{error}", "Redis calls that failed or were refused by the open circuit.");
+        _redisErrors = Meter.CreateCounter<long>("presence.redis.errors", "{error}",
+            "Redis calls that failed, were refused by the server or by the open circuit, by class and by store operation or background loop.");
         Meter.CreateObservableGauge("presence.redis.circuit_open", () => resilience.CircuitState is Polly.CircuitBreaker.CircuitState.Open or Polly.CircuitBreaker.CircuitState.Isolated ? 1 : 0,
             description: "1 while the Redis circuit breaker is open.");
     }
@@ -34,8 +35,12 @@ public sealed class PresenceMetrics
     public void StoreCall(string operation, TimeSpan elapsed) =>
         _storeDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
 
-    public void RedisError(string operation) =>
-        _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+    public void RedisError(string operation, RedisErrorClass errorClass) =>
+        _redisErrors.Add(1, new TagList { { "operation", operation }, { "class", errorClass.Name() } });
+
+    /// <summary>A background loop (<see cref="RedisLoops"/>) met a Redis failure and carries on after a backoff.</summary>
+    public void RedisLoopError(string loop, Exception ex) =>
+        _redisErrors.Add(1, new TagList { { "loop", loop }, { "class", (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name() } });
 }
 
 public static class HeartbeatOutcome

@@ -221,9 +221,9 @@ public sealed class PresenceReader(
             // Reads are not retried: a poll is retried by the next poll, and the board has its last good copy meanwhile.
             return await resilience.ExecuteAsync(static (s, _) => s.read(s.state), (read, state), idempotent: false, ct).ConfigureAwait(false);
         }
-        catch (RedisUnavailableException)
+        catch (RedisUnavailableException ex)
         {
-            metrics.RedisError(operation);
+            metrics.RedisError(operation, ex.Class);
             throw;
         }
         finally

@@ -1,9 +1,7 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
-using Polly.Timeout;
 using StackExchange.Redis;
 
 namespace Presence.Core;
@@ -34,17 +32,21 @@ public sealed class RedisResilienceOptions
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(1);
 }
 
-/// <summary>Redis is unreachable or failing: callers answer 503 with <see cref="RetryAfter"/>.</summary>
-public sealed class RedisUnavailableException(TimeSpan retryAfter, Exception inner)
-    : Exception("Redis is unavailable.", inner)
+/// <summary>Redis is unreachable, failing or refusing the command: callers answer 503 with <see cref="RetryAfter"/>.</summary>
+public sealed class RedisUnavailableException(TimeSpan retryAfter, RedisErrorClass errorClass, Exception inner)
+    : Exception($"Redis is unavailable ({errorClass.Name()}).", inner)
 {
     public TimeSpan RetryAfter { get; } = retryAfter;
+
+    /// <summary>What went wrong (<see cref="RedisErrors"/>): the tag of logs and metrics, and the 503's detail.</summary>
+    public RedisErrorClass Class { get; } = errorClass;
 }
 
 /// <summary>
 /// Every Redis call goes through here: a timeout and one circuit breaker shared by all calls of the
-/// process, and a jittered retry in front of them for idempotent writes only. A transient failure
-/// leaves as <see cref="RedisUnavailableException"/>, so hosts map it to a fast 503.
+/// process, and a jittered retry in front of them for idempotent writes only. A transient failure, and a
+/// refusal (<c>OOM</c>, <c>MISCONF</c>, <c>NOPERM</c>: see <see cref="RedisErrors"/>), leave as
+/// <see cref="RedisUnavailableException"/>, so hosts map them to a fast 503 and loops back off.
 /// </summary>
 public sealed class RedisResilience
 {
@@ -99,36 +101,26 @@ public sealed class RedisResilience
                 (call, state),
                 ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
+        catch (Exception ex) when (ex is not RedisUnavailableException && (IsTransient(ex) || RedisErrors.IsRefusal(ex)) && !ct.IsCancellationRequested)
         {
+            // A refusal lasts until an operator (or expiring keys) fixes it: callers come back after a break, as for an outage.
             var retryAfter = ex is BrokenCircuitException broken && broken.RetryAfter is { } after ? after : _breakDuration;
-            throw new RedisUnavailableException(retryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retryAfter, ex);
+            throw new RedisUnavailableException(
+                retryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retryAfter, RedisErrors.Classify(ex)!.Value, ex);
         }
     }
 
-    public static bool IsTransient(Exception ex) => ex switch
-    {
-        RedisConnectionException or RedisTimeoutException or TimeoutRejectedException or BrokenCircuitException
-            or SocketException or ObjectDisposedException => true,
-        // "BUSY " (a script is running) with the space: BUSYGROUP ("consumer group exists") is an answer, not a failure.
-        RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
-            || server.Message.StartsWith("BUSY ", StringComparison.Ordinal)
-            || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
-            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
-            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
-            || IsClusterFailover(server),
-        _ => false,
-    };
+    public static bool IsTransient(Exception ex) => ex is not RedisUnavailableException && RedisErrors.IsTransient(ex);
 
     /// <summary>
     /// Replies a Redis Cluster gives while a primary fails over (docs/architecture.md, "Redis Cluster"): the slot is
     /// not served until a replica takes over (<c>CLUSTERDOWN</c>), or the client's slot map is stale and the
     /// redirect could not be followed (<c>MOVED</c>, <c>ASK</c>). Each clears within the cluster node timeout plus
-    /// the election, so they are a 503 with Retry-After, never a 500. (<c>READONLY</c>, <c>TRYAGAIN</c> above
-    /// cover a demoted primary and a slot being migrated.)
+    /// the election, so they are a 503 with Retry-After, never a 500: <see cref="RedisErrors"/> classes them
+    /// <see cref="RedisErrorClass.Failover"/>, with <c>MASTERDOWN</c> and <c>TRYAGAIN</c>.
     /// </summary>
-    public static bool IsClusterFailover(RedisServerException ex) =>
-        ex.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
-        || ex.Message.StartsWith("MOVED ", StringComparison.Ordinal)
-        || ex.Message.StartsWith("ASK ", StringComparison.Ordinal);
+    public static bool IsClusterFailover(RedisServerException ex) => RedisErrors.Classify(ex) is RedisErrorClass.Failover
+        && (ex.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+            || ex.Message.StartsWith("MOVED ", StringComparison.Ordinal)
+            || ex.Message.StartsWith("ASK ", StringComparison.Ordinal));
 }

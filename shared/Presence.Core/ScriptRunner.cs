@@ -18,9 +18,9 @@ public sealed class ScriptRunner(IConnectionMultiplexer redis, RedisResilience r
                 idempotent,
                 ct).ConfigureAwait(false);
         }
-        catch (RedisUnavailableException)
+        catch (RedisUnavailableException ex)
         {
-            metrics.RedisError(operation);
+            metrics.RedisError(operation, ex.Class);
             throw;
         }
         finally

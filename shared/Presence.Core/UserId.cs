@@ -6,7 +6,7 @@ namespace Presence.Core;
 public static partial class UserId
 {
     public const int MaxLength = 128;
-    public const string Pattern = "^[A-Za-z0-9_.@-]{1,128}$";
+    public const string Pattern = @"^[A-Za-z0-9_.@-]{1,128}\z";
 
     public static bool IsValid(string? id) => id is not null && ValidId().IsMatch(id);
 

@@ -275,4 +275,10 @@ public sealed class HttpLimitsOptions
 
     /// <summary>Largest request body accepted; larger ones get 413 before anything reads them.</summary>
     public long MaxRequestBodyBytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Paths under this prefix are hub transports, exempt from <see cref="MaxRequestBodyBytes"/>: the hub limits each
+    /// message itself (<c>Gateway:MaximumReceiveMessageSize</c>). The same prefix the token is read from the query under.
+    /// </summary>
+    public string HubPathPrefix { get; set; } = "/hubs";
 }

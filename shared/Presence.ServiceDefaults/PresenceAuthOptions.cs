@@ -52,6 +52,60 @@ internal sealed class PresenceAuthOptionsValidator(IHostEnvironment environment)
                 $"Refusing to start in '{environment.EnvironmentName}' with the Development signing key: set Auth:Authority or Auth:SigningKey.");
         }
 
+        if (!environment.IsDevelopment() && SigningKeyStrength.Weakness(options.EffectiveSigningKey) is { } weakness)
+        {
+            return ValidateOptionsResult.Fail(
+                $"Refusing to start in '{environment.EnvironmentName}' with a weak Auth:SigningKey ({weakness}): "
+                + "use at least 32 random bytes, e.g. `openssl rand -base64 32`, or set Auth:Authority.");
+        }
+
         return ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>
+/// A cheap guard against hand-typed HS256 keys: the key's bits are estimated as its length times log2 of the
+/// alphabet its characters come from (hex, letters, digits, symbols), and a key of few distinct characters is
+/// refused whatever its length. <c>openssl rand -hex 32</c> and <c>openssl rand -base64 32</c> pass.
+/// </summary>
+public static class SigningKeyStrength
+{
+    /// <summary>Bits an HS256 key must carry.</summary>
+    public const int MinimumBits = 256;
+
+    /// <summary>Fewer distinct characters than this is a pattern, not a random key.</summary>
+    public const int MinimumDistinctCharacters = 10;
+
+    /// <summary>Why the key is too weak, or null when it is strong enough.</summary>
+    public static string? Weakness(string key)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(key) * 8 < MinimumBits)
+        {
+            return $"shorter than {MinimumBits} bits";
+        }
+
+        var distinct = key.Distinct().Count();
+        if (distinct < MinimumDistinctCharacters)
+        {
+            return $"only {distinct} distinct characters";
+        }
+
+        var bits = key.Length * Math.Log2(AlphabetSize(key));
+        return bits < MinimumBits ? $"about {bits:0} bits of entropy" : null;
+    }
+
+    private static int AlphabetSize(string key)
+    {
+        if (key.All(char.IsAsciiHexDigitLower) || key.All(char.IsAsciiHexDigitUpper))
+        {
+            return 16;
+        }
+
+        var size = 0;
+        size += key.Any(char.IsAsciiLetterLower) ? 26 : 0;
+        size += key.Any(char.IsAsciiLetterUpper) ? 26 : 0;
+        size += key.Any(char.IsAsciiDigit) ? 10 : 0;
+        size += key.Any(c => !char.IsAsciiLetterOrDigit(c)) ? 32 : 0;
+        return size;
     }
 }

@@ -2,15 +2,18 @@ using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Presence.Core;
 
 namespace Presence.ServiceDefaults;
 
 /// <summary>
-/// Turns what escapes an endpoint into problem details: a Redis outage is a fast 503 with Retry-After,
-/// a bad request the server itself refused (body too large, malformed framing) keeps its 4xx.
+/// Turns what escapes an endpoint into problem details: a Redis outage or refusal (every class of
+/// <see cref="RedisErrors"/>) is a fast 503 with Retry-After, never a 500; a bad request the server itself
+/// refused (body too large, malformed framing) keeps its 4xx.
 /// </summary>
-internal sealed partial class PresenceExceptionHandler(IProblemDetailsService problems, ILogger<PresenceExceptionHandler> logger)
+internal sealed partial class PresenceExceptionHandler(
+    IProblemDetailsService problems, IOptions<RedisResilienceOptions> resilience, ILogger<PresenceExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -23,10 +26,18 @@ internal sealed partial class PresenceExceptionHandler(IProblemDetailsService pr
             case RedisUnavailableException unavailable:
                 status = StatusCodes.Status503ServiceUnavailable;
                 title = "Presence store unavailable";
-                detail = "The presence store cannot be reached; retry after the Retry-After delay.";
-                httpContext.Response.Headers.RetryAfter =
-                    ((int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                LogRedisUnavailable(logger, httpContext.Request.Path);
+                detail = Detail(unavailable.Class);
+                SetRetryAfter(httpContext, unavailable.RetryAfter);
+                LogRedisUnavailable(logger, httpContext.Request.Path, unavailable.Class.Name());
+                break;
+            case var raw when RedisErrors.Classify(raw) is { } errorClass:
+                // Not through the resilience pipeline (a direct call) or an error reply no class covers: still the
+                // store failing, so a 503; an unclassified reply is logged as an error, as it is likely a bug.
+                status = StatusCodes.Status503ServiceUnavailable;
+                title = "Presence store unavailable";
+                detail = Detail(errorClass);
+                SetRetryAfter(httpContext, resilience.Value.BreakDuration);
+                LogRedisFailed(logger, httpContext.Request.Path, errorClass.Name(), raw);
                 break;
             case BadHttpRequestException bad:
                 status = bad.StatusCode;
@@ -46,6 +57,21 @@ internal sealed partial class PresenceExceptionHandler(IProblemDetailsService pr
         }).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable while serving {Path}")]
-    private static partial void LogRedisUnavailable(ILogger logger, PathString path);
+    private static string Detail(RedisErrorClass errorClass) => errorClass switch
+    {
+        RedisErrorClass.OutOfMemory or RedisErrorClass.Misconfigured or RedisErrorClass.ReadOnly =>
+            $"The presence store refuses writes for now ({errorClass.Name()}); retry after the Retry-After delay.",
+        RedisErrorClass.NoPermission => "The presence store refused this service's command (noperm); retry after the Retry-After delay.",
+        _ => $"The presence store cannot be reached ({errorClass.Name()}); retry after the Retry-After delay.",
+    };
+
+    private static void SetRetryAfter(HttpContext httpContext, TimeSpan retryAfter) =>
+        httpContext.Response.Headers.RetryAfter =
+            Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable ({ErrorClass}) while serving {Path}")]
+    private static partial void LogRedisUnavailable(ILogger logger, PathString path, string errorClass);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Redis failed ({ErrorClass}) while serving {Path}")]
+    private static partial void LogRedisFailed(ILogger logger, PathString path, string errorClass, Exception exception);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Presence.Core;
 using Presence.Testing;
+using Presence.Testing.Browser;
 
 namespace Presence.Client.Tests;
 
@@ -13,7 +14,6 @@ namespace Presence.Client.Tests;
 /// </summary>
 public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(4);
     private readonly string _prefix = RedisServer.NewKeyPrefix();
     private readonly Dictionary<string, string?> _settings = new()
@@ -28,8 +28,7 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
     private IServiceHost _statusQuery = null!;
     private IServiceHost _gateway = null!;
     private TestIngress _ingress = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private HeadlessChromium _chromium = null!;
 
     private PresenceKeys Keys => new(_prefix);
 
@@ -39,24 +38,12 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
         _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
         _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./dev.sh test does this).");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-            ],
-        });
+        _chromium = await HeadlessChromium.LaunchAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
+        await _chromium.DisposeAsync();
         await _ingress.DisposeAsync();
         await _gateway.DisposeAsync();
         await _statusQuery.DisposeAsync();
@@ -69,7 +56,7 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
         var events = Keys.Events(Role.Therapist);
-        var page = await (await _browser.NewContextAsync()).NewPageAsync();
+        var page = await (await _chromium.Browser.NewContextAsync()).NewPageAsync();
         await SignInOnTheBoardAsync(page);
         await Eventually.TrueAsync(async () => (await TransitionsAsync()).Length == 1, TimeSpan.FromSeconds(15), "t-reload online");
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());

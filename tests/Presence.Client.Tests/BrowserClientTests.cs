@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Presence.Core;
 using Presence.Testing;
+using Presence.Testing.Browser;
 
 namespace Presence.Client.Tests;
 
@@ -12,7 +13,6 @@ namespace Presence.Client.Tests;
 /// </summary>
 public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
     private readonly string _prefix = RedisServer.NewKeyPrefix();
     private readonly Dictionary<string, string?> _settings = new()
     {
@@ -27,8 +27,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     private IServiceHost _statusQuery = null!;
     private IServiceHost _gateway = null!;
     private TestIngress _ingress = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private HeadlessChromium _chromium = null!;
 
         private PresenceKeys Keys => new(_prefix);
 
@@ -38,24 +37,12 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
         _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
         _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./dev.sh test does this).");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-            ],
-        });
+        _chromium = await HeadlessChromium.LaunchAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
+        await _chromium.DisposeAsync();
         await _ingress.DisposeAsync();
         await _gateway.DisposeAsync();
         await _statusQuery.DisposeAsync();
@@ -65,7 +52,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Start_sends_a_heartbeat_that_lands_in_redis_and_stop_signs_off()
     {
-        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-start"));
 
@@ -84,7 +71,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Two_tabs_of_one_user_have_one_sender_and_the_other_takes_over_when_it_closes()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await _chromium.Browser.NewContextAsync();
         var first = await OpenAsync(context, TestContext.Current.CancellationToken);
         var second = await OpenAsync(context, TestContext.Current.CancellationToken);
         var token = DevTokens.Community("c-tabs");
@@ -112,7 +99,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Hidden_past_the_grace_period_signs_off_and_visible_again_beats_at_once()
     {
-        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
+        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-hide"));
         await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(15), "online");
 
@@ -132,7 +119,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Pagehide_signs_off_with_a_keepalive_request()
     {
-        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", DevTokens.Community("c-leave"));
         await Eventually.TrueAsync(async () => await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(15), "online");
 
@@ -156,8 +143,10 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         }, realClock: true);
         _ingress.HeartbeatApi = server.StartKestrel();
         var token = DevTokens.Therapist("t-429");
-        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken);
-        var device = await page.EvaluateAsync<string>("() => localStorage.getItem('presence:device')");
+        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        // The module keeps its device id in localStorage (made on first use): this browser's id, set up front.
+        const string device = "browser-429";
+        await page.EvaluateAsync("d => localStorage.setItem('presence:device', d)", device);
         using (var http = server.CreateHttpClient())
         using (var earlier = new HttpRequestMessage(HttpMethod.Post, "/v1/therapists/heartbeat"))
         {
@@ -182,7 +171,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 150_000)]
     public async Task Gateway_restart_reconnects_rewatches_applies_the_snapshot_and_receives_the_next_push()
     {
-        var page = await OpenAsync(await _browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
+        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
         await page.EvaluateAsync("""
             async () => {
               window.pushes = []; window.states = []; window.snapshots = 0;

@@ -10,6 +10,7 @@ using Microsoft.Playwright;
 using Presence.Core;
 using Presence.LocalProxy;
 using Presence.Testing;
+using Presence.Testing.Browser;
 using static Microsoft.Playwright.Assertions;
 
 namespace Presence.Client.Tests;
@@ -22,7 +23,6 @@ namespace Presence.Client.Tests;
 /// </summary>
 public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
     private readonly string _prefix = RedisServer.NewKeyPrefix();
     private readonly List<IAsyncDisposable> _hosts = [];
     private readonly ConcurrentQueue<(string Method, string Path, string? Authorization)> _requests = new();
@@ -30,8 +30,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
     private IServiceHost _heartbeatApi = null!;
     private string _frontend = null!;
     private string _proxy = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private HeadlessChromium _chromium = null!;
 
     private PresenceKeys Keys => new(_prefix);
 
@@ -60,24 +59,12 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
         proxy.Configuration["ReverseProxy:Clusters:realtime-gateway:Destinations:local:Address"] = gateway.StartKestrel() + "/";
         _proxy = await StartAsync(proxy, null);
 
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./dev.sh test does this).");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-            ],
-        });
+        _chromium = await HeadlessChromium.LaunchAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
+        await _chromium.DisposeAsync();
         foreach (var host in Enumerable.Reverse(_hosts))
         {
             await host.DisposeAsync();
@@ -139,7 +126,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
     private async Task<IPage> OpenAsync(CancellationToken ct, string query = "")
     {
         ct.ThrowIfCancellationRequested();
-        var page = await (await _browser.NewContextAsync()).NewPageAsync();
+        var page = await (await _chromium.Browser.NewContextAsync()).NewPageAsync();
         page.Request += (_, request) =>
         {
             if (request.Url.StartsWith(_proxy, StringComparison.Ordinal) && request.Method != "OPTIONS")

@@ -19,8 +19,8 @@ public abstract class BackendTests(IRedisBackend redis)
 
         foreach (var role in Roles.All)
         {
-            Assert.True((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Hub, null), Ct)).CameOnline);
-            Assert.False((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Hub, null), Ct)).CameOnline);
+            Assert.True((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct)).CameOnline);
+            Assert.False((await core.Store.HeartbeatAsync(new Heartbeat(role, "u-1", HeartbeatTransport.Rest, null), Ct)).CameOnline);
             Assert.Equal(SessionEndOutcome.Leaving, await core.Store.SignOffAsync(role, "u-1", Ct));
             core.Time.Advance(core.Options.LeaveGrace);
             Assert.True(await core.Store.SettleAsync(DueIndex.Online, role, "u-1", Ct));

@@ -14,6 +14,8 @@ public sealed class ModelTests
     [InlineData("brace{", false)]
     [InlineData("star*", false)]
     [InlineData("new\nline", false)]
+    [InlineData("trailing-newline\n", false)]
+    [InlineData("trailing-crlf\r\n", false)]
     [InlineData("ünicode", false)]
     public void User_ids_are_validated_before_they_touch_a_key(string id, bool valid) => Assert.Equal(valid, UserId.IsValid(id));
 

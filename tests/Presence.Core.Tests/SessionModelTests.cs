@@ -97,10 +97,13 @@ public sealed class SessionModelTests(RedisServer redis)
         await h.HubBeatAsync(Role.Community, "c-2", "gw-live", "d");
         h.Time.Advance(TimeSpan.FromSeconds(10));
         await h.Connections.RenewInstanceAsync("gw-live", Ct);
-        h.Time.Advance(TimeSpan.FromSeconds(6));
+        // Lapsed: no renewal for the lease plus the renewal pace (15 s + 5 s) since gw-dead's last one.
+        h.Time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Empty(await h.Connections.LapsedInstancesAsync(10, Ct));
+        h.Time.Advance(TimeSpan.FromSeconds(1));
 
         Assert.Equal(["gw-dead"], await h.Connections.LapsedInstancesAsync(10, Ct));
-        Assert.Equal(2, await h.Connections.RemoveInstanceAsync("gw-dead", lost: true, Ct));
+        Assert.Equal((2, 3, true), await h.Connections.RemoveLapsedInstanceAsync("gw-dead", 100, Ct));
 
         Assert.Equal(["online/heartbeat", "recent/lost-instance"], Transitions(await h.StateEventsAsync(Role.Therapist)));
         var community = await h.StateEventsAsync(Role.Community);
@@ -205,5 +208,45 @@ public sealed class SessionModelTests(RedisServer redis)
         await using var h = new StoreHarness(redis);
         await h.Get<PresenceEventStream>().AppendAsync(e, Ct);
         Assert.Equal(e, Assert.Single(await h.StateEventsAsync(Role.Therapist)));
+    }
+
+    [Fact]
+    public async Task A_lapsed_gateway_that_renewed_since_it_was_listed_is_left_alone()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.Connections.RenewInstanceAsync("gw-paused", Ct);
+        await h.HubBeatAsync(Role.Therapist, "t-1", "gw-paused", "a");
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(["gw-paused"], await h.Connections.LapsedInstancesAsync(10, Ct));
+
+        // The gateway (or a janitor paused with the list in hand) came back: its renewal wins.
+        await h.Connections.RenewInstanceAsync("gw-paused", Ct);
+        Assert.Equal((0, 0, true), await h.Connections.RemoveLapsedInstanceAsync("gw-paused", 100, Ct));
+
+        Assert.Equal(["online/heartbeat"], Transitions(await h.StateEventsAsync(Role.Therapist)));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-paused"));
+        Assert.True(await h.Db.SetContainsAsync(h.Keys.InstanceConnections(Role.Therapist, "gw-paused"), "t-1|a"));
+    }
+
+    [Fact]
+    public async Task A_lapsed_gateway_is_removed_at_most_so_many_sessions_per_call()
+    {
+        await using var h = new StoreHarness(redis);
+        await h.Connections.RenewInstanceAsync("gw-big", Ct);
+        for (var i = 0; i < 30; i++)
+        {
+            await h.HubBeatAsync(Role.Community, "c-" + i, "gw-big", "k" + i);
+        }
+
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+
+        Assert.Equal((12, 12, false), await h.Connections.RemoveLapsedInstanceAsync("gw-big", 12, Ct));
+        Assert.Equal(18, await h.Db.SetLengthAsync(h.Keys.InstanceConnections(Role.Community, "gw-big")));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-big"));
+        Assert.Equal((12, 12, false), await h.Connections.RemoveLapsedInstanceAsync("gw-big", 12, Ct));
+        Assert.Equal((6, 6, true), await h.Connections.RemoveLapsedInstanceAsync("gw-big", 12, Ct));
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-big"));
+        var events = await h.StateEventsAsync(Role.Community);
+        Assert.Equal(30, events.Count(e => e.Reason == PresenceReason.LostInstance));
     }
 }

@@ -71,6 +71,7 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncLifetime
     [InlineData("a:b")]
     [InlineData("{therapist}")]
     [InlineData("x*")]
+    [InlineData("t-1\n")]
     public async Task Sub_that_is_not_a_valid_id_is_400(string sub)
     {
         using var client = _app.CreateClient(DevTokens.Therapist(sub));

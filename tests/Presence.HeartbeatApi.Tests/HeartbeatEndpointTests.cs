@@ -34,6 +34,56 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Heartbeat_with_an_empty_body_labelled_json_is_accepted()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-empty"));
+
+        var response = await client.PostAsync("/v1/therapists/heartbeat", EmptyJson(), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist), "t-empty"));
+    }
+
+    [Fact]
+    public async Task Sign_off_with_an_empty_body_labelled_json_is_accepted()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-empty-off"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
+
+        var response = await client.PostAsync("/v1/therapists/offline", EmptyJson(), Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        // The last session ended: the user is in the leave grace (docs/architecture.md, "Leave grace").
+        Assert.Equal(0, await _app.Db.SortedSetLengthAsync(_app.Keys.Sessions(Role.Therapist, "t-empty-off")));
+        Assert.Equal("1", (string?)await _app.Db.HashGetAsync(_app.Keys.User(Role.Therapist, "t-empty-off"), "leave"));
+    }
+
+    [Fact]
+    public async Task Empty_chunked_body_labelled_json_is_accepted()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-chunked"));
+        using var empty = new StreamContent(new MemoryStream());
+        empty.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/therapists/heartbeat") { Content = empty };
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await client.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Empty_body_labelled_json_is_still_a_400_where_the_body_is_required()
+    {
+        using var client = _app.CreateClient(DevTokens.Therapist("t-empty-put"));
+        var response = await client.PutAsync("/v1/therapists/availability", EmptyJson(), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.ProblemAsync();
+        Assert.False(await _app.AnyKeyAsync());
+    }
+
+    [Fact]
     public async Task Community_heartbeat_with_json_body_is_accepted()
     {
         using var client = _app.CreateClient(DevTokens.Community("c-1"));
@@ -220,5 +270,12 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
         {
             Assert.True(paths.TryGetProperty(path, out _), path);
         }
+    }
+
+    private static ByteArrayContent EmptyJson()
+    {
+        var empty = new ByteArrayContent([]);
+        empty.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return empty;
     }
 }

@@ -15,11 +15,13 @@ public sealed class JanitorOptionsTests
             SweepInterval = TimeSpan.Zero,
             BatchSize = 100_000,
             MaxBatchesPerTick = 0,
+            MaxLostSessionsPerTick = 0,
             LeaseDuration = TimeSpan.FromMilliseconds(10),
         });
 
         Assert.False(bad.Succeeded);
-        Assert.Equal(4, bad.Failures!.Count());
+        Assert.Equal(5, bad.Failures!.Count());
+        Assert.Contains(bad.Failures!, f => f.Contains("MaxLostSessionsPerTick", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Presence.Core;
+using Presence.Janitor.Sweeping;
 using Presence.Testing;
 
 namespace Presence.Janitor.Tests;
@@ -171,14 +172,20 @@ public sealed class SweepTests(RedisServer redis)
         await j.HubBeatAsync(Role.Therapist, "t-1", "gw-dead", "a");
         await j.HubBeatAsync(Role.Community, "c-1", "gw-dead", "b");
         await j.HubBeatAsync(Role.Community, "c-1", "gw-live", "c");
-        j.Fake.Advance(j.Options.InstanceLease - TimeSpan.FromSeconds(5));
-        await j.Connections.RenewInstanceAsync("gw-live", Ct);
-        j.Fake.Advance(TimeSpan.FromSeconds(6));
+        // A janitor that starts sweeping gives gateways one lease to renew first; from then on it ticks every few seconds.
+        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
+        Assert.True(j.Sweeper.HoldingInstances);
+        var reports = new List<SweepReport>();
+        for (var t = 0; t < 5; t++)
+        {
+            j.Fake.Advance(TimeSpan.FromSeconds(4));
+            await j.Connections.RenewInstanceAsync("gw-live", Ct);
+            reports.Add(await j.Sweeper.SweepOnceAsync(Ct));
+        }
 
-        var report = await j.Sweeper.SweepOnceAsync(Ct);
-
-        Assert.Equal(1, report.InstancesRemoved);
-        Assert.Equal(1, report.Transitions);
+        // gw-dead lapsed at 20 s (lease 15 s + the renewal pace 5 s), after the hold (15 s): removed by the last tick.
+        Assert.Equal([0, 0, 0, 0, 1], reports.Select(r => r.InstancesRemoved));
+        Assert.Equal(1, reports.Sum(r => r.Transitions));
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community), "c-1"));
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-dead"));
@@ -263,5 +270,109 @@ public sealed class SweepTests(RedisServer redis)
 
         var length = await j.Db.StreamLengthAsync(events);
         Assert.InRange(length, 100, 300);
+    }
+
+    [Fact]
+    public async Task After_a_stall_gateways_get_one_lease_to_renew_and_only_a_dead_one_is_removed()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.Connections.RenewInstanceAsync("gw-live", Ct);
+        await j.Connections.RenewInstanceAsync("gw-dead", Ct);
+        await j.HubBeatAsync(Role.Therapist, "t-live", "gw-live", "a");
+        await j.HubBeatAsync(Role.Therapist, "t-dead", "gw-dead", "b");
+        await SweepEveryFourSecondsAsync(j, 5, renew: ["gw-live", "gw-dead"]);
+        Assert.False(j.Sweeper.HoldingInstances);
+
+        // Redis (or this janitor) stalls 25 s: nobody renews, nobody sweeps. Both leases look lapsed when it is back.
+        j.Fake.Advance(TimeSpan.FromSeconds(25));
+        Assert.Equal(["gw-dead", "gw-live"], (await j.Connections.LapsedInstancesAsync(10, Ct)).Order());
+        var resumed = await j.Sweeper.SweepOnceAsync(Ct);
+        Assert.Equal(0, resumed.InstancesRemoved);
+        Assert.True(j.Sweeper.HoldingInstances);
+
+        // The live gateway renews within its pace; the dead one never does.
+        var after = await SweepEveryFourSecondsAsync(j, 5, renew: ["gw-live"]);
+
+        Assert.Equal(1, after.Sum(r => r.InstancesRemoved));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-live"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-dead"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-live"));
+    }
+
+    [Fact]
+    public async Task A_dead_gateway_with_many_sessions_is_removed_over_ticks_without_delaying_other_users()
+    {
+        await using var j = new JanitorHarness(redis, janitor: o => o.MaxLostSessionsPerTick = 100, presence: o =>
+        {
+            o.OnlineWindow = TimeSpan.FromSeconds(24);
+            o.HeartbeatInterval = TimeSpan.FromSeconds(12);
+            o.MinHeartbeatInterval = TimeSpan.FromSeconds(5);
+        });
+        await j.Connections.RenewInstanceAsync("gw-big", Ct);
+        for (var i = 0; i < 250; i++)
+        {
+            await j.HubBeatAsync(Role.Community, "c-" + i, "gw-big", "k" + i);
+        }
+
+        await SweepEveryFourSecondsAsync(j, 2, renew: ["gw-big"]);
+        // Another user's online window ends (8 s + 24 s) on the tick that first meets the dead gateway (12 s + 20 s).
+        await j.BeatAsync(Role.Therapist, "t-other");
+        await SweepEveryFourSecondsAsync(j, 1, renew: ["gw-big"]);
+        Assert.All(await SweepEveryFourSecondsAsync(j, 4, renew: []), r => Assert.Equal(0, r.Transitions));
+        Assert.False(j.Sweeper.HoldingInstances);
+
+        var first = (await SweepEveryFourSecondsAsync(j, 1, renew: []))[0];
+
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-other"));
+        Assert.False(first.CaughtUp);
+        Assert.Equal(0, first.InstancesRemoved);
+        Assert.Equal(150, await j.Db.SetLengthAsync(j.Keys.InstanceConnections(Role.Community, "gw-big")));
+        var rest = await j.SweepUntilCaughtUpAsync(maxTicks: 5);
+        Assert.Equal(2, rest.Count);
+        Assert.Equal(1, rest.Sum(r => r.InstancesRemoved));
+        Assert.Equal(250, (await j.EventsAsync(Role.Community)).Count(e => e["reason"] == PresenceReason.LostInstance));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-big"));
+    }
+
+    [Fact]
+    public async Task A_gateway_paused_for_less_than_its_lease_gives_no_transition()
+    {
+        await using var j = new JanitorHarness(redis);
+        await j.Connections.RenewInstanceAsync("gw-1", Ct);
+        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-1", "a");
+        var reports = new List<SweepReport>();
+        // Ticks every second; the gateway renews every 5 s until 20 s, then is paused just before its renewal at 25 s
+        // for 14 s (under its 15 s lease) and renews at 39 s, as soon as it runs again.
+        for (var second = 1; second <= 45; second++)
+        {
+            j.Fake.Advance(TimeSpan.FromSeconds(1));
+            if ((second <= 20 && second % 5 == 0) || second == 39)
+            {
+                await j.Connections.RenewInstanceAsync("gw-1", Ct);
+            }
+
+            reports.Add(await j.Sweeper.SweepOnceAsync(Ct));
+        }
+
+        Assert.Equal(0, reports.Sum(r => r.InstancesRemoved));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+    }
+
+    /// <summary>Ticks as the leader does after a start (a few seconds apart, under the renewal pace), renewing the given gateways first.</summary>
+    private static async Task<List<SweepReport>> SweepEveryFourSecondsAsync(JanitorHarness j, int ticks, string[] renew)
+    {
+        var reports = new List<SweepReport>();
+        for (var t = 0; t < ticks; t++)
+        {
+            j.Fake.Advance(TimeSpan.FromSeconds(4));
+            foreach (var gateway in renew)
+            {
+                await j.Connections.RenewInstanceAsync(gateway, Ct);
+            }
+
+            reports.Add(await j.Sweeper.SweepOnceAsync(Ct));
+        }
+
+        return reports;
     }
 }

@@ -52,10 +52,10 @@ public sealed class ScaleOutTests(RedisServer redis)
         await using var janitor = new JanitorStand(redis, prefix);
 
         Assert.DoesNotContain(b.InstanceId, await janitor.Connections.LapsedInstancesAsync(10, Ct));
-        janitor.Time.Advance(janitor.Options.InstanceLease + TimeSpan.FromSeconds(1));
+        janitor.Time.Advance(janitor.Options.InstanceLease + janitor.Connections.LapseMargin + TimeSpan.FromSeconds(1));
         var lapsed = await janitor.Connections.LapsedInstancesAsync(10, Ct);
         Assert.Contains(b.InstanceId, lapsed);
-        Assert.Equal(1, await janitor.Connections.RemoveInstanceAsync(b.InstanceId, lost: true, Ct));
+        Assert.Equal(1, (await janitor.Connections.RemoveLapsedInstanceAsync(b.InstanceId, 100, Ct)).Left);
 
         await pushes.WaitForReasonAsync("t-k", "recent", PresenceReason.LostInstance);
         Assert.Null(await redis.Database.SortedSetScoreAsync(a.PresenceKeys.Online(Role.Therapist), "t-k"));

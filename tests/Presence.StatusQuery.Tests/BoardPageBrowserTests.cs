@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Presence.Core;
 using Presence.Testing;
+using Presence.Testing.Browser;
 using static Microsoft.Playwright.Assertions;
 
 namespace Presence.StatusQuery.Tests;
@@ -17,7 +18,6 @@ namespace Presence.StatusQuery.Tests;
 /// </summary>
 public sealed class BoardPageBrowserTests(RedisServer redis)
 {
-    private const string Chromium = "/usr/bin/chromium";
     private static readonly float Patience = 20_000;
 
     [Fact(Timeout = 180_000)]
@@ -158,13 +158,11 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
 
     private sealed class BrowserSession : IAsyncDisposable
     {
-        private readonly IPlaywright _playwright;
-        private readonly IBrowser _browser;
+        private readonly HeadlessChromium _chromium;
 
-        private BrowserSession(IPlaywright playwright, IBrowser browser, IPage page)
+        private BrowserSession(HeadlessChromium chromium, IPage page)
         {
-            _playwright = playwright;
-            _browser = browser;
+            _chromium = chromium;
             Page = page;
         }
 
@@ -172,27 +170,12 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
 
         public static async Task<BrowserSession> StartAsync()
         {
-            Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./dev.sh test does this).");
-            var playwright = await Playwright.CreateAsync();
-            var browser = await playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args =
-                [
-                    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                ],
-            });
-            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 900, Height = 600 } });
-            return new BrowserSession(playwright, browser, page);
+            var chromium = await HeadlessChromium.LaunchAsync();
+            var page = await chromium.Browser.NewPageAsync(new() { ViewportSize = new() { Width = 900, Height = 600 } });
+            return new BrowserSession(chromium, page);
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await _browser.DisposeAsync();
-            _playwright.Dispose();
-        }
+        public ValueTask DisposeAsync() => _chromium.DisposeAsync();
     }
 
     /// <summary>A stand-in for the realtime gateway's hub contract (docs/architecture.md, "Hub"): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>

@@ -19,6 +19,9 @@ public sealed class RedisServer : IRedisBackend, IAsyncLifetime
 
     public int Port { get; private set; }
 
+    /// <summary>The server's working directory (<c>dir</c>), where a BGSAVE writes <c>dump.rdb</c>.</summary>
+    public string DataDirectory => _directory;
+
     /// <summary>For services under test: fail fast while the server is down, reconnect when it is back.</summary>
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectRetry=1,connectTimeout=1000";
 
@@ -84,6 +87,24 @@ public sealed class RedisServer : IRedisBackend, IAsyncLifetime
         await _process.WaitForExitAsync();
         _process.Dispose();
         _process = null;
+    }
+
+    /// <summary>Freezes the server (SIGSTOP): connections stay open, nothing is answered, as in a long GC-like stall.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = _process?.Id ?? throw new InvalidOperationException("redis-server is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture) } })
+            ?? throw new InvalidOperationException("kill did not start.");
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} exited with {kill.ExitCode}.");
+        }
     }
 
     /// <summary>A client for test assertions (admin commands allowed), shared by the tests of the assembly.</summary>

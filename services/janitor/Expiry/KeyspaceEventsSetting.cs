@@ -51,9 +51,10 @@ internal sealed partial class KeyspaceEventsSetting(
             var pairs = (RedisResult[])reply!;
             current = pairs.Length >= 2 ? (string?)pairs[1] ?? string.Empty : string.Empty;
         }
-        catch (RedisServerException ex)
+        // Managed Redis renames CONFIG away (an ERR reply) or denies it to the ACL user (NOPERM, a refusal).
+        catch (Exception ex) when (ex is RedisServerException || ex is RedisUnavailableException { Class: RedisErrorClass.NoPermission })
         {
-            LogConfigRefused(logger, ex.Message, Parameter, "Ex");
+            LogConfigRefused(logger, (ex.InnerException ?? ex).Message, Parameter, "Ex");
             return false;
         }
 
@@ -76,9 +77,10 @@ internal sealed partial class KeyspaceEventsSetting(
             LogConfigured(logger, Parameter, current, wanted);
             return true;
         }
-        catch (RedisServerException ex)
+        // Managed Redis renames CONFIG away (an ERR reply) or denies it to the ACL user (NOPERM, a refusal).
+        catch (Exception ex) when (ex is RedisServerException || ex is RedisUnavailableException { Class: RedisErrorClass.NoPermission })
         {
-            LogConfigRefused(logger, ex.Message, Parameter, wanted);
+            LogConfigRefused(logger, (ex.InnerException ?? ex).Message, Parameter, wanted);
             return false;
         }
     }

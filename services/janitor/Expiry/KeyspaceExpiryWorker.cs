@@ -26,6 +26,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     private readonly LeaderLease _lease;
     private readonly IOptionsMonitor<JanitorOptions> _options;
     private readonly TimeProvider _time;
+    private readonly PresenceMetrics _metrics;
     private readonly ILogger<KeyspaceExpiryWorker> _logger;
     private CancellationTokenSource? _resubscribe;
     private int _subscribedPrimaries;
@@ -46,6 +47,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         _lease = lease;
         _options = options;
         _time = time;
+        _metrics = metrics;
         _logger = logger;
         metrics.Meter.CreateObservableGauge("presence.janitor.expiry.primaries", () => Volatile.Read(ref _subscribedPrimaries), "{node}",
             "Redis primaries the expired-key subscription listens on (1 on a single node; every primary on a cluster).");
@@ -125,7 +127,15 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
                 }
                 else if (!subscribed.IsSubsetOf(connected) && _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster))
                 {
-                    await _redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
+                    try
+                    {
+                        await _redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
+                    {
+                        // The next check asks again; the subscription itself is untouched.
+                        _metrics.RedisLoopError(RedisLoops.JanitorExpiry, ex);
+                    }
                 }
             }
         }
@@ -140,9 +150,10 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         {
             await _setting.EnsureAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
         {
-            LogEnsureFailed(_logger, ex);
+            _metrics.RedisLoopError(RedisLoops.JanitorExpiry, ex);
+            LogEnsureFailed(_logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), ex);
         }
     }
 
@@ -160,10 +171,11 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
             {
                 await _expiry.HandleExpiredAsync(key, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
             {
                 // Lost for now; the retention trim removes the entry by score later.
-                LogHandleFailed(_logger, ex);
+                _metrics.RedisLoopError(RedisLoops.JanitorExpiry, ex);
+                LogHandleFailed(_logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), ex);
             }
         }
     }
@@ -174,7 +186,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         {
             await queue.UnsubscribeAsync().ConfigureAwait(false);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
         {
             // Redis is away: the server dropped the subscription with the connection anyway.
         }
@@ -192,9 +204,10 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
                 await _setting.EnsureAsync(ct).ConfigureAwait(false);
                 return await _redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
             {
-                LogSubscribeFailed(_logger, delay, ex);
+                _metrics.RedisLoopError(RedisLoops.JanitorExpiry, ex);
+                LogSubscribeFailed(_logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), delay, ex);
                 await Task.Delay(delay, _time, ct).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.CurrentValue.MaxBackoff.Ticks));
             }
@@ -229,16 +242,16 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening to expired-key events on {Channel} on {Primaries} primaries.")]
     private static partial void LogSubscribed(ILogger logger, string channel, int primaries);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check notify-keyspace-events on the new primaries; they are checked again at the next subscription.")]
-    private static partial void LogEnsureFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check notify-keyspace-events on the new primaries (Redis {ErrorClass}); they are checked again at the next subscription.")]
+    private static partial void LogEnsureFailed(ILogger logger, string errorClass, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis primaries changed (new: {Primaries}); checking their expired-key events.")]
     private static partial void LogTopologyChanged(ILogger logger, string primaries);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to expired-key events; retrying in {Delay}.")]
-    private static partial void LogSubscribeFailed(ILogger logger, TimeSpan delay, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to expired-key events (Redis {ErrorClass}); retrying in {Delay}.")]
+    private static partial void LogSubscribeFailed(ILogger logger, string errorClass, TimeSpan delay, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "An expired user hash could not be handled; the retention trim will remove its last-seen entry.")]
-    private static partial void LogHandleFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An expired user hash could not be handled (Redis {ErrorClass}); the retention trim will remove its last-seen entry.")]
+    private static partial void LogHandleFailed(ILogger logger, string errorClass, Exception exception);
 
 }

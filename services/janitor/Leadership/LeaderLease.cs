@@ -67,10 +67,12 @@ internal sealed partial class LeaderLease(
                 [Token, (long)o.LeaseDuration.TotalMilliseconds], idempotent: true, ct).ConfigureAwait(false);
             reply = (long[])result!;
         }
-        catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
         {
-            // Keep what validity is left: a renewal may fail twice before the lease lapses.
-            LogAttemptFailed(logger, ex);
+            // Keep what validity is left: a renewal may fail twice before the lease lapses. Every Redis answer lands
+            // here (down, OOM, MISCONF, READONLY, NOPERM, ...): the next attempt comes at the renewal pace, as ever.
+            metrics.RedisLoopError(RedisLoops.JanitorLeader, ex);
+            LogAttemptFailed(logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), ex);
             NoteLossIfLapsed();
             return o.RenewInterval;
         }
@@ -125,7 +127,7 @@ internal sealed partial class LeaderLease(
                 idempotent: true, ct).ConfigureAwait(false);
             LogReleased(logger, released == 1);
         }
-        catch (Exception ex) when (ex is RedisUnavailableException or RedisException
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex)
             || (ex is OperationCanceledException && ct.IsCancellationRequested))
         {
             // Redis is away or the shutdown ran out of time: the lease runs out by itself, and a follower takes
@@ -153,8 +155,8 @@ internal sealed partial class LeaderLease(
     [LoggerMessage(Level = LogLevel.Information, Message = "Janitor lease released (held until now: {Held}).")]
     private static partial void LogReleased(ILogger logger, bool held);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Janitor lease attempt failed; retrying.")]
-    private static partial void LogAttemptFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Janitor lease attempt failed (Redis {ErrorClass}); retrying.")]
+    private static partial void LogAttemptFailed(ILogger logger, string errorClass, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Janitor lease release failed; it will lapse by itself.")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.Janitor.Leadership;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Sweeping;
 
@@ -14,6 +13,7 @@ namespace Presence.Janitor.Sweeping;
 internal sealed partial class SweepWorker(
     Sweeper sweeper,
     LeaderLease lease,
+    JanitorMetrics metrics,
     IOptions<JanitorOptions> options,
     TimeProvider time,
     ILogger<SweepWorker> logger) : BackgroundService
@@ -47,12 +47,13 @@ internal sealed partial class SweepWorker(
                         LogBehind(logger, report.OnlineRemoved, report.LastSeenTrimmed);
                     }
                 }
-                catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+                catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !stoppingToken.IsCancellationRequested)
                 {
                     failures++;
                     var backoff = Backoff(o, failures);
                     retryAt = time.GetTimestamp() + (long)(backoff.TotalSeconds * time.TimestampFrequency);
-                    LogFailed(logger, failures, backoff, ex);
+                    metrics.RedisLoopError(RedisLoops.JanitorSweep, ex);
+                    LogFailed(logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), failures, backoff, ex);
                 }
             }
         }
@@ -68,8 +69,8 @@ internal sealed partial class SweepWorker(
         return TimeSpan.FromTicks((long)Math.Min(o.SweepInterval.Ticks * factor, o.MaxBackoff.Ticks));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep failed ({Failures} in a row); next attempt in {Backoff}.")]
-    private static partial void LogFailed(ILogger logger, int failures, TimeSpan backoff, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep failed (Redis {ErrorClass}, {Failures} in a row); next attempt in {Backoff}.")]
+    private static partial void LogFailed(ILogger logger, string errorClass, int failures, TimeSpan backoff, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sweeping again after {Failures} failed attempts.")]
     private static partial void LogRecovered(ILogger logger, int failures);

@@ -30,14 +30,34 @@ internal sealed class Sweeper(
     PresenceEventStream events,
     ConnectionStore connections,
     IOptionsMonitor<JanitorOptions> janitorOptions,
+    IOptionsMonitor<PresenceOptions> presenceOptions,
     JanitorMetrics metrics,
     UserCountGauge gauge,
     TimeProvider time)
 {
+    /// <summary>When the last tick ended well (a <see cref="TimeProvider"/> timestamp; 0: none yet in this process).</summary>
+    private long _lastTickEnd;
+
+    /// <summary>Set when a tick starts after a gap; the tick's success starts the hold.</summary>
+    private bool _resuming = true;
+
+    /// <summary>Lapsed instances are not removed before this timestamp (docs/reliability.md, "Stalls").</summary>
+    private long _instancesHeldUntil = long.MaxValue;
+
+    /// <summary>
+    /// Whether lapsed gateway instances are left alone for now: after this replica (re)starts sweeping, or sweeps
+    /// again after a gap longer than a gateway's renewal pace (Redis away, this process paused, leadership regained),
+    /// gateways get one <see cref="PresenceOptions.InstanceLease"/> to renew before any is taken for dead. The lease
+    /// scores were written on the gateways' clocks while this replica could not see them; only renewals seen after the
+    /// gap tell a live gateway from a dead one.
+    /// </summary>
+    public bool HoldingInstances => time.GetTimestamp() < _instancesHeldUntil;
+
     /// <summary>Runs one tick. Throws <see cref="RedisUnavailableException"/> (or a Redis exception) when Redis fails; the caller backs off.</summary>
     public async Task<SweepReport> SweepOnceAsync(CancellationToken ct)
     {
         var started = time.GetTimestamp();
+        NoteGap();
         var o = janitorOptions.CurrentValue;
         long onlineRemoved = 0, transitions = 0, trimmed = 0, recentEnded = 0, lapsed = 0;
         var caughtUp = true;
@@ -84,6 +104,17 @@ internal sealed class Sweeper(
 
         gauge.Publish(await CountAsync(ct).ConfigureAwait(false));
 
+        var tickEnd = time.GetTimestamp();
+        if (_resuming)
+        {
+            // Redis answered a whole tick: from here, gateways have one lease to renew.
+            _resuming = false;
+            var lease = presenceOptions.CurrentValue.InstanceLease;
+            _instancesHeldUntil = tickEnd + (long)(lease.TotalSeconds * time.TimestampFrequency);
+            metrics.InstanceHoldStarted();
+        }
+
+        _lastTickEnd = tickEnd;
         var report = new SweepReport(onlineRemoved, transitions, trimmed, recentEnded, lapsed, instances, caughtUp);
         metrics.Sweep(time.GetElapsedTime(started), report);
         return report;
@@ -124,25 +155,50 @@ internal sealed class Sweeper(
         return (trimmed, false);
     }
 
+    /// <summary>A gap since the last good tick (also one that opened inside this tick: a stall mid-tick) starts a new hold.</summary>
+    private void NoteGap()
+    {
+        if (_lastTickEnd == 0 || time.GetElapsedTime(_lastTickEnd) > connections.LapseMargin)
+        {
+            _resuming = true;
+            _instancesHeldUntil = long.MaxValue;
+        }
+    }
+
     private async Task<(long Instances, long Left, bool Done)> RemoveLapsedInstancesAsync(JanitorOptions o, CancellationToken ct)
     {
-        long instances = 0, left = 0;
-        for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
+        NoteGap();
+        if (time.GetTimestamp() < _instancesHeldUntil)
         {
-            var lapsed = await connections.LapsedInstancesAsync(o.BatchSize, ct).ConfigureAwait(false);
-            foreach (var instanceId in lapsed)
-            {
-                left += await connections.RemoveInstanceAsync(instanceId, lost: true, ct).ConfigureAwait(false);
-                instances++;
-            }
-
-            if (lapsed.Length < o.BatchSize)
-            {
-                return (instances, left, true);
-            }
+            metrics.InstanceRemovalHeld();
+            return (0, 0, true);
         }
 
-        return (instances, left, false);
+        // One cap for every lapsed instance together, so a dead gateway with many sessions costs each tick at most this
+        // much and the online sweep of the next tick is never later than one tick (docs/reliability.md, "Bounded cleanup").
+        long instances = 0, left = 0;
+        var budget = o.MaxLostSessionsPerTick;
+        var lapsed = await connections.LapsedInstancesAsync(o.BatchSize, ct).ConfigureAwait(false);
+        foreach (var instanceId in lapsed)
+        {
+            if (budget <= 0)
+            {
+                return (instances, left, false);
+            }
+
+            var (userLeft, ended, done) = await connections.RemoveLapsedInstanceAsync(instanceId, budget, ct).ConfigureAwait(false);
+            metrics.LostSessionsEnded(ended);
+            budget -= ended;
+            left += userLeft;
+            if (!done)
+            {
+                return (instances, left, false);
+            }
+
+            instances++;
+        }
+
+        return (instances, left, lapsed.Length < o.BatchSize);
     }
 
     /// <summary>Bucket counts per role, by score (the reader's counts: online, recent, available only).</summary>

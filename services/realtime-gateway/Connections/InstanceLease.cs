@@ -11,26 +11,50 @@ internal sealed partial class InstanceLease(
     ConnectionStore connections,
     GatewayInstance instance,
     IOptionsMonitor<PresenceOptions> options,
+    PresenceMetrics metrics,
     TimeProvider time,
     ILogger<InstanceLease> logger) : BackgroundService
 {
+    /// <summary>First retry after a failed renewal; doubling from there up to the renewal pace.</summary>
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(logger, instance.Id);
-        using var timer = new PeriodicTimer(options.CurrentValue.InstanceLease / 3, time);
-        do
+        var failures = 0;
+        try
         {
-            try
+            while (true)
             {
-                await connections.RenewInstanceAsync(instance.Id, stoppingToken).ConfigureAwait(false);
-            }
-            catch (RedisUnavailableException ex)
-            {
-                // Two more tries before the lease lapses; if Redis stays away that long, so does everything else.
-                LogRenewFailed(logger, instance.Id, ex);
+                var period = options.CurrentValue.InstanceLease / 3;
+                TimeSpan wait;
+                try
+                {
+                    await connections.RenewInstanceAsync(instance.Id, stoppingToken).ConfigureAwait(false);
+                    if (failures > 0)
+                    {
+                        LogRenewRecovered(logger, instance.Id, failures);
+                    }
+
+                    failures = 0;
+                    wait = period;
+                }
+                catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !stoppingToken.IsCancellationRequested)
+                {
+                    // Any Redis answer (down, OOM, MISCONF, READONLY, NOPERM, ...) leaves the host running: retried sooner
+                    // than the renewal pace at first, so one lost renewal does not cost the lease.
+                    failures++;
+                    wait = RedisLoops.Backoff(failures, RetryDelay, period);
+                    metrics.RedisLoopError(RedisLoops.GatewayLease, ex);
+                    LogRenewFailed(logger, instance.Id, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), failures, wait, ex);
+                }
+
+                await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -44,7 +68,7 @@ internal sealed partial class InstanceLease(
             var signedOff = await connections.RemoveInstanceAsync(instance.Id, lost: false, cancellationToken).ConfigureAwait(false);
             LogRemoved(logger, instance.Id, signedOff);
         }
-        catch (Exception ex) when (ex is RedisUnavailableException or OperationCanceledException)
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) || ex is OperationCanceledException)
         {
             LogRemoveFailed(logger, instance.Id, ex);
         }
@@ -53,8 +77,11 @@ internal sealed partial class InstanceLease(
     [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} started")]
     private static partial void LogStarted(ILogger logger, string instanceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the lease of gateway instance {InstanceId}")]
-    private static partial void LogRenewFailed(ILogger logger, string instanceId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the lease of gateway instance {InstanceId} (Redis {ErrorClass}, {Failures} in a row); retrying in {Wait}")]
+    private static partial void LogRenewFailed(ILogger logger, string instanceId, string errorClass, int failures, TimeSpan wait, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Renewed the lease of gateway instance {InstanceId} again after {Failures} failed attempts")]
+    private static partial void LogRenewRecovered(ILogger logger, string instanceId, int failures);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} removed on shutdown; {SignedOff} users left")]
     private static partial void LogRemoved(ILogger logger, string instanceId, int signedOff);

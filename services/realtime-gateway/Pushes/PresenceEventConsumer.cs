@@ -31,6 +31,7 @@ internal sealed partial class PresenceEventConsumer(
     GatewayInstance instance,
     IHubContext<PresenceHub, IPresenceClient> hub,
     GatewayMetrics metrics,
+    PresenceMetrics presenceMetrics,
     BackplaneHealth backplane,
     IOptionsMonitor<GatewayOptions> options,
     TimeProvider time,
@@ -107,6 +108,11 @@ internal sealed partial class PresenceEventConsumer(
             catch (Exception ex)
             {
                 LogLoopFailed(logger, ex);
+                if (RedisErrors.IsRedisFailure(ex))
+                {
+                    presenceMetrics.RedisLoopError(RedisLoops.GatewayEvents, ex);
+                }
+
                 await DelayQuietlyAsync(ErrorDelay, stoppingToken).ConfigureAwait(false);
             }
         }

@@ -13,7 +13,8 @@ namespace Presence.RealtimeGateway.Watching;
 /// Each watch answers a snapshot read after the subscription took effect: a change is then either in the
 /// snapshot or pushed afterwards (or both; a push carries its time), never lost in between.
 /// </summary>
-internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, IOptionsMonitor<GatewayOptions> options)
+internal sealed class Watchers(
+    IHubContext<PresenceHub, IPresenceClient> hub, PresenceSnapshots snapshots, SharedBoard board, IOptionsMonitor<GatewayOptions> options)
 {
     public const string AllTherapistsGroup = "all:therapist";
 
@@ -34,7 +35,8 @@ internal sealed class Watchers(IHubContext<PresenceHub, IPresenceClient> hub, Pr
                 .ConfigureAwait(false);
         }
 
-        return await snapshots.AllTherapistsAsync(ct).ConfigureAwait(false);
+        // Shared with the other callers of this instance that subscribed before the read starts (see SharedBoard).
+        return await board.GetAsync(ct).ConfigureAwait(false);
     }
 
     public async Task UnwatchAllTherapistsAsync(ConnectionState state, HubCallerContext context)

@@ -1,3 +1,6 @@
+#!lua
+-- The shebang (no flags) makes Redis refuse the whole call up front under OOM (maxmemory with noeviction), rather
+-- than let an early removal through and fail a later write half-way (docs/reliability.md, "Redis errors").
 -- Every change of one user's presence, one round trip (docs/architecture.md, "Presence model").
 -- One script with an operation argument, so the state rules and the event format are written once.
 -- Every key is one user's or that user's role's, all under the role's hash tag: one slot on Redis Cluster.

@@ -1,0 +1,108 @@
+using System.Net;
+using Presence.Testing;
+
+namespace Presence.HeartbeatApi.Tests;
+
+/// <summary>
+/// A Redis that answers but refuses writes (OOM, MISCONF, READONLY) gets the same fast 503 problem with Retry-After
+/// as an outage, never a 500; once it accepts writes again, so does the API. Each test breaks its own server.
+/// </summary>
+public sealed class RedisRefusalTests(RedisServer ownRedis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly HeartbeatApiFactory _app = new(ownRedis);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    [Fact]
+    public async Task Out_of_memory_under_noeviction_is_503_with_retry_after_then_recovers()
+    {
+        using var client = await ReadyAsync();
+        await ownRedis.FillMemoryAsync();
+        try
+        {
+            await AssertRefusedAsync(client, "oom");
+        }
+        finally
+        {
+            await ownRedis.FreeMemoryAsync();
+        }
+
+        await AssertRecoveredAsync(client);
+    }
+
+    [Fact]
+    public async Task Failed_persistence_MISCONF_is_503_with_retry_after_then_recovers()
+    {
+        using var client = await ReadyAsync();
+        await ownRedis.BreakPersistenceAsync();
+        try
+        {
+            await AssertRefusedAsync(client, "misconf");
+        }
+        finally
+        {
+            await ownRedis.RepairPersistenceAsync();
+        }
+
+        await AssertRecoveredAsync(client);
+    }
+
+    [Fact]
+    public async Task A_replica_answering_READONLY_is_503_with_retry_after_then_recovers_after_promotion()
+    {
+        using var client = await ReadyAsync();
+        await using var primary = new RedisServer();
+        await primary.InitializeAsync();
+        await ownRedis.MakeReplicaOfAsync(primary);
+        try
+        {
+            await AssertRefusedAsync(client, "readonly");
+        }
+        finally
+        {
+            await ownRedis.PromoteAsync();
+        }
+
+        await AssertRecoveredAsync(client);
+    }
+
+    /// <summary>A running service: started, connected, scripts loaded, one heartbeat accepted before the fault.</summary>
+    private async Task<HttpClient> ReadyAsync()
+    {
+        var client = _app.CreateClient(DevTokens.Therapist("t-refused"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
+        return client;
+    }
+
+    private async Task AssertRefusedAsync(HttpClient client, string errorClass)
+    {
+        // READONLY is transient: after a few it opens the circuit, whose answer is the same 503.
+        for (var i = 0; i < 6; i++)
+        {
+            _app.Time.Advance(TimeSpan.FromSeconds(11));
+            var response = i % 2 == 0
+                ? await client.PostAsync("/v1/therapists/heartbeat", null, Ct)
+                : await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
+
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"answer {i}: {(int)response.StatusCode}");
+            Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After of at least 1 s");
+            var problem = await response.ProblemAsync();
+            var detail = problem.GetProperty("detail").GetString()!;
+            Assert.True(detail.Contains(errorClass, StringComparison.Ordinal) || detail.Contains("breaker-open", StringComparison.Ordinal), detail);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live", Ct)).StatusCode);
+    }
+
+    private async Task AssertRecoveredAsync(HttpClient client) =>
+        await Eventually.TrueAsync(async () =>
+            {
+                _app.Time.Advance(TimeSpan.FromSeconds(11));
+                return (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode == HttpStatusCode.OK;
+            },
+            TimeSpan.FromSeconds(20), "heartbeats accepted once Redis takes writes again");
+}

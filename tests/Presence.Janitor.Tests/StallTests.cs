@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using Presence.Core;
+using Presence.Testing;
+
+namespace Presence.Janitor.Tests;
+
+/// <summary>
+/// Stalls on the real clock (docs/reliability.md, "Stalls"): Redis and its clients frozen (Redis with SIGSTOP) far
+/// longer than a gateway's lease must not turn a live gateway's users offline once they run again, while a gateway
+/// that really died is still detected. The janitor ticks as its worker does (every second, carrying on through Redis failures); the live
+/// gateway's lease loop renews every third of its lease and carries on through failures, as the gateway's does.
+/// </summary>
+public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(6);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Redis_and_its_clients_frozen_for_25_s_give_no_transition_to_a_live_gateways_users_and_a_dead_gateway_is_still_removed()
+    {
+        await using var j = new JanitorHarness(own.Server, presence: o => o.InstanceLease = Lease, time: TimeProvider.System);
+        // The gateway is another process: its own connection and circuit breaker.
+        await using var g = new JanitorHarness(own.Server, j.Prefix, presence: o => o.InstanceLease = Lease, time: TimeProvider.System);
+        await g.Connections.RenewInstanceAsync("gw-live", Ct);
+        await g.Connections.RenewInstanceAsync("gw-dead", Ct);
+        await g.HubBeatAsync(Role.Therapist, "t-live", "gw-live", "a");
+        await g.HubBeatAsync(Role.Therapist, "t-dead", "gw-dead", "b");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var gatewayPaused = new StrongBox<bool>(false);
+        var janitorPaused = new StrongBox<bool>(false);
+        var gateway = RunAsync(() => g.Connections.RenewInstanceAsync("gw-live", stop.Token), Lease / 3, gatewayPaused, stop.Token);
+        var janitor = RunAsync(() => j.Sweeper.SweepOnceAsync(stop.Token), TimeSpan.FromSeconds(1), janitorPaused, stop.Token);
+        try
+        {
+            // Past the janitor's first hold with both leases fresh; then gw-dead is gone, and Redis and every client of
+            // it freeze for 25 s (a paused VM): nobody renews, nobody sweeps.
+            await Task.Delay(Lease + TimeSpan.FromSeconds(1), Ct);
+            Assert.False(j.Sweeper.HoldingInstances);
+            gatewayPaused.Value = janitorPaused.Value = true;
+            await own.Server.PauseAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(25), Ct);
+            }
+            finally
+            {
+                await own.Server.ResumeAsync();
+            }
+
+            // Everything runs again; the janitor's tick comes first, the gateway's renewal within its pace (2 s).
+            janitorPaused.Value = false;
+            await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+            gatewayPaused.Value = false;
+
+            // gw-dead is still found lapsed once the hold (one lease after Redis answered the janitor again) is over.
+            await Eventually.TrueAsync(
+                async () => (await j.TransitionsAsync(Role.Therapist, "t-dead")).Length == 2, TimeSpan.FromSeconds(30), "t-dead lost with gw-dead");
+            await Task.Delay(Lease, Ct);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(gateway, janitor);
+        }
+
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-live"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-dead"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-live"));
+    }
+
+    [Fact]
+    public async Task A_leader_paused_for_twice_its_lease_is_replaced_and_every_transition_is_emitted_once()
+    {
+        var lease = TimeSpan.FromSeconds(1);
+        void Janitor(JanitorOptions o) => o.LeaseDuration = lease;
+        void Presence(PresenceOptions o)
+        {
+            o.OnlineWindow = TimeSpan.FromSeconds(3);
+            o.HeartbeatInterval = TimeSpan.FromSeconds(2);
+            o.MinHeartbeatInterval = TimeSpan.FromSeconds(1);
+        }
+
+        await using var a = new JanitorHarness(own.Server, janitor: Janitor, presence: Presence, time: TimeProvider.System);
+        await using var b = new JanitorHarness(own.Server, a.Prefix, janitor: Janitor, presence: Presence, time: TimeProvider.System);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var aPaused = new StrongBox<bool>(false);
+        var noPause = new StrongBox<bool>(false);
+        // Each replica as its workers run it: the lease at its pace, a sweep every 200 ms while it leads.
+        var loops = new[]
+        {
+            RunAsync(async () => await a.Lease.TryAcquireOrRenewAsync(stop.Token), a.JanitorOptions.RenewInterval, aPaused, stop.Token),
+            RunAsync(async () => { if (a.Lease.IsLeader) { await a.Sweeper.SweepOnceAsync(stop.Token); } }, TimeSpan.FromMilliseconds(200), aPaused, stop.Token),
+        };
+        await Eventually.TrueAsync(() => Task.FromResult(a.Lease.IsLeader), TimeSpan.FromSeconds(10), "a leads");
+        loops =
+        [
+            .. loops,
+            RunAsync(async () => await b.Lease.TryAcquireOrRenewAsync(stop.Token), b.JanitorOptions.RenewInterval, noPause, stop.Token),
+            RunAsync(async () => { if (b.Lease.IsLeader) { await b.Sweeper.SweepOnceAsync(stop.Token); } }, TimeSpan.FromMilliseconds(200), noPause, stop.Token),
+        ];
+        var users = Enumerable.Range(0, 40).Select(i => "t-" + i).ToArray();
+        try
+        {
+            // Users whose online windows end before, during and after the pause.
+            foreach (var user in users.Take(20))
+            {
+                await a.BeatAsync(Role.Therapist, user);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            aPaused.Value = true;
+            foreach (var user in users.Skip(20))
+            {
+                await b.BeatAsync(Role.Therapist, user);
+            }
+
+            await Eventually.TrueAsync(() => Task.FromResult(b.Lease.IsLeader), TimeSpan.FromSeconds(10), "b takes over");
+            await Task.Delay(lease * 2, Ct);
+            aPaused.Value = false;
+            await Eventually.TrueAsync(
+                async () => (await Task.WhenAll(users.Select(u => a.TransitionsAsync(Role.Therapist, u)))).All(t => t.Length >= 2),
+                TimeSpan.FromSeconds(20), "every user left");
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            Assert.False(a.Lease.IsLeader && b.Lease.IsLeader, "two leaders");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(loops);
+        }
+
+        foreach (var user in users)
+        {
+            Assert.Equal(["online/heartbeat", "recent/timeout"], await a.TransitionsAsync(Role.Therapist, user));
+        }
+    }
+
+    /// <summary>Calls <paramref name="tick"/> every <paramref name="every"/> until stopped, carrying on through Redis failures.</summary>
+    private static async Task RunAsync(Func<Task> tick, TimeSpan every, StrongBox<bool> paused, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (!Volatile.Read(ref paused.Value))
+                {
+                    await tick();
+                }
+            }
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) || ex is OperationCanceledException)
+            {
+            }
+
+            try
+            {
+                await Task.Delay(every, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
