@@ -108,6 +108,15 @@ cmd_bench() {
     dotnet build -c Release --nologo -v quiet "$project" >/dev/null
   done
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+  # Every part appends its goal rows here; the one final table is printed at the end.
+  mkdir -p "$STATE"
+  export PRESENCE_BENCH_ROWS="$STATE/bench-rows.md"
+  : >"$PRESENCE_BENCH_ROWS"
+  # The gateway part pins the load tool to the last core and the gateway and its Redis to the others.
+  local last_core=$(( $(nproc) - 1 )) pin_tool="" pin_server=""
+  if command -v taskset >/dev/null 2>&1 && [ "$last_core" -ge 1 ]; then
+    pin_tool="taskset -c $last_core"; pin_server="taskset -c 0-$((last_core - 1))"
+  fi
 
   log "1/3 REST heartbeats, board, Redis cost and memory (services vs baselines)"
   dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
@@ -124,19 +133,19 @@ cmd_bench() {
   [ "$quick" -eq 1 ] && connections=1000 duration=15 users=20000
   local bench_dir="$STATE/bench" redis_port=6411 gateway_port=5112 gateway_pid
   mkdir -p "$bench_dir"
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  $pin_server redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --pidfile "$bench_dir/redis.pid" --dir "$bench_dir" >/dev/null
   (cd services/realtime-gateway/bin/Release/net10.0 && { ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && \
     ASPNETCORE_ENVIRONMENT=Development ConnectionStrings__redis="127.0.0.1:$redis_port" Presence__KeyPrefix=bench \
     Logging__LogLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$gateway_port" \
-    exec dotnet Presence.RealtimeGateway.dll >"$bench_dir/gateway.log" 2>&1) &
+    exec $pin_server dotnet Presence.RealtimeGateway.dll >"$bench_dir/gateway.log" 2>&1) &
   gateway_pid=$!
   local waited=0
   until curl -fs "http://127.0.0.1:$gateway_port/health/ready" >/dev/null 2>&1; do
     sleep 1; waited=$((waited + 1)); [ "$waited" -lt 60 ] || { kill "$gateway_pid"; die "the gateway did not get ready (see $bench_dir/gateway.log)"; }
   done
-  echo "command: Presence.Gateway.LoadTool --connections $connections --duration $duration (one gateway, Release)"
-  ({ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
+  echo "command: ${pin_tool:+$pin_tool }Presence.Gateway.LoadTool --connections $connections --duration $duration (one gateway${pin_server:+ under $pin_server}, Release)"
+  ({ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && $pin_tool dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
     --url "http://127.0.0.1:$gateway_port/hubs/presence" --connections "$connections" --duration "$duration" --gateway-pid "$gateway_pid") || true
   kill "$gateway_pid" 2>/dev/null || true
   kill "$(cat "$bench_dir/redis.pid")" 2>/dev/null || true
@@ -144,6 +153,12 @@ cmd_bench() {
   log "3/3 janitor: offline-detection delay and the longest sweep command"
   echo "command: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- $users 20"
   dotnet run -c Release --no-build --project tools/Presence.JanitorBenchmark -- "$users" 20
+
+  echo
+  echo "Goals ($([ "$quick" -eq 1 ] && echo 'quick: 1k connections, 20k janitor users; the goals are stated for the full run' || echo full)):"
+  echo "| figure | value | goal | verdict |"
+  echo "| --- | ---: | --- | --- |"
+  cat "$PRESENCE_BENCH_ROWS"
 }
 
 # ---------------------------------------------------------------------------------------------------------

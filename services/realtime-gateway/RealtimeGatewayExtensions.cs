@@ -81,6 +81,7 @@ public static class RealtimeGatewayExtensions
                     ?? throw new InvalidOperationException("ConnectionStrings:redis is not set.");
                 var options = ConfigurationOptions.Parse(connectionString);
                 options.AbortOnConnectFail = false;
+                options.ReconnectRetryPolicy = new LinearRetry(500);
                 options.ClientName ??= "realtime-gateway-backplane";
                 options.ChannelPrefix = RedisChannel.Literal(gateway.Value.EffectiveChannelPrefix(presence.Value.KeyPrefix));
                 redis.Configuration = options;

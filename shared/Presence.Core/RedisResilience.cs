@@ -25,8 +25,11 @@ public sealed class RedisResilienceOptions
 
     public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long the circuit stays open; also the <c>Retry-After</c> clients are given.</summary>
-    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long the circuit stays open before one call probes Redis again (half-open); also the <c>Retry-After</c>
+    /// clients are given. Short, so the first heartbeat after Redis returns is accepted within about this long.
+    /// </summary>
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Redis is unreachable, failing or refusing the command: callers answer 503 with <see cref="RetryAfter"/>.</summary>

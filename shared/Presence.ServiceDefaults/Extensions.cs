@@ -131,6 +131,8 @@ public static class Extensions
             options.AbortOnConnectFail = false;
             options.BacklogPolicy = BacklogPolicy.FailFast;
             options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2000);
+            // Reconnect attempts every half second, not backing off to 10 s: Redis back from an outage is used at once.
+            options.ReconnectRetryPolicy = new LinearRetry(500);
             options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2000);
             options.SyncTimeout = Math.Min(options.SyncTimeout, 2000);
             options.ClientName ??= sp.GetRequiredService<IHostEnvironment>().ApplicationName;

@@ -36,8 +36,10 @@ internal static class Orchestrator
             ["RateLimiting__Writes__PerMinute"] = "100000000",
             ["RateLimiting__Writes__Burst"] = "100000000",
         };
+        // The scrape endpoint gives the service's own allocation counter (bytes allocated per heartbeat).
+        var heartbeatEnv = new Dictionary<string, string>(env) { ["Telemetry__Prometheus"] = "true" };
 
-        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", env, logs);
+        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", heartbeatEnv, logs);
         var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", env, logs);
         await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
         await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
@@ -85,9 +87,16 @@ internal static class Orchestrator
         }
 
         var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat-api: {perHeartbeat.AllocatedBytes:F0} B allocated per heartbeat, {perHeartbeat.Commands:F2} Redis commands"));
+        var cost = await new StoreClient(redis, new Dictionary<string, string?> { ["Presence:MinHeartbeatInterval"] = "00:00:00.010" })
+            .HeartbeatCostAsync(users: quick ? 5_000 : 20_000, rounds: 5);
+        report.HeartbeatCost(cost.ScriptUsec, cost.ZaddUsec, cost.AllocatedBytes);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat script {cost.ScriptUsec:F2} us/call vs ZADD {cost.ZaddUsec:F2} us/call; store client {cost.AllocatedBytes:F0} B per heartbeat"));
         var rebuild10k = await store.BoardRebuildMsAsync(10_000);
         var rebuild100k = await store.BoardRebuildMsAsync(100_000);
         var memory = await store.MemoryPerUserAsync(100_000);
+        var outage = await FirstHeartbeatAfterOutageAsync(redis, heartbeatUrl);
+        report.Outage(outage);
 
         report.Print(Console.Out, boardBytes, perHeartbeat, (rebuild10k, rebuild100k), memory);
         return 0;
@@ -115,18 +124,88 @@ internal static class Orchestrator
         return bytes.Length;
     }
 
-    private static async Task<(double Commands, double RoundTrips)> CommandsPerHeartbeatAsync(RedisServer redis, string url, string script, string tokens)
+    private static async Task<(double Commands, double RoundTrips, double AllocatedBytes)> CommandsPerHeartbeatAsync(RedisServer redis, string url, string script, string tokens)
     {
         var server = redis.Client.GetServer(redis.Client.GetEndPoints()[0]);
         var before = await CommandStatsAsync(server);
+        var allocatedBefore = await AllocatedBytesAsync(url);
         var run = await Wrk.RunAsync(url + "/", 8, 3, script, "POST", "/v1/community/heartbeat", tokens);
+        var allocatedAfter = await AllocatedBytesAsync(url);
         var after = await CommandStatsAsync(server);
         var delta = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
         // Commands a script runs are counted too; the round trips are the top-level calls (EVALSHA/EVAL).
         var roundTrips = delta.GetValueOrDefault("evalsha") + delta.GetValueOrDefault("eval");
         var commands = delta.Where(kv => kv.Key is not ("info" or "ping" or "echo" or "cluster" or "client")).Sum(kv => kv.Value);
         var accepted = run.Requests - run.Non2xx;
-        return ((double)commands / accepted, (double)roundTrips / accepted);
+        return ((double)commands / accepted, (double)roundTrips / accepted, (allocatedAfter - allocatedBefore) / (double)run.Requests);
+    }
+
+    /// <summary>The service's bytes allocated so far (all threads), from its Prometheus scrape of the runtime metrics.</summary>
+    private static async Task<double> AllocatedBytesAsync(string url)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(url + "/metrics");
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes", StringComparison.Ordinal)
+                || line.StartsWith("process_runtime_dotnet_gc_allocations_size_bytes", StringComparison.Ordinal))
+            {
+                return double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException("No allocation counter in the service's /metrics.");
+    }
+
+    /// <summary>
+    /// Redis is killed, the service answers 503s for a while, Redis starts again on the same port: the time from the
+    /// restart until the first heartbeat answered 200 (one heartbeat every 50 ms, a fresh user each, as clients retry).
+    /// </summary>
+    private static async Task<double> FirstHeartbeatAfterOutageAsync(RedisServer redis, string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var n = 0;
+        async Task<HttpStatusCode> BeatAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/community/heartbeat");
+            request.Headers.Authorization = new("Bearer", DevTokens.Community("outage-" + n++));
+            try
+            {
+                using var response = await http.SendAsync(request);
+                return response.StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return 0;
+            }
+            catch (TaskCanceledException)
+            {
+                return 0;
+            }
+        }
+
+        await redis.StopAsync();
+        var down = System.Diagnostics.Stopwatch.StartNew();
+        while (down.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            // Long enough for the breaker to open and the multiplexer to back off.
+            await BeatAsync();
+            await Task.Delay(50);
+        }
+
+        var back = System.Diagnostics.Stopwatch.StartNew();
+        await redis.StartAsync();
+        while (back.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (await BeatAsync() == HttpStatusCode.OK)
+            {
+                return back.Elapsed.TotalMilliseconds;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return double.PositiveInfinity;
     }
 
     private static async Task<Dictionary<string, long>> CommandStatsAsync(IServer server)

@@ -28,10 +28,22 @@ switch (args.FirstOrDefault())
         // The adaptive heartbeat interval against the constant one, simulated (docs/benchmarks.md).
         IntervalSimulation.Run();
         break;
+    case "heartbeat-cost":
+        // Redis CPU of the heartbeat script against a plain ZADD, and client allocations per store heartbeat.
+        await using (var redis = new Presence.Testing.RedisServer())
+        {
+            await redis.InitializeAsync();
+            var store = new StoreClient(redis, new Dictionary<string, string?> { ["Presence:MinHeartbeatInterval"] = "00:00:00.010" });
+            var cost = await store.HeartbeatCostAsync(users: 20_000, rounds: 5);
+            Console.WriteLine(System.FormattableString.Invariant(
+                $"heartbeat script {cost.ScriptUsec:F2} us/call, plain ZADD {cost.ZaddUsec:F2} us/call: {cost.ScriptUsec / cost.ZaddUsec:F1}x; {cost.AllocatedBytes:F0} B allocated per store heartbeat ({cost.Accepted} accepted)"));
+        }
+
+        break;
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | intervals | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
         return 2;
 }
 

@@ -21,7 +21,7 @@ internal sealed class Report(bool quick, int rounds, int seconds, int connection
 
     public void Command(string command) => _commands.Add(command);
 
-    public void Print(TextWriter o, int boardBytes, (double Commands, double RoundTrips) perHeartbeat, (double At10k, double At100k) rebuildMs, double memoryPerUser)
+    public void Print(TextWriter o, int boardBytes, (double Commands, double RoundTrips, double AllocatedBytes) perHeartbeat, (double At10k, double At100k) rebuildMs, double memoryPerUser)
     {
         var c = CultureInfo.InvariantCulture;
         o.WriteLine();
@@ -42,25 +42,40 @@ internal sealed class Report(bool quick, int rounds, int seconds, int connection
         }
 
         o.WriteLine();
-        o.WriteLine("| figure | value | goal |");
-        o.WriteLine("| --- | ---: | --- |");
-        Ratio(o, "REST heartbeats/s vs (c) naive heartbeat", "heartbeat-api POST /v1/community/heartbeat", "(c) naive heartbeat: JWT + one ZADD", ">= 0.8x");
-        Ratio(o, "REST heartbeats/s vs (b) JWT empty POST", "heartbeat-api POST /v1/community/heartbeat", "(b) empty POST behind JWT", "(context)");
-        Ratio(o, "board req/s vs (d) fixed JSON", "status-query GET board (1k therapists)", "(d) fixed JSON of the board's size", ">= 0.8x");
-        o.WriteLine(string.Create(c, $"| Redis round trips per heartbeat | {perHeartbeat.RoundTrips:F2} | 1 |"));
-        o.WriteLine(string.Create(c, $"| Redis commands per heartbeat (incl. inside the script) | {perHeartbeat.Commands:F2} | (context) |"));
-        o.WriteLine(string.Create(c, $"| board size (1k therapists) | {boardBytes} B | (context) |"));
-        o.WriteLine(string.Create(c, $"| board rebuild, 10k therapists online | {rebuildMs.At10k:F1} ms | <= 20 ms |"));
-        o.WriteLine(string.Create(c, $"| board rebuild, 100k therapists online | {rebuildMs.At100k:F1} ms | <= 200 ms |"));
-        o.WriteLine(string.Create(c, $"| Redis memory per tracked user (100k) | {memoryPerUser:F0} B | <= 512 B |"));
+        o.WriteLine("| figure | value | goal | verdict |");
+        o.WriteLine("| --- | ---: | --- | --- |");
+        Ratio(o, "REST heartbeats/s vs (c) naive heartbeat", "heartbeat-api POST /v1/community/heartbeat", "(c) naive heartbeat: JWT + one ZADD", 0.8);
+        Ratio(o, "REST heartbeats/s vs (b) JWT empty POST", "heartbeat-api POST /v1/community/heartbeat", "(b) empty POST behind JWT", null);
+        BenchRows.Write(o, "Redis CPU per heartbeat: script usec_per_call vs a plain ZADD", string.Create(c, $"{_scriptUsec:F1} us vs {_zaddUsec:F2} us = {_scriptUsec / _zaddUsec:F1}x"), "<= 4x", _scriptUsec / _zaddUsec <= 4);
+        BenchRows.Write(o, "allocations per REST heartbeat in heartbeat-api (all threads)", string.Create(c, $"{perHeartbeat.AllocatedBytes:F0} B"), "measured; <= 11.6 KB (half the first figure, 23.2 KB)", perHeartbeat.AllocatedBytes <= 11_600);
+        BenchRows.Write(o, "allocations per store heartbeat, client side in process", string.Create(c, $"{_storeAllocated:F0} B"), "(context)", null);
+        Ratio(o, "board req/s vs (d) fixed JSON", "status-query GET board (1k therapists)", "(d) fixed JSON of the board's size", 0.9);
+        BenchRows.Write(o, "Redis round trips per heartbeat", string.Create(c, $"{perHeartbeat.RoundTrips:F2}"), "1", perHeartbeat.RoundTrips <= 1.01);
+        BenchRows.Write(o, "Redis commands per heartbeat (incl. inside the script)", string.Create(c, $"{perHeartbeat.Commands:F2}"), "(context)", null);
+        BenchRows.Write(o, "board size (1k therapists)", string.Create(c, $"{boardBytes} B"), "(context)", null);
+        BenchRows.Write(o, "board rebuild, 10k therapists online", string.Create(c, $"{rebuildMs.At10k:F1} ms"), "<= 10 ms", rebuildMs.At10k <= 10);
+        BenchRows.Write(o, "board rebuild, 100k therapists online", string.Create(c, $"{rebuildMs.At100k:F1} ms"), "<= 200 ms", rebuildMs.At100k <= 200);
+        BenchRows.Write(o, "Redis memory per tracked user (100k)", string.Create(c, $"{memoryPerUser:F0} B"), "<= 512 B", memoryPerUser <= 512);
+        BenchRows.Write(o, "first accepted heartbeat after Redis returns from an outage", string.Create(c, $"{_outageMs / 1000:F2} s"), "<= 2 s", _outageMs <= 2000);
     }
 
-    private void Ratio(TextWriter o, string label, string subject, string baseline, string goal)
+    private double _scriptUsec;
+    private double _zaddUsec;
+    private double _storeAllocated;
+    private double _outageMs = double.PositiveInfinity;
+
+    public void HeartbeatCost(double scriptUsec, double zaddUsec, double storeAllocated) =>
+        (_scriptUsec, _zaddUsec, _storeAllocated) = (scriptUsec, zaddUsec, storeAllocated);
+
+    public void Outage(double ms) => _outageMs = ms;
+
+    private void Ratio(TextWriter o, string label, string subject, string baseline, double? goal)
     {
         if (_runs.TryGetValue(subject, out var a) && _runs.TryGetValue(baseline, out var b))
         {
             var ratio = Median(a, r => r.RequestsPerSecond) / Median(b, r => r.RequestsPerSecond);
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {label} | {ratio:F2}x | {goal} |"));
+            BenchRows.Write(o, label, string.Create(CultureInfo.InvariantCulture, $"{ratio:F2}x"),
+                goal is { } g ? string.Create(CultureInfo.InvariantCulture, $">= {g:F1}x") : "(context)", goal is { } min ? ratio >= min : null);
         }
     }
 

@@ -14,16 +14,20 @@ internal sealed class StoreClient
     private readonly PresenceStore _store;
     private readonly PresenceReader _reader;
 
-    public StoreClient(RedisServer redis)
+    public StoreClient(RedisServer redis, IReadOnlyDictionary<string, string?>? settings = null)
     {
         _redis = redis;
         var services = new ServiceCollection();
         services.AddMetrics();
         services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-        // Presence__* from the environment (e.g. Presence__Shards); a bench measures, so reads get a long timeout.
-        services.AddPresenceCore(new ConfigurationBuilder()
+        // Presence__* from the environment (e.g. Presence__Shards) and the caller's settings; a bench measures, so reads
+        // get a long timeout (a 100k board read is close to the 500 ms default on a loaded machine).
+        var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:Resilience:Timeout"] = "00:00:30" })
-            .AddEnvironmentVariables().Build());
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
+            .Build();
+        services.AddPresenceCore(configuration);
         var provider = services.BuildServiceProvider();
         _store = provider.GetRequiredService<PresenceStore>();
         _reader = provider.GetRequiredService<PresenceReader>();
@@ -71,6 +75,75 @@ internal sealed class StoreClient
 
         times.Sort();
         return times[times.Count / 2];
+    }
+
+    /// <summary>
+    /// Redis CPU of the steady-state REST heartbeat against a plain <c>ZADD</c>, both from <c>INFO commandstats</c>
+    /// (<c>usec</c> delta over <c>calls</c> delta) in the same run, and the bytes this process allocates per store
+    /// heartbeat (client side: argument and key arrays, StackExchange.Redis, the resilience pipeline, metrics).
+    /// Every user is online already (the came-online beat is the rare case); the store's min interval must be
+    /// below the time between two rounds.
+    /// </summary>
+    public async Task<(double ScriptUsec, double ZaddUsec, double AllocatedBytes, int Accepted)> HeartbeatCostAsync(int users, int rounds)
+    {
+        var server = _redis.Client.GetServer(_redis.Client.GetEndPoints()[0]);
+        await server.FlushAllDatabasesAsync();
+        const int Parallel = 64;
+        async Task<int> BeatAllAsync()
+        {
+            var accepted = 0;
+            for (var start = 0; start < users; start += Parallel)
+            {
+                var results = await Task.WhenAll(Enumerable.Range(start, Math.Min(Parallel, users - start))
+                    .Select(i => _store.HeartbeatAsync(new Heartbeat(Role.Community, "cost-" + i, HeartbeatTransport.Rest))));
+                accepted += results.Count(r => r.Accepted);
+            }
+
+            return accepted;
+        }
+
+        await BeatAllAsync(); // came online
+        await Task.Delay(50);
+        await BeatAllAsync(); // warm-up of the steady state (JIT, pools)
+        var before = await CommandStatsAsync(server);
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var accepted = 0;
+        for (var r = 0; r < rounds; r++)
+        {
+            await Task.Delay(50);
+            accepted += await BeatAllAsync();
+        }
+
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var after = await CommandStatsAsync(server);
+        var script = (after["evalsha"].Usec - before["evalsha"].Usec) / (double)Math.Max(1, after["evalsha"].Calls - before["evalsha"].Calls);
+        // Scripts count their inner commands too, so the plain ZADD gets a window of its own, right after.
+        var db = _redis.Client.GetDatabase();
+        var zaddBefore = await CommandStatsAsync(server);
+        for (var r = 0; r < rounds; r++)
+        {
+            for (var start = 0; start < users; start += Parallel)
+            {
+                await Task.WhenAll(Enumerable.Range(start, Math.Min(Parallel, users - start))
+                    .Select(i => db.SortedSetAddAsync("zadd-baseline", "cost-" + i, r)));
+            }
+        }
+
+        var zaddAfter = await CommandStatsAsync(server);
+        var zadd = (zaddAfter["zadd"].Usec - zaddBefore["zadd"].Usec) / (double)Math.Max(1, zaddAfter["zadd"].Calls - zaddBefore["zadd"].Calls);
+        return (script, zadd, (double)allocated / Math.Max(1, accepted), accepted);
+    }
+
+    private static async Task<Dictionary<string, (long Calls, long Usec)>> CommandStatsAsync(IServer server)
+    {
+        var info = await server.InfoAsync("commandstats");
+        return info.SelectMany(g => g).ToDictionary(
+            kv => kv.Key.Replace("cmdstat_", "", StringComparison.Ordinal),
+            kv =>
+            {
+                var fields = kv.Value.Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+                return (long.Parse(fields["calls"], System.Globalization.CultureInfo.InvariantCulture), long.Parse(fields["usec"], System.Globalization.CultureInfo.InvariantCulture));
+            });
     }
 
     private async Task HeartbeatsAsync(Role role, int count, string idPrefix)

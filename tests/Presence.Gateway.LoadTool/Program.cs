@@ -30,7 +30,9 @@ for (var i = 0; i < o.Watchers; i++)
     var watcher = Build(token: null);
     watcher.On<Change>("presence-changed", change =>
     {
-        if (lastProbe.TryGetValue(change.Id, out var probe) && probe.Status == change.Status)
+        // The v2 event carries the flag beside the status (docs/hub.md); older gateways sent it as the status.
+        var flag = change.Available is { } available ? (available ? "available" : "unavailable") : change.Status;
+        if (lastProbe.TryGetValue(change.Id, out var probe) && probe.Status == flag)
         {
             pushes.Add(Stopwatch.GetElapsedTime(probe.Sent));
         }
@@ -130,23 +132,36 @@ await Task.WhenAll(loops.Concat(probers));
 Console.WriteLine($"heartbeat-ack: {acks.Summary()}");
 Console.WriteLine($"heartbeat->watcher push: {pushes.Summary()}");
 Console.WriteLine($"errors: {errors}; connections still open: {users.Count(u => u is { State: HubConnectionState.Connected })} of {held}");
+var rows = Console.Out;
+Presence.Benchmarks.BenchRows.Write(rows, "gateway: connections held", $"{held} of {o.Connections}, {errors} errors", $"{o.Connections}", held == o.Connections && errors == 0);
 if (rssBefore is { } before && rssHeld is { } after && held > 0)
 {
     Console.WriteLine($"gateway RSS {before / 1024.0:0} MiB idle -> {after / 1024.0:0} MiB with {held} connections: {(after - before) / (double)held:0.0} KiB per connection");
+    var perConnection = (after - before) / (double)held;
+    Presence.Benchmarks.BenchRows.Write(rows, $"gateway: memory per connection at {held} connections", string.Create(CultureInfo.InvariantCulture, $"{perConnection:0.0} KiB"), "<= 15 KiB", perConnection <= 15);
 }
+
+Presence.Benchmarks.BenchRows.Write(rows, $"gateway: heartbeat-ack p99 at {held} connections", string.Create(CultureInfo.InvariantCulture, $"{acks.P99():0.0} ms"), "<= 50 ms", acks.P99() <= 50);
+Presence.Benchmarks.BenchRows.Write(rows, $"gateway: heartbeat -> watcher push p99 at {held} connections", string.Create(CultureInfo.InvariantCulture, $"{pushes.P99():0.0} ms"), "<= 250 ms", pushes.P99() <= 250);
 
 await Parallel.ForEachAsync(users.Where(u => u is not null).Concat(watchers), new ParallelOptions { MaxDegreeOfParallelism = o.Ramp },
     async (hub, _) => await hub.DisposeAsync());
 
 internal sealed record Ack(DateTimeOffset ServerTime, int NextHeartbeatSeconds);
 
-internal sealed record Change(string Role, string Id, string Status, DateTimeOffset? LastActive);
+internal sealed record Change(string Role, string Id, string Status, DateTimeOffset? LastActive, bool? Available);
 
 internal sealed class Samples
 {
     private readonly ConcurrentQueue<double> _ms = new();
 
     public void Add(TimeSpan elapsed) => _ms.Enqueue(elapsed.TotalMilliseconds);
+
+    public double P99()
+    {
+        var sorted = _ms.Order().ToArray();
+        return sorted.Length == 0 ? double.PositiveInfinity : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.99 * sorted.Length) - 1)];
+    }
 
     public string Summary()
     {

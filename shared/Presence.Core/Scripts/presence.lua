@@ -100,34 +100,45 @@ if op == 'beat' then
   local minInterval = tonumber(ARGV[10])
   if minInterval > 0 then
     -- The guard holds the time of the device's last accepted REST heartbeat (the service's clock, so every replica
-    -- and every test clock agrees on one timeline); PX only cleans it up.
-    local last = redis.call('GET', KEYS[11])
+    -- and every test clock agrees on one timeline); PX only cleans it up. SET ... NX GET (Redis 7) sets it and
+    -- reads the previous time in one command: absent, the beat is accepted; present and recent, refused untouched.
+    local last = redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval, 'NX', 'GET')
     if last then
       local since = now - tonumber(last)
       if since < minInterval then
         return {0, math.min(minInterval, minInterval - since), 0}
       end
+      -- Still there although its time passed on the service's clock (clocks apart, or a test clock moved).
+      redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval)
     end
-    redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval)
   end
+  -- One read of what decides the path: the steady state (online, no leave pending) skips the re-index.
+  local user = redis.call('HMGET', KEYS[8], 'status', 'leave')
+  local steady = user[1] == 'online' and not user[2]
   redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now)
   redis.call('ZADD', KEYS[9], 'GT', ARGV[9], ARGV[8])
   redis.call('PEXPIRE', KEYS[9], ARGV[7])
   if ARGV[15] ~= '' then redis.call('SADD', KEYS[12], ARGV[15]) end
   redis.call('ZADD', KEYS[1], 'GT', now, id)
   redis.call('HSET', KEYS[8], 'lastActive', ARGV[3], 'lastHeartbeat', ARGV[3], 'transport', ARGV[11])
-  -- A beat inside the leave grace cancels the leave: nothing is emitted.
-  redis.call('HDEL', KEYS[8], 'leave')
   redis.call('PEXPIRE', KEYS[8], ARGV[7])
-  live()
-  redis.call('ZREM', KEYS[3], id)
+  if steady then
+    -- Online without a pending leave: the online index already holds the latest live session, and sessions
+    -- only move forward here (ZADD GT), so the new latest is the larger of the two; not in 'recent'.
+    redis.call('ZADD', KEYS[2], 'GT', ARGV[9], id)
+  else
+    -- A beat inside the leave grace cancels the leave: nothing is emitted.
+    if user[2] then redis.call('HDEL', KEYS[8], 'leave') end
+    live()
+    redis.call('ZREM', KEYS[3], id)
+  end
   if ARGV[17] ~= '' then
     local csv = string.sub(ARGV[17], 2)
     if csv == '' then redis.call('HDEL', KEYS[6], id) else redis.call('HSET', KEYS[6], id, csv) end
   end
   local changed = false
   if ARGV[12] ~= '' then changed = setAvailability(ARGV[12], nil) end
-  if state() ~= 'online' then
+  if user[1] ~= 'online' then
     redis.call('HSET', KEYS[8], 'status', 'online')
     return {1, 1, emit(ARGV[16])}
   end
