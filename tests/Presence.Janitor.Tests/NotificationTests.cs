@@ -349,6 +349,26 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(live, await FiguresAsync(fresh, start));
     }
 
+    [Fact]
+    public async Task One_pump_over_both_roles_streams_folds_their_events_in_time_order()
+    {
+        var store = _services.GetRequiredService<PresenceStore>();
+        var start = _time.GetUtcNow();
+        // The same story as above, but read in one pump: the therapist's stream holds its later event when the community
+        // user's earlier one is read, and the wait must still be 4 minutes, not 0.
+        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Rest), Ct);
+        _time.Advance(TimeSpan.FromMinutes(4));
+        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(SessionEndOutcome.Leaving, await store.SignOffAsync(Role.Community, "c-1", device: null, Ct));
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(await store.SettleAsync(DueIndex.Online, Role.Community, "c-1", Ct));
+
+        await _services.GetRequiredService<EngagementWorker>().PumpOnceAsync(Ct);
+
+        Assert.Equal("1/1|1|1:240|1|1", await FiguresAsync(_services.GetRequiredService<Analytics>(), start));
+    }
+
     /// <summary>Coverage of the hour, community sessions, time-to-available (count:mean s), daily active per role.</summary>
     private static async Task<string> FiguresAsync(Analytics analytics, DateTimeOffset start)
     {

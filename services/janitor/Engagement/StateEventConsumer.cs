@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Presence.Core;
 using StackExchange.Redis;
@@ -23,70 +24,65 @@ internal sealed partial class StateEventConsumer(
 {
     public const string ConsumerName = "janitor-leader";
 
-    private readonly HashSet<string> _ready = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _pendingDone = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _ready = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _pendingDone = new(StringComparer.Ordinal);
 
     /// <summary>Every stream the consumers read, from the one place that names them.</summary>
     public IReadOnlyList<(Role Role, RedisKey Stream)> Streams =>
         [.. Roles.All.SelectMany(role => keys.EventStreams(role).Select(stream => (role, stream)))];
 
     /// <summary>
-    /// Reads and handles one batch from every stream; the number of entries handled (0: nothing new). A group created
-    /// now starts at <paramref name="createAt"/> (the beginning of what the capped stream holds, or only new entries).
+    /// Reads one batch from every stream at once and handles them merged in time order (the number of entries handled;
+    /// 0: nothing new). Each stream's own order is kept (a user's events all sit in one stream, so its versions come in
+    /// order), and across streams the earlier event goes first, so a fold that relates two roles (a community user's
+    /// wait for an available therapist) sees them as they happened. A group created now starts at
+    /// <paramref name="createAt"/> (the beginning of what the capped stream holds, or only new entries).
     /// </summary>
     public async Task<int> PumpAsync(string group, RedisValue createAt, PresenceEventHandler handler, CancellationToken ct)
     {
-        var handled = 0;
-        foreach (var (role, stream) in Streams)
+        var streams = Streams;
+        var batches = await Task.WhenAll(streams.Select(s => ReadBatchAsync(group, createAt, s.Role, s.Stream, ct))).ConfigureAwait(false);
+
+        // A k-way merge by the head's time: never reorders within a stream.
+        var next = new int[batches.Length];
+        var heads = new PriorityQueue<int, (DateTimeOffset At, int Stream)>();
+        for (var i = 0; i < batches.Length; i++)
         {
-            var id = group + "|" + stream.ToString();
-            if (!_ready.Contains(id))
+            if (batches[i].Length > 0)
             {
-                await events.EnsureGroupAsync(stream, group, createAt, ct).ConfigureAwait(false);
-                _ready.Add(id);
+                heads.Enqueue(i, (TimeOf(batches[i][0]), i));
             }
+        }
 
-            // Own pending entries first (a restart or a change of leader left them unacknowledged), then new ones.
-            var batch = options.CurrentValue.BatchSize;
-            var entries = Array.Empty<StreamedEvent>();
-            if (!_pendingDone.Contains(id))
+        var done = new List<RedisValue>[batches.Length];
+        var handled = 0;
+        try
+        {
+            while (heads.TryDequeue(out var i, out _))
             {
-                entries = await events.ReadAsync(role, stream, group, ConsumerName, ownPending: true, batch, ct).ConfigureAwait(false);
-                if (entries.Length < batch)
+                var entry = batches[i][next[i]++];
+                if (entry.Event is { } e)
                 {
-                    _pendingDone.Add(id);
+                    await handler(e, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Malformed: acknowledged and skipped, not retried for ever.
+                    LogSkipped(logger, group, entry.EntryId.ToString());
+                }
+
+                (done[i] ??= []).Add(entry.EntryId);
+                handled++;
+                if (next[i] < batches[i].Length)
+                {
+                    heads.Enqueue(i, (TimeOf(batches[i][next[i]]), i));
                 }
             }
-
-            if (entries.Length == 0)
-            {
-                entries = await events.ReadAsync(role, stream, group, ConsumerName, ownPending: false, batch, ct).ConfigureAwait(false);
-            }
-
-            var done = new List<RedisValue>(entries.Length);
-            try
-            {
-                foreach (var entry in entries)
-                {
-                    if (entry.Event is { } e)
-                    {
-                        await handler(e, ct).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        // Malformed: acknowledged and skipped, not retried for ever.
-                        LogSkipped(logger, group, entry.EntryId.ToString());
-                    }
-
-                    done.Add(entry.EntryId);
-                }
-            }
-            finally
-            {
-                await events.AckAsync(stream, group, [.. done], ct).ConfigureAwait(false);
-            }
-
-            handled += done.Count;
+        }
+        finally
+        {
+            await Task.WhenAll(done.Select((ids, i) => ids is null ? Task.CompletedTask : events.AckAsync(streams[i].Stream, group, [.. ids], ct)))
+                .ConfigureAwait(false);
         }
 
         return handled;
@@ -97,6 +93,36 @@ internal sealed partial class StateEventConsumer(
     {
         _ready.Clear();
         _pendingDone.Clear();
+    }
+
+    private static DateTimeOffset TimeOf(StreamedEvent entry) => entry.Event?.At ?? DateTimeOffset.MinValue;
+
+    /// <summary>This consumer's own pending entries first (a restart or a change of leader left them unacknowledged), then new ones.</summary>
+    private async Task<StreamedEvent[]> ReadBatchAsync(string group, RedisValue createAt, Role role, RedisKey stream, CancellationToken ct)
+    {
+        var id = group + "|" + stream.ToString();
+        if (!_ready.ContainsKey(id))
+        {
+            await events.EnsureGroupAsync(stream, group, createAt, ct).ConfigureAwait(false);
+            _ready[id] = true;
+        }
+
+        var batch = options.CurrentValue.BatchSize;
+        if (!_pendingDone.ContainsKey(id))
+        {
+            var pending = await events.ReadAsync(role, stream, group, ConsumerName, ownPending: true, batch, ct).ConfigureAwait(false);
+            if (pending.Length < batch)
+            {
+                _pendingDone[id] = true;
+            }
+
+            if (pending.Length > 0)
+            {
+                return pending;
+            }
+        }
+
+        return await events.ReadAsync(role, stream, group, ConsumerName, ownPending: false, batch, ct).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Group {Group} skipped stream entry {EntryId}: not a versioned state event.")]
