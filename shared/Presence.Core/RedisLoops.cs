@@ -12,6 +12,7 @@ public static class RedisLoops
     public const string JanitorLeader = "janitor-leader";
     public const string JanitorSweep = "janitor-sweep";
     public const string JanitorExpiry = "janitor-expiry";
+    public const string JanitorEngagement = "janitor-engagement";
 
     /// <summary>
     /// The wait after the <paramref name="failures"/>-th failure in a row: doubling from <paramref name="initial"/> up to

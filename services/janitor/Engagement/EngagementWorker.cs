@@ -17,12 +17,16 @@ internal sealed partial class EngagementWorker(
     PreferredTherapistNotifier notifier,
     Analytics analytics,
     LeaderLease lease,
+    JanitorMetrics metrics,
     IOptionsMonitor<EngagementOptions> options,
     TimeProvider time,
     ILogger<EngagementWorker> logger) : BackgroundService
 {
     public const string NotifierGroup = "notifier";
     public const string AnalyticsGroup = "analytics";
+
+    /// <summary>The longest wait between failed passes while Redis refuses.</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// One pass of both groups; the number of entries handled. Created for the first time, the notifier's group starts
@@ -45,15 +49,18 @@ internal sealed partial class EngagementWorker(
         }
 
         var wasLeader = false;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             var handled = 0;
+            var wait = options.CurrentValue.PollDelay;
             try
             {
                 if (lease.IsLeader)
                 {
                     wasLeader = true;
                     handled = await PumpOnceAsync(stoppingToken).ConfigureAwait(false);
+                    failures = 0;
                 }
                 else if (wasLeader)
                 {
@@ -61,10 +68,14 @@ internal sealed partial class EngagementWorker(
                     consumer.Reset();
                 }
             }
-            catch (Exception ex) when (ex is RedisUnavailableException or RedisException)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !stoppingToken.IsCancellationRequested)
             {
-                // Unacknowledged entries stay pending and are read again first.
-                LogPumpFailed(logger, ex);
+                // Unacknowledged entries stay pending and are read again first; like every loop, counted by class and
+                // retried after a growing wait (docs/reliability.md, "Redis errors").
+                failures++;
+                wait = RedisLoops.Backoff(failures, options.CurrentValue.PollDelay, MaxBackoff);
+                metrics.RedisLoopError(RedisLoops.JanitorEngagement, ex);
+                LogPumpFailed(logger, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name(), failures, wait, ex);
                 consumer.Reset();
             }
 
@@ -72,7 +83,7 @@ internal sealed partial class EngagementWorker(
             {
                 try
                 {
-                    await Task.Delay(options.CurrentValue.PollDelay, time, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -88,6 +99,6 @@ internal sealed partial class EngagementWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Engagement consumers are off (Engagement:ConsumeStreams=false): no notifications, no analytics folding.")]
     private static partial void LogConsumersOff(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Engagement consumers failed a pass; pending entries are read again.")]
-    private static partial void LogPumpFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Engagement consumers failed a pass (Redis {ErrorClass}, {Failures} in a row); pending entries are read again in {Wait}.")]
+    private static partial void LogPumpFailed(ILogger logger, string errorClass, int failures, TimeSpan wait, Exception exception);
 }

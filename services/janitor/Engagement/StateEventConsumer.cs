@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Presence.Core;
 using StackExchange.Redis;
@@ -24,15 +23,15 @@ internal sealed partial class StateEventConsumer(
 {
     public const string ConsumerName = "janitor-leader";
 
-    private readonly ConcurrentDictionary<string, bool> _ready = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _pendingDone = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ready = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _pendingDone = new(StringComparer.Ordinal);
 
     /// <summary>Every stream the consumers read, from the one place that names them.</summary>
     public IReadOnlyList<(Role Role, RedisKey Stream)> Streams =>
         [.. Roles.All.SelectMany(role => keys.EventStreams(role).Select(stream => (role, stream)))];
 
     /// <summary>
-    /// Reads one batch from every stream at once and handles them merged in time order (the number of entries handled;
+    /// Reads one batch from every stream and handles them merged in time order (the number of entries handled;
     /// 0: nothing new). Each stream's own order is kept (a user's events all sit in one stream, so its versions come in
     /// order), and across streams the earlier event goes first, so a fold that relates two roles (a community user's
     /// wait for an available therapist) sees them as they happened. A group created now starts at
@@ -41,7 +40,13 @@ internal sealed partial class StateEventConsumer(
     public async Task<int> PumpAsync(string group, RedisValue createAt, PresenceEventHandler handler, CancellationToken ct)
     {
         var streams = Streams;
-        var batches = await Task.WhenAll(streams.Select(s => ReadBatchAsync(group, createAt, s.Role, s.Stream, ct))).ConfigureAwait(false);
+        // One stream after another: a failing Redis stops the pass at its first refusal (counted under its own class),
+        // rather than opening the breaker for every other stream's read at once.
+        var batches = new StreamedEvent[streams.Count][];
+        for (var i = 0; i < streams.Count; i++)
+        {
+            batches[i] = await ReadBatchAsync(group, createAt, streams[i].Role, streams[i].Stream, ct).ConfigureAwait(false);
+        }
 
         // A k-way merge by the head's time: never reorders within a stream.
         var next = new int[batches.Length];
@@ -101,19 +106,19 @@ internal sealed partial class StateEventConsumer(
     private async Task<StreamedEvent[]> ReadBatchAsync(string group, RedisValue createAt, Role role, RedisKey stream, CancellationToken ct)
     {
         var id = group + "|" + stream.ToString();
-        if (!_ready.ContainsKey(id))
+        if (!_ready.Contains(id))
         {
             await events.EnsureGroupAsync(stream, group, createAt, ct).ConfigureAwait(false);
-            _ready[id] = true;
+            _ready.Add(id);
         }
 
         var batch = options.CurrentValue.BatchSize;
-        if (!_pendingDone.ContainsKey(id))
+        if (!_pendingDone.Contains(id))
         {
             var pending = await events.ReadAsync(role, stream, group, ConsumerName, ownPending: true, batch, ct).ConfigureAwait(false);
             if (pending.Length < batch)
             {
-                _pendingDone[id] = true;
+                _pendingDone.Add(id);
             }
 
             if (pending.Length > 0)
