@@ -217,7 +217,7 @@ internal sealed class Run(
         Console.WriteLine($"| 500 answers (REST 500, hub \"unexpected error\") | {errors500} |");
         Console.WriteLine($"| Answers slower than 2 s (of which during a fault) | {slow} ({slowInFaults}) |");
         Console.WriteLine($"| REST answers: 200 / 429 / 503 / no answer | {outcomes.Count(o => !o.Hub && o.Status is 200 or 204)} / {outcomes.Count(o => !o.Hub && o.Status == 429)} / {outcomes.Count(o => !o.Hub && o.Status == 503)} / {outcomes.Count(o => !o.Hub && o.Status <= 0)} |");
-        Console.WriteLine($"| Hub calls: ok / refused / failed to connect or call | {outcomes.Count(o => o.Hub && o.Ok)} / {outcomes.Count(o => o.Hub && o.Status == 503)} / {outcomes.Count(o => o.Hub && o.Status == 0)} |");
+        Console.WriteLine($"| Hub calls: ok / refused / failed to connect or call | {outcomes.Count(o => o.Hub && o.Ok)} / {outcomes.Count(o => o.Hub && o.Status is 503 or 429)} / {outcomes.Count(o => o.Hub && o.Status <= 0)} |");
         Console.WriteLine();
         Console.WriteLine("| Fault | At (s) | Failed REST / hub | REST ok again after (s) | Hub ok again after (s) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");

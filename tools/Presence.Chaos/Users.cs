@@ -347,8 +347,11 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
         }
         catch (HubException ex)
         {
-            // The gateway turns an unhandled exception into this generic message: the hub's "500".
-            var status = ex.Message.Contains("unexpected error", StringComparison.OrdinalIgnoreCase) ? 500 : 503;
+            // The gateway answers a Redis outage with "Presence store unavailable" (the hub's 503) and any other failure
+            // with "could not handle" (the hub's 500); a bare "unexpected error" means an exception escaped its filter.
+            var status = ex.Message.Contains("unavailable", StringComparison.OrdinalIgnoreCase) ? 503
+                : ex.Message.Contains("could not handle", StringComparison.OrdinalIgnoreCase) || !ex.Message.Contains("HubException", StringComparison.Ordinal) ? 500
+                : 429;
             journal.Add(hub: true, ok: false, status, watch);
             return false;
         }
