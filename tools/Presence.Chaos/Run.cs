@@ -215,6 +215,9 @@ internal sealed class Run(
         Console.WriteLine($"| Lost transitions (stopped user never reported; {users.Count(u => u.StoppedAt is not null && u.EverAcked)} stopped) | {lost.Count} |");
         Console.WriteLine($"| Duplicate transitions (same role, id, ver twice) | {duplicates.Count} |");
         Console.WriteLine($"| 500 answers (REST 500, hub \"unexpected error\") | {errors500} |");
+        // A service process that is not running at the end exited by itself: every fault restarts what it kills.
+        var died = new[] { redis, api }.Concat(gateways).Concat(janitors).Where(s => s.Process is null || s.Process.HasExited).Select(s => s.Name).ToList();
+        Console.WriteLine($"| Service processes that exited by themselves | {died.Count}{(died.Count > 0 ? " (" + string.Join(", ", died) + ")" : "")} |");
         Console.WriteLine($"| Answers slower than 2 s (of which during a fault) | {slow} ({slowInFaults}) |");
         Console.WriteLine($"| REST answers: 200 / 429 / 503 / no answer | {outcomes.Count(o => !o.Hub && o.Status is 200 or 204)} / {outcomes.Count(o => !o.Hub && o.Status == 429)} / {outcomes.Count(o => !o.Hub && o.Status == 503)} / {outcomes.Count(o => !o.Hub && o.Status <= 0)} |");
         Console.WriteLine($"| Hub calls: ok / refused / failed to connect or call | {outcomes.Count(o => o.Hub && o.Ok)} / {outcomes.Count(o => o.Hub && o.Status is 503 or 429)} / {outcomes.Count(o => o.Hub && o.Status <= 0)} |");
@@ -239,7 +242,7 @@ internal sealed class Run(
             }
         }
 
-        return falseTransitions.Count + lost.Count + duplicates.Count + errors500 > 0 ? 1 : 0;
+        return falseTransitions.Count + lost.Count + duplicates.Count + errors500 + died.Count > 0 ? 1 : 0;
     }
 
     /// <summary>
