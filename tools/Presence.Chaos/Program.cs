@@ -89,9 +89,14 @@ try
     using var admin = await ConnectionMultiplexer.ConnectAsync(redisConnection + ",allowAdmin=true");
     exit = await new Run(settings, cluster, admin, redis, api, gateways, janitors, prefix).ExecuteAsync(cts.Token);
 }
-catch (OperationCanceledException)
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
 {
     Console.Error.WriteLine("cancelled");
+}
+catch (Exception ex)
+{
+    Console.Error.WriteLine($"the run failed: {ex}");
+    exit = 3;
 }
 finally
 {

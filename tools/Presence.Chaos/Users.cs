@@ -112,7 +112,7 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
                 await RunRestAsync(user, token, until, ct);
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
 
@@ -192,13 +192,14 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
 
             journal.Add(hub: false, ok || response.StatusCode == HttpStatusCode.TooManyRequests, (int)response.StatusCode, watch);
         }
-        catch (HttpRequestException)
-        {
-            journal.Add(hub: false, ok: false, status: 0, watch);
-        }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
             journal.Add(hub: false, ok: false, status: -1, watch);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            // Refused or reset connection (a killed heartbeat-api): no answer.
+            journal.Add(hub: false, ok: false, status: 0, watch);
         }
     }
 
@@ -212,13 +213,14 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
             using var response = await _http.SendAsync(request, ct);
             journal.Add(hub: false, response.IsSuccessStatusCode, (int)response.StatusCode, watch);
         }
-        catch (HttpRequestException)
-        {
-            journal.Add(hub: false, ok: false, status: 0, watch);
-        }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
             journal.Add(hub: false, ok: false, status: -1, watch);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            // Refused or reset connection (a killed heartbeat-api): no answer.
+            journal.Add(hub: false, ok: false, status: 0, watch);
         }
     }
 
@@ -303,8 +305,7 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             await connection.StartAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidOperationException or IOException
-                                   or System.Net.WebSockets.WebSocketException)
+        catch (Exception) when (!ct.IsCancellationRequested)
         {
             journal.Add(hub: true, ok: false, status: 0, watch);
             user.End(view);
@@ -355,8 +356,9 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
             journal.Add(hub: true, ok: false, status, watch);
             return false;
         }
-        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException or HttpRequestException)
+        catch (Exception) when (!ct.IsCancellationRequested)
         {
+            // The connection broke under the call (a killed gateway, a reset socket): a failed call, reconnected next round.
             journal.Add(hub: true, ok: false, status: 0, watch);
             return false;
         }
@@ -377,8 +379,9 @@ internal sealed class Driver(Settings settings, Journal journal, string apiUrl, 
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 await connection.StopAsync(timeout.Token);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException)
+            catch (Exception)
             {
+                // Closing a connection that already broke: nothing to do.
             }
 
             await connection.DisposeAsync();
