@@ -9,6 +9,7 @@
 #   ./dev.sh openapi         rewrite docs/api/*.json, the services' OpenAPI documents (commit the result)
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
 #   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
+#   ./dev.sh chaos [--quick] [--users N] [--duration S|Nm]  chaos and soak run with faults (docs/reliability.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -274,6 +275,19 @@ Stop everything:             ./dev.sh down
 EOF
 }
 
+cmd_chaos() {
+  ensure_package redis-server redis-server
+  log "building Release"
+  local project
+  for project in services/heartbeat-api services/realtime-gateway services/janitor tools/Presence.Chaos; do
+    dotnet build -c Release --nologo -v quiet "$project" >/dev/null
+  done
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "command: ./dev.sh chaos $*"
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  dotnet tools/Presence.Chaos/bin/Release/net10.0/Presence.Chaos.dll --root "$ROOT" "$@"
+}
+
 cmd_up() {
   local pid busy start now name port s pending waited=0 cluster=0
   case "${1:-}" in --cluster) cluster=1 ;; "") ;; *) die "usage: ./dev.sh up [--cluster]" ;; esac
@@ -462,8 +476,9 @@ main() {
     openapi) cmd_openapi ;;
     token) cmd_token "$@" ;;
     bench) cmd_bench "$@" ;;
+    chaos) cmd_chaos "$@" ;;
     up|down|status) "cmd_$cmd" "$@" ;;
-    *) sed -n '2,11p' "$0"; exit 2 ;;
+    *) sed -n '2,12p' "$0"; exit 2 ;;
   esac
 }
 

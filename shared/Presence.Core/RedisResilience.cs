@@ -108,6 +108,13 @@ public sealed class RedisResilience
             throw new RedisUnavailableException(
                 retryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retryAfter, RedisErrors.Classify(ex)!.Value, ex);
         }
+        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            // Not the caller's cancellation: StackExchange.Redis cancels pending commands when the connection is torn
+            // down under it (seen with Redis SIGSTOPped, docs/reliability.md "Chaos and soak"). That is an outage of
+            // the store, not a reason for a background loop or a request to fail with anything but the outage answer.
+            throw new RedisUnavailableException(_breakDuration < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : _breakDuration, RedisErrorClass.Timeout, ex);
+        }
     }
 
     public static bool IsTransient(Exception ex) => ex is not RedisUnavailableException && RedisErrors.IsTransient(ex);
