@@ -144,9 +144,9 @@ internal sealed class Run(
             : null;
     }
 
-    /// <summary>Every stream of every role, in one place, so a sharded keyspace only changes this helper.</summary>
+    /// <summary>Every shard stream of every role (the services run with the default shard count).</summary>
     private static IEnumerable<(Role Role, RedisKey Stream)> Streams(PresenceKeys keys) =>
-        Roles.All.Select(r => (r, keys.Events(r)));
+        Roles.All.SelectMany(r => keys.EventStreams(r).Select(stream => (r, stream)));
 
     private async Task<List<PresenceEvent>> ReadEventsAsync()
     {
