@@ -58,8 +58,17 @@ public static class RedisErrors
         RedisTimeoutException or TimeoutRejectedException => RedisErrorClass.Timeout,
         RedisServerException server => ClassifyReply(server.Message),
         RedisConnectionException or SocketException or ObjectDisposedException or RedisException => RedisErrorClass.Connection,
+        InvalidOperationException when IsTornDownPipe(ex) => RedisErrorClass.Connection,
         _ => null,
     };
+
+    /// <summary>
+    /// StackExchange.Redis reading from a pipe its connection already completed: a pending command of a connection torn
+    /// down under it (seen when Redis was SIGSTOPped and the link reset, docs/reliability.md "Chaos and soak"). The
+    /// connection is gone, like any other connection failure.
+    /// </summary>
+    private static bool IsTornDownPipe(Exception ex) =>
+        ex.StackTrace?.Contains("StackExchange.Redis.PhysicalConnection", StringComparison.Ordinal) == true;
 
     /// <summary>A failure worth retrying and counting towards the breaker: the server or the path to it is away for now.</summary>
     public static bool IsTransient(Exception ex) => Classify(ex) is RedisErrorClass.Connection or RedisErrorClass.Timeout
