@@ -305,7 +305,9 @@ internal readonly record struct Cards(RedisValue[] Specialties, RedisValue[] Unt
     public PresenceEntry Apply(int i, PresenceEntry entry) => entry with
     {
         Specialties = Specialties[i].IsNullOrEmpty ? [] : Specialties[i].ToString().Split(','),
-        AvailableUntil = entry.Available && Until[i].TryParse(out long until) ? DateTimeOffset.FromUnixTimeMilliseconds(until) : null,
+        // A missing field parses as 0 in StackExchange.Redis: only a real time is an explicit end.
+        AvailableUntil = entry.Available && !Until[i].IsNullOrEmpty && Until[i].TryParse(out long until) && until > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(until) : null,
         Ver = Versions[i].TryParse(out long ver) ? ver : 0,
     };
 }

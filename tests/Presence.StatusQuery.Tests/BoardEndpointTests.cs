@@ -66,6 +66,7 @@ public sealed class BoardEndpointTests(RedisServer redis)
         await app.Store.HeartbeatAsync(new Core.Heartbeat(Core.Role.Therapist, "t-grief", Core.HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
         var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(2).ToUnixTimeMilliseconds());
         await app.Store.SetAvailabilityAsync(Core.Role.Therapist, "t-anx", true, until, Ct);
+        await app.Store.SetAvailabilityAsync(Core.Role.Therapist, "t-grief", true, Ct);
         using var client = app.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?specialty=anxiety", Ct);
@@ -77,6 +78,9 @@ public sealed class BoardEndpointTests(RedisServer redis)
         Assert.Equal(until, entry.GetProperty("availableUntil").GetDateTimeOffset());
         Assert.True(entry.GetProperty("ver").GetInt64() > 0);
         Assert.Equal(2, Ids(all).Length);
+        // Available without an explicit end: no availableUntil (not the Unix epoch).
+        var grief = all.GetProperty("therapists").EnumerateArray().Single(t => t.GetProperty("id").GetString() == "t-grief");
+        Assert.True(!grief.TryGetProperty("availableUntil", out var none) || none.ValueKind == JsonValueKind.Null, grief.ToString());
         Assert.Empty(Ids(await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?specialty=trauma", Ct)));
     }
 
