@@ -37,7 +37,7 @@ public sealed class RedisRefusalTests(OwnRedis own) : IClassFixture<OwnRedis>
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before-" + fault, HeartbeatTransport.Rest), Ct);
         await using var primary = new RedisServer();
 
-        await BreakAsync(redis, primary, fault);
+        await redis.BreakAsync(fault, primary);
         try
         {
             // Step by step, so the leader keeps its lease. OOM refuses the presence script as a whole (it declares itself
@@ -55,7 +55,7 @@ public sealed class RedisRefusalTests(OwnRedis own) : IClassFixture<OwnRedis>
         }
         finally
         {
-            await RepairAsync(redis, fault);
+            await redis.RepairAsync(fault);
         }
 
         // Recovery: a user who lapses after the repair is swept to recent by the same, still running, workers.
@@ -85,28 +85,4 @@ public sealed class RedisRefusalTests(OwnRedis own) : IClassFixture<OwnRedis>
 
     private static List<string> AllErrors(MetricCollector<long> errors) =>
         [.. errors.GetMeasurementSnapshot().Select(m => (string)m.Tags["class"]!)];
-
-    private static async Task BreakAsync(RedisServer redis, RedisServer primary, string fault)
-    {
-        switch (fault)
-        {
-            case "oom":
-                await redis.FillMemoryAsync();
-                break;
-            case "misconf":
-                await redis.BreakPersistenceAsync();
-                break;
-            default:
-                await primary.InitializeAsync();
-                await redis.MakeReplicaOfAsync(primary);
-                break;
-        }
-    }
-
-    private static Task RepairAsync(RedisServer redis, string fault) => fault switch
-    {
-        "oom" => redis.FreeMemoryAsync(),
-        "misconf" => redis.RepairPersistenceAsync(),
-        _ => redis.PromoteAsync(),
-    };
 }

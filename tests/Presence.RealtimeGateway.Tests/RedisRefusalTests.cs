@@ -32,7 +32,7 @@ public sealed class RedisRefusalTests(OutageRedis own) : IClassFixture<OutageRed
         var stopping = gateway.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         await using var primary = new RedisServer();
 
-        await BreakAsync(redis, primary, fault);
+        await redis.BreakAsync(fault, primary);
         try
         {
             // Drive the loop through failed renewals: each one counted under its class, none stops the host.
@@ -53,7 +53,7 @@ public sealed class RedisRefusalTests(OutageRedis own) : IClassFixture<OutageRed
         }
         finally
         {
-            await RepairAsync(redis, fault);
+            await redis.RepairAsync(fault);
         }
 
         // Recovery: the loop renews the lease again (its score moves past the time of the repair).
@@ -76,28 +76,4 @@ public sealed class RedisRefusalTests(OutageRedis own) : IClassFixture<OutageRed
         [.. errors.GetMeasurementSnapshot()
             .Where(m => m.Tags.TryGetValue("loop", out var loop) && (string?)loop == "gateway-lease")
             .Select(m => (string)m.Tags["class"]!)];
-
-    private static async Task BreakAsync(RedisServer redis, RedisServer primary, string fault)
-    {
-        switch (fault)
-        {
-            case "oom":
-                await redis.FillMemoryAsync();
-                break;
-            case "misconf":
-                await redis.BreakPersistenceAsync();
-                break;
-            default:
-                await primary.InitializeAsync();
-                await redis.MakeReplicaOfAsync(primary);
-                break;
-        }
-    }
-
-    private static Task RepairAsync(RedisServer redis, string fault) => fault switch
-    {
-        "oom" => redis.FreeMemoryAsync(),
-        "misconf" => redis.RepairPersistenceAsync(),
-        _ => redis.PromoteAsync(),
-    };
 }

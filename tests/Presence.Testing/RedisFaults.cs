@@ -129,4 +129,33 @@ public static class RedisFaults
     private static string Info(IGrouping<string, KeyValuePair<string, string>>[] info, string field) =>
         info.SelectMany(g => g).FirstOrDefault(p => p.Key == field).Value
             ?? throw new InvalidOperationException($"INFO has no field {field}.");
+
+    /// <summary>
+    /// Puts <paramref name="redis"/> into one refusal by name: <c>oom</c> (full under noeviction), <c>misconf</c> (a
+    /// failed background save) or <c>readonly</c> (a replica of <paramref name="primary"/>, started here).
+    /// </summary>
+    public static async Task BreakAsync(this RedisServer redis, string fault, RedisServer primary)
+    {
+        switch (fault)
+        {
+            case "oom":
+                await redis.FillMemoryAsync();
+                break;
+            case "misconf":
+                await redis.BreakPersistenceAsync();
+                break;
+            default:
+                await primary.InitializeAsync();
+                await redis.MakeReplicaOfAsync(primary);
+                break;
+        }
+    }
+
+    /// <summary>Undoes <see cref="BreakAsync"/>: frees the memory, repairs persistence, or promotes the replica.</summary>
+    public static Task RepairAsync(this RedisServer redis, string fault) => fault switch
+    {
+        "oom" => redis.FreeMemoryAsync(),
+        "misconf" => redis.RepairPersistenceAsync(),
+        _ => redis.PromoteAsync(),
+    };
 }
