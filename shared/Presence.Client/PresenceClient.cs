@@ -8,7 +8,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace Presence.Client;
 
 /// <summary>
-/// Typed calls for every REST endpoint of DESIGN.md §4. Problem details become <see cref="PresenceApiException"/>
+/// Typed calls for every REST endpoint (README.md, "HTTP API"). Problem details become <see cref="PresenceApiException"/>
 /// subclasses; 429 is surfaced with its <c>Retry-After</c>. A 503 is retried after its <c>Retry-After</c> by the
 /// <see cref="HttpClient"/>'s resilience handler (<see cref="PresenceResilience"/>): <see cref="Create"/> and
 /// <see cref="PresenceClientServiceCollectionExtensions.AddPresenceClient"/> add it; a hand-made client adds

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Presence.Core;
+using Presence.RealtimeGateway.Limits;
 
 namespace Presence.RealtimeGateway.Connections;
 
@@ -7,7 +8,7 @@ namespace Presence.RealtimeGateway.Connections;
 /// What the gateway remembers about one hub connection. SignalR runs one invocation of a connection at a time
 /// (MaximumParallelInvocationsPerClient = 1), and OnDisconnected after the last, so this needs no locks.
 /// </summary>
-internal sealed class ConnectionState(HeartbeatBucket heartbeats)
+internal sealed class ConnectionState(TokenBucket heartbeats)
 {
     private static readonly object Key = new();
 
@@ -16,7 +17,7 @@ internal sealed class ConnectionState(HeartbeatBucket heartbeats)
 
     public string? JoinedUserId { get; set; }
 
-    public HeartbeatBucket Heartbeats { get; } = heartbeats;
+    public TokenBucket Heartbeats { get; } = heartbeats;
 
     public bool WatchesAllTherapists { get; set; }
 
@@ -34,33 +35,4 @@ internal sealed class ConnectionState(HeartbeatBucket heartbeats)
             : throw new InvalidOperationException("The connection has no state: OnConnectedAsync did not run.");
 
     public void AttachTo(HubCallerContext context) => context.Items[Key] = this;
-}
-
-/// <summary>
-/// A token bucket on the injected clock: a burst of hub heartbeats is fine, a flood is not. The REST min interval
-/// does not apply to the hub (one connection is one user's one tab), so this is the hub's guard.
-/// </summary>
-internal sealed class HeartbeatBucket(int capacity, TimeSpan tokenPeriod, DateTimeOffset now)
-{
-    private double _tokens = capacity;
-    private DateTimeOffset _last = now;
-
-    public bool TryTake(DateTimeOffset now, out TimeSpan retryAfter)
-    {
-        if (now > _last)
-        {
-            _tokens = Math.Min(capacity, _tokens + ((now - _last) / tokenPeriod));
-            _last = now;
-        }
-
-        if (_tokens >= 1)
-        {
-            _tokens -= 1;
-            retryAfter = TimeSpan.Zero;
-            return true;
-        }
-
-        retryAfter = tokenPeriod * (1 - _tokens);
-        return false;
-    }
 }

@@ -4,6 +4,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.RealtimeGateway.Limits;
 using Presence.Core.Intervals;
 using Presence.RealtimeGateway.Hubs;
 using Presence.ServiceDefaults;
@@ -27,7 +28,7 @@ internal sealed partial class HubSessions(
     public ConnectionState NewConnection()
     {
         var o = gatewayOptions.CurrentValue;
-        return new ConnectionState(new HeartbeatBucket(o.HeartbeatBurst, o.HeartbeatTokenPeriod, time.GetUtcNow()));
+        return new ConnectionState(new TokenBucket(o.HeartbeatBurst, o.HeartbeatTokenPeriod, time.GetUtcNow()));
     }
 
     public Task<HeartbeatAck> HeartbeatAsync(ConnectionState state, HubCallerContext context, HeartbeatMessage? message)

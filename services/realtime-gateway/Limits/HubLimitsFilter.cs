@@ -76,9 +76,9 @@ internal sealed partial class HubLimitsFilter(
 
         var o = options.CurrentValue;
         var items = invocationContext.Context.Items;
-        if (items[RateKey] is not WatchRateLimit limit)
+        if (items[RateKey] is not TokenBucket limit)
         {
-            limit = new WatchRateLimit(o.WatchBurst, o.WatchTokenPeriod, time.GetUtcNow());
+            limit = new TokenBucket(o.WatchBurst, o.WatchTokenPeriod, time.GetUtcNow());
             items[RateKey] = limit;
         }
 

@@ -1,7 +1,10 @@
 namespace Presence.RealtimeGateway.Limits;
 
-/// <summary>A connection's token bucket for watch-list calls, on the injected clock (tests cross its edges with a fake one).</summary>
-internal sealed class WatchRateLimit(int capacity, TimeSpan tokenPeriod, DateTimeOffset now)
+/// <summary>
+/// A connection's token bucket on the injected clock (tests cross its edges with a fake one): a burst is fine, a flood
+/// is not. The hub's guard for heartbeats (the REST min interval does not apply to the hub) and for watch-list calls.
+/// </summary>
+internal sealed class TokenBucket(int capacity, TimeSpan tokenPeriod, DateTimeOffset now)
 {
     private readonly Lock _gate = new();
     private double _tokens = capacity;
