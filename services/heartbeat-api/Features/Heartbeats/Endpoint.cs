@@ -8,7 +8,8 @@ using Presence.ServiceDefaults;
 namespace Presence.HeartbeatApi.Features.Heartbeats;
 
 /// <summary><c>POST /v1/{therapists,community}/heartbeat</c>: records "I am here" for the token's user.</summary>
-public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics)
+public abstract class HeartbeatEndpoint(
+    PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : Endpoint<HeartbeatRequest, HeartbeatResponse>
 {
     protected abstract Role Role { get; }
@@ -79,7 +80,7 @@ public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<Pre
         {
             Accepted = true,
             ServerTime = result.ServerTime,
-            NextHeartbeatSeconds = Resolve<HeartbeatIntervalPolicy>().NextHeartbeatSeconds(Role, userId, req.Visible),
+            NextHeartbeatSeconds = intervals.NextHeartbeatSeconds(Role, userId, req.Visible),
             ClockSkewSeconds = o.ClockSkewSeconds(req.Timestamp, result.ServerTime),
         }, ct);
     }
@@ -91,14 +92,16 @@ public abstract class HeartbeatEndpoint(PresenceStore store, IOptionsMonitor<Pre
     }
 }
 
-public sealed class TherapistHeartbeatEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics)
-    : HeartbeatEndpoint(store, options, metrics)
+public sealed class TherapistHeartbeatEndpoint(
+    PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
+    : HeartbeatEndpoint(store, options, metrics, intervals)
 {
     protected override Role Role => Role.Therapist;
 }
 
-public sealed class CommunityHeartbeatEndpoint(PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics)
-    : HeartbeatEndpoint(store, options, metrics)
+public sealed class CommunityHeartbeatEndpoint(
+    PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
+    : HeartbeatEndpoint(store, options, metrics, intervals)
 {
     protected override Role Role => Role.Community;
 }
