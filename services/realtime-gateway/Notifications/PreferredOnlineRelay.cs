@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Presence.Core;
 using Presence.Core.Engagement;
 using Presence.RealtimeGateway.Hubs;
 using StackExchange.Redis;
@@ -30,9 +31,19 @@ internal sealed partial class PreferredOnlineRelay(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_queue is not null)
+        if (_queue is null)
+        {
+            return;
+        }
+
+        try
         {
             await _queue.UnsubscribeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException || RedisErrors.IsRedisFailure(ex))
+        {
+            // Shutdown never fails on Redis: the multiplexer may be disposed first or Redis away; the subscription
+            // ends with the connection anyway.
         }
     }
 
