@@ -31,6 +31,7 @@ public static class JanitorExtensions
         services.AddOptions<JanitorOptions>().Bind(configuration.GetSection(JanitorOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JanitorOptions>, JanitorOptionsValidator>());
         services.TryAddSingleton<JanitorMetrics>();
+        services.TryAddSingleton<RedisOutageWatch>();
         services.TryAddSingleton<LeaderLease>();
         services.TryAddSingleton<UserCountGauge>();
         services.TryAddSingleton<Sweeper>();

@@ -20,6 +20,7 @@ internal sealed class JanitorMetrics
     private readonly Counter<long> _expiryEvents;
     private readonly Counter<long> _leaderChanges;
     private readonly Counter<long> _instanceHolds;
+    private readonly Counter<long> _onlineHolds;
     private readonly Counter<long> _instanceHeldTicks;
     private readonly Counter<long> _lostSessions;
 
@@ -41,6 +42,8 @@ internal sealed class JanitorMetrics
             "Leadership changes of this replica (acquired, lost, released).");
         _instanceHolds = meter.CreateCounter<long>("presence.janitor.instance_holds", "{hold}",
             "Times the leader started sweeping again (start, leadership, a gap after a stall) and gave gateways one lease to renew.");
+        _onlineHolds = meter.CreateCounter<long>("presence.janitor.online_holds", "{hold}",
+            "Times the leader held the online sweep after failing to reach Redis, so clients could land a heartbeat first.");
         _instanceHeldTicks = meter.CreateCounter<long>("presence.janitor.instance_held_ticks", "{tick}",
             "Sweep ticks that left lapsed gateway instances alone while gateways had their lease to renew.");
         _lostSessions = meter.CreateCounter<long>("presence.janitor.lost_sessions", "{session}",
@@ -73,6 +76,8 @@ internal sealed class JanitorMetrics
     public void RedisLoopError(string loop, Exception ex) => _presence.RedisLoopError(loop, ex);
 
     public void InstanceHoldStarted() => _instanceHolds.Add(1);
+
+    public void OnlineHoldStarted() => _onlineHolds.Add(1);
 
     public void InstanceRemovalHeld() => _instanceHeldTicks.Add(1);
 

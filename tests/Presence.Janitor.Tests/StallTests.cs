@@ -70,6 +70,63 @@ public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
     }
 
     [Fact]
+    public async Task A_REST_user_whose_beats_could_not_land_while_Redis_was_frozen_is_not_timed_out_when_it_comes_back()
+    {
+        // A window far shorter than the freeze: without the hold, the first tick after it would time the user out.
+        static void Rest(PresenceOptions o)
+        {
+            o.InstanceLease = Lease;
+            o.OnlineWindow = TimeSpan.FromSeconds(8);
+            o.HeartbeatInterval = TimeSpan.FromSeconds(3);
+            o.MinHeartbeatInterval = TimeSpan.FromSeconds(1);
+        }
+
+        await using var j = new JanitorHarness(own.Server, presence: Rest, time: TimeProvider.System);
+        // The client's heartbeats go through another process (heartbeat-api): its own connection and breaker.
+        await using var api = new JanitorHarness(own.Server, j.Prefix, presence: Rest, time: TimeProvider.System);
+        await api.BeatAsync(Role.Therapist, "t-rest");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using var stopClient = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        var clientPaused = new StrongBox<bool>(false);
+        var noPause = new StrongBox<bool>(false);
+        var client = RunAsync(() => api.BeatAsync(Role.Therapist, "t-rest"), TimeSpan.FromSeconds(3), clientPaused, stopClient.Token);
+        // The janitor ticks as its worker does, failing on Redis while it is frozen.
+        var janitor = RunAsync(() => j.Sweeper.SweepOnceAsync(stop.Token), TimeSpan.FromSeconds(1), noPause, stop.Token);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+            clientPaused.Value = true;
+            await own.Server.PauseAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(20), Ct);
+            }
+            finally
+            {
+                await own.Server.ResumeAsync();
+            }
+
+            // The janitor's ticks run at once; the client's next beat lands 2 s later, inside its interval.
+            await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+            clientPaused.Value = false;
+            await Task.Delay(TimeSpan.FromSeconds(6), Ct);
+
+            // The sentinel: once the client stops, the janitor (past its hold) times the user out.
+            await stopClient.CancelAsync();
+            await client;
+            await Eventually.TrueAsync(
+                async () => (await j.TransitionsAsync(Role.Therapist, "t-rest")).Length >= 2, TimeSpan.FromSeconds(30), "t-rest timed out after it stopped");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(client, janitor);
+        }
+
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-rest"));
+    }
+
+    [Fact]
     public async Task A_leader_paused_for_twice_its_lease_is_replaced_and_every_transition_is_emitted_once()
     {
         var lease = TimeSpan.FromSeconds(1);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
+using Presence.Janitor.Sweeping;
 using StackExchange.Redis;
 
 namespace Presence.Janitor.Leadership;
@@ -20,6 +21,7 @@ internal sealed partial class LeaderLease(
     PresenceKeys keys,
     IOptionsMonitor<JanitorOptions> options,
     JanitorMetrics metrics,
+    RedisOutageWatch outages,
     TimeProvider time,
     ILogger<LeaderLease> logger)
 {
@@ -67,7 +69,7 @@ internal sealed partial class LeaderLease(
                 [Token, (long)o.LeaseDuration.TotalMilliseconds], idempotent: true, ct).ConfigureAwait(false);
             reply = (long[])result!;
         }
-        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested && outages.Note(ex))
         {
             // Keep what validity is left: a renewal may fail twice before the lease lapses. Every Redis answer lands
             // here (down, OOM, MISCONF, READONLY, NOPERM, ...): the next attempt comes at the renewal pace, as ever.

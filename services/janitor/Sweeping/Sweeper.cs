@@ -34,6 +34,7 @@ internal sealed class Sweeper(
     IOptionsMonitor<PresenceOptions> presenceOptions,
     JanitorMetrics metrics,
     UserCountGauge gauge,
+    RedisOutageWatch outages,
     TimeProvider time)
 {
     /// <summary>When the last tick ended well (a <see cref="TimeProvider"/> timestamp; 0: none yet in this process).</summary>
@@ -44,6 +45,25 @@ internal sealed class Sweeper(
 
     /// <summary>Lapsed instances are not removed before this timestamp (docs/reliability.md, "Stalls").</summary>
     private long _instancesHeldUntil = long.MaxValue;
+
+    /// <summary>Whether the last tick held the online sweep (for the metric: counted once per hold).</summary>
+    private bool _heldOnline;
+
+    /// <summary>
+    /// Whether lapsed online-until scores are left alone for now: for one <see cref="PresenceOptions.HeartbeatInterval"/>
+    /// plus one <see cref="PresenceOptions.InstanceLease"/> after this process last failed to reach Redis (away, frozen
+    /// or refusing writes). Clients could not land a heartbeat either, so their sessions get that long, once Redis
+    /// answers again, to beat before a timeout counts. A gap with Redis fine (this process paused, a new leader) holds
+    /// nothing: heartbeats kept landing and the scores are true.
+    /// </summary>
+    public bool HoldingOnline
+    {
+        get
+        {
+            var p = presenceOptions.CurrentValue;
+            return outages.Within(p.HeartbeatInterval + p.InstanceLease);
+        }
+    }
 
     /// <summary>
     /// Whether lapsed gateway instances are left alone for now: after this replica (re)starts sweeping, or sweeps
@@ -57,6 +77,18 @@ internal sealed class Sweeper(
     /// <summary>Runs one tick. Throws <see cref="RedisUnavailableException"/> (or a Redis exception) when Redis fails; the caller backs off.</summary>
     public async Task<SweepReport> SweepOnceAsync(CancellationToken ct)
     {
+        try
+        {
+            return await SweepTickAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && outages.Note(e))
+        {
+            throw;
+        }
+    }
+
+    private async Task<SweepReport> SweepTickAsync(CancellationToken ct)
+    {
         var started = time.GetTimestamp();
         NoteGap();
         var o = janitorOptions.CurrentValue;
@@ -64,7 +96,14 @@ internal sealed class Sweeper(
         var caughtUp = true;
 
         // Online first: it is the one a person waits for (the goal is about a second past the window).
-        foreach (var role in Roles.All)
+        var holdOnline = HoldingOnline;
+        if (holdOnline && !_heldOnline)
+        {
+            metrics.OnlineHoldStarted();
+        }
+
+        _heldOnline = holdOnline;
+        foreach (var role in holdOnline ? [] : Roles.All)
         {
             var (_, emitted, done) = await SettleDueAsync(DueIndex.Online, role, o, ct).ConfigureAwait(false);
             onlineRemoved += emitted;
