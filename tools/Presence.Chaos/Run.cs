@@ -197,7 +197,7 @@ internal sealed class Run(
         var lost = users
             .Where(u => u.StoppedAt is { } s && s <= loadEnd && u.EverAcked)
             .Where(u => !events.Any(e => e.Id == u.Id && e.Status != "online" && e.At >= u.StoppedAt!.Value - TimeSpan.FromSeconds(1)))
-            .Select(u => $"{u.Id} stopped at {Stamp(u.StoppedAt!.Value)}")
+            .Select(u => $"{u.Id} stopped at {Stamp(u.StoppedAt!.Value)}; {Story(u, events)}")
             .ToList();
 
         var duplicates = events.GroupBy(e => (e.Role, e.Id, e.Ver)).Where(g => g.Count() > 1).Select(g => $"{g.Key.Id} ver {g.Key.Ver} x{g.Count()}").ToList();
@@ -294,6 +294,19 @@ internal sealed class Run(
         var lastFailure = failed[^1].At;
         var okAgain = window.FirstOrDefault(o => o.Ok && o.At > lastFailure);
         return (failed.Count, okAgain == default ? "not within window" : (okAgain.At - from).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>What a lost user's record holds: its last events and its devices' last acks, to tell why.</summary>
+    private static string Story(SimUser user, List<PresenceEvent> events)
+    {
+        var last = events.Where(e => e.Id == user.Id).OrderBy(e => e.Ver).TakeLast(3).Select(e => $"{e.Status}/{e.Reason} {Stamp(e.At)} ver {e.Ver}");
+        string acks;
+        lock (user.Gate)
+        {
+            acks = string.Join(", ", user.Devices.Select(d => $"{(d.Hub ? "hub" : "rest")} last ack {(d.Acks.Count > 0 ? Stamp(d.Acks[^1]) : "none")}{(d.Ended is { } e ? " ended " + Stamp(e) : "")}"));
+        }
+
+        return $"events: {string.Join(" | ", last)}; devices: {acks}";
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
