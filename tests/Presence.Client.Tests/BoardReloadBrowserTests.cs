@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Presence.Core;
-using Presence.Testing;
 using Presence.Testing.Browser;
 
 namespace Presence.Client.Tests;
@@ -34,9 +31,9 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, _settings, realClock: true);
-        _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
-        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
+        _heartbeatApi = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, _prefix, _settings, realClock: true);
+        _statusQuery = ServiceHosts.Create(PresenceService.StatusQuery, redis, _prefix, _settings, realClock: true);
+        _gateway = ServiceHosts.Create(PresenceService.RealtimeGateway, redis, _prefix, _settings, realClock: true);
         _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
         _chromium = await HeadlessChromium.LaunchAsync();
     }
@@ -58,7 +55,7 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         var events = Keys.Events(Role.Therapist, "t-reload");
         var page = await (await _chromium.Browser.NewContextAsync()).NewPageAsync();
         await SignInOnTheBoardAsync(page);
-        await Eventually.TrueAsync(async () => (await TransitionsAsync()).Length == 1, TimeSpan.FromSeconds(15), "t-reload online");
+        await Poll.UntilAsync(async () => (await TransitionsAsync()).Length == 1, "t-reload online", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());
 
         await page.ReloadAsync();
@@ -66,11 +63,11 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         await SignInOnTheBoardAsync(page);
 
         // The old page signed off (the leave grace began), and the new page's heartbeat ended it.
-        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count == 1), TimeSpan.FromSeconds(10), "sign-off on pagehide");
+        await Poll.UntilAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count == 1), "sign-off on pagehide", timeout: TimeSpan.FromSeconds(10));
         var signOff = _ingress.Requests("POST", "/v1/therapists/offline")[0];
-        await Eventually.TrueAsync(
-            () => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)),
-            TimeSpan.FromSeconds(10), "a heartbeat of the reloaded page");
+        await Poll.UntilAsync(
+            () => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)), "a heartbeat of the reloaded page", timeout:
+            TimeSpan.FromSeconds(10));
         Assert.True(DateTimeOffset.UtcNow - reloadedAt < Grace, "the reload took longer than the grace: the test proves nothing");
 
         // Past the grace, the janitor's settle finds nothing to do: no leave, no transition.

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Presence.Core;
-using Presence.Testing;
 using Presence.Testing.Browser;
 
 namespace Presence.Client.Tests;
@@ -33,9 +30,9 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, _settings, realClock: true);
-        _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
-        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
+        _heartbeatApi = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, _prefix, _settings, realClock: true);
+        _statusQuery = ServiceHosts.Create(PresenceService.StatusQuery, redis, _prefix, _settings, realClock: true);
+        _gateway = ServiceHosts.Create(PresenceService.RealtimeGateway, redis, _prefix, _settings, realClock: true);
         _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
         _chromium = await HeadlessChromium.LaunchAsync();
     }
@@ -56,15 +53,15 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-start"));
 
-        await Eventually.TrueAsync(async () => await OnlineAsync("t-start"), TimeSpan.FromSeconds(15), "t-start online in Redis");
+        await Poll.UntilAsync(async () => await OnlineAsync("t-start"), "t-start online in Redis", timeout: TimeSpan.FromSeconds(15));
         Assert.True(await page.EvaluateAsync<bool>("() => presence.heartbeat.isRunning()"));
         Assert.Equal("therapist", await page.EvaluateAsync<string>("() => presence.heartbeat.currentRole()"));
         // The server's 2 s interval is obeyed: a second heartbeat follows without anyone asking.
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Count(r => r.Status == 200) >= 2), TimeSpan.FromSeconds(15), "a second heartbeat");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("therapists").Count(r => r.Status == 200) >= 2), "a second heartbeat", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(2000, await page.EvaluateAsync<int>("() => presence.heartbeat.intervalMs()"));
 
         await page.EvaluateAsync("() => presence.heartbeat.stop()");
-        await Eventually.TrueAsync(async () => !await OnlineAsync("t-start"), TimeSpan.FromSeconds(10), "t-start signed off");
+        await Poll.UntilAsync(async () => !await OnlineAsync("t-start"), "t-start signed off", timeout: TimeSpan.FromSeconds(10));
         Assert.False(await page.EvaluateAsync<bool>("() => presence.heartbeat.isRunning()"));
     }
 
@@ -78,7 +75,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 
         await first.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", token);
         await second.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", token);
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("community").Count >= 4), TimeSpan.FromSeconds(20), "four heartbeats");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("community").Count >= 4), "four heartbeats", timeout: TimeSpan.FromSeconds(20));
 
         var senders = new[] { await IsSenderAsync(first), await IsSenderAsync(second) };
         Assert.Equal(1, senders.Count(s => s));
@@ -89,8 +86,8 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         var (closing, staying) = senders[0] ? (first, second) : (second, first);
         var before = Heartbeats("community").Count;
         await closing.CloseAsync();
-        await Eventually.TrueAsync(() => IsSenderAsync(staying), TimeSpan.FromSeconds(10), "the other tab became the sender");
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("community").Count >= before + 2), TimeSpan.FromSeconds(15), "heartbeats go on");
+        await Poll.UntilAsync(() => IsSenderAsync(staying), "the other tab became the sender", timeout: TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("community").Count >= before + 2), "heartbeats go on", timeout: TimeSpan.FromSeconds(15));
         Assert.All(Heartbeats("community"), r => Assert.Equal(200, r.Status));
         // The closing tab did not sign the user off while another tab was visible.
         Assert.Empty(_ingress.Requests("POST", "/v1/community/offline"));
@@ -101,18 +98,18 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     {
         var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-hide"));
-        await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(15), "online");
+        await Poll.UntilAsync(async () => await OnlineAsync("t-hide"), "online", timeout: TimeSpan.FromSeconds(15));
 
         await SetVisibilityAsync(page, "hidden");
 
-        await Eventually.TrueAsync(async () => !await OnlineAsync("t-hide"), TimeSpan.FromSeconds(10), "signed off after the grace period");
+        await Poll.UntilAsync(async () => !await OnlineAsync("t-hide"), "signed off after the grace period", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
-        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count > 0), TimeSpan.FromSeconds(5), "the sign-off logged");
+        await Poll.UntilAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
         Assert.Single(_ingress.Requests("POST", "/v1/therapists/offline"));
         var beatsWhileHidden = Heartbeats("therapists").Count;
 
         await SetVisibilityAsync(page, "visible");
-        await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(5), "online again once visible");
+        await Poll.UntilAsync(async () => await OnlineAsync("t-hide"), "online again once visible", timeout: TimeSpan.FromSeconds(5));
         Assert.True(Heartbeats("therapists").Count > beatsWhileHidden);
     }
 
@@ -121,13 +118,13 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     {
         var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", DevTokens.Community("c-leave"));
-        await Eventually.TrueAsync(async () => await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(15), "online");
+        await Poll.UntilAsync(async () => await OnlineAsync("c-leave", Role.Community), "online", timeout: TimeSpan.FromSeconds(15));
 
         await page.GotoAsync("about:blank");
 
-        await Eventually.TrueAsync(async () => !await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(10), "signed off on pagehide");
+        await Poll.UntilAsync(async () => !await OnlineAsync("c-leave", Role.Community), "signed off on pagehide", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
-        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/community/offline").Count > 0), TimeSpan.FromSeconds(5), "the sign-off logged");
+        await Poll.UntilAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/community/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
         Assert.Single(_ingress.Requests("POST", "/v1/community/offline"));
     }
 
@@ -136,7 +133,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     {
         // This browser (its device session) sent just now, under a long min interval: the page's first heartbeat is refused.
         // The min interval is per device: the page sends its device id, so the earlier beat is sent as that device.
-        await using var server = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, new Dictionary<string, string?>(_settings)
+        await using var server = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, _prefix, new Dictionary<string, string?>(_settings)
         {
             ["Presence:MinHeartbeatInterval"] = "00:00:04",
             ["Presence:HeartbeatInterval"] = "00:00:05",
@@ -156,7 +153,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         }
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", token);
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Any(r => r.Status == 200)), TimeSpan.FromSeconds(20), "accepted after the wait");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("therapists").Any(r => r.Status == 200)), "accepted after the wait", timeout: TimeSpan.FromSeconds(20));
 
         var beats = Heartbeats("therapists");
         var refused = beats.First(r => r.Status == 429);
@@ -187,14 +184,14 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         await WaitForPushAsync(page, "t-before online");
 
         await _gateway.DisposeAsync();
-        await Eventually.TrueAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected",
-            TimeSpan.FromSeconds(15), "the page noticed the gateway went away");
+        await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected", "the page noticed the gateway went away", timeout:
+            TimeSpan.FromSeconds(15));
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
-        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
+        _gateway = ServiceHosts.Create(PresenceService.RealtimeGateway, redis, _prefix, _settings, realClock: true);
         _ingress.Gateway = _gateway.StartKestrel();
 
-        await Eventually.TrueAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected",
-            TimeSpan.FromSeconds(30), "reconnected");
+        await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected", "reconnected", timeout:
+            TimeSpan.FromSeconds(30));
         Assert.Equal(2, await page.EvaluateAsync<int>("() => window.snapshots"));
         Assert.Equal("online", await page.EvaluateAsync<string>("() => presence.realtime.statuses().get('therapist:t-during')?.status"));
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
@@ -227,7 +224,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         """, state);
 
     private static Task WaitForPushAsync(IPage page, string push) =>
-        Eventually.TrueAsync(() => page.EvaluateAsync<bool>("p => window.pushes.includes(p)", push), TimeSpan.FromSeconds(15), "push " + push);
+        Poll.UntilAsync(() => page.EvaluateAsync<bool>("p => window.pushes.includes(p)", push), "push " + push, timeout: TimeSpan.FromSeconds(15));
 
     private static void AssertSpacedBy(IReadOnlyList<ProxiedRequest> requests, TimeSpan least)
     {

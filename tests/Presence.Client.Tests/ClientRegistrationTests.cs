@@ -1,8 +1,4 @@
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.Client.Tests;
 
@@ -68,7 +64,7 @@ public sealed class ClientRetryTests
         var client = Client(server, new PresenceClientOptions { TimeProvider = time, UnavailableRetries = 2 });
 
         var call = client.SignOffAsync(PresenceRole.Therapist, Ct);
-        await Eventually.TrueAsync(() => Task.FromResult(server.Calls == 1), TimeSpan.FromSeconds(5), "the first attempt");
+        await Poll.UntilAsync(() => Task.FromResult(server.Calls == 1), "the first attempt", timeout: TimeSpan.FromSeconds(5));
         time.Advance(TimeSpan.FromSeconds(1.9));
         Assert.False(call.IsCompleted);
         Assert.Equal(1, server.Calls);

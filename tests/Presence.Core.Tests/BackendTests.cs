@@ -1,4 +1,3 @@
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Core.Tests;

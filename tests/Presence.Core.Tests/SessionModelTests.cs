@@ -1,5 +1,3 @@
-using Presence.Testing;
-
 namespace Presence.Core.Tests;
 
 /// <summary>Sessions, the leave grace and the state events of the model (docs/architecture.md, "Presence model").</summary>

@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 using System.Text.RegularExpressions;
-using Presence.Testing;
 
 namespace Presence.Deployment.Tests;
 

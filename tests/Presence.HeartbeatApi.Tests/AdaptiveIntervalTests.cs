@@ -1,9 +1,6 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Presence.Core.Intervals;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 

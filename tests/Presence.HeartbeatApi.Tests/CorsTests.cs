@@ -1,6 +1,3 @@
-using System.Net;
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>A frontend on another origin sends heartbeats: the preflight is granted to the configured origins only.</summary>

@@ -1,6 +1,3 @@
-using System.Net;
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class RateLimitTests(RedisServer redis) : IAsyncLifetime

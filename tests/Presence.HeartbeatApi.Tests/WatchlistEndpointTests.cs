@@ -1,8 +1,6 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Presence.Core.Engagement;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 

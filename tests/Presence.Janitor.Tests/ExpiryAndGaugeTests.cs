@@ -1,6 +1,4 @@
-using Presence.Core;
 using Presence.Janitor.Expiry;
-using Presence.Testing;
 
 namespace Presence.Janitor.Tests;
 

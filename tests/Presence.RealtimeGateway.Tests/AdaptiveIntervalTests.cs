@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Presence.Core.Intervals;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 

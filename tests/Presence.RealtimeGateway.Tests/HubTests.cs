@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 

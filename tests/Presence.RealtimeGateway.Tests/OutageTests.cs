@@ -1,22 +1,10 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
-/// <summary>A Redis server of its own, which the test stops and starts.</summary>
-public sealed class OutageRedis : IAsyncLifetime
-{
-    public RedisServer Server { get; } = new();
-
-    public ValueTask InitializeAsync() => Server.InitializeAsync();
-
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
-}
-
-public sealed class OutageTests(OutageRedis outage) : IClassFixture<OutageRedis>
+public sealed class OutageTests(PrivateRedis outage) : IClassFixture<PrivateRedis>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -1,9 +1,6 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.Core.Engagement;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 

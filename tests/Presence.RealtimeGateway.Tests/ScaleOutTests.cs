@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 using StackExchange.Redis;
 using Role = Presence.Core.Role;
 

@@ -1,10 +1,6 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.Core.Engagement;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 

@@ -1,9 +1,6 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 

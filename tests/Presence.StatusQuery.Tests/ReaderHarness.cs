@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
-using Presence.Testing;
 using Role = Presence.Core.Role;
 
 namespace Presence.StatusQuery.Tests;

@@ -2,10 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.StatusQuery.Board;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
