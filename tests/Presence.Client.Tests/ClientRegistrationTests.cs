@@ -7,8 +7,6 @@ public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _stack.DisposeAsync();
@@ -54,8 +52,6 @@ public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncLifetime
 /// <summary>The Retry-After retry of <see cref="PresenceResilience"/> (Microsoft.Extensions.Http.Resilience), on a fake clock.</summary>
 public sealed class ClientRetryTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_503_is_retried_after_its_retry_after_and_not_sooner()
     {

@@ -12,8 +12,6 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
         ["Presence:MinHeartbeatInterval"] = "00:00:05",
     });
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _stack.DisposeAsync();

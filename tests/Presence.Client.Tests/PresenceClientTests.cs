@@ -5,8 +5,6 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _stack.DisposeAsync();

@@ -11,8 +11,6 @@ namespace Presence.Client.Tests;
 /// </summary>
 public sealed class StaleVersionTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Pushes_not_newer_than_a_seen_version_or_the_snapshot_are_dropped()
     {

@@ -11,8 +11,6 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
     private readonly CoreServices _core = new(redis);
     private Analytics _analytics = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static DateOnly Day => DateOnly.FromDateTime(T0.UtcDateTime);
 
     public ValueTask InitializeAsync()

@@ -21,8 +21,6 @@ public sealed class LocalProxyTests : IAsyncLifetime
     private readonly List<WebApplication> _apps = [];
     private string _proxy = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = Repo.Path("tools", "Presence.LocalProxy") });

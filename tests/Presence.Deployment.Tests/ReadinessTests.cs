@@ -12,8 +12,6 @@ namespace Presence.Deployment.Tests;
 /// </summary>
 public sealed class ReadinessTests : IAsyncLifetime
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private readonly RedisServer _redis = new();
     private readonly List<ServiceApp> _apps = [];
 

@@ -8,8 +8,6 @@ public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

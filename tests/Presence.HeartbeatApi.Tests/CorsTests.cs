@@ -6,8 +6,6 @@ public sealed class CorsTests(RedisServer redis) : IAsyncLifetime
     private const string Frontend = "https://frontend.example";
     private readonly HeartbeatApiFactory _app = new(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync()
     {
         // The one value a deployment sets (k8s: FRONTEND_URL in presence-config); the list from appsettings stays.

@@ -4,8 +4,6 @@ public sealed class RateLimitTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = CreateApp(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

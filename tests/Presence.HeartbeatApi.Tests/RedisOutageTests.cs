@@ -7,8 +7,6 @@ public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRe
 {
     private readonly HeartbeatApiFactory _app = new(own.Server);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()

@@ -8,8 +8,6 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
 {
     private readonly HeartbeatApiFactory _app = new(own.Server);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

@@ -8,8 +8,6 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private EngagementKeys Keys => new(_app.Keys);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;

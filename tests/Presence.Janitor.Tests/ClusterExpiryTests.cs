@@ -11,8 +11,6 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
 {
     private const string Channel = "__keyevent@0__:expired";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Expired_user_hashes_are_handled_on_every_primary_and_on_a_replica_promoted_after_a_sigkill()
     {

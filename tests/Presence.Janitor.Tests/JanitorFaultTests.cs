@@ -11,8 +11,6 @@ namespace Presence.Janitor.Tests;
 /// </summary>
 public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_sweep_cut_off_by_a_Redis_restart_catches_up_afterwards_emitting_each_transition_once()
     {

@@ -6,8 +6,6 @@ namespace Presence.Janitor.Tests;
 /// </summary>
 public abstract class JanitorHostTests
 {
-    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private protected abstract IRedisBackend Server { get; }
 
     private protected abstract bool KeyspaceEvents { get; }

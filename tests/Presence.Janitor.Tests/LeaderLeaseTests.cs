@@ -10,8 +10,6 @@ namespace Presence.Janitor.Tests;
 /// </summary>
 public sealed class LeaderLeaseTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task One_replica_leads_and_the_follower_takes_over_within_one_lease_period_when_the_leader_dies()
     {

@@ -26,8 +26,6 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     private readonly FakeTimeProvider _time = new(JanitorHarness.Start);
     private readonly string _prefix = RedisServer.NewKeyPrefix();
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private PreferredTherapistNotifier Notifier => _services.GetRequiredService<PreferredTherapistNotifier>();
 
     private EngagementKeys Keys => new(new PresenceKeys(_prefix));

@@ -11,8 +11,6 @@ namespace Presence.Janitor.Tests;
 /// </summary>
 public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("oom")]
     [InlineData("misconf")]

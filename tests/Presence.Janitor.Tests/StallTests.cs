@@ -12,8 +12,6 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(6);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Redis_and_its_clients_frozen_for_25_s_give_no_transition_to_a_live_gateways_users_and_a_dead_gateway_is_still_removed()
     {

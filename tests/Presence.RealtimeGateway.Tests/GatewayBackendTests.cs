@@ -10,8 +10,6 @@ namespace Presence.RealtimeGateway.Tests;
 /// </summary>
 public abstract class GatewayBackendTests(IRedisBackend redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Users_of_every_shard_are_pushed_once_through_the_shared_consumer_group()
     {

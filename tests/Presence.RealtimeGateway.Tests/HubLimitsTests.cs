@@ -10,8 +10,6 @@ namespace Presence.RealtimeGateway.Tests;
 /// <summary>What one client may cost the gateway: watch calls per connection, board reads, connections per user and address, message size.</summary>
 public sealed class HubLimitsTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Watch_calls_beyond_the_burst_are_refused_with_the_retry_delay_and_the_connection_stays_open()
     {

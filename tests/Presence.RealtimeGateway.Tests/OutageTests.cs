@@ -6,8 +6,6 @@ namespace Presence.RealtimeGateway.Tests;
 
 public sealed class OutageTests(PrivateRedis outage) : IClassFixture<PrivateRedis>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task While_Redis_is_down_the_hub_stays_up_heartbeats_get_a_clear_error_and_pushes_resume_after_recovery()
     {

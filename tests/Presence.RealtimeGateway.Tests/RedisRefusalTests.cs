@@ -14,8 +14,6 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
 {
     private static readonly TimeSpan RenewalPace = TimeSpan.FromSeconds(5);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("oom")]
     [InlineData("misconf")]

@@ -8,8 +8,6 @@ public sealed class AnalyticsEndpointTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly StatusQueryApp _app = new(redis);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

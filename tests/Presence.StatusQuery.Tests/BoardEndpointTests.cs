@@ -6,8 +6,6 @@ namespace Presence.StatusQuery.Tests;
 
 public sealed class BoardEndpointTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Board_has_the_contract_shape_with_totals_thresholds_and_entries()
     {

@@ -5,8 +5,6 @@ namespace Presence.StatusQuery.Tests;
 
 public sealed class LookupEndpointTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string, string?, HttpStatusCode> Matrix => new()
     {
         // target, caller token ("role:sub" or null for anonymous), expected

@@ -8,8 +8,6 @@ public sealed class QueryEndpointTests(RedisServer redis)
 {
     private const string Url = "/v1/presence/query";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Therapist_gets_statuses_in_the_order_asked_with_duplicates_collapsed()
     {

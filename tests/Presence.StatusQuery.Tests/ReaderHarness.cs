@@ -18,8 +18,6 @@ internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
 
     public PresenceReader Reader => _core.Reader;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private int _devices;
 
     /// <summary>A REST heartbeat (the online window) of a fresh device each time: no min interval applies, so tests can beat whenever they like.</summary>

@@ -11,8 +11,6 @@ public sealed class StatusQueryApp(RedisServer redis) : PresenceAppFactory<Progr
 {
     public const string BoardUrl = "/v1/therapists/status/realtime";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>Runs the app on the system clock, for a browser whose polling and windows pass in real time.</summary>
     public bool RealClock { get; init; }
 
