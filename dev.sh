@@ -14,7 +14,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 STATE="$ROOT/.dev"
-DEV_SIGNING_KEY="${PRESENCE_DEV_SIGNING_KEY:-dev-only-signing-key-change-me-0123456789abcdef}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -39,20 +38,18 @@ ensure_package() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
 }
 
-b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-
+# Tokens are minted by tools/Presence.DevToken (the tests' DevTokens): built on first use and when its sources change,
+# then a token costs one process start.
 cmd_token() {
-  [ $# -eq 2 ] || die "usage: ./dev.sh token ROLE ID   (ROLE: therapist or community)"
-  local role="$1" id="$2" now header payload signature
-  case "$role" in therapist|community) ;; *) die "ROLE must be therapist or community";; esac
-  [[ "$id" =~ ^[A-Za-z0-9_.@-]{1,128}$ ]] || die "ID must match [A-Za-z0-9_.@-]{1,128}"
-  ensure_package openssl openssl
-  now=$(date +%s)
-  header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-  payload=$(printf '{"sub":"%s","role":"%s","iss":"presence-dev","aud":"presence","iat":%d,"nbf":%d,"exp":%d}' \
-    "$id" "$role" "$now" "$now" $((now + 12 * 3600)) | b64url)
-  signature=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$DEV_SIGNING_KEY" -binary | b64url)
-  printf '%s.%s.%s\n' "$header" "$payload" "$signature"
+  local dll=tools/Presence.DevToken/bin/Debug/net10.0/Presence.DevToken.dll
+  if [ ! -f "$dll" ] || [ -n "$(find tools/Presence.DevToken tests/Presence.Testing shared/Presence.ServiceDefaults \
+        \( -name '*.cs' -o -name '*.csproj' \) -not -path '*/obj/*' -not -path '*/bin/*' -newer "$dll" -print -quit)" ]; then
+    log "building tools/Presence.DevToken"
+    dotnet build tools/Presence.DevToken --nologo -v quiet >&2 || die "building tools/Presence.DevToken failed"
+    touch "$dll"
+  fi
+  # The key: PRESENCE_DEV_SIGNING_KEY when set, else the dev key the services accept in Development.
+  dotnet "$dll" "$@"
 }
 
 # The browser client's toolchain (clients/js: TypeScript, esbuild, React for its tests), at the versions pinned in
@@ -92,8 +89,8 @@ cmd_test() {
   vendor_web
   log "npm test (clients/js: unit tests of @presence/client)"
   npm test --prefix clients/js --silent
-  log "dotnet test (every test project in Presence.sln)"
-  dotnet test --solution Presence.sln "$@"
+  log "dotnet test (every test project in Presence.slnx)"
+  dotnet test --solution Presence.slnx "$@"
 }
 
 cmd_bench() {

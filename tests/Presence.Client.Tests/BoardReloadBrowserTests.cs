@@ -1,8 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Presence.Core;
-using Presence.Testing;
-using Presence.Testing.Browser;
 
 namespace Presence.Client.Tests;
 
@@ -15,7 +11,6 @@ namespace Presence.Client.Tests;
 public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(4);
-    private readonly string _prefix = RedisServer.NewKeyPrefix();
     private readonly Dictionary<string, string?> _settings = new()
     {
         ["Presence:OnlineWindow"] = "00:00:30",
@@ -24,41 +19,23 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         ["Presence:LeaveGrace"] = "00:00:04",
     };
 
-    private IServiceHost _heartbeatApi = null!;
-    private IServiceHost _statusQuery = null!;
-    private IServiceHost _gateway = null!;
-    private TestIngress _ingress = null!;
-    private HeadlessChromium _chromium = null!;
+    private BrowserStack _stack = null!;
 
-    private PresenceKeys Keys => new(_prefix);
+    private PresenceKeys Keys => _stack.Keys;
 
-    public async ValueTask InitializeAsync()
-    {
-        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, _settings, realClock: true);
-        _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
-        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
-        _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
-        _chromium = await HeadlessChromium.LaunchAsync();
-    }
+    public async ValueTask InitializeAsync() => _stack = await BrowserStack.StartAsync(redis, _settings);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _chromium.DisposeAsync();
-        await _ingress.DisposeAsync();
-        await _gateway.DisposeAsync();
-        await _statusQuery.DisposeAsync();
-        await _heartbeatApi.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _stack.DisposeAsync();
 
     [Fact(Timeout = 120_000)]
     public async Task Reloading_the_board_page_of_a_signed_in_therapist_gives_zero_transitions_on_the_stream()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
+        var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
         var events = Keys.Events(Role.Therapist, "t-reload");
-        var page = await (await _chromium.Browser.NewContextAsync()).NewPageAsync();
+        var page = await (await _stack.Chromium.Browser.NewContextAsync()).NewPageAsync();
         await SignInOnTheBoardAsync(page);
-        await Eventually.TrueAsync(async () => (await TransitionsAsync()).Length == 1, TimeSpan.FromSeconds(15), "t-reload online");
+        await Poll.UntilAsync(async () => (await TransitionsAsync()).Length == 1, "t-reload online", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());
 
         await page.ReloadAsync();
@@ -66,11 +43,11 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         await SignInOnTheBoardAsync(page);
 
         // The old page signed off (the leave grace began), and the new page's heartbeat ended it.
-        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count == 1), TimeSpan.FromSeconds(10), "sign-off on pagehide");
-        var signOff = _ingress.Requests("POST", "/v1/therapists/offline")[0];
-        await Eventually.TrueAsync(
-            () => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)),
-            TimeSpan.FromSeconds(10), "a heartbeat of the reloaded page");
+        await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/therapists/offline").Count == 1), "sign-off on pagehide", timeout: TimeSpan.FromSeconds(10));
+        var signOff = _stack.Ingress.Requests("POST", "/v1/therapists/offline")[0];
+        await Poll.UntilAsync(
+            () => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)), "a heartbeat of the reloaded page", timeout:
+            TimeSpan.FromSeconds(10));
         Assert.True(DateTimeOffset.UtcNow - reloadedAt < Grace, "the reload took longer than the grace: the test proves nothing");
 
         // Past the grace, the janitor's settle finds nothing to do: no leave, no transition.
@@ -86,9 +63,9 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
 
     private async Task SignInOnTheBoardAsync(IPage page)
     {
-        if (page.Url != _ingress.Url + "/")
+        if (page.Url != _stack.Ingress.Url + "/")
         {
-            await page.GotoAsync(_ingress.Url + "/");
+            await page.GotoAsync(_stack.Ingress.Url + "/");
         }
 
         await page.EvaluateAsync("""

@@ -1,8 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Presence.Core;
-using Presence.Testing;
-using Presence.Testing.Browser;
 
 namespace Presence.Client.Tests;
 
@@ -13,7 +9,6 @@ namespace Presence.Client.Tests;
 /// </summary>
 public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 {
-    private readonly string _prefix = RedisServer.NewKeyPrefix();
     private readonly Dictionary<string, string?> _settings = new()
     {
         ["Presence:OnlineWindow"] = "00:00:30",
@@ -23,62 +18,44 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         ["Presence:LeaveGrace"] = "00:00:01",
     };
 
-    private IServiceHost _heartbeatApi = null!;
-    private IServiceHost _statusQuery = null!;
-    private IServiceHost _gateway = null!;
-    private TestIngress _ingress = null!;
-    private HeadlessChromium _chromium = null!;
+    private BrowserStack _stack = null!;
 
-        private PresenceKeys Keys => new(_prefix);
+    private PresenceKeys Keys => _stack.Keys;
 
-    public async ValueTask InitializeAsync()
-    {
-        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, _settings, realClock: true);
-        _statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, _settings, realClock: true);
-        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
-        _ingress = await TestIngress.StartAsync(_heartbeatApi.StartKestrel(), _statusQuery.StartKestrel(), _gateway.StartKestrel());
-        _chromium = await HeadlessChromium.LaunchAsync();
-    }
+    public async ValueTask InitializeAsync() => _stack = await BrowserStack.StartAsync(redis, _settings);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _chromium.DisposeAsync();
-        await _ingress.DisposeAsync();
-        await _gateway.DisposeAsync();
-        await _statusQuery.DisposeAsync();
-        await _heartbeatApi.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _stack.DisposeAsync();
 
     [Fact(Timeout = 120_000)]
     public async Task Start_sends_a_heartbeat_that_lands_in_redis_and_stop_signs_off()
     {
-        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-start"));
 
-        await Eventually.TrueAsync(async () => await OnlineAsync("t-start"), TimeSpan.FromSeconds(15), "t-start online in Redis");
+        await Poll.UntilAsync(async () => await OnlineAsync("t-start"), "t-start online in Redis", timeout: TimeSpan.FromSeconds(15));
         Assert.True(await page.EvaluateAsync<bool>("() => presence.heartbeat.isRunning()"));
         Assert.Equal("therapist", await page.EvaluateAsync<string>("() => presence.heartbeat.currentRole()"));
         // The server's 2 s interval is obeyed: a second heartbeat follows without anyone asking.
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Count(r => r.Status == 200) >= 2), TimeSpan.FromSeconds(15), "a second heartbeat");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("therapists").Count(r => r.Status == 200) >= 2), "a second heartbeat", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(2000, await page.EvaluateAsync<int>("() => presence.heartbeat.intervalMs()"));
 
         await page.EvaluateAsync("() => presence.heartbeat.stop()");
-        await Eventually.TrueAsync(async () => !await OnlineAsync("t-start"), TimeSpan.FromSeconds(10), "t-start signed off");
+        await Poll.UntilAsync(async () => !await OnlineAsync("t-start"), "t-start signed off", timeout: TimeSpan.FromSeconds(10));
         Assert.False(await page.EvaluateAsync<bool>("() => presence.heartbeat.isRunning()"));
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Two_tabs_of_one_user_have_one_sender_and_the_other_takes_over_when_it_closes()
     {
-        var context = await _chromium.Browser.NewContextAsync();
+        var context = await _stack.Chromium.Browser.NewContextAsync();
         var first = await OpenAsync(context, TestContext.Current.CancellationToken);
         var second = await OpenAsync(context, TestContext.Current.CancellationToken);
         var token = DevTokens.Community("c-tabs");
 
         await first.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", token);
         await second.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", token);
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("community").Count >= 4), TimeSpan.FromSeconds(20), "four heartbeats");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("community").Count >= 4), "four heartbeats", timeout: TimeSpan.FromSeconds(20));
 
         var senders = new[] { await IsSenderAsync(first), await IsSenderAsync(second) };
         Assert.Equal(1, senders.Count(s => s));
@@ -89,46 +66,46 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         var (closing, staying) = senders[0] ? (first, second) : (second, first);
         var before = Heartbeats("community").Count;
         await closing.CloseAsync();
-        await Eventually.TrueAsync(() => IsSenderAsync(staying), TimeSpan.FromSeconds(10), "the other tab became the sender");
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("community").Count >= before + 2), TimeSpan.FromSeconds(15), "heartbeats go on");
+        await Poll.UntilAsync(() => IsSenderAsync(staying), "the other tab became the sender", timeout: TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("community").Count >= before + 2), "heartbeats go on", timeout: TimeSpan.FromSeconds(15));
         Assert.All(Heartbeats("community"), r => Assert.Equal(200, r.Status));
         // The closing tab did not sign the user off while another tab was visible.
-        Assert.Empty(_ingress.Requests("POST", "/v1/community/offline"));
+        Assert.Empty(_stack.Ingress.Requests("POST", "/v1/community/offline"));
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Hidden_past_the_grace_period_signs_off_and_visible_again_beats_at_once()
     {
-        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
+        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-hide"));
-        await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(15), "online");
+        await Poll.UntilAsync(async () => await OnlineAsync("t-hide"), "online", timeout: TimeSpan.FromSeconds(15));
 
         await SetVisibilityAsync(page, "hidden");
 
-        await Eventually.TrueAsync(async () => !await OnlineAsync("t-hide"), TimeSpan.FromSeconds(10), "signed off after the grace period");
+        await Poll.UntilAsync(async () => !await OnlineAsync("t-hide"), "signed off after the grace period", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
-        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/therapists/offline").Count > 0), TimeSpan.FromSeconds(5), "the sign-off logged");
-        Assert.Single(_ingress.Requests("POST", "/v1/therapists/offline"));
+        await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/therapists/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
+        Assert.Single(_stack.Ingress.Requests("POST", "/v1/therapists/offline"));
         var beatsWhileHidden = Heartbeats("therapists").Count;
 
         await SetVisibilityAsync(page, "visible");
-        await Eventually.TrueAsync(async () => await OnlineAsync("t-hide"), TimeSpan.FromSeconds(5), "online again once visible");
+        await Poll.UntilAsync(async () => await OnlineAsync("t-hide"), "online again once visible", timeout: TimeSpan.FromSeconds(5));
         Assert.True(Heartbeats("therapists").Count > beatsWhileHidden);
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Pagehide_signs_off_with_a_keepalive_request()
     {
-        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", DevTokens.Community("c-leave"));
-        await Eventually.TrueAsync(async () => await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(15), "online");
+        await Poll.UntilAsync(async () => await OnlineAsync("c-leave", Role.Community), "online", timeout: TimeSpan.FromSeconds(15));
 
         await page.GotoAsync("about:blank");
 
-        await Eventually.TrueAsync(async () => !await OnlineAsync("c-leave", Role.Community), TimeSpan.FromSeconds(10), "signed off on pagehide");
+        await Poll.UntilAsync(async () => !await OnlineAsync("c-leave", Role.Community), "signed off on pagehide", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
-        await Eventually.TrueAsync(() => Task.FromResult(_ingress.Requests("POST", "/v1/community/offline").Count > 0), TimeSpan.FromSeconds(5), "the sign-off logged");
-        Assert.Single(_ingress.Requests("POST", "/v1/community/offline"));
+        await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/community/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
+        Assert.Single(_stack.Ingress.Requests("POST", "/v1/community/offline"));
     }
 
     [Fact(Timeout = 120_000)]
@@ -136,14 +113,14 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     {
         // This browser (its device session) sent just now, under a long min interval: the page's first heartbeat is refused.
         // The min interval is per device: the page sends its device id, so the earlier beat is sent as that device.
-        await using var server = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, new Dictionary<string, string?>(_settings)
+        await using var server = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, _stack.Prefix, new Dictionary<string, string?>(_settings)
         {
             ["Presence:MinHeartbeatInterval"] = "00:00:04",
             ["Presence:HeartbeatInterval"] = "00:00:05",
         }, realClock: true);
-        _ingress.HeartbeatApi = server.StartKestrel();
+        _stack.Ingress.HeartbeatApi = server.StartKestrel();
         var token = DevTokens.Therapist("t-429");
-        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         // The module keeps its device id in localStorage (made on first use): this browser's id, set up front.
         const string device = "browser-429";
         await page.EvaluateAsync("d => localStorage.setItem('presence:device', d)", device);
@@ -156,7 +133,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         }
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", token);
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats("therapists").Any(r => r.Status == 200)), TimeSpan.FromSeconds(20), "accepted after the wait");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats("therapists").Any(r => r.Status == 200)), "accepted after the wait", timeout: TimeSpan.FromSeconds(20));
 
         var beats = Heartbeats("therapists");
         var refused = beats.First(r => r.Status == 429);
@@ -171,7 +148,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 150_000)]
     public async Task Gateway_restart_reconnects_rewatches_applies_the_snapshot_and_receives_the_next_push()
     {
-        var page = await OpenAsync(await _chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
+        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
         await page.EvaluateAsync("""
             async () => {
               window.pushes = []; window.states = []; window.snapshots = 0;
@@ -182,19 +159,18 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
               await presence.realtime.watchTherapists();
             }
             """);
-        var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
+        var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await WaitForPushAsync(page, "t-before online");
 
-        await _gateway.DisposeAsync();
-        await Eventually.TrueAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected",
-            TimeSpan.FromSeconds(15), "the page noticed the gateway went away");
+        await _stack.Gateway.DisposeAsync();
+        await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected", "the page noticed the gateway went away", timeout:
+            TimeSpan.FromSeconds(15));
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
-        _gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, _settings, realClock: true);
-        _ingress.Gateway = _gateway.StartKestrel();
+        _stack.StartNewGateway();
 
-        await Eventually.TrueAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected",
-            TimeSpan.FromSeconds(30), "reconnected");
+        await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected", "reconnected", timeout:
+            TimeSpan.FromSeconds(30));
         Assert.Equal(2, await page.EvaluateAsync<int>("() => window.snapshots"));
         Assert.Equal("online", await page.EvaluateAsync<string>("() => presence.realtime.statuses().get('therapist:t-during')?.status"));
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
@@ -206,12 +182,12 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         ct.ThrowIfCancellationRequested();
         var page = await context.NewPageAsync();
         // The client's floor follows the server's min interval of these tests (1 s).
-        await page.GotoAsync(_ingress.Url + "/blank.html");
+        await page.GotoAsync(_stack.Ingress.Url + "/blank.html");
         await page.EvaluateAsync($"async () => {{ window.presence = await import('/js/presence.js'); presence.configure({{ minIntervalMs: 1000, ...{options} }}); }}");
         return page;
     }
 
-    private List<ProxiedRequest> Heartbeats(string segment) => [.. _ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
+    private List<ProxiedRequest> Heartbeats(string segment) => [.. _stack.Ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
 
     private async Task<bool> OnlineAsync(string id, Role role = Role.Therapist) =>
         await redis.Database.SortedSetScoreAsync(Keys.Online(role, id), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -227,7 +203,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         """, state);
 
     private static Task WaitForPushAsync(IPage page, string push) =>
-        Eventually.TrueAsync(() => page.EvaluateAsync<bool>("p => window.pushes.includes(p)", push), TimeSpan.FromSeconds(15), "push " + push);
+        Poll.UntilAsync(() => page.EvaluateAsync<bool>("p => window.pushes.includes(p)", push), "push " + push, timeout: TimeSpan.FromSeconds(15));
 
     private static void AssertSpacedBy(IReadOnlyList<ProxiedRequest> requests, TimeSpan least)
     {

@@ -1,8 +1,4 @@
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.Client.Tests;
 
@@ -10,8 +6,6 @@ namespace Presence.Client.Tests;
 public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -58,8 +52,6 @@ public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncLifetime
 /// <summary>The Retry-After retry of <see cref="PresenceResilience"/> (Microsoft.Extensions.Http.Resilience), on a fake clock.</summary>
 public sealed class ClientRetryTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_503_is_retried_after_its_retry_after_and_not_sooner()
     {
@@ -68,7 +60,7 @@ public sealed class ClientRetryTests
         var client = Client(server, new PresenceClientOptions { TimeProvider = time, UnavailableRetries = 2 });
 
         var call = client.SignOffAsync(PresenceRole.Therapist, Ct);
-        await Eventually.TrueAsync(() => Task.FromResult(server.Calls == 1), TimeSpan.FromSeconds(5), "the first attempt");
+        await Poll.UntilAsync(() => Task.FromResult(server.Calls == 1), "the first attempt", timeout: TimeSpan.FromSeconds(5));
         time.Advance(TimeSpan.FromSeconds(1.9));
         Assert.False(call.IsCompleted);
         Assert.Equal(1, server.Calls);

@@ -5,20 +5,7 @@ namespace Presence.Client.Tests;
 /// <summary>clients/js (the <c>@presence/client</c> package) and its node scripts, run as the tests need them.</summary>
 public static class ClientsJs
 {
-    private static readonly Lazy<string> RootPath = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Presence.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Presence.sln not found above {AppContext.BaseDirectory}.");
-    });
-
-    public static string RepoRoot => RootPath.Value;
+    public static string RepoRoot => Presence.Testing.RepoRoot.Directory;
 
     public static string Directory => Path.Combine(RepoRoot, "clients", "js");
 

@@ -1,6 +1,3 @@
-using Presence.Core;
-using Presence.Testing;
-
 namespace Presence.Client.Tests;
 
 /// <summary>
@@ -14,8 +11,6 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
         ["Presence:HeartbeatInterval"] = "00:00:20",
         ["Presence:MinHeartbeatInterval"] = "00:00:05",
     });
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -134,7 +129,7 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
 
         public async Task<HeartbeatAttempt> NextAsync()
         {
-            await Eventually.TrueAsync(() => Task.FromResult(_seen.Count > _taken), TimeSpan.FromSeconds(10), $"heartbeat attempt #{_taken + 1}");
+            await Poll.UntilAsync(() => Task.FromResult(_seen.Count > _taken), $"heartbeat attempt #{_taken + 1}", timeout: TimeSpan.FromSeconds(10));
             return _seen.ElementAt(_taken++);
         }
     }

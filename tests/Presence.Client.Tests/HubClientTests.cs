@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.Client.Tests;
 
@@ -9,8 +7,6 @@ namespace Presence.Client.Tests;
 public sealed class HubClientTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -29,23 +25,23 @@ public sealed class HubClientTests(RedisServer redis) : IAsyncLifetime
         await hub.StartAsync(Ct);
         await hub.WatchTherapistsAsync(Ct);
         await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before", HeartbeatTransport.Rest), Ct);
-        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-before" && p.Status == "online")), TimeSpan.FromSeconds(15), "push before restart");
+        await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-before" && p.Status == "online")), "push before restart", timeout: TimeSpan.FromSeconds(15));
 
         await _stack.RestartGatewayAsync();
         // Comes online while the client is reconnecting.
         await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Rest), Ct);
-        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref reconnected) == 1), TimeSpan.FromSeconds(20), "reconnected and re-watched");
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref reconnected) == 1), "reconnected and re-watched", timeout: TimeSpan.FromSeconds(20));
         await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Rest), Ct);
 
-        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-after" && p.Status == "online")), TimeSpan.FromSeconds(15), "push after restart");
+        await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-after" && p.Status == "online")), "push after restart", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(2, snapshots.Count);
         // t-during came online around the restart. The client reconnects on its own schedule (a reconnect attempt may
         // already reach the new gateway before this heartbeat): it learns of t-during from the snapshot of its re-watch,
         // or from a push when the re-watch came first. Either way nothing is lost.
-        await Eventually.TrueAsync(
+        await Poll.UntilAsync(
             () => Task.FromResult(snapshots.Last().Entries.Any(e => e.Id == "t-during" && e.Status == "online")
-                || pushes.Any(p => p.Id == "t-during" && p.Status == "online")),
-            TimeSpan.FromSeconds(15), "t-during known online");
+                || pushes.Any(p => p.Id == "t-during" && p.Status == "online")), "t-during known online", timeout:
+            TimeSpan.FromSeconds(15));
         Assert.Equal(HubConnectionState.Connected, hub.State);
     }
 
@@ -64,7 +60,7 @@ public sealed class HubClientTests(RedisServer redis) : IAsyncLifetime
 
         Assert.Equal("offline", Assert.Single(snapshot.Entries).Status);
         Assert.Equal(30, ack.NextHeartbeatSeconds);
-        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-join" && p.Status == "online")), TimeSpan.FromSeconds(15), "online push");
+        await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-join" && p.Status == "online")), "online push", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(30, (await therapist.HeartbeatAsync(cancellationToken: Ct)).NextHeartbeatSeconds);
     }
 

@@ -3,13 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
-using Presence.Core;
 using Presence.LocalProxy;
-using Presence.Testing;
 using Presence.Testing.Browser;
 using static Microsoft.Playwright.Assertions;
 
@@ -48,9 +45,9 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
             // The frontend's origin, as a deployment sets it: every service grants it CORS.
             ["FRONTEND_URL"] = _frontend,
         };
-        _heartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, _prefix, settings, realClock: true);
-        var statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, _prefix, settings, realClock: true);
-        var gateway = ServiceHosts.Create(Service.RealtimeGateway, redis, _prefix, settings, realClock: true);
+        _heartbeatApi = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, _prefix, settings, realClock: true);
+        var statusQuery = ServiceHosts.Create(PresenceService.StatusQuery, redis, _prefix, settings, realClock: true);
+        var gateway = ServiceHosts.Create(PresenceService.RealtimeGateway, redis, _prefix, settings, realClock: true);
         _hosts.AddRange([gateway, statusQuery, _heartbeatApi]);
 
         var proxy = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = Path.Combine(ClientsJs.RepoRoot, "tools", "Presence.LocalProxy") });
@@ -81,7 +78,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
         await page.EvaluateAsync("t => app.login(t)", first);
 
         // The heartbeat crossed origins (CORS) through the proxy and landed in Redis.
-        await Eventually.TrueAsync(() => OnlineAsync("t-e2e"), TimeSpan.FromSeconds(15), "t-e2e online in Redis");
+        await Poll.UntilAsync(() => OnlineAsync("t-e2e"), "t-e2e online in Redis", timeout: TimeSpan.FromSeconds(15));
         await Expect(page.Locator("#heartbeat")).ToHaveTextAsync("accepted");
 
         // A watched therapist comes online: the gateway's push reaches the page over the proxied WebSocket.
@@ -95,15 +92,15 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
         var refreshed = DevTokens.Mint("therapist", "t-e2e", lifetime: TimeSpan.FromHours(2));
         Assert.NotEqual(first, refreshed);
         await page.EvaluateAsync("t => app.refresh(t)", refreshed);
-        await Eventually.TrueAsync(() => Task.FromResult(Heartbeats().Any(r => r.Authorization == "Bearer " + refreshed)),
-            TimeSpan.FromSeconds(15), "a heartbeat with the refreshed token");
+        await Poll.UntilAsync(() => Task.FromResult(Heartbeats().Any(r => r.Authorization == "Bearer " + refreshed)), "a heartbeat with the refreshed token", timeout:
+            TimeSpan.FromSeconds(15));
         Assert.Empty(SignOffs());
         Assert.True(await OnlineAsync("t-e2e"));
         Assert.Empty(_pageErrors);
 
         // Logout signs off, once.
         await page.EvaluateAsync("() => app.logout()");
-        await Eventually.TrueAsync(async () => !await OnlineAsync("t-e2e"), TimeSpan.FromSeconds(10), "t-e2e signed off");
+        await Poll.UntilAsync(async () => !await OnlineAsync("t-e2e"), "t-e2e signed off", timeout: TimeSpan.FromSeconds(10));
         Assert.Single(SignOffs());
         Assert.False(await page.EvaluateAsync<bool>("() => app.heartbeat.isRunning()"));
     }
@@ -115,10 +112,10 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
 
         await page.EvaluateAsync("t => app.connect(t)", DevTokens.Therapist("t-hub"));
 
-        await Eventually.TrueAsync(() => OnlineAsync("t-hub"), TimeSpan.FromSeconds(15), "t-hub online in Redis");
+        await Poll.UntilAsync(() => OnlineAsync("t-hub"), "t-hub online in Redis", timeout: TimeSpan.FromSeconds(15));
         var firstUntil = await OnlineUntilAsync("t-hub");
         // Two more heartbeats (2 s apart) move online-until on; nothing but the connection sent them.
-        await Eventually.TrueAsync(async () => await OnlineUntilAsync("t-hub") >= firstUntil + 3_000, TimeSpan.FromSeconds(20), "online-until moved on by later hub heartbeats");
+        await Poll.UntilAsync(async () => await OnlineUntilAsync("t-hub") >= firstUntil + 3_000, "online-until moved on by later hub heartbeats", timeout: TimeSpan.FromSeconds(20));
         Assert.Empty(Heartbeats());
         Assert.Equal("connected", await page.EvaluateAsync<string>("() => app.realtime.state()"));
     }

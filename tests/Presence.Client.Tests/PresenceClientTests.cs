@@ -1,15 +1,9 @@
-using System.Net;
-using Presence.Core;
-using Presence.Testing;
-
 namespace Presence.Client.Tests;
 
 /// <summary>Every REST endpoint (README.md, "HTTP API") through <see cref="PresenceClient"/>, against the real heartbeat-api and status-query.</summary>
 public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly Stack _stack = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -207,7 +201,7 @@ public sealed class PresenceClientOutageTests : IAsyncLifetime
         await _redis.StartAsync();
         // Retrying after Retry-After (as the client does by default) gets through once the circuit lets calls pass.
         var retrying = _stack.Client(null, unavailableRetries: 10);
-        await Eventually.TrueAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             try
             {
@@ -218,6 +212,6 @@ public sealed class PresenceClientOutageTests : IAsyncLifetime
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(30), "stats answer again after Redis came back");
+        }, "stats answer again after Redis came back", timeout: TimeSpan.FromSeconds(30));
     }
 }

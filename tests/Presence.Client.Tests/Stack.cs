@@ -1,9 +1,6 @@
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Client.Tests;
@@ -19,8 +16,8 @@ public sealed class Stack : IAsyncDisposable
     {
         _redis = redis;
         _settings = new(settings ?? new Dictionary<string, string?>());
-        HeartbeatApi = ServiceHosts.Create(Service.HeartbeatApi, redis, Prefix, _settings, time: Time);
-        StatusQuery = ServiceHosts.Create(Service.StatusQuery, redis, Prefix, _settings, time: Time);
+        HeartbeatApi = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, Prefix, _settings, time: Time);
+        StatusQuery = ServiceHosts.Create(PresenceService.StatusQuery, redis, Prefix, _settings, time: Time);
     }
 
     public string Prefix { get; } = RedisServer.NewKeyPrefix();
@@ -31,7 +28,7 @@ public sealed class Stack : IAsyncDisposable
 
     public IServiceHost StatusQuery { get; }
 
-    public IServiceHost Gateway => _gateway ??= ServiceHosts.Create(Service.RealtimeGateway, _redis, Prefix, _settings, time: Time);
+    public IServiceHost Gateway => _gateway ??= ServiceHosts.Create(PresenceService.RealtimeGateway, _redis, Prefix, _settings, time: Time);
 
     public PresenceKeys Keys => new(Prefix);
 

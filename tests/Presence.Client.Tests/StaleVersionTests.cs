@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Testing;
 
 namespace Presence.Client.Tests;
 
@@ -13,8 +11,6 @@ namespace Presence.Client.Tests;
 /// </summary>
 public sealed class StaleVersionTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Pushes_not_newer_than_a_seen_version_or_the_snapshot_are_dropped()
     {
@@ -32,7 +28,7 @@ public sealed class StaleVersionTests
         await server.PushAsync("t-1", 11, "online", Ct);   // a reclaimed, older push
         await server.PushAsync("t-1", 12, "recent", Ct);   // a duplicate
         await server.PushAsync("t-2", 1, "online", Ct);    // the sentinel: sent last, so the others have arrived
-        await Eventually.TrueAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-2")), TimeSpan.FromSeconds(15), "sentinel push");
+        await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-2")), "sentinel push", timeout: TimeSpan.FromSeconds(15));
 
         Assert.Equal("online", Assert.Single(snapshot.Entries).Status);
         Assert.Equal([12L], pushes.Where(p => p.Id == "t-1").Select(p => p.Ver));

@@ -1,5 +1,3 @@
-using Presence.Testing;
-
 namespace Presence.Client.Tests;
 
 /// <summary>What status-query serves at /js/presence.js and /board.js is the build of clients/js, byte for byte.</summary>
@@ -11,7 +9,7 @@ public sealed class WebBuildTests(RedisServer redis)
         var ct = TestContext.Current.CancellationToken;
         var output = ClientsJs.NewOutputDirectory("web");
         await ClientsJs.RunNodeAsync("scripts/build-web.mjs", "--out", output);
-        await using var statusQuery = ServiceHosts.Create(Service.StatusQuery, redis, RedisServer.NewKeyPrefix(), new Dictionary<string, string?>());
+        await using var statusQuery = ServiceHosts.Create(PresenceService.StatusQuery, redis, RedisServer.NewKeyPrefix(), new Dictionary<string, string?>());
         using var http = statusQuery.CreateHttpClient();
 
         foreach (var file in new[] { "js/presence.js", "board.js" })

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Presence.Core.Engagement;
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
@@ -11,8 +10,6 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
     private static readonly DateTimeOffset T0 = new(2026, 11, 27, 9, 0, 0, TimeSpan.Zero);
     private readonly CoreServices _core = new(redis);
     private Analytics _analytics = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static DateOnly Day => DateOnly.FromDateTime(T0.UtcDateTime);
 

@@ -1,3 +1,1 @@
-using Presence.Testing;
-
 [assembly: AssemblyFixture(typeof(RedisServer))]

@@ -1,4 +1,3 @@
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
@@ -9,8 +8,6 @@ namespace Presence.Core.Tests;
 /// </summary>
 public abstract class BackendTests(IRedisBackend redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Heartbeat_and_sign_off_scripts_record_state_and_stream_each_transition_once()
     {

@@ -101,12 +101,12 @@ public sealed class ModelTests
     }
 
     [Theory]
-    [InlineData(3600, 3600, 86400, 30, 10)]   // online not shorter than recent
-    [InlineData(120, 90000, 86400, 30, 10)]   // recent longer than retention
-    [InlineData(120, 3600, 86400, 30, 30)]    // min interval not shorter than heartbeat interval
-    [InlineData(120, 3600, 86400, 150, 10)]   // heartbeat interval not shorter than online window
-    [InlineData(0, 3600, 86400, 30, 10)]      // not positive
-    public void Inconsistent_windows_fail_validation_at_start(int online, int recent, int retention, int heartbeat, int minInterval)
+    [InlineData(3600, 3600, 86400, 30, 10, "Presence:OnlineWindow must be shorter than Presence:RecentWindow")]
+    [InlineData(120, 90000, 86400, 30, 10, "Presence:RecentWindow must not exceed Presence:Retention")]
+    [InlineData(120, 3600, 86400, 30, 30, "Presence:MinHeartbeatInterval must be shorter than Presence:HeartbeatInterval")]
+    [InlineData(120, 3600, 86400, 150, 10, "Presence:HeartbeatInterval must be shorter than Presence:OnlineWindow")]
+    [InlineData(0, 3600, 86400, 30, 10, "Presence:OnlineWindow must be positive")]
+    public void Inconsistent_windows_fail_validation_at_start(int online, int recent, int retention, int heartbeat, int minInterval, string rule)
     {
         var options = new PresenceOptions
         {
@@ -116,7 +116,9 @@ public sealed class ModelTests
             HeartbeatInterval = TimeSpan.FromSeconds(heartbeat),
             MinHeartbeatInterval = TimeSpan.FromSeconds(minInterval),
         };
-        Assert.True(new PresenceOptionsValidator().Validate(null, options).Failed);
+        var result = new PresenceOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith(rule, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -124,6 +126,7 @@ public sealed class ModelTests
     {
         var result = new PresenceOptionsValidator().Validate(null, new PresenceOptions { KeyPrefix = "a{b}" });
         Assert.True(result.Failed);
+        Assert.StartsWith("Presence:KeyPrefix ", Assert.Single(result.Failures!), StringComparison.Ordinal);
     }
 
     [Fact]

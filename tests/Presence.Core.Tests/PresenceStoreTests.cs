@@ -1,5 +1,3 @@
-using Presence.Testing;
-
 namespace Presence.Core.Tests;
 
 public sealed class PresenceStoreTests(RedisServer redis)

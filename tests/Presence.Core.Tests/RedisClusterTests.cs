@@ -1,4 +1,3 @@
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
@@ -75,9 +74,9 @@ public sealed class RedisClusterFailoverTests(ReplicatedRedisCluster cluster) : 
         // The write reached the replica before the primary dies: the replica's replication offset caught up with the
         // primary's offset after the write (WAIT would not do: it counts only its own connection's writes).
         var written = ReplicationOffset(await RedisCluster.CommandAsync(primary, "INFO", "replication"));
-        await Eventually.TrueAsync(
-            async () => ReplicationOffset(await RedisCluster.CommandAsync(replica!, "INFO", "replication")) >= written,
-            TimeSpan.FromSeconds(10), "the replica caught up with the write");
+        await Poll.UntilAsync(
+            async () => ReplicationOffset(await RedisCluster.CommandAsync(replica!, "INFO", "replication")) >= written, "the replica caught up with the write", timeout:
+            TimeSpan.FromSeconds(10));
 
         await cluster.KillAsync(primary);
         Assert.False(primary.IsRunning);

@@ -1,12 +1,8 @@
-using Presence.Testing;
-
 namespace Presence.Core.Tests;
 
 /// <summary>Sessions, the leave grace and the state events of the model (docs/architecture.md, "Presence model").</summary>
 public sealed class SessionModelTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static string[] Transitions(IEnumerable<PresenceEvent> events) => [.. events.Select(e => e.Status + "/" + e.Reason)];
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Presence.Testing;
 
 namespace Presence.Core.Tests;
 
@@ -50,7 +49,7 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         }
 
         var beaters = users.Select(u => BeatAsync(u.Role, u.Id)).ToList();
-        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > 50), TimeSpan.FromSeconds(10), "heartbeats succeed before the failover");
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > 50), "heartbeats succeed before the failover", timeout: TimeSpan.FromSeconds(10));
 
         var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist, "t-0"));
         var onKilled = (await Task.WhenAll(users.Select(async u => (u, node: await cluster.PrimaryForKeyAsync(core.Keys.User(u.Role, u.Id))))))
@@ -61,7 +60,7 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         await cluster.WaitForPromotionAsync(primary);
         var after = Volatile.Read(ref succeeded);
         // Recovered: the users whose primary died beat again on the promoted replica.
-        await Eventually.TrueAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             try
             {
@@ -72,20 +71,20 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
             {
                 return false;
             }
-        }, cluster.NodeTimeout + TimeSpan.FromSeconds(5), "heartbeats succeed after the promotion");
+        }, "heartbeats succeed after the promotion", timeout: cluster.NodeTimeout + TimeSpan.FromSeconds(5));
         var recovered = Stopwatch.GetTimestamp();
 
         // Every user still beating is online again within one heartbeat interval of the recovery.
-        await Eventually.TrueAsync(
-            () => Task.FromResult(users.All(u => lastSuccess.TryGetValue(u.Id, out var at) && at > recovered)),
-            core.Options.HeartbeatInterval, "every beating user's heartbeat succeeds again");
+        await Poll.UntilAsync(
+            () => Task.FromResult(users.All(u => lastSuccess.TryGetValue(u.Id, out var at) && at > recovered)), "every beating user's heartbeat succeeds again", timeout:
+            core.Options.HeartbeatInterval);
         foreach (var role in Roles.All)
         {
             var ids = users.Where(u => u.Role == role).Select(u => u.Id).ToArray();
             Assert.All(await core.Reader.GetManyAsync(role, ids, ct), e => Assert.Equal(PresenceStatus.Online, e.Status));
         }
 
-        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > after + 50), TimeSpan.FromSeconds(10), "heartbeats go on");
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > after + 50), "heartbeats go on", timeout: TimeSpan.FromSeconds(10));
         await stop.CancelAsync();
         await Task.WhenAll(beaters);
 

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -6,7 +5,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Presence.LocalProxy;
 
@@ -22,8 +20,6 @@ public sealed class LocalProxyTests : IAsyncLifetime
     private static readonly string[] Backends = ["heartbeat-api", "realtime-gateway", "status-query"];
     private readonly List<WebApplication> _apps = [];
     private string _proxy = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {

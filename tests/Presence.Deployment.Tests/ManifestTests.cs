@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using Presence.Core;
 using Presence.ServiceDefaults;
 
 namespace Presence.Deployment.Tests;

@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 using System.Text.RegularExpressions;
-using Presence.Testing;
 
 namespace Presence.Deployment.Tests;
 
@@ -12,8 +10,6 @@ namespace Presence.Deployment.Tests;
 [Collection(HostsCollection.Name)]
 public sealed partial class MetricsExposureTests(ServiceHosts hosts)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task With_Telemetry_Prometheus_a_service_serves_presence_metrics_under_the_predicted_names()
     {

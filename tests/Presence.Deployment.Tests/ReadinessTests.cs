@@ -1,11 +1,7 @@
-using System.Diagnostics;
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Presence.ServiceDefaults;
-using Presence.Testing;
 
 namespace Presence.Deployment.Tests;
 
@@ -16,8 +12,6 @@ namespace Presence.Deployment.Tests;
 /// </summary>
 public sealed class ReadinessTests : IAsyncLifetime
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private readonly RedisServer _redis = new();
     private readonly List<ServiceApp> _apps = [];
 
@@ -49,14 +43,14 @@ public sealed class ReadinessTests : IAsyncLifetime
         await _redis.StopAsync();
         foreach (var (service, client) in clients)
         {
-            await PollAsync(async () => await GetAsync(client, Extensions.HealthReadyPath) == (HttpStatusCode.OK, "Degraded"), $"{service} ready, degraded");
+            await Poll.UntilAsync(async () => await GetAsync(client, Extensions.HealthReadyPath) == (HttpStatusCode.OK, "Degraded"), $"{service} ready, degraded");
             Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync(client, Extensions.HealthLivePath));
         }
 
         await _redis.StartAsync();
         foreach (var (service, client) in clients)
         {
-            await PollAsync(async () => await GetAsync(client, Extensions.HealthReadyPath) == (HttpStatusCode.OK, "Healthy"), $"{service} healthy again");
+            await Poll.UntilAsync(async () => await GetAsync(client, Extensions.HealthReadyPath) == (HttpStatusCode.OK, "Healthy"), $"{service} healthy again");
         }
     }
 
@@ -98,15 +92,5 @@ public sealed class ReadinessTests : IAsyncLifetime
     {
         using var response = await client.GetAsync(new Uri(path, UriKind.Relative), Ct);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
-    }
-
-    private static async Task PollAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"{what}: not within 30 s");
-            await Task.Delay(100, Ct);
-        }
     }
 }

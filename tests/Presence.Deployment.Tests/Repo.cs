@@ -8,22 +8,9 @@ public sealed record ServiceProject(string Folder, string Assembly, string Direc
     public override string ToString() => Folder;
 }
 
-/// <summary>The repository the tests run from, found by walking up to Presence.sln.</summary>
+/// <summary>The repository the tests run from, found by walking up to Presence.slnx.</summary>
 public static class Repo
 {
-    private static readonly Lazy<string> RootPath = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "Presence.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Presence.sln not found above {AppContext.BaseDirectory}.");
-    });
-
     private static readonly Lazy<IReadOnlyList<ServiceProject>> AllServices = new(() =>
         [.. System.IO.Directory.GetDirectories(Path("services"))
             .Select(dir => (dir, csproj: System.IO.Directory.GetFiles(dir, "*.csproj").SingleOrDefault()))
@@ -35,7 +22,7 @@ public static class Repo
                 x.dir))
             .OrderBy(s => s.Folder, StringComparer.Ordinal)]);
 
-    public static string Root => RootPath.Value;
+    public static string Root => Presence.Testing.RepoRoot.Directory;
 
     /// <summary>Every service project under services/ (one folder each, kebab-case: also its Kubernetes name).</summary>
     public static IReadOnlyList<ServiceProject> Services => AllServices.Value;

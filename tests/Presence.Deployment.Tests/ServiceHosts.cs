@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Testing;
 
 namespace Presence.Deployment.Tests;
 
@@ -15,8 +13,10 @@ public sealed class ServiceHosts : IAsyncLifetime
     private readonly RedisServer _redis = new();
     private readonly Dictionary<string, ServiceApp> _apps = [];
 
-    /// <summary>Given to every host as DOTNET_SHUTDOWNTIMEOUTSECONDS gives it (the prefix stripped), to show the host honours it.</summary>
-    public const int ShutdownTimeoutSeconds = 37;
+    /// <summary>The prod overlay's DOTNET_SHUTDOWNTIMEOUTSECONDS of the service, as its container's environment holds it.</summary>
+    public static string ManifestShutdownTimeoutSeconds(ServiceProject service) =>
+        Kustomize.Overlay("prod").Get("Deployment", service.Folder).App().EnvValue("DOTNET_SHUTDOWNTIMEOUTSECONDS")
+            ?? throw new InvalidOperationException($"{service}: the prod Deployment sets no DOTNET_SHUTDOWNTIMEOUTSECONDS");
 
     public RedisServer Redis => _redis;
 
@@ -25,9 +25,10 @@ public sealed class ServiceHosts : IAsyncLifetime
         await _redis.InitializeAsync();
         foreach (var service in Repo.Services)
         {
+            // What the host reads from DOTNET_SHUTDOWNTIMEOUTSECONDS (the DOTNET_ prefix stripped), from the manifest.
             _apps[service.Folder] = ServiceApp.Create(service, _redis, new Dictionary<string, string?>
             {
-                ["SHUTDOWNTIMEOUTSECONDS"] = ShutdownTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["SHUTDOWNTIMEOUTSECONDS"] = ManifestShutdownTimeoutSeconds(service),
             });
         }
     }
@@ -45,38 +46,25 @@ public sealed class ServiceHosts : IAsyncLifetime
     }
 }
 
-/// <summary>One service's <see cref="PresenceAppFactory{TProgram}"/>, made for its <c>Program</c> type by reflection.</summary>
+/// <summary>One service's <see cref="IServiceHost"/> (Presence.Testing), with what only deployment tests ask of it.</summary>
 public sealed class ServiceApp : IAsyncDisposable
 {
-    private readonly object _factory;
+    private readonly IServiceHost _host;
 
-    private ServiceApp(ServiceProject service, object factory)
+    private ServiceApp(ServiceProject service, IServiceHost host)
     {
         Service = service;
-        _factory = factory;
+        _host = host;
     }
 
     public ServiceProject Service { get; }
 
-    public IServiceProvider Services => (IServiceProvider)_factory.GetType().GetProperty("Services")!.GetValue(_factory)!;
+    public IServiceProvider Services => _host.Services;
 
-    public static ServiceApp Create(ServiceProject service, RedisServer redis, IDictionary<string, string?>? settings = null)
-    {
-        var program = Type.GetType($"Program, {service.Assembly}", throwOnError: false)
-            ?? throw new InvalidOperationException(
-                $"No Program type in {service.Assembly}: add a ProjectReference to services/{service.Folder} in Presence.Deployment.Tests.csproj.");
-        var factory = Activator.CreateInstance(typeof(PresenceAppFactory<>).MakeGenericType(program), redis)!;
-        var extra = (Dictionary<string, string?>)factory.GetType().GetProperty("Settings")!.GetValue(factory)!;
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            extra[key] = value;
-        }
+    public static ServiceApp Create(ServiceProject service, RedisServer redis, IDictionary<string, string?>? settings = null) =>
+        new(service, Presence.Testing.ServiceHosts.Create(service.Assembly, redis, settings: settings?.AsReadOnly()));
 
-        return new ServiceApp(service, factory);
-    }
-
-    public HttpClient CreateClient(string? token = null) =>
-        (HttpClient)_factory.GetType().GetMethod("CreateClient", [typeof(string)])!.Invoke(_factory, [token])!;
+    public HttpClient CreateClient(string? token = null) => _host.CreateClient(token);
 
     /// <summary>Every routed endpoint of the running host: its route template and HTTP methods.</summary>
     public IReadOnlyList<(string Template, IReadOnlyList<string> Methods)> Routes() =>
@@ -85,5 +73,5 @@ public sealed class ServiceApp : IAsyncDisposable
                 (IReadOnlyList<string>)(e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.ToArray() ?? [])))
             .Distinct()];
 
-    public ValueTask DisposeAsync() => ((IAsyncDisposable)_factory).DisposeAsync();
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

@@ -1,17 +1,12 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Presence.Core.Intervals;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

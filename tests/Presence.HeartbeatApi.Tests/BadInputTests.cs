@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
@@ -8,8 +6,6 @@ namespace Presence.HeartbeatApi.Tests;
 public sealed class BadInputTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
@@ -41,15 +38,15 @@ public sealed class ClusterFailoverTests(ReplicatedRedisCluster cluster) : IClas
         }
 
         var beaters = new[] { BeatAsync("therapist"), BeatAsync("therapist"), BeatAsync("community"), BeatAsync("community") };
-        await Eventually.TrueAsync(() => Task.FromResult(answers.Count > 20), TimeSpan.FromSeconds(10), "heartbeats are answered");
+        await Poll.UntilAsync(() => Task.FromResult(answers.Count > 20), "heartbeats are answered", timeout: TimeSpan.FromSeconds(10));
 
         var primary = await cluster.PrimaryForKeyAsync(new PresenceKeys(app.KeyPrefix).LastSeen(Role.Therapist, "t-failover"));
         await cluster.KillAsync(primary);
         await cluster.WaitForPromotionAsync(primary);
         var promotedAt = answers.Count;
-        await Eventually.TrueAsync(
-            () => Task.FromResult(answers.Skip(promotedAt).Any(a => a.Role == "therapist" && a.Status == HttpStatusCode.OK)),
-            cluster.NodeTimeout + TimeSpan.FromSeconds(5), "therapist heartbeats succeed again after the promotion");
+        await Poll.UntilAsync(
+            () => Task.FromResult(answers.Skip(promotedAt).Any(a => a.Role == "therapist" && a.Status == HttpStatusCode.OK)), "therapist heartbeats succeed again after the promotion", timeout:
+            cluster.NodeTimeout + TimeSpan.FromSeconds(5));
         await stop.CancelAsync();
         await Task.WhenAll(beaters);
 

@@ -1,6 +1,3 @@
-using System.Net;
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>A frontend on another origin sends heartbeats: the preflight is granted to the configured origins only.</summary>
@@ -8,8 +5,6 @@ public sealed class CorsTests(RedisServer redis) : IAsyncLifetime
 {
     private const string Frontend = "https://frontend.example";
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync()
     {

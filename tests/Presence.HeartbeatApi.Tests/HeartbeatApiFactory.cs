@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.HeartbeatApi.Tests;

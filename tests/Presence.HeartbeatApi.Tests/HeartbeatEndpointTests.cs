@@ -1,16 +1,11 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

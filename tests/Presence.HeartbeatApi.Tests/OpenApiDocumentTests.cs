@@ -1,5 +1,3 @@
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>The OpenAPI document heartbeat-api serves is the committed docs/api/heartbeat-api.json.</summary>

@@ -1,13 +1,8 @@
-using System.Net;
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class RateLimitTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = CreateApp(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

@@ -1,21 +1,17 @@
 using System.Diagnostics;
-using System.Net;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
-/// <summary>Stops its own Redis (a class fixture), so the assembly's shared server is never touched.</summary>
-public sealed class RedisOutageTests(RedisServer ownRedis) : IClassFixture<RedisServer>, IAsyncLifetime
+/// <summary>Stops its own Redis (a class fixture), so the assembly's shared server is never touched; each test starts it again.</summary>
+public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
 {
-    private readonly HeartbeatApiFactory _app = new(ownRedis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly HeartbeatApiFactory _app = new(own.Server);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
-        await ownRedis.StartAsync();
+        await own.Server.StartAsync();
         await _app.DisposeAsync();
     }
 
@@ -26,7 +22,7 @@ public sealed class RedisOutageTests(RedisServer ownRedis) : IClassFixture<Redis
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
 
-        await ownRedis.StopAsync();
+        await own.Server.StopAsync();
 
         for (var i = 0; i < 8; i++)
         {
@@ -50,15 +46,34 @@ public sealed class RedisOutageTests(RedisServer ownRedis) : IClassFixture<Redis
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live", Ct)).StatusCode);
 
-        await ownRedis.StartAsync();
+        await own.Server.StartAsync();
 
-        await Eventually.TrueAsync(async () => await (await client.GetAsync("/health/ready", Ct)).Content.ReadAsStringAsync(Ct) == "Healthy",
-            TimeSpan.FromSeconds(20), "healthy after Redis came back");
-        await Eventually.TrueAsync(async () =>
+        await Poll.UntilAsync(async () => await (await client.GetAsync("/health/ready", Ct)).Content.ReadAsStringAsync(Ct) == "Healthy", "healthy after Redis came back", timeout:
+            TimeSpan.FromSeconds(20));
+        await Poll.UntilAsync(async () =>
             {
                 _app.Time.Advance(TimeSpan.FromSeconds(11));
                 return (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode == HttpStatusCode.OK;
-            },
-            TimeSpan.FromSeconds(20), "heartbeats accepted after the circuit closed");
+            }, "heartbeats accepted after the circuit closed", timeout:
+            TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Redis_down_gives_503_with_retry_after_for_watchlist_reads_and_writes()
+    {
+        using var client = _app.CreateClient(DevTokens.Community("c-1"));
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-1"]}"""), Ct)).StatusCode);
+
+        await own.Server.StopAsync();
+
+        foreach (var put in new[] { false, true, false, true })
+        {
+            var response = put
+                ? await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-2"]}"""), Ct)
+                : await client.GetAsync("/v1/community/watchlist", Ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+            await response.ProblemAsync();
+        }
     }
 }

@@ -1,17 +1,12 @@
-using System.Net;
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>
 /// A Redis that answers but refuses writes (OOM, MISCONF, READONLY) gets the same fast 503 problem with Retry-After
 /// as an outage, never a 500; once it accepts writes again, so does the API. Each test breaks its own server.
 /// </summary>
-public sealed class RedisRefusalTests(RedisServer ownRedis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
 {
-    private readonly HeartbeatApiFactory _app = new(ownRedis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly HeartbeatApiFactory _app = new(own.Server);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -21,14 +16,14 @@ public sealed class RedisRefusalTests(RedisServer ownRedis) : IClassFixture<Redi
     public async Task Out_of_memory_under_noeviction_is_503_with_retry_after_then_recovers()
     {
         using var client = await ReadyAsync();
-        await ownRedis.FillMemoryAsync();
+        await own.Server.FillMemoryAsync();
         try
         {
             await AssertRefusedAsync(client, "oom");
         }
         finally
         {
-            await ownRedis.FreeMemoryAsync();
+            await own.Server.FreeMemoryAsync();
         }
 
         await AssertRecoveredAsync(client);
@@ -38,14 +33,14 @@ public sealed class RedisRefusalTests(RedisServer ownRedis) : IClassFixture<Redi
     public async Task Failed_persistence_MISCONF_is_503_with_retry_after_then_recovers()
     {
         using var client = await ReadyAsync();
-        await ownRedis.BreakPersistenceAsync();
+        await own.Server.BreakPersistenceAsync();
         try
         {
             await AssertRefusedAsync(client, "misconf");
         }
         finally
         {
-            await ownRedis.RepairPersistenceAsync();
+            await own.Server.RepairPersistenceAsync();
         }
 
         await AssertRecoveredAsync(client);
@@ -57,14 +52,14 @@ public sealed class RedisRefusalTests(RedisServer ownRedis) : IClassFixture<Redi
         using var client = await ReadyAsync();
         await using var primary = new RedisServer();
         await primary.InitializeAsync();
-        await ownRedis.MakeReplicaOfAsync(primary);
+        await own.Server.MakeReplicaOfAsync(primary);
         try
         {
             await AssertRefusedAsync(client, "readonly");
         }
         finally
         {
-            await ownRedis.PromoteAsync();
+            await own.Server.PromoteAsync();
         }
 
         await AssertRecoveredAsync(client);
@@ -99,10 +94,10 @@ public sealed class RedisRefusalTests(RedisServer ownRedis) : IClassFixture<Redi
     }
 
     private async Task AssertRecoveredAsync(HttpClient client) =>
-        await Eventually.TrueAsync(async () =>
+        await Poll.UntilAsync(async () =>
             {
                 _app.Time.Advance(TimeSpan.FromSeconds(11));
                 return (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode == HttpStatusCode.OK;
-            },
-            TimeSpan.FromSeconds(20), "heartbeats accepted once Redis takes writes again");
+            }, "heartbeats accepted once Redis takes writes again", timeout:
+            TimeSpan.FromSeconds(20));
 }

@@ -1,11 +1,9 @@
-using Presence.Testing;
-
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>Uses a Redis of its own, so no other test can have loaded the scripts before the service starts.</summary>
-public sealed class ScriptPreloadTests(RedisServer ownRedis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class ScriptPreloadTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
 {
-    private readonly HeartbeatApiFactory _app = new(ownRedis);
+    private readonly HeartbeatApiFactory _app = new(own.Server);
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -14,13 +12,13 @@ public sealed class ScriptPreloadTests(RedisServer ownRedis) : IClassFixture<Red
     [Fact]
     public async Task Scripts_are_loaded_into_redis_at_start_before_any_request()
     {
-        var server = ownRedis.Client.GetServer(ownRedis.Client.GetEndPoints()[0]);
+        var server = own.Server.Client.GetServer(own.Server.Client.GetEndPoints()[0]);
         var heartbeatSha = System.Security.Cryptography.SHA1.HashData(
             System.Text.Encoding.UTF8.GetBytes(Core.RedisScript.FromResource("presence").Text));
         Assert.False(await server.ScriptExistsAsync(heartbeatSha));
 
         _ = _app.Services; // starts the host; no request is sent
 
-        await Eventually.TrueAsync(() => server.ScriptExistsAsync(heartbeatSha), TimeSpan.FromSeconds(10), "presence script loaded");
+        await Poll.UntilAsync(() => server.ScriptExistsAsync(heartbeatSha), "presence script loaded", timeout: TimeSpan.FromSeconds(10));
     }
 }

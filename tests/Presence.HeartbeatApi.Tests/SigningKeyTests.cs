@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Presence.ServiceDefaults;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 

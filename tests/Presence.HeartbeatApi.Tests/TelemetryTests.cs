@@ -1,16 +1,12 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class TelemetryTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

@@ -1,16 +1,12 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Presence.Core.Engagement;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private EngagementKeys Keys => new(_app.Keys);
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Presence.Core;
-using Presence.Testing;
 using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
@@ -27,9 +24,9 @@ public sealed class ClusterAclTests(RedisCluster cluster) : IClassFixture<RedisC
         var backend = new AclBackend(cluster, cluster.ConnectionString + ",user=presence,password=s3cret");
         await using var app = new JanitorAppFactory(backend);
         using var client = app.CreateClient();
-        await PollAsync(() => Task.FromResult(app.Lease.IsLeader), "the janitor leads");
-        await PollAsync(() => Task.FromResult(app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal))), "the janitor listens");
-        await PollAsync(async () =>
+        await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader), "the janitor leads");
+        await Poll.UntilAsync(() => Task.FromResult(app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal))), "the janitor listens");
+        await Poll.UntilAsync(async () =>
         {
             foreach (var node in cluster.Nodes)
             {
@@ -45,7 +42,7 @@ public sealed class ClusterAclTests(RedisCluster cluster) : IClassFixture<RedisC
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Hub, true), TestContext.Current.CancellationToken);
         await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await app.Db.KeyExpireAsync(app.Keys.User(Role.Community, "c-1"), TimeSpan.FromMilliseconds(1));
-        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null, "the expiry is handled");
+        await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null, "the expiry is handled");
         var board = await app.Get<PresenceReader>().GetBoardAsync(Role.Therapist, TestContext.Current.CancellationToken);
 
         Assert.Equal("t-1", Assert.Single(board.Entries).Id);
@@ -60,16 +57,6 @@ public sealed class ClusterAclTests(RedisCluster cluster) : IClassFixture<RedisC
     {
         var fields = (object?[])entry!;
         return string.Join(' ', fields.Select(f => f is object?[] ? "[..]" : f?.ToString()));
-    }
-
-    private static async Task PollAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "not in time: " + what);
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
     }
 
     private sealed class AclBackend(RedisCluster cluster, string connectionString) : IRedisBackend

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Presence.Core;
-using Presence.Testing;
 using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
@@ -13,16 +11,14 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
 {
     private const string Channel = "__keyevent@0__:expired";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Expired_user_hashes_are_handled_on_every_primary_and_on_a_replica_promoted_after_a_sigkill()
     {
         await using var app = new JanitorAppFactory(cluster);
         using var client = app.CreateClient();
         using var metrics = new MetricReader(app.Get<PresenceMetrics>().Meter);
-        await PollAsync(() => Task.FromResult(app.Lease.IsLeader), "the janitor leads");
-        await PollAsync(async () => await SubscribersAsync(await cluster.PrimariesAsync()) == 3, "the janitor listens on the 3 primaries");
+        await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader), "the janitor leads");
+        await Poll.UntilAsync(async () => await SubscribersAsync(await cluster.PrimariesAsync()) == 3, "the janitor listens on the 3 primaries");
         Assert.Equal(3, metrics.Observe("presence.janitor.expiry.primaries"));
         Assert.Equal(0, await SubscribersAsync(cluster.Nodes.Skip(3)));
         var store = app.Get<PresenceStore>();
@@ -39,10 +35,10 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
         var promoted = await cluster.WaitForPromotionAsync(therapistPrimary);
         Assert.Equal(replica, promoted);
 
-        await PollAsync(() => Task.FromResult(app.Logs.Any(l => l.Message.StartsWith("Redis primaries changed", StringComparison.Ordinal))), "the janitor sees the new primary");
-        await PollAsync(async () => await SubscribersAsync([promoted]) == 1, "the janitor listens on the promoted replica");
+        await Poll.UntilAsync(() => Task.FromResult(app.Logs.Any(l => l.Message.StartsWith("Redis primaries changed", StringComparison.Ordinal))), "the janitor sees the new primary");
+        await Poll.UntilAsync(async () => await SubscribersAsync([promoted]) == 1, "the janitor listens on the promoted replica");
         Assert.Equal(3, await SubscribersAsync(await cluster.PrimariesAsync()));
-        await PollAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             try
             {
@@ -77,17 +73,7 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
         // As if the retention passed: the node expires the hash on its own clock and publishes 'expired' locally.
         await app.Db.KeyExpireAsync(app.Keys.User(role, id), TimeSpan.FromMilliseconds(1));
 
-        await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role, id), id) is null, $"the expiry of {role} {id} is handled");
-    }
-
-    private static async Task PollAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "not in time: " + what);
-            await Task.Delay(20, Ct);
-        }
+        await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role, id), id) is null, $"the expiry of {role} {id} is handled");
     }
 }
 

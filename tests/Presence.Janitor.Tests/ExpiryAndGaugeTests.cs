@@ -1,13 +1,9 @@
-using Presence.Core;
 using Presence.Janitor.Expiry;
-using Presence.Testing;
 
 namespace Presence.Janitor.Tests;
 
 public sealed class ExpiryAndGaugeTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task An_expired_user_hash_forgets_last_seen_version_and_specialties_but_keeps_the_availability()
     {

@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Presence.Core;
 using Presence.Janitor.Leadership;
-using Presence.Testing;
 using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
@@ -40,16 +36,8 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
         [.. (await Db.AllEventsAsync(Keys, role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
 
     /// <summary>Moves the fake clock a step at a time, giving the workers real time to act, until the condition holds.</summary>
-    public async Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan? step = null, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < (timeout ?? TimeSpan.FromSeconds(20)), "condition not met in time");
-            Time.Advance(step ?? TimeSpan.FromSeconds(1));
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-    }
+    public Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan? step = null, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(condition, "the condition, on the fake clock", timeout, Time, step ?? TimeSpan.FromSeconds(1));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

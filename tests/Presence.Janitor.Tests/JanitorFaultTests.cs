@@ -1,8 +1,5 @@
-using Presence.Testing;
 using System.Diagnostics;
-using System.Net;
 using Microsoft.Extensions.Logging;
-using Presence.Core;
 using Presence.Janitor.Sweeping;
 using Role = Presence.Core.Role;
 
@@ -12,10 +9,8 @@ namespace Presence.Janitor.Tests;
 /// Redis dies and comes back. The server here persists what it had (SAVE before the kill), as a production
 /// server with persistence would, so what was due meanwhile is still there to catch up on.
 /// </summary>
-public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
+public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_sweep_cut_off_by_a_Redis_restart_catches_up_afterwards_emitting_each_transition_once()
     {
@@ -84,7 +79,7 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         var redis = own.Server;
         await using var app = new JanitorAppFactory(redis);
         using var client = app.CreateClient();
-        await PollAsync(() => Task.FromResult(app.Lease.IsLeader));
+        await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader));
         var store = app.Get<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
@@ -92,7 +87,7 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         await redis.StopAsync();
 
         // Degraded, still ready (HTTP 200): liveness and readiness never turn a Redis outage into restarts or drained nodes.
-        await PollAsync(async () => await ReadyAsync(client) == (HttpStatusCode.OK, "Degraded"));
+        await Poll.UntilAsync(async () => await ReadyAsync(client) == (HttpStatusCode.OK, "Degraded"));
         // The users lapse during the outage while the workers fail, back off and keep going.
         for (var i = 0; i < 30; i++)
         {
@@ -108,7 +103,7 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         Assert.Contains(app.Logs, l => l.Level == LogLevel.Warning && l.Category.StartsWith("Presence.Janitor", StringComparison.Ordinal));
 
         await redis.StartAsync();
-        await PollAsync(async () => await ReadyAsync(client) == (HttpStatusCode.OK, "Healthy"));
+        await Poll.UntilAsync(async () => await ReadyAsync(client) == (HttpStatusCode.OK, "Healthy"));
         await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(Role.Therapist, "t-1")).Contains("recent")
             && (await app.StatusesAsync(Role.Community, "c-1")).Contains("recent"));
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
@@ -118,7 +113,7 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
         // reconnect, so an expiry that fired before it was in place is re-armed (once a second) until one is seen.
         var userKey = app.Keys.User(Role.Community, "c-1");
         var polls = 0;
-        await PollAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null)
             {
@@ -133,16 +128,6 @@ public sealed class JanitorFaultTests(OwnRedis own) : IClassFixture<OwnRedis>
 
             return false;
         });
-    }
-
-    private static async Task PollAsync(Func<Task<bool>> condition)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "condition not met in time");
-            await Task.Delay(20, Ct);
-        }
     }
 
     private static async Task<(HttpStatusCode, string)> ReadyAsync(HttpClient client)

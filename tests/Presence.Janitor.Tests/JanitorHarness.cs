@@ -1,27 +1,23 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
 using Presence.Janitor.Sweeping;
-using Presence.Testing;
 using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
 /// <summary>
-/// One janitor replica wired as the host wires it (minus the hosted loops, which tests drive directly), with its
-/// own Redis connection, against a real Redis. Replicas that share a key prefix (and a clock) compete as real
+/// One janitor replica wired as the host wires it (minus the hosted loops, which tests drive directly): the shared
+/// wiring of <see cref="CoreServices"/> plus the janitor's own, with its own Redis connection, against a real Redis. Replicas that share a key prefix (and a clock) compete as real
 /// replicas do.
 /// </summary>
 internal sealed class JanitorHarness : IAsyncDisposable
 {
-    public static readonly DateTimeOffset Start = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset Start = CoreServices.DefaultStart;
 
-    private readonly ServiceProvider _services;
+    private readonly CoreServices _core;
 
     public JanitorHarness(
         RedisServer redis,
@@ -31,64 +27,51 @@ internal sealed class JanitorHarness : IAsyncDisposable
         TimeProvider? time = null)
     {
         Redis = redis;
-        Time = time ?? new FakeTimeProvider(Start);
-        Prefix = prefix ?? RedisServer.NewKeyPrefix();
-        var configuration = new ConfigurationBuilder().Build();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddMetrics();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddSingleton(Time);
-        services.AddSingleton<IConnectionMultiplexer>(_ =>
+        _core = new CoreServices(redis, presence, prefix, time: time ?? new FakeTimeProvider(Start), register: (services, configuration) =>
         {
-            // As the service defaults connect: calls fail at once while Redis is down instead of queueing.
-            var options = ConfigurationOptions.Parse(redis.ConnectionString);
-            options.BacklogPolicy = BacklogPolicy.FailFast;
-            return ConnectionMultiplexer.Connect(options);
+            services.AddSingleton<IConnectionMultiplexer>(_ =>
+            {
+                // As the service defaults connect: calls fail at once while Redis is down instead of queueing.
+                var options = ConfigurationOptions.Parse(redis.ConnectionString);
+                options.BacklogPolicy = BacklogPolicy.FailFast;
+                return ConnectionMultiplexer.Connect(options);
+            });
+            // A short break, so tests that stop Redis see the circuit close again soon after it is back.
+            services.Configure<RedisResilienceOptions>(o => o.BreakDuration = TimeSpan.FromMilliseconds(500));
+            services.AddJanitorServices(configuration);
+            services.Configure<JanitorOptions>(o => janitor?.Invoke(o));
         });
-        // A short break, so tests that stop Redis see the circuit close again soon after it is back.
-        services.Configure<RedisResilienceOptions>(o => o.BreakDuration = TimeSpan.FromMilliseconds(500));
-        services.AddPresenceCore(configuration);
-        services.Configure<PresenceOptions>(o =>
-        {
-            o.KeyPrefix = Prefix;
-            presence?.Invoke(o);
-        });
-        services.AddJanitorServices(configuration);
-        services.Configure<JanitorOptions>(o => janitor?.Invoke(o));
-        _services = services.BuildServiceProvider();
-        Options = _services.GetRequiredService<IOptions<PresenceOptions>>().Value;
-        JanitorOptions = _services.GetRequiredService<IOptions<JanitorOptions>>().Value;
+        JanitorOptions = _core.Get<IOptions<JanitorOptions>>().Value;
     }
 
     public RedisServer Redis { get; }
 
-    public TimeProvider Time { get; }
+    public TimeProvider Time => _core.Clock;
 
     /// <summary>The clock, when it is the fake one (the default).</summary>
-    public FakeTimeProvider Fake => (FakeTimeProvider)Time;
+    public FakeTimeProvider Fake => _core.Time;
 
-    public string Prefix { get; }
+    public string Prefix => _core.Prefix;
 
-    public PresenceOptions Options { get; }
+    public PresenceOptions Options => _core.Options;
 
     public JanitorOptions JanitorOptions { get; }
 
-    public PresenceKeys Keys => _services.GetRequiredService<PresenceKeys>();
+    public PresenceKeys Keys => _core.Get<PresenceKeys>();
 
-    public PresenceStore Store => _services.GetRequiredService<PresenceStore>();
+    public PresenceStore Store => _core.Get<PresenceStore>();
 
-    public ConnectionStore Connections => _services.GetRequiredService<ConnectionStore>();
+    public ConnectionStore Connections => _core.Get<ConnectionStore>();
 
-    public Sweeper Sweeper => _services.GetRequiredService<Sweeper>();
+    public Sweeper Sweeper => _core.Get<Sweeper>();
 
-    public LeaderLease Lease => _services.GetRequiredService<LeaderLease>();
+    public LeaderLease Lease => _core.Get<LeaderLease>();
 
-    public UserExpiry Expiry => _services.GetRequiredService<UserExpiry>();
+    public UserExpiry Expiry => _core.Get<UserExpiry>();
 
-    public KeyspaceEventsSetting KeyspaceEvents => _services.GetRequiredService<KeyspaceEventsSetting>();
+    public KeyspaceEventsSetting KeyspaceEvents => _core.Get<KeyspaceEventsSetting>();
 
-    public System.Diagnostics.Metrics.Meter Meter => _services.GetRequiredService<PresenceMetrics>().Meter;
+    public System.Diagnostics.Metrics.Meter Meter => _core.Get<PresenceMetrics>().Meter;
 
     public IDatabase Db => Redis.Database;
 
@@ -127,5 +110,5 @@ internal sealed class JanitorHarness : IAsyncDisposable
     public async Task<string[]> TransitionsAsync(Role role, string id) =>
         [.. (await EventsAsync(role)).Where(e => e["id"] == id).Select(e => e["status"] + "/" + e["reason"])];
 
-    public ValueTask DisposeAsync() => _services.DisposeAsync();
+    public ValueTask DisposeAsync() => _core.DisposeAsync();
 }

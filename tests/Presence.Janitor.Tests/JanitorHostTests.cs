@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using Presence.Core;
-using Presence.Testing;
-
 namespace Presence.Janitor.Tests;
 
 /// <summary>
@@ -11,8 +6,6 @@ namespace Presence.Janitor.Tests;
 /// </summary>
 public abstract class JanitorHostTests
 {
-    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private protected abstract IRedisBackend Server { get; }
 
     private protected abstract bool KeyspaceEvents { get; }
@@ -22,7 +15,7 @@ public abstract class JanitorHostTests
     {
         await using var app = new JanitorAppFactory(Server);
         using var client = app.CreateClient();
-        await PollAsync(() => app.Lease.IsLeader);
+        await Poll.UntilAsync(() => app.Lease.IsLeader);
         var store = app.Get<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
@@ -51,19 +44,19 @@ public abstract class JanitorHostTests
     {
         await using var app = new JanitorAppFactory(Server);
         using var client = app.CreateClient();
-        await PollAsync(() => app.Lease.IsLeader);
-        await PollAsync(() => app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal)));
+        await Poll.UntilAsync(() => app.Lease.IsLeader);
+        await Poll.UntilAsync(() => app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal)));
         var store = app.Get<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
         await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
 
         // As if the retention passed: Redis expires the hash on its own clock and publishes 'expired'.
         await app.Db.KeyExpireAsync(app.Keys.User(Role.Therapist, "t-1"), TimeSpan.FromMilliseconds(1));
-        await PollAsync(async () => !await app.Db.KeyExistsAsync(app.Keys.User(Role.Therapist, "t-1")));
+        await Poll.UntilAsync(async () => !await app.Db.KeyExistsAsync(app.Keys.User(Role.Therapist, "t-1")));
 
         if (KeyspaceEvents)
         {
-            await PollAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1") is null);
+            await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1") is null);
             Assert.False(await app.Db.HashExistsAsync(app.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
         }
         else
@@ -77,18 +70,6 @@ public abstract class JanitorHostTests
         Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.Available(Role.Therapist, "t-1"), "t-1"));
         Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
     }
-
-    protected static async Task PollAsync(Func<bool> condition) => await PollAsync(() => Task.FromResult(condition()));
-
-    protected static async Task PollAsync(Func<Task<bool>> condition)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "condition not met in time");
-            await Task.Delay(10, Ct);
-        }
-    }
 }
 
 public sealed class JanitorHostWithKeyspaceEventsTests(RedisServer redis) : JanitorHostTests
@@ -98,7 +79,7 @@ public sealed class JanitorHostWithKeyspaceEventsTests(RedisServer redis) : Jani
     private protected override bool KeyspaceEvents => true;
 }
 
-public sealed class JanitorHostWithoutKeyspaceEventsTests(OwnRedis redis) : JanitorHostTests, IClassFixture<OwnRedis>, IAsyncLifetime
+public sealed class JanitorHostWithoutKeyspaceEventsTests(PrivateRedis redis) : JanitorHostTests, IClassFixture<PrivateRedis>, IAsyncLifetime
 {
     private protected override IRedisBackend Server => redis.Server;
 
@@ -115,7 +96,7 @@ public sealed class JanitorHostWithoutKeyspaceEventsTests(OwnRedis redis) : Jani
         {
             app.Settings["Janitor:ConfigureKeyspaceEvents"] = "true";
             using var client = app.CreateClient();
-            await PollAsync(async () => (await Server.Database.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events")).ToDictionary()
+            await Poll.UntilAsync(async () => (await Server.Database.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events")).ToDictionary()
                 .Values.Single().ToString() is var flags && flags.Contains('E', StringComparison.Ordinal) && flags.Contains('x', StringComparison.Ordinal));
         }
 
@@ -123,7 +104,7 @@ public sealed class JanitorHostWithoutKeyspaceEventsTests(OwnRedis redis) : Jani
         await using (var app = new JanitorAppFactory(Server))
         {
             using var client = app.CreateClient();
-            await PollAsync(() => app.Logs.Any(l => l.Message.Contains("does not publish expired-key events", StringComparison.Ordinal)));
+            await Poll.UntilAsync(() => app.Logs.Any(l => l.Message.Contains("does not publish expired-key events", StringComparison.Ordinal)));
             Assert.Equal(string.Empty, (await Server.Database.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events")).ToDictionary().Values.Single().ToString());
         }
     }

@@ -1,123 +1,141 @@
-using System.Diagnostics;
-using Presence.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Presence.Janitor.Tests;
 
 /// <summary>
-/// The lease lives in Redis, whose PX expiry runs on real time: these tests use the system clock and short
-/// leases, and poll with deadlines.
+/// The lease lives in Redis, whose PX expiry runs on real time, which a loaded machine stretches at will. So no test
+/// here measures the real clock: the replicas share one fake clock and make their attempts one at a time, as their
+/// loops would; where the lease must lapse in Redis, the test waits for Redis to say so (polled), or lets it lapse
+/// itself at the moment the fake clock says it would.
 /// </summary>
 public sealed class LeaderLeaseTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task One_replica_leads_and_the_follower_takes_over_within_one_lease_period_when_the_leader_dies()
     {
         var prefix = RedisServer.NewKeyPrefix();
-        var lease = TimeSpan.FromSeconds(1);
-        await using var a = new JanitorHarness(redis, prefix, o => o.LeaseDuration = lease, time: TimeProvider.System);
-        await using var b = new JanitorHarness(redis, prefix, o => o.LeaseDuration = lease, time: TimeProvider.System);
-        using var stopA = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        using var stopB = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var runA = RunQuietlyAsync(a, stopA.Token);
-        var runB = RunQuietlyAsync(b, stopB.Token);
+        // Long enough that no stall of this process outlasts it in Redis; the test then waits for it once, polled.
+        var lease = TimeSpan.FromSeconds(5);
+        var clock = new FakeTimeProvider(JanitorHarness.Start);
+        await using var a = new JanitorHarness(redis, prefix, o => o.LeaseDuration = lease, time: clock);
+        await using var b = new JanitorHarness(redis, prefix, o => o.LeaseDuration = lease, time: clock);
+        var renew = a.JanitorOptions.RenewInterval;
 
-        await PollAsync(() => a.Lease.IsLeader || b.Lease.IsLeader, TimeSpan.FromSeconds(5));
-        var (leader, follower, stopLeader) = a.Lease.IsLeader ? (a, b, stopA) : (b, a, stopB);
-        // Let it renew a few times first, so the takeover is measured against a lease that was being kept alive.
-        await Task.Delay(lease * 1.5, Ct);
-        Assert.True(leader.Lease.IsLeader);
-        Assert.False(follower.Lease.IsLeader);
-        Assert.True(leader.Lease.Renewals >= 2, $"renewals: {leader.Lease.Renewals}");
+        Assert.Equal(renew, await a.Lease.TryAcquireOrRenewAsync(Ct));
+        Assert.True(await b.Lease.TryAcquireOrRenewAsync(Ct) <= renew);
+        // The leader renews at its pace, so the takeover is measured against a lease that was being kept alive.
+        for (var i = 0; i < 2; i++)
+        {
+            clock.Advance(renew);
+            Assert.Equal(renew, await a.Lease.TryAcquireOrRenewAsync(Ct));
+        }
 
-        // The leader dies: its loop stops without releasing the lease.
-        await stopLeader.CancelAsync();
-        var died = Stopwatch.StartNew();
-        await PollAsync(() => follower.Lease.IsLeader, TimeSpan.FromSeconds(5));
-        var takeover = died.Elapsed;
+        Assert.True(a.Lease.IsLeader);
+        Assert.False(b.Lease.IsLeader);
+        Assert.Equal(2, a.Lease.Renewals);
 
-        Assert.True(takeover <= lease + TimeSpan.FromMilliseconds(300), $"takeover took {takeover.TotalMilliseconds:F0} ms");
-        Assert.False(leader.Lease.IsLeader);
-        Assert.Equal(follower.Lease.Token, await redis.Database.StringGetAsync(follower.Keys.JanitorLease));
-        await stopA.CancelAsync();
-        await stopB.CancelAsync();
-        await Task.WhenAll(runA, runB);
+        // The leader dies: no more attempts and no release. Its lease has at most one lease period left in Redis, and
+        // the follower is never told to sleep past the moment it runs out.
+        var left = Assert.NotNull(await redis.Database.KeyTimeToLiveAsync(a.Keys.JanitorLease));
+        Assert.True(left > TimeSpan.Zero && left <= lease, $"PTTL {left}");
+        var wait = await b.Lease.TryAcquireOrRenewAsync(Ct);
+        Assert.False(b.Lease.IsLeader);
+        Assert.True(wait <= left + TimeSpan.FromMilliseconds(1) && wait <= renew, $"the follower waits {wait}, the lease has {left} left");
+
+        // On its own clock, the dead leader stops believing it leads before Redis lets the lease lapse.
+        clock.Advance(lease * 0.9);
+        Assert.False(a.Lease.IsLeader);
+        await Poll.UntilAsync(async () => !await redis.Database.KeyExistsAsync(a.Keys.JanitorLease), "the dead leader's lease lapses in Redis");
+
+        // The follower's next attempt, due by then, takes the lease.
+        Assert.Equal(renew, await b.Lease.TryAcquireOrRenewAsync(Ct));
+        Assert.True(b.Lease.IsLeader);
+        Assert.False(a.Lease.IsLeader);
+        Assert.Equal(b.Lease.Token, await redis.Database.StringGetAsync(b.Keys.JanitorLease));
     }
 
     [Fact]
     public async Task Never_two_leaders_at_once_over_many_renewals_deaths_and_restarts()
     {
+        // The lease is long enough never to lapse in Redis during the test; the test deletes it when the fake clock
+        // passes one lease after the holder's last successful attempt (the earliest Redis could let it lapse), so
+        // the replicas' clock and Redis' agree whatever the load.
         var prefix = RedisServer.NewKeyPrefix();
-        var lease = TimeSpan.FromMilliseconds(600);
+        var lease = TimeSpan.FromMinutes(10);
+        var step = lease / 30;
+        var clock = new FakeTimeProvider(JanitorHarness.Start);
         var replicas = new JanitorHarness[3];
         for (var i = 0; i < replicas.Length; i++)
         {
-            replicas[i] = new JanitorHarness(redis, prefix, o => o.LeaseDuration = lease, time: TimeProvider.System);
+            replicas[i] = new JanitorHarness(redis, prefix, o => o.LeaseDuration = lease, time: clock);
         }
 
-        var stops = replicas.Select(_ => CancellationTokenSource.CreateLinkedTokenSource(Ct)).ToArray();
-        var runs = replicas.Select((r, i) => RunQuietlyAsync(r, stops[i].Token)).ToArray();
-        var overlaps = 0;
-        var samples = 0;
-        var led = 0;
-        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var sampler = Task.Run(() =>
+        var key = replicas[0].Keys.JanitorLease;
+        var renew = replicas[0].JanitorOptions.RenewInterval;
+        var nextAttempt = replicas.Select(_ => clock.GetUtcNow()).ToArray();
+        var alive = replicas.Select(_ => true).ToArray();
+        DateTimeOffset? lapsesAt = null;
+        var (steps, led, renewals, takeovers, dead) = (0, 0, 0, 0, -1);
+        var diedAt = DateTimeOffset.MinValue;
+        var tookOver = false;
+        try
         {
-            while (!sampling.IsCancellationRequested)
+            for (; steps < 2000 && takeovers < 3; steps++, clock.Advance(step))
             {
-                var read = Stopwatch.StartNew();
-                var leaders = replicas.Count(r => r.Lease.IsLeader);
-                // A sample is only trusted when its reads were close together: a lease is trusted for 90% of its
-                // life, so a reader stalled longer than the other 10% could see an old and a new leader at once.
-                if (read.Elapsed < lease * 0.05)
+                var now = clock.GetUtcNow();
+                if (lapsesAt <= now)
                 {
-                    samples++;
-                    overlaps += leaders > 1 ? 1 : 0;
-                    led += leaders == 1 ? 1 : 0;
+                    await redis.Database.KeyDeleteAsync(key);
+                    lapsesAt = null;
                 }
 
-                Thread.Sleep(1);
-            }
-        }, Ct);
+                for (var i = 0; i < replicas.Length; i++)
+                {
+                    if (!alive[i] || nextAttempt[i] > now)
+                    {
+                        continue;
+                    }
 
-        var renewals = 0;
-        for (var round = 0; round < 3; round++)
+                    nextAttempt[i] = now + await replicas[i].Lease.TryAcquireOrRenewAsync(Ct);
+                    if (replicas[i].Lease.IsLeader)
+                    {
+                        lapsesAt = now + lease;
+                    }
+
+                    Assert.True(replicas.Count(r => r.Lease.IsLeader) <= 1, $"two leaders at +{now - JanitorHarness.Start}");
+                }
+
+                var leader = Array.FindIndex(replicas, r => r.Lease.IsLeader);
+                led += leader >= 0 ? 1 : 0;
+                if (dead < 0 && leader >= 0 && replicas[leader].Lease.Renewals >= 2)
+                {
+                    // Kill the leader without releasing: its attempts stop.
+                    renewals += replicas[leader].Lease.Renewals;
+                    (dead, diedAt, tookOver, alive[leader]) = (leader, now, false, false);
+                }
+                else if (dead >= 0 && leader >= 0 && leader != dead && !tookOver)
+                {
+                    Assert.True(now - diedAt <= lease + renew + step, $"took over {now - diedAt} after the leader died");
+                    (tookOver, takeovers) = (true, takeovers + 1);
+                }
+
+                if (dead >= 0 && now - diedAt >= lease * 2)
+                {
+                    // Back as a new follower.
+                    (alive[dead], nextAttempt[dead], dead) = (true, now, -1);
+                }
+            }
+        }
+        finally
         {
-            await PollAsync(() => replicas.Any(r => r.Lease.IsLeader), TimeSpan.FromSeconds(5));
-            await Task.Delay(lease * 2, Ct);
-            var leader = Array.FindIndex(replicas, r => r.Lease.IsLeader);
-            if (leader < 0)
+            foreach (var replica in replicas)
             {
-                continue;
+                await replica.DisposeAsync();
             }
-
-            renewals += replicas[leader].Lease.Renewals;
-            // Kill the leader without releasing, then bring it back as a new follower.
-            await stops[leader].CancelAsync();
-            await runs[leader];
-            stops[leader].Dispose();
-            stops[leader] = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            runs[leader] = RunQuietlyAsync(replicas[leader], stops[leader].Token);
         }
 
-        await sampling.CancelAsync();
-        await sampler;
-        foreach (var stop in stops)
-        {
-            await stop.CancelAsync();
-        }
-
-        await Task.WhenAll(runs);
-        foreach (var (replica, stop) in replicas.Zip(stops))
-        {
-            stop.Dispose();
-            await replica.DisposeAsync();
-        }
-
-        Assert.True(samples > 100, $"samples: {samples}");
-        Assert.Equal(0, overlaps);
-        Assert.True(led > samples / 2, $"a leader in {led} of {samples} samples");
+        Assert.Equal(3, takeovers);
+        Assert.True(led > steps / 2, $"a leader in {led} of {steps} steps");
         Assert.True(renewals >= 6, $"renewals: {renewals}");
     }
 
@@ -154,26 +172,5 @@ public sealed class LeaderLeaseTests(RedisServer redis)
         await b.Lease.TryAcquireOrRenewAsync(Ct);
         Assert.False(b.Lease.IsLeader);
         Assert.Equal(a.Lease.Token, await redis.Database.StringGetAsync(a.Keys.JanitorLease));
-    }
-
-    private static async Task RunQuietlyAsync(JanitorHarness replica, CancellationToken ct)
-    {
-        try
-        {
-            await replica.Lease.RunAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private static async Task PollAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < timeout, "condition not met in time");
-            await Task.Delay(5, Ct);
-        }
     }
 }

@@ -19,9 +19,11 @@ public sealed class NotificationOptionsTests
             Assert.Contains("WebhookSecret", result.FailureMessage, StringComparison.Ordinal);
         }
 
-        Assert.True(validator.Validate(null, new NotificationOptions { WebhookUrl = new Uri("ftp://notify.example/"), WebhookSecret = Secret }).Failed);
-        Assert.True(validator.Validate(null, new NotificationOptions { Cooldown = TimeSpan.Zero }).Failed);
-        Assert.True(validator.Validate(null, new NotificationOptions { MaxAttempts = 0 }).Failed);
+        Assert.StartsWith("Notifications:WebhookUrl ", Rule(new NotificationOptions { WebhookUrl = new Uri("ftp://notify.example/"), WebhookSecret = Secret }), StringComparison.Ordinal);
+        Assert.StartsWith("Notifications:Cooldown", Rule(new NotificationOptions { Cooldown = TimeSpan.Zero }), StringComparison.Ordinal);
+        Assert.StartsWith("Notifications:MaxAttempts ", Rule(new NotificationOptions { MaxAttempts = 0 }), StringComparison.Ordinal);
+
+        string Rule(NotificationOptions options) => Assert.Single(validator.Validate(null, options).Failures!);
     }
 
     [Fact]

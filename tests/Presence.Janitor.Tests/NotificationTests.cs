@@ -8,13 +8,10 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
 using Presence.Core.Engagement;
 using Presence.Janitor.Engagement;
 using Presence.Janitor.Notifications;
-using Presence.Testing;
 using StackExchange.Redis;
 using GatewayProgram = gateway::Program;
 using Role = Presence.Core.Role;
@@ -28,8 +25,6 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     private ServiceProvider _services = null!;
     private readonly FakeTimeProvider _time = new(JanitorHarness.Start);
     private readonly string _prefix = RedisServer.NewKeyPrefix();
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private PreferredTherapistNotifier Notifier => _services.GetRequiredService<PreferredTherapistNotifier>();
 
@@ -228,7 +223,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var body = JsonDocument.Parse(delivered.Body).RootElement;
         Assert.Equal(("t-1", "c-1", "online", beat.Ver), (body.GetProperty("therapistId").GetString(), body.GetProperty("userId").GetString(),
             body.GetProperty("status").GetString(), body.GetProperty("ver").GetInt64()));
-        await Eventually.TrueAsync(() => Task.FromResult(!hubNotes.IsEmpty), TimeSpan.FromSeconds(10), "the hub note reached gw-1's channel");
+        await Poll.UntilAsync(() => Task.FromResult(!hubNotes.IsEmpty), "the hub note reached gw-1's channel", timeout: TimeSpan.FromSeconds(10));
         Assert.True(hubNotes.TryPeek(out var note));
         Assert.Equal(["conn-9"], note.ConnectionIds);
         Assert.Equal(("t-1", "c-2", beat.Ver), (note.Message.TherapistId, note.Message.UserId, note.Message.Ver));
@@ -263,11 +258,11 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
         await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         await worker.PumpOnceAsync(Ct);
-        await Eventually.TrueAsync(() => Task.FromResult(!notes.IsEmpty), TimeSpan.FromSeconds(10), "preferred-online reached the hub client");
+        await Poll.UntilAsync(() => Task.FromResult(!notes.IsEmpty), "preferred-online reached the hub client", timeout: TimeSpan.FromSeconds(10));
         // The sentinel: a note for t-2 comes after anything else that could have been sent for t-1.
         await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
         await worker.PumpOnceAsync(Ct);
-        await Eventually.TrueAsync(() => Task.FromResult(notes.Count >= 2), TimeSpan.FromSeconds(10), "the sentinel note reached the hub client");
+        await Poll.UntilAsync(() => Task.FromResult(notes.Count >= 2), "the sentinel note reached the hub client", timeout: TimeSpan.FromSeconds(10));
 
         Assert.Equal(["t-1", "t-2"], notes.Select(n => n.GetProperty("therapistId").GetString()));
         var first = notes.First();

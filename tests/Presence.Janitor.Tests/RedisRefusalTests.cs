@@ -1,10 +1,6 @@
 using System.Diagnostics.Metrics;
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.Janitor.Tests;
 
@@ -13,10 +9,8 @@ namespace Presence.Janitor.Tests;
 /// janitor: the sweep and the leader lease count each failure under its class, back off and carry on, and the
 /// janitor sweeps again once writes are accepted.
 /// </summary>
-public sealed class RedisRefusalTests(OwnRedis own) : IClassFixture<OwnRedis>
+public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("oom")]
     [InlineData("misconf")]

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.Janitor.Tests;
 
@@ -10,11 +8,9 @@ namespace Presence.Janitor.Tests;
 /// that really died is still detected. The janitor ticks as its worker does (every second, carrying on through Redis failures); the live
 /// gateway's lease loop renews every third of its lease and carries on through failures, as the gateway's does.
 /// </summary>
-public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
+public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(6);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Redis_and_its_clients_frozen_for_25_s_give_no_transition_to_a_live_gateways_users_and_a_dead_gateway_is_still_removed()
@@ -54,9 +50,15 @@ public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
             gatewayPaused.Value = false;
 
             // gw-dead is still found lapsed once the hold (one lease after Redis answered the janitor again) is over.
-            await Eventually.TrueAsync(
-                async () => (await j.TransitionsAsync(Role.Therapist, "t-dead")).Length == 2, TimeSpan.FromSeconds(30), "t-dead lost with gw-dead");
-            await Task.Delay(Lease, Ct);
+            await Poll.UntilAsync(
+                async () => (await j.TransitionsAsync(Role.Therapist, "t-dead")).Length == 2, "t-dead lost with gw-dead", timeout: TimeSpan.FromSeconds(30));
+
+            // The sentinel, not a sleep: a gateway that registers now and never renews is lost one lease later; by then
+            // any wrong verdict on gw-live would have been given too.
+            await g.Connections.RenewInstanceAsync("gw-sentinel", Ct);
+            await g.HubBeatAsync(Role.Therapist, "t-sentinel", "gw-sentinel", "c");
+            await Poll.UntilAsync(
+                async () => (await j.TransitionsAsync(Role.Therapist, "t-sentinel")).Length == 2, "t-sentinel lost with gw-sentinel", timeout: TimeSpan.FromSeconds(30));
         }
         finally
         {
@@ -149,7 +151,7 @@ public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
             RunAsync(async () => await a.Lease.TryAcquireOrRenewAsync(stop.Token), a.JanitorOptions.RenewInterval, aPaused, stop.Token),
             RunAsync(async () => { if (a.Lease.IsLeader) { await a.Sweeper.SweepOnceAsync(stop.Token); } }, TimeSpan.FromMilliseconds(200), aPaused, stop.Token),
         };
-        await Eventually.TrueAsync(() => Task.FromResult(a.Lease.IsLeader), TimeSpan.FromSeconds(10), "a leads");
+        await Poll.UntilAsync(() => Task.FromResult(a.Lease.IsLeader), "a leads", timeout: TimeSpan.FromSeconds(10));
         loops =
         [
             .. loops,
@@ -172,13 +174,16 @@ public sealed class StallTests(OwnRedis own) : IClassFixture<OwnRedis>
                 await b.BeatAsync(Role.Therapist, user);
             }
 
-            await Eventually.TrueAsync(() => Task.FromResult(b.Lease.IsLeader), TimeSpan.FromSeconds(10), "b takes over");
+            await Poll.UntilAsync(() => Task.FromResult(b.Lease.IsLeader), "b takes over", timeout: TimeSpan.FromSeconds(10));
             await Task.Delay(lease * 2, Ct);
             aPaused.Value = false;
-            await Eventually.TrueAsync(
-                async () => (await Task.WhenAll(users.Select(u => a.TransitionsAsync(Role.Therapist, u)))).All(t => t.Length >= 2),
-                TimeSpan.FromSeconds(20), "every user left");
-            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            await Poll.UntilAsync(
+                async () => (await Task.WhenAll(users.Select(u => a.TransitionsAsync(Role.Therapist, u)))).All(t => t.Length >= 2), "every user left", timeout:
+                TimeSpan.FromSeconds(20));
+            // The sentinel, not a sleep: a user who beats now leaves after every sweep that could repeat a transition.
+            await b.BeatAsync(Role.Therapist, "t-sentinel");
+            await Poll.UntilAsync(
+                async () => (await a.TransitionsAsync(Role.Therapist, "t-sentinel")).Length >= 2, "t-sentinel left", timeout: TimeSpan.FromSeconds(20));
             Assert.False(a.Lease.IsLeader && b.Lease.IsLeader, "two leaders");
         }
         finally

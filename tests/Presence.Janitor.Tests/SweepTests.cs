@@ -1,13 +1,9 @@
-using Presence.Core;
 using Presence.Janitor.Sweeping;
-using Presence.Testing;
 
 namespace Presence.Janitor.Tests;
 
 public sealed class SweepTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_user_whose_online_window_passes_becomes_recent_with_exactly_one_recent_event()
     {

@@ -1,15 +1,11 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Presence.Core.Intervals;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
 public sealed class AdaptiveIntervalTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_hidden_hub_client_gets_a_longer_interval_in_the_ack_and_the_message()
     {

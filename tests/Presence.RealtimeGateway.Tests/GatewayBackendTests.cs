@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 using Role = Presence.Core.Role;
 
 namespace Presence.RealtimeGateway.Tests;
@@ -12,8 +10,6 @@ namespace Presence.RealtimeGateway.Tests;
 /// </summary>
 public abstract class GatewayBackendTests(IRedisBackend redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Users_of_every_shard_are_pushed_once_through_the_shared_consumer_group()
     {

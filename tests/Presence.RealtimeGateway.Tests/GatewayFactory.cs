@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.RealtimeGateway;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -106,28 +103,5 @@ internal sealed class Pushes
         await Poll.UntilAsync(() => (found = _received.FirstOrDefault(p => p.Id == id && p.Status == status)) is not null,
             () => $"no presence-changed {id} {status}; received: " + string.Join(", ", _received.Select(p => p.Id + " " + p.Status)), timeout);
         return found!;
-    }
-}
-
-internal static class Poll
-{
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
-
-    public static Task UntilAsync(Func<bool> condition, Func<string> because, TimeSpan? timeout = null) =>
-        UntilAsync(() => Task.FromResult(condition()), because, timeout);
-
-    /// <summary>Polls until the condition holds; fails with the reason when the deadline passes. Never a fixed sleep as an assertion.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, Func<string> because, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail(because());
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
     }
 }

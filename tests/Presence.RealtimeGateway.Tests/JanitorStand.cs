@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 

@@ -1,25 +1,11 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
-/// <summary>A Redis server of its own, which the test stops and starts.</summary>
-public sealed class OutageRedis : IAsyncLifetime
+public sealed class OutageTests(PrivateRedis outage) : IClassFixture<PrivateRedis>
 {
-    public RedisServer Server { get; } = new();
-
-    public ValueTask InitializeAsync() => Server.InitializeAsync();
-
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
-}
-
-public sealed class OutageTests(OutageRedis outage) : IClassFixture<OutageRedis>
-{
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task While_Redis_is_down_the_hub_stays_up_heartbeats_get_a_clear_error_and_pushes_resume_after_recovery()
     {

@@ -1,16 +1,11 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.Core.Engagement;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
 public sealed class PreferredOnlineTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_note_published_for_this_instance_reaches_the_users_connection_as_preferred_online_and_no_other()
     {

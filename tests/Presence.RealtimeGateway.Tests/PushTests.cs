@@ -1,14 +1,10 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
 public sealed class PushTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_store_heartbeat_of_a_therapist_produces_exactly_one_presence_changed_on_a_watcher()
     {

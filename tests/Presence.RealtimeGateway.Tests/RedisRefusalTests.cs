@@ -1,10 +1,8 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -12,11 +10,9 @@ namespace Presence.RealtimeGateway.Tests;
 /// A Redis that answers but refuses writes (OOM under noeviction, MISCONF, READONLY on a replica) must not stop the
 /// gateway: the lease loop counts each failed renewal, keeps going, and renews again once writes are accepted.
 /// </summary>
-public sealed class RedisRefusalTests(OutageRedis own) : IClassFixture<OutageRedis>
+public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
     private static readonly TimeSpan RenewalPace = TimeSpan.FromSeconds(5);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Theory]
     [InlineData("oom")]

@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
-using Presence.Testing;
 using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
@@ -10,8 +8,6 @@ namespace Presence.RealtimeGateway.Tests;
 /// <summary>Two gateway instances on one Redis (one key prefix, one backplane channel prefix), as the aspnetcore backplane tests run two servers.</summary>
 public sealed class ScaleOutTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_watcher_on_one_instance_receives_the_push_caused_by_a_user_on_the_other_exactly_once()
     {

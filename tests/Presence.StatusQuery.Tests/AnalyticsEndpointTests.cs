@@ -1,18 +1,12 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.Core.Engagement;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
 public sealed class AnalyticsEndpointTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly StatusQueryApp _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

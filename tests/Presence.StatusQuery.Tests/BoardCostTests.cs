@@ -1,9 +1,7 @@
-using Presence.Core;
-
 namespace Presence.StatusQuery.Tests;
 
 /// <summary>On a Redis of its own, so the command statistics are this test's alone.</summary>
-public sealed class BoardCostTests(OwnRedis redis) : IClassFixture<OwnRedis>
+public sealed class BoardCostTests(PrivateRedis redis) : IClassFixture<PrivateRedis>
 {
     [Fact]
     public async Task Board_reads_ranges_by_score_and_the_cards_of_the_listed_and_never_scans_keys()

@@ -1,15 +1,11 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
 public sealed class BoardEndpointTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Board_has_the_contract_shape_with_totals_thresholds_and_entries()
     {

@@ -3,10 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Presence.Core;
-using Presence.Testing;
 using Presence.Testing.Browser;
 using static Microsoft.Playwright.Assertions;
 
@@ -145,13 +142,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
 
     private static string Artifact(string name)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Presence.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        var folder = Path.Combine(directory?.FullName ?? AppContext.BaseDirectory, ".artifacts", "status-query");
+        var folder = RepoRoot.Path(".artifacts", "status-query");
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, name);
     }

@@ -1,5 +1,3 @@
-using Presence.Core;
-
 namespace Presence.StatusQuery.Tests;
 
 public sealed class LastActiveTextTests

@@ -1,15 +1,10 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
 public sealed class LookupEndpointTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string, string?, HttpStatusCode> Matrix => new()
     {
         // target, caller token ("role:sub" or null for anonymous), expected

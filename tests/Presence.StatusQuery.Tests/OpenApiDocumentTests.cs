@@ -1,5 +1,3 @@
-using Presence.Testing;
-
 namespace Presence.StatusQuery.Tests;
 
 /// <summary>The OpenAPI document status-query serves is the committed docs/api/status-query.json.</summary>

@@ -1,15 +1,12 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
 /// <summary>On a Redis of its own, which these tests stop and start again.</summary>
-public sealed class OutageTests(OwnRedis redis) : IClassFixture<OwnRedis>, IAsyncLifetime
+public sealed class OutageTests(PrivateRedis redis) : IClassFixture<PrivateRedis>, IAsyncLifetime
 {
     public async ValueTask InitializeAsync() => await redis.Server.StartAsync();
 

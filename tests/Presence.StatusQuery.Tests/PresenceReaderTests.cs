@@ -1,6 +1,3 @@
-using Presence.Core;
-using Presence.Testing;
-
 namespace Presence.StatusQuery.Tests;
 
 public sealed class PresenceReaderTests(RedisServer redis)

@@ -1,17 +1,12 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
 public sealed class QueryEndpointTests(RedisServer redis)
 {
     private const string Url = "/v1/presence/query";
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Therapist_gets_statuses_in_the_order_asked_with_duplicates_collapsed()

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Presence.Core;
-using Presence.Testing;
 using Role = Presence.Core.Role;
 
 namespace Presence.StatusQuery.Tests;
@@ -19,8 +17,6 @@ internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
     public PresenceStore Store => _core.Store;
 
     public PresenceReader Reader => _core.Reader;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private int _devices;
 

@@ -1,7 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Presence.Core;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 

@@ -2,10 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
-using Presence.Core;
 using Presence.StatusQuery.Board;
-using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
 
@@ -13,8 +10,6 @@ namespace Presence.StatusQuery.Tests;
 public sealed class StatusQueryApp(RedisServer redis) : PresenceAppFactory<Program>(redis)
 {
     public const string BoardUrl = "/v1/therapists/status/realtime";
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Runs the app on the system clock, for a browser whose polling and windows pass in real time.</summary>
     public bool RealClock { get; init; }

@@ -458,31 +458,19 @@ public class RedisCluster : IRedisBackend, IAsyncLifetime
         return fields;
     }
 
-    private static async Task PollAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+    /// <summary><see cref="Poll"/>, asking again while a node restarts or stalls (its connection refused or cut).</summary>
+    private static Task PollAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        Poll.UntilAsync(async () =>
         {
             try
             {
-                if (await condition())
-                {
-                    return;
-                }
+                return await condition();
             }
-            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && deadline.Elapsed < timeout)
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
             {
-                // A node is restarting or stalled: ask again.
+                return false;
             }
-
-            if (deadline.Elapsed >= timeout)
-            {
-                throw new TimeoutException($"Not true within {timeout.TotalSeconds:0} s: {what}.");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+        }, what, timeout);
 
     /// <summary>Kills the nodes of clusters whose test run ended without disposing them (the owner process is gone), by their pid files.</summary>
     private static bool KillOrphans()

@@ -5,11 +5,10 @@ using StackExchange.Redis;
 
 // The chaos and soak run (docs/reliability.md, "Chaos and soak"): real service processes on free loopback ports,
 // simulated REST and hub users, faults on a schedule, and a report from the event streams and the users' own view.
-var settings = Settings.Parse(args);
+var (settings, parseExit) = Settings.Parse(args);
 if (settings is null)
 {
-    Console.Error.WriteLine("usage: Presence.Chaos [--quick] [--users N] [--duration SECONDS|Nm] [--root DIR]");
-    return 2;
+    return parseExit;
 }
 
 using var cts = new CancellationTokenSource();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace Presence.Chaos;
@@ -25,35 +26,50 @@ internal sealed record Settings(int Users, TimeSpan Duration, bool Quick, string
 
     public static string Span(TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);
 
-    public static Settings? Parse(string[] args)
+    /// <summary>
+    /// Parses the command line (System.CommandLine); on <c>--help</c> or a bad argument it prints the help or the
+    /// error and returns no settings, with the exit code: 0 for help, 2 for a bad argument.
+    /// </summary>
+    public static (Settings? Settings, int Exit) Parse(string[] args)
     {
-        var quick = args.Contains("--quick");
-        int users = quick ? 300 : 2000;
-        var duration = quick ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(10);
-        var root = Directory.GetCurrentDirectory();
-        for (var i = 0; i < args.Length; i++)
+        var quick = new Option<bool>("--quick") { Description = "a short run: 300 users, 2 minutes, shorter Redis faults" };
+        var users = new Option<int?>("--users") { Description = "simulated users, 10 to 20000 (default 2000, quick 300)" };
+        users.Validators.Add(result =>
         {
-            switch (args[i])
+            if (result.GetValue(users) is < 10 or > 20_000)
             {
-                case "--quick":
-                    break;
-                case "--users" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var u) && u is >= 10 and <= 20_000:
-                    users = u;
-                    i++;
-                    break;
-                case "--duration" when i + 1 < args.Length && TryDuration(args[i + 1], out var d) && d >= TimeSpan.FromSeconds(60) && d <= TimeSpan.FromHours(2):
-                    duration = d;
-                    i++;
-                    break;
-                case "--root" when i + 1 < args.Length:
-                    root = args[++i];
-                    break;
-                default:
-                    return null;
+                result.AddError("--users must be 10 to 20000");
             }
-        }
+        });
+        var duration = new Option<TimeSpan?>("--duration")
+        {
+            Description = "SECONDS or Nm, 60 s to 2 h (default 10m, quick 2m)",
+            CustomParser = result =>
+            {
+                if (TryDuration(result.Tokens.Single().Value, out var value) && value >= TimeSpan.FromSeconds(60) && value <= TimeSpan.FromHours(2))
+                {
+                    return value;
+                }
 
-        return new Settings(users, duration, quick, root);
+                result.AddError("--duration must be SECONDS or Nm, from 60 s to 2 h");
+                return null;
+            },
+        };
+        var root = new Option<string>("--root") { Description = "the repository (default: the current directory)", DefaultValueFactory = _ => Directory.GetCurrentDirectory() };
+
+        Settings? settings = null;
+        var command = new RootCommand("The chaos and soak run (docs/reliability.md, \"Chaos and soak\").") { quick, users, duration, root };
+        command.SetAction(parsed =>
+        {
+            var isQuick = parsed.GetValue(quick);
+            settings = new Settings(
+                parsed.GetValue(users) ?? (isQuick ? 300 : 2000),
+                parsed.GetValue(duration) ?? (isQuick ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(10)),
+                isQuick,
+                parsed.GetValue(root)!);
+        });
+        var exit = command.Parse(args).Invoke();
+        return (settings, settings is null && exit != 0 ? 2 : exit);
     }
 
     private static bool TryDuration(string text, out TimeSpan value)
