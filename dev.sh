@@ -133,8 +133,11 @@ cmd_bench() {
   mkdir -p "$bench_dir"
   $pin_server redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --pidfile "$bench_dir/redis.pid" --dir "$bench_dir" >/dev/null
+  # Every load connection comes from 127.0.0.1: the per-address connection cap (200) is lifted for the run, as part 1
+  # lifts the per-user write limiter (a refused connection would measure the cap, not the gateway).
   (cd services/realtime-gateway/bin/Release/net10.0 && { ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && \
     ASPNETCORE_ENVIRONMENT=Development ConnectionStrings__redis="127.0.0.1:$redis_port" Presence__KeyPrefix=bench \
+    Gateway__Limits__MaxConnectionsPerAddress=$((connections + 100)) \
     Logging__LogLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$gateway_port" \
     exec $pin_server dotnet Presence.RealtimeGateway.dll >"$bench_dir/gateway.log" 2>&1) &
   gateway_pid=$!

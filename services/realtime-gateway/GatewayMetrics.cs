@@ -4,7 +4,11 @@ using Presence.Core;
 
 namespace Presence.RealtimeGateway;
 
-/// <summary>The gateway's instruments on the one <c>Presence</c> meter (docs/architecture.md, "Telemetry"), and its activity source.</summary>
+/// <summary>
+/// The gateway's instruments on the one <c>Presence</c> meter (docs/architecture.md, "Telemetry"), and its activity source.
+/// Open hub connections are ASP.NET Core's own <c>signalr.server.active_connections</c> (meter
+/// <c>Microsoft.AspNetCore.Http.Connections</c>, exported with the ASP.NET Core instrumentation), not a gauge of ours.
+/// </summary>
 public sealed class GatewayMetrics
 {
     public const string ActivitySourceName = "Presence.RealtimeGateway";
@@ -16,13 +20,10 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _stale;
     private readonly Histogram<double> _pushLag;
     private readonly long[] _pending = new long[Roles.All.Count];
-    private long _connections;
 
     public GatewayMetrics(PresenceMetrics presence)
     {
         var meter = presence.Meter;
-        meter.CreateObservableUpDownCounter("presence.hub.connections", () => Interlocked.Read(ref _connections), "{connection}",
-            "Hub connections open on this gateway instance.");
         _messages = meter.CreateCounter<long>("presence.hub.messages", "{message}", "Hub invocations by method and outcome (ok, refused, unavailable, failed).");
         _pushes = meter.CreateCounter<long>("presence.hub.pushes", "{event}", "presence-changed events sent to watchers, by role and status.");
         _stale = meter.CreateCounter<long>("presence.hub.pushes.stale", "{event}",
@@ -32,12 +33,6 @@ public sealed class GatewayMetrics
         meter.CreateObservableGauge("presence.events.pending", ObservePending, "{event}",
             "Entries of a role's event stream delivered to the gateway consumer group but not yet acknowledged.");
     }
-
-    public long OpenConnections => Interlocked.Read(ref _connections);
-
-    internal void ConnectionOpened() => Interlocked.Increment(ref _connections);
-
-    internal void ConnectionClosed() => Interlocked.Decrement(ref _connections);
 
     internal void Message(string method, string outcome) =>
         _messages.Add(1, new TagList { { "method", method }, { "outcome", outcome } });

@@ -46,6 +46,7 @@ public static class RealtimeGatewayExtensions
         services.TryAddSingleton<ConnectionCaps>();
         services.AddSingleton<HubLimitsFilter>();
         services.AddHostedService<InstanceLease>();
+        services.AddCompactHubPrincipal();
         services.AddHostedService<PresenceEventConsumer>();
 
         // Browsers on the frontend's or the board page's origin negotiate cross-origin (the JS client sends credentials).

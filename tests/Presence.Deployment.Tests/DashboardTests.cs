@@ -29,11 +29,17 @@ public sealed partial class DashboardTests
     /// </summary>
     public static readonly string[] FrameworkFamilies = ["http_server_request_duration_seconds", "dotnet_process_cpu_time_seconds_total"];
 
+    /// <summary>
+    /// ASP.NET Core's SignalR meter, served by the gateway once a hub connection has opened (the gateway's tests scrape
+    /// it with a connection open); the hub-connection panels and rules use it instead of a gauge of Presence's own.
+    /// </summary>
+    public static readonly string[] HubFrameworkFamilies = ["signalr_server_active_connections"];
+
     /// <summary>Issue 6's panels: heartbeats by role and outcome (throttled, rejected), bucket counts, board build and cache, hub connections and push lag, sweeps and transitions, Redis errors and circuit.</summary>
     private static readonly string[] Required =
     [
         "presence_heartbeats_total", "presence_users", "presence_board_build_duration_seconds_bucket", "presence_query_cache_total",
-        "presence_hub_connections", "presence_push_lag_seconds_bucket", "presence_janitor_sweep_duration_seconds_bucket",
+        "signalr_server_active_connections", "presence_push_lag_seconds_bucket", "presence_janitor_sweep_duration_seconds_bucket",
         "presence_janitor_transitions_total", "presence_redis_errors_total", "presence_redis_circuit_open",
     ];
 
@@ -85,7 +91,7 @@ public sealed partial class DashboardTests
     public void Every_queried_metric_is_emitted_by_the_code(string series)
     {
         var emitted = Code.Value.SelectMany(i => i.PrometheusSeries).ToHashSet(StringComparer.Ordinal);
-        var framework = FrameworkFamilies.SelectMany(f => new[] { f, f + "_bucket", f + "_sum", f + "_count", f + "_total" });
+        var framework = FrameworkFamilies.Concat(HubFrameworkFamilies).SelectMany(f => new[] { f, f + "_bucket", f + "_sum", f + "_count", f + "_total" });
         var isEmitted = emitted.Contains(series) || framework.Contains(series) || Recorded.Value.Contains(series);
         var panels = string.Join("; ", Queried().Where(q => q.Series == series).Select(q => q.Panel).Distinct());
         Assert.True(isEmitted,
@@ -134,7 +140,7 @@ public sealed partial class DashboardTests
         Assert.NotEmpty(leaderOnly);
         Assert.All(leaderOnly, q => Assert.DoesNotMatch(SummedLeaderOnly(), q));
         Assert.All(Panels.SelectMany(p => p["targets"]!.AsArray()).Select(t => (string)t!["expr"]!)
-                .Where(q => q.Contains("presence_users", StringComparison.Ordinal) || q.Contains("presence_hub_connections", StringComparison.Ordinal)),
+                .Where(q => q.Contains("presence_users", StringComparison.Ordinal) || q.Contains("signalr_server_active_connections", StringComparison.Ordinal)),
             q => Assert.Contains("dotnet_process_cpu_time_seconds_total", q, StringComparison.Ordinal));
     }
 

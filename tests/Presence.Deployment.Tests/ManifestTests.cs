@@ -343,7 +343,7 @@ public sealed partial class ManifestTests
         var prometheus = triggers.Single(t => (string?)t!["type"] == "prometheus")!;
         Assert.Equal("AverageValue", prometheus.Str("metricType"));
         Assert.Equal(TargetConnections(r.Get("Deployment", "realtime-gateway")).ToString(CultureInfo.InvariantCulture), prometheus.Str("metadata.threshold"));
-        Assert.Contains("presence_hub_connections", prometheus.Str("metadata.query"), StringComparison.Ordinal);
+        Assert.Contains("signalr_server_active_connections", prometheus.Str("metadata.query"), StringComparison.Ordinal);
         Assert.False(r.Get("Deployment", "realtime-gateway")["spec"]!.AsObject().ContainsKey("replicas"));
     }
 

@@ -144,6 +144,33 @@ public sealed class HubTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task A_connection_is_closed_when_its_token_expires_and_keeps_the_token_user_until_then()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Mint("therapist", "t-lapse", lifetime: TimeSpan.FromSeconds(4)));
+
+        // The connection's principal is the token's user (subject and role) while it is valid.
+        var joined = await hub.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-lapse" }, Ct);
+        Assert.True(joined.NextHeartbeatSeconds > 0);
+        await Eventually.TrueAsync(() => Task.FromResult(hub.State == HubConnectionState.Disconnected), TimeSpan.FromSeconds(30),
+            "the hub connection closed after its token's expiry");
+    }
+
+    [Fact]
+    public async Task Open_hub_connections_are_served_as_aspnetcore_signalr_active_connections_not_a_gauge_of_our_own()
+    {
+        await using var gateway = new GatewayFactory(redis, settings: new Dictionary<string, string?> { ["Telemetry:Prometheus"] = "true" });
+        await using var hub = await gateway.ConnectAsync(DevTokens.Community("c-gauge"));
+        using var http = gateway.CreateClient();
+
+        var exposition = await http.GetStringAsync("/metrics", Ct);
+
+        var open = exposition.Split('\n').Where(l => l.StartsWith("signalr_server_active_connections{", StringComparison.Ordinal)).ToList();
+        Assert.Contains(open, l => l.Contains("web_sockets", StringComparison.Ordinal) && !l.EndsWith(" 0", StringComparison.Ordinal));
+        Assert.DoesNotContain("presence_hub_connections", exposition, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Community_statuses_are_visible_to_therapists_and_to_the_user_only()
     {
         await using var gateway = new GatewayFactory(redis);

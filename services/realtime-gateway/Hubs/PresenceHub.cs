@@ -10,7 +10,7 @@ namespace Presence.RealtimeGateway.Hubs;
 /// errors become <see cref="HubException"/>s in <see cref="PresenceHubFilter"/>. Anonymous connections are
 /// allowed and may only watch therapists.
 /// </summary>
-internal sealed class PresenceHub(HubSessions sessions, Watchers watchers, GatewayMetrics metrics) : Hub<IPresenceClient>
+internal sealed class PresenceHub(HubSessions sessions, Watchers watchers) : Hub<IPresenceClient>
 {
     public const string HeartbeatAckMethod = "heartbeat-ack";
     public const string PresenceChangedMethod = "presence-changed";
@@ -18,13 +18,11 @@ internal sealed class PresenceHub(HubSessions sessions, Watchers watchers, Gatew
     public override Task OnConnectedAsync()
     {
         sessions.NewConnection().AttachTo(Context);
-        metrics.ConnectionOpened();
         return Task.CompletedTask;
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        metrics.ConnectionClosed();
         watchers.Forget(ConnectionState.Of(Context));
         await sessions.DisconnectedAsync(ConnectionState.Of(Context), Context.ConnectionId);
     }

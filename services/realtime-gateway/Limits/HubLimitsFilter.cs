@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
 using System.Security.Claims;
@@ -21,6 +22,8 @@ internal sealed partial class HubLimitsFilter(
     {
         "watch", "unwatch", "watchTherapists", "unwatchTherapists", "watchCommunity", "unwatchCommunity",
     };
+
+    private static readonly ConcurrentDictionary<MethodInfo, string> ClientNames = new();
 
     private static readonly object CapsKey = new();
     private static readonly object RateKey = new();
@@ -67,8 +70,8 @@ internal sealed partial class HubLimitsFilter(
 
     public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        // HubMethodName is the C# name; clients call the [HubMethodName] one.
-        var method = invocationContext.HubMethod.GetCustomAttribute<HubMethodNameAttribute>()?.Name ?? invocationContext.HubMethodName;
+        // HubMethodName is the C# name; clients call the [HubMethodName] one (read once per method, not per call).
+        var method = ClientNames.GetOrAdd(invocationContext.HubMethod, static m => m.GetCustomAttribute<HubMethodNameAttribute>()?.Name ?? m.Name);
         if (!WatchMethods.Contains(method))
         {
             return next(invocationContext);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Presence.Core;
 using Presence.Core.Engagement;
@@ -14,31 +13,27 @@ namespace Presence.RealtimeGateway.Notifications;
 /// the notifier falls back to the webhook.
 /// </summary>
 internal sealed partial class PreferredOnlineRelay(
-    IConnectionMultiplexer redis,
-    EngagementKeys keys,
+    HubNotificationChannel channel,
     GatewayInstance instance,
     IHubContext<PresenceHub, IPresenceClient> hub,
     EngagementMetrics metrics,
     ILogger<PreferredOnlineRelay> logger) : IHostedService
 {
-    private ChannelMessageQueue? _queue;
+    private HubNotificationChannel.Subscription? _subscription;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        _queue = await redis.GetSubscriber().SubscribeAsync(keys.HubNotifications(instance.Id)).ConfigureAwait(false);
-        _queue.OnMessage(RelayAsync);
-    }
+    public async Task StartAsync(CancellationToken cancellationToken) =>
+        _subscription = await channel.SubscribeAsync(instance.Id, RelayAsync, ex => LogRelayFailed(logger, ex)).ConfigureAwait(false);
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_queue is null)
+        if (_subscription is null)
         {
             return;
         }
 
         try
         {
-            await _queue.UnsubscribeAsync().ConfigureAwait(false);
+            await _subscription.UnsubscribeAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ObjectDisposedException || RedisErrors.IsRedisFailure(ex))
         {
@@ -47,20 +42,19 @@ internal sealed partial class PreferredOnlineRelay(
         }
     }
 
-    private async Task RelayAsync(ChannelMessage message)
+    private async Task RelayAsync(HubNotification note)
     {
+        if (note.ConnectionIds.Length == 0)
+        {
+            return;
+        }
+
         try
         {
-            var note = JsonSerializer.Deserialize((string)message.Message!, EngagementJson.Default.HubNotification);
-            if (note is null || note.ConnectionIds.Length == 0)
-            {
-                return;
-            }
-
             await hub.Clients.Clients(note.ConnectionIds).PreferredOnline(note.Message).ConfigureAwait(false);
             metrics.Notification("hub", "relayed");
         }
-        catch (Exception ex) when (ex is JsonException or RedisException)
+        catch (RedisException ex)
         {
             LogRelayFailed(logger, ex);
         }

@@ -12,6 +12,7 @@ public static class EngagementExtensions
         services.TryAddSingleton<EngagementMetrics>();
         services.TryAddSingleton<Watchlists>();
         services.TryAddSingleton<NotificationStore>();
+        services.TryAddSingleton<HubNotificationChannel>();
         services.TryAddSingleton<Analytics>();
         return services;
     }
