@@ -1,4 +1,3 @@
-using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
@@ -65,8 +64,7 @@ public abstract class HeartbeatEndpoint(
         activity?.SetTag("presence.outcome", result.Accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
         if (!result.Accepted)
         {
-            var seconds = (int)Math.Ceiling(result.RetryAfter.TotalSeconds);
-            HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            var seconds = HttpContext.Response.SetRetryAfter(result.RetryAfter);
             await Send.ResultAsync(TypedResults.Problem(
                 statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Heartbeat too soon",
