@@ -14,6 +14,9 @@ internal static class Orchestrator
 {
     private const int Connections = 32;
 
+    /// <summary>The run's HS256 key: the services run as Production, which refuses the Development key.</summary>
+    private static readonly string SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     public static async Task<int> RunAsync(bool quick)
     {
         var rounds = quick ? 2 : 5;
@@ -131,14 +134,15 @@ internal static class Orchestrator
     }
 
     /// <summary>
-    /// The services' settings in every run: Development keys, warnings only, and the heartbeat path measured rather
+    /// The services' settings in every run: Production (no developer exception page) with a random signing key of this run, warnings only, and the heartbeat path measured rather
     /// than its 429s: the throttle still runs on every request (1 s guard), the per-user write limiter is lifted,
     /// and tokens rotate over more users than req/s.
     /// </summary>
     private static Dictionary<string, string> ServiceEnvironment(RedisServer redis) => new()
     {
         ["ConnectionStrings__redis"] = $"127.0.0.1:{redis.Port}",
-        ["ASPNETCORE_ENVIRONMENT"] = "Development",
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["Auth__SigningKey"] = SigningKey,
         ["Logging__LogLevel__Default"] = "Warning",
         ["Presence__MinHeartbeatInterval"] = "00:00:01",
         ["RateLimiting__Writes__PerMinute"] = "100000000",
@@ -162,15 +166,18 @@ internal static class Orchestrator
     {
         var baselineUrl = $"http://127.0.0.1:{FreePort()}";
         processes.Start("dotnet", [typeof(Orchestrator).Assembly.Location, "baselines", "--urls", baselineUrl],
-            new Dictionary<string, string>(env) { ["Board__File"] = boardFile }, Path.Combine(logs, "baselines.log"));
+            // The baselines validate JWTs as a team would with plain JwtBearer: without the services' validated-token cache.
+            new Dictionary<string, string>(env) { ["Board__File"] = boardFile, ["Auth__TokenCache__Capacity"] = "0" }, Path.Combine(logs, "baselines.log"));
         return baselineUrl;
     }
+
+    private static string Token(string user) => DevTokens.Mint("community", user, signingKey: SigningKey);
 
     /// <summary>50k pre-minted tokens of distinct users, and the wrk script that rotates them.</summary>
     private static async Task<(string Tokens, string Script)> TokensAsync(string logs)
     {
         var tokens = Path.Combine(logs, "tokens.txt");
-        await File.WriteAllLinesAsync(tokens, Enumerable.Range(0, 50_000).Select(i => DevTokens.Community("bench-" + i)));
+        await File.WriteAllLinesAsync(tokens, Enumerable.Range(0, 50_000).Select(i => Token("bench-" + i)));
         return (tokens, Path.Combine(AppContext.BaseDirectory, "wrk", "rotate-tokens.lua"));
     }
 
@@ -240,7 +247,7 @@ internal static class Orchestrator
         async Task<HttpStatusCode> BeatAsync()
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/community/heartbeat");
-            request.Headers.Authorization = new("Bearer", DevTokens.Community("outage-" + n++));
+            request.Headers.Authorization = new("Bearer", Token("outage-" + n++));
             try
             {
                 using var response = await http.SendAsync(request);
