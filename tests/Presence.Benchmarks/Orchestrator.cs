@@ -31,11 +31,8 @@ internal static class Orchestrator
         var env = ServiceEnvironment(redis);
 
         var boardFile = Path.Combine(logs, "board.json");
-        var baselineUrl = StartBaselines(processes, env, boardFile, logs);
-        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
-        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", ProductionTelemetry(env, baselineUrl), logs);
+        var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, boardFile, logs);
         var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", env, logs);
-        await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
         await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
 
         var store = new StoreClient(redis);
@@ -104,10 +101,7 @@ internal static class Orchestrator
         await redis.InitializeAsync();
         await using var processes = new Processes();
         var env = ServiceEnvironment(redis);
-        var baselineUrl = StartBaselines(processes, env, Path.Combine(logs, "board.json"), logs);
-        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
-        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", ProductionTelemetry(env, baselineUrl), logs);
-        await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
+        var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, Path.Combine(logs, "board.json"), logs);
         var (tokens, script) = await TokensAsync(logs);
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
         await Wrk.RunAsync(heartbeatUrl + "/", Connections, 3, script, "POST", "/v1/community/heartbeat", tokens);
@@ -161,6 +155,17 @@ internal static class Orchestrator
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "15000",
     };
+
+    /// <summary>The baselines (also the OTLP sink), then heartbeat-api exporting to it; both ready.</summary>
+    private static async Task<(string Baselines, string HeartbeatApi)> StartHeartbeatAsync(
+        Processes processes, string root, Dictionary<string, string> env, string boardFile, string logs)
+    {
+        var baselineUrl = StartBaselines(processes, env, boardFile, logs);
+        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
+        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", ProductionTelemetry(env, baselineUrl), logs);
+        await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
+        return (baselineUrl, heartbeatUrl);
+    }
 
     private static string StartBaselines(Processes processes, Dictionary<string, string> env, string boardFile, string logs)
     {

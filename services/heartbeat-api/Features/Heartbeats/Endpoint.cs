@@ -11,6 +11,10 @@ public abstract class HeartbeatEndpoint(
     PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : Endpoint<HeartbeatRequest, HeartbeatResponse>
 {
+    // Boxed once: a span tag takes an object, and a bool boxed per heartbeat is garbage.
+    private static readonly object BoxedTrue = true;
+    private static readonly object BoxedFalse = false;
+
     protected abstract Role Role { get; }
 
     public override void Configure()
@@ -72,7 +76,7 @@ public abstract class HeartbeatEndpoint(
             return;
         }
 
-        activity?.SetTag("presence.came_online", result.CameOnline);
+        activity?.SetTag("presence.came_online", result.CameOnline ? BoxedTrue : BoxedFalse);
         var o = options.CurrentValue;
         await Send.OkAsync(new HeartbeatResponse
         {
