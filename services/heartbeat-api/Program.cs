@@ -1,10 +1,12 @@
-using FastEndpoints;
 using FastEndpoints.Swagger;
+using FastEndpoints;
+using Presence.Core;
 using Presence.HeartbeatApi;
 using Presence.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.Services.AddPresenceCore(builder.Configuration);
 builder.AddHeartbeatApi();
 
 var app = builder.Build();

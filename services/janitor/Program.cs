@@ -1,8 +1,10 @@
+using Presence.Core;
 using Presence.Janitor;
 using Presence.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.Services.AddPresenceCore(builder.Configuration);
 builder.AddJanitor();
 
 var app = builder.Build();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Presence.ServiceDefaults;
 
 namespace Presence.RealtimeGateway;
 
@@ -8,7 +9,7 @@ public sealed class GatewayOptions
     public const string Section = "Gateway";
 
     /// <summary>The hub's path.</summary>
-    public string HubPath { get; set; } = "/hubs/presence";
+    public string HubPath { get; set; } = HubPaths.Presence;
 
     /// <summary>
     /// SignalR backplane channel prefix. Unset: <c>{Presence:KeyPrefix}:signalr</c>, so deployments (and test
@@ -93,7 +94,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:ClientTimeoutInterval must be longer than Gateway:KeepAliveInterval.");
         }
 
-        if (!o.HubPath.StartsWith("/hubs/", StringComparison.Ordinal))
+        if (!o.HubPath.StartsWith(HubPaths.Prefix + "/", StringComparison.Ordinal))
         {
             errors.Add("Gateway:HubPath must be under /hubs/ (the token is read from the query string only there).");
         }

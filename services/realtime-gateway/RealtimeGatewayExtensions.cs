@@ -113,11 +113,11 @@ public static class RealtimeGatewayExtensions
             // Over a connection cap: a 429 problem at negotiate already (the hub refuses the connection anyway).
             if (ctx.Request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true
                 && ctx.RequestServices.GetRequiredService<ConnectionCaps>().Refusal(
-                    ctx.User.Identity?.IsAuthenticated == true ? ctx.User.FindFirstValue(PresenceClaims.Subject) : null,
+                    ctx.User.SubjectOf(),
                     ctx.Connection.RemoteIpAddress?.ToString()) is { } refusal)
             {
                 // Places free as connections close (a tab, a device): worth trying again after a few seconds, not at once.
-                ctx.Response.Headers.RetryAfter = "10";
+                ctx.Response.SetRetryAfter(TimeSpan.FromSeconds(10));
                 await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many connections", detail: refusal)
                     .ExecuteAsync(ctx).ConfigureAwait(false);
                 return;

@@ -1,10 +1,12 @@
-using FastEndpoints;
 using FastEndpoints.Swagger;
+using FastEndpoints;
+using Presence.Core;
 using Presence.ServiceDefaults;
 using Presence.StatusQuery;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.Services.AddPresenceCore(builder.Configuration);
 builder.AddStatusQuery();
 
 var app = builder.Build();

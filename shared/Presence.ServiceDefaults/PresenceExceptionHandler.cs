@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -27,7 +26,7 @@ internal sealed partial class PresenceExceptionHandler(
                 status = StatusCodes.Status503ServiceUnavailable;
                 title = "Presence store unavailable";
                 detail = Detail(unavailable.Class);
-                SetRetryAfter(httpContext, unavailable.RetryAfter);
+                httpContext.Response.SetRetryAfter(unavailable.RetryAfter);
                 LogRedisUnavailable(logger, httpContext.Request.Path, unavailable.Class.Name());
                 break;
             case var raw when RedisErrors.Classify(raw) is { } errorClass:
@@ -36,7 +35,7 @@ internal sealed partial class PresenceExceptionHandler(
                 status = StatusCodes.Status503ServiceUnavailable;
                 title = "Presence store unavailable";
                 detail = Detail(errorClass);
-                SetRetryAfter(httpContext, resilience.Value.BreakDuration);
+                httpContext.Response.SetRetryAfter(resilience.Value.BreakDuration);
                 LogRedisFailed(logger, httpContext.Request.Path, errorClass.Name(), raw);
                 break;
             case BadHttpRequestException bad:
@@ -64,10 +63,6 @@ internal sealed partial class PresenceExceptionHandler(
         RedisErrorClass.NoPermission => "The presence store refused this service's command (noperm); retry after the Retry-After delay.",
         _ => $"The presence store cannot be reached ({errorClass.Name()}); retry after the Retry-After delay.",
     };
-
-    private static void SetRetryAfter(HttpContext httpContext, TimeSpan retryAfter) =>
-        httpContext.Response.Headers.RetryAfter =
-            Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable ({ErrorClass}) while serving {Path}")]
     private static partial void LogRedisUnavailable(ILogger logger, PathString path, string errorClass);

@@ -24,7 +24,7 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
         var limit = o.MaxRequestBodyBytes;
         if (context.Request.ContentLength > limit)
         {
-            return Extensions.WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Payload too large",
+            return ProblemDetailsExtensions.WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Payload too large",
                 $"The request body may be at most {limit} bytes.");
         }
 

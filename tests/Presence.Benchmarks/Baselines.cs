@@ -10,7 +10,7 @@ namespace Presence.Benchmarks;
 /// <summary>
 /// What a team would build instead, measured beside the real services in the same run:
 /// (a) an empty POST answering a tiny JSON, (b) the same behind the same JWT validation,
-/// (c) the naive hand-rolled heartbeat (JWT + one ZADD), (d) a fixed JSON of the board's size.
+/// (c) the naive hand-rolled heartbeat (JWT + one ZADD), (d) a fixed JSON of the board's size; and an OTLP sink.
 /// </summary>
 internal static class Baselines
 {
@@ -25,7 +25,9 @@ internal static class Baselines
             (builder.Configuration.GetConnectionString("redis") ?? "127.0.0.1:6379") + ",abortConnect=false");
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         var boardFile = builder.Configuration["Board:File"];
-        var board = boardFile is not null && File.Exists(boardFile) ? await File.ReadAllBytesAsync(boardFile) : "{}"u8.ToArray();
+        // Read on the first request: the orchestrator writes the file after this process started.
+        byte[]? board = null;
+        byte[] Board() => board ??= boardFile is not null && File.Exists(boardFile) ? File.ReadAllBytes(boardFile) : "{}"u8.ToArray();
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -38,7 +40,13 @@ internal static class Baselines
             await redis.GetDatabase().SortedSetAddAsync(key, user.FindFirstValue("sub"), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             return Results.Json(new Tiny(true));
         }).RequireAuthorization();
-        app.MapGet("/d", () => Results.Bytes(board, "application/json"));
+        app.MapGet("/d", () => Results.Bytes(Board(), "application/json"));
+        // An OTLP/HTTP sink: the services under test export their telemetry here as in production, and it is dropped.
+        app.MapPost("/v1/{signal}", async (HttpRequest request) =>
+        {
+            await request.Body.CopyToAsync(Stream.Null);
+            return Results.Bytes([], "application/x-protobuf");
+        });
         _ = app.Services.GetRequiredService<IOptions<PresenceAuthOptions>>().Value;
         await app.RunAsync();
     }

@@ -14,6 +14,9 @@ internal static class Orchestrator
 {
     private const int Connections = 32;
 
+    /// <summary>The run's HS256 key: the services run as Production, which refuses the Development key.</summary>
+    private static readonly string SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     public static async Task<int> RunAsync(bool quick)
     {
         var rounds = quick ? 2 : 5;
@@ -25,38 +28,18 @@ internal static class Orchestrator
         await using var redis = new RedisServer();
         await redis.InitializeAsync();
         await using var processes = new Processes();
-        var env = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__redis"] = $"127.0.0.1:{redis.Port}",
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Logging__LogLevel__Default"] = "Warning",
-            // Measure the store path, not rejections: the throttle still runs on every request (1 s guard),
-            // and the per-user write limiter is lifted; tokens rotate over more users than req/s.
-            ["Presence__MinHeartbeatInterval"] = "00:00:01",
-            ["RateLimiting__Writes__PerMinute"] = "100000000",
-            ["RateLimiting__Writes__Burst"] = "100000000",
-        };
-        // The scrape endpoint gives the service's own allocation counter (bytes allocated per heartbeat).
-        var heartbeatEnv = new Dictionary<string, string>(env) { ["Telemetry__Prometheus"] = "true" };
+        var env = ServiceEnvironment(redis);
 
-        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", heartbeatEnv, logs);
+        var boardFile = Path.Combine(logs, "board.json");
+        var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, boardFile, logs);
         var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", env, logs);
-        await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
         await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
 
         var store = new StoreClient(redis);
-        var boardFile = Path.Combine(logs, "board.json");
         var boardBytes = await CaptureBoardAsync(store, statusUrl, boardFile, therapists: 1000);
+        // The baselines read the board file per request of (d), so it may be written after they started.
 
-        var baselineUrl = $"http://127.0.0.1:{FreePort()}";
-        var benchDll = typeof(Orchestrator).Assembly.Location;
-        processes.Start("dotnet", [benchDll, "baselines", "--urls", baselineUrl],
-            new Dictionary<string, string>(env) { ["Board__File"] = boardFile }, Path.Combine(logs, "baselines.log"));
-        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
-
-        var tokens = Path.Combine(logs, "tokens.txt");
-        await File.WriteAllLinesAsync(tokens, Enumerable.Range(0, 50_000).Select(i => DevTokens.Community("bench-" + i)));
-        var script = Path.Combine(AppContext.BaseDirectory, "wrk", "rotate-tokens.lua");
+        var (tokens, script) = await TokensAsync(logs);
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
 
         // Warm-up: JIT, connection pools, script cache.
@@ -100,6 +83,107 @@ internal static class Orchestrator
 
         report.Print(Console.Out, boardBytes, perHeartbeat, (rebuild10k, rebuild100k), memory);
         return 0;
+    }
+
+    /// <summary>
+    /// Only the REST heartbeat's two goal rows (allocations per heartbeat, req/s against the naive heartbeat), for
+    /// working on the heartbeat pipeline without the rest of part 1: heartbeat-api, (c) and (b) in alternating rounds.
+    /// </summary>
+    public static async Task<int> RestAsync(bool quick)
+    {
+        var rounds = quick ? 3 : 5;
+        var seconds = quick ? 5 : 15;
+        var root = FindRoot();
+        var logs = Directory.CreateDirectory(Path.Combine(root, ".artifacts", "bench")).FullName;
+        var report = new Report(quick, rounds, seconds, Connections);
+
+        await using var redis = new RedisServer();
+        await redis.InitializeAsync();
+        await using var processes = new Processes();
+        var env = ServiceEnvironment(redis);
+        var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, Path.Combine(logs, "board.json"), logs);
+        var (tokens, script) = await TokensAsync(logs);
+        report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
+        await Wrk.RunAsync(heartbeatUrl + "/", Connections, 3, script, "POST", "/v1/community/heartbeat", tokens);
+        await Wrk.RunAsync(baselineUrl + "/", Connections, 2, script, "POST", "/c", tokens);
+        var targets = new (string Name, string Url, string Path)[]
+        {
+            ("heartbeat-api POST /v1/community/heartbeat", heartbeatUrl + "/", "/v1/community/heartbeat"),
+            ("(c) naive heartbeat: JWT + one ZADD", baselineUrl + "/", "/c"),
+            ("(b) empty POST behind JWT", baselineUrl + "/", "/b"),
+        };
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var t in round % 2 == 0 ? targets : targets.Reverse())
+            {
+                var result = await Wrk.RunAsync(t.Url, Connections, seconds, script, "POST", t.Path, tokens);
+                report.Add(t.Name, result);
+                Console.Error.WriteLine($"  round {round + 1}/{rounds} {t.Name}: {result.RequestsPerSecond:F0} req/s p99 {result.P99Ms:F2} ms");
+            }
+        }
+
+        var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
+        report.PrintRest(Console.Out, perHeartbeat);
+        return 0;
+    }
+
+    /// <summary>
+    /// The services' settings in every run: Production (no developer exception page) with a random signing key of this run, warnings only, and the heartbeat path measured rather
+    /// than its 429s: the throttle still runs on every request (1 s guard), the per-user write limiter is lifted,
+    /// and tokens rotate over more users than req/s.
+    /// </summary>
+    private static Dictionary<string, string> ServiceEnvironment(RedisServer redis) => new()
+    {
+        ["ConnectionStrings__redis"] = $"127.0.0.1:{redis.Port}",
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["Auth__SigningKey"] = SigningKey,
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Presence__MinHeartbeatInterval"] = "00:00:01",
+        ["RateLimiting__Writes__PerMinute"] = "100000000",
+        ["RateLimiting__Writes__Burst"] = "100000000",
+    };
+
+    /// <summary>
+    /// Telemetry as production runs it (k8s/base): every span and metric on, exported over OTLP (here to the
+    /// baselines' OTLP sink, which accepts and drops it), plus the Prometheus scrape that gives the service's own
+    /// allocation counter (bytes allocated per heartbeat).
+    /// </summary>
+    private static Dictionary<string, string> ProductionTelemetry(Dictionary<string, string> env, string otlpSink) => new(env)
+    {
+        ["Telemetry__Prometheus"] = "true",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpSink,
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = "15000",
+    };
+
+    /// <summary>The baselines (also the OTLP sink), then heartbeat-api exporting to it; both ready.</summary>
+    private static async Task<(string Baselines, string HeartbeatApi)> StartHeartbeatAsync(
+        Processes processes, string root, Dictionary<string, string> env, string boardFile, string logs)
+    {
+        var baselineUrl = StartBaselines(processes, env, boardFile, logs);
+        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
+        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", ProductionTelemetry(env, baselineUrl), logs);
+        await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
+        return (baselineUrl, heartbeatUrl);
+    }
+
+    private static string StartBaselines(Processes processes, Dictionary<string, string> env, string boardFile, string logs)
+    {
+        var baselineUrl = $"http://127.0.0.1:{FreePort()}";
+        processes.Start("dotnet", [typeof(Orchestrator).Assembly.Location, "baselines", "--urls", baselineUrl],
+            // The baselines validate JWTs as a team would with plain JwtBearer: without the services' validated-token cache.
+            new Dictionary<string, string>(env) { ["Board__File"] = boardFile, ["Auth__TokenCache__Capacity"] = "0" }, Path.Combine(logs, "baselines.log"));
+        return baselineUrl;
+    }
+
+    private static string Token(string user) => DevTokens.Mint("community", user, signingKey: SigningKey);
+
+    /// <summary>50k pre-minted tokens of distinct users, and the wrk script that rotates them.</summary>
+    private static async Task<(string Tokens, string Script)> TokensAsync(string logs)
+    {
+        var tokens = Path.Combine(logs, "tokens.txt");
+        await File.WriteAllLinesAsync(tokens, Enumerable.Range(0, 50_000).Select(i => Token("bench-" + i)));
+        return (tokens, Path.Combine(AppContext.BaseDirectory, "wrk", "rotate-tokens.lua"));
     }
 
     private static string StartService(Processes processes, string root, string folder, string assembly, Dictionary<string, string> env, string logs)
@@ -168,7 +252,7 @@ internal static class Orchestrator
         async Task<HttpStatusCode> BeatAsync()
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/community/heartbeat");
-            request.Headers.Authorization = new("Bearer", DevTokens.Community("outage-" + n++));
+            request.Headers.Authorization = new("Bearer", Token("outage-" + n++));
             try
             {
                 using var response = await http.SendAsync(request);

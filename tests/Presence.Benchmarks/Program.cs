@@ -40,10 +40,13 @@ switch (args.FirstOrDefault())
         }
 
         break;
+    case "rest":
+        // Only the REST heartbeat's goal rows: allocations per heartbeat and req/s against the naive one.
+        return await Orchestrator.RestAsync(quick: args.Contains("--quick"));
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rest [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
         return 2;
 }
 

@@ -124,31 +124,12 @@ internal sealed partial class HubSessions(
     /// <summary>The caller's role and id, always from the token.</summary>
     public static (Role Role, string Id) RequireUser(ClaimsPrincipal? user, string action)
     {
-        if (!TryGetUser(user, out var role, out var id))
+        if (!user.TryGetUser(out var role, out var id))
         {
             throw new HubException($"Sign in to {action}: connect with a token (access_token) carrying a role and a valid sub.");
         }
 
         return (role.Value, id);
-    }
-
-    public static bool TryGetUser(ClaimsPrincipal? user, [NotNullWhen(true)] out Role? role, [NotNullWhen(true)] out string? id)
-    {
-        role = null;
-        id = null;
-        if (user?.Identity?.IsAuthenticated != true)
-        {
-            return false;
-        }
-
-        var sub = user.FindFirstValue(PresenceClaims.Subject);
-        if (sub is null || !UserId.IsValid(sub) || !Roles.TryParse(user.FindFirstValue(PresenceClaims.Role), out role))
-        {
-            return false;
-        }
-
-        id = sub;
-        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Hub connection of {Role} {UserId} closed: {Outcome}")]

@@ -30,7 +30,7 @@ internal sealed partial class HubLimitsFilter(
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
-        var user = context.Context.User is { Identity.IsAuthenticated: true } principal ? principal.FindFirstValue(PresenceClaims.Subject) : null;
+        var user = context.Context.User.SubjectOf();
         var address = context.Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
         ConnectionCaps.Lease lease;
         try

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.RealtimeGateway.Connections;
 using Presence.RealtimeGateway.Hubs;
+using Presence.ServiceDefaults;
 
 namespace Presence.RealtimeGateway.Watching;
 
@@ -109,7 +110,7 @@ internal sealed class Watchers(
     /// <summary>Privacy (docs/architecture.md, "Privacy"): a community user's status is visible to therapists and to that user only.</summary>
     private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)
     {
-        if (!HubSessions.TryGetUser(context.User, out var role, out var self))
+        if (!context.User.TryGetUser(out var role, out var self))
         {
             throw new HubException("Sign in to watch community users; anonymous connections may only watch therapists.");
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
@@ -12,6 +11,10 @@ public abstract class HeartbeatEndpoint(
     PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : Endpoint<HeartbeatRequest, HeartbeatResponse>
 {
+    // Boxed once: a span tag takes an object, and a bool boxed per heartbeat is garbage.
+    private static readonly object BoxedTrue = true;
+    private static readonly object BoxedFalse = false;
+
     protected abstract Role Role { get; }
 
     public override void Configure()
@@ -65,8 +68,7 @@ public abstract class HeartbeatEndpoint(
         activity?.SetTag("presence.outcome", result.Accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
         if (!result.Accepted)
         {
-            var seconds = (int)Math.Ceiling(result.RetryAfter.TotalSeconds);
-            HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            var seconds = HttpContext.Response.SetRetryAfter(result.RetryAfter);
             await Send.ResultAsync(TypedResults.Problem(
                 statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Heartbeat too soon",
@@ -74,7 +76,7 @@ public abstract class HeartbeatEndpoint(
             return;
         }
 
-        activity?.SetTag("presence.came_online", result.CameOnline);
+        activity?.SetTag("presence.came_online", result.CameOnline ? BoxedTrue : BoxedFalse);
         var o = options.CurrentValue;
         await Send.OkAsync(new HeartbeatResponse
         {

@@ -30,13 +30,13 @@ internal static class Privacy
             return Visibility.NeedsToken;
         }
 
-        var callerRole = caller.FindFirstValue(PresenceClaims.Role);
+        var callerRole = caller.RoleOf();
         if (callerRole == Role.Therapist.Name())
         {
             return Visibility.Visible;
         }
 
-        return callerRole == role.Name() && string.Equals(caller.FindFirstValue(PresenceClaims.Subject), id, StringComparison.Ordinal)
+        return callerRole == role.Name() && string.Equals(caller.SubjectOf(), id, StringComparison.Ordinal)
             ? Visibility.Visible
             : Visibility.Forbidden;
     }

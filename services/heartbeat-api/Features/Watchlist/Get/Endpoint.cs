@@ -1,6 +1,7 @@
 using FastEndpoints;
 using Presence.Core;
 using Presence.Core.Engagement;
+using Presence.ServiceDefaults;
 
 namespace Presence.HeartbeatApi.Features.Watchlist.Get;
 

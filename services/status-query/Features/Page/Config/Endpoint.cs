@@ -1,5 +1,6 @@
 using FastEndpoints;
 using Microsoft.Extensions.Options;
+using Presence.ServiceDefaults;
 using Presence.StatusQuery.Features.Board.Realtime;
 
 namespace Presence.StatusQuery.Features.Page.Config;
@@ -7,7 +8,7 @@ namespace Presence.StatusQuery.Features.Page.Config;
 /// <summary><c>GET /v1/board/config</c>: what the board page at <c>/</c> needs from configuration (it has no build step).</summary>
 public sealed class PageConfigEndpoint(IOptionsMonitor<StatusQueryOptions> options) : EndpointWithoutRequest<PageConfigResponse>
 {
-    public const string HubPath = "/hubs/presence";
+    public const string HubPath = HubPaths.Presence;
 
     public override void Configure()
     {
