@@ -63,21 +63,25 @@ internal sealed class BoardShard
         builder.AddOnlineOutsideWindow();
         var older = builder.AvailableOutsideWindow();
 
-        // What the entries cannot answer, issued together: last activity of available users outside the window, and
-        // the per-field hashes of users listed without an entry.
-        var olderTask = older.Length == 0 ? Task.FromResult<double?[]>([]) : db.SortedSetScoresAsync(keys.LastSeen(role, shard), older);
-        var missing = builder.WithoutCard();
-        var missingTask = Cards.ReadAsync(db, keys, role, shard, [.. missing.Select(p => (RedisValue)builder.Entries[p].Id)]);
-        var olderScores = await olderTask.ConfigureAwait(false);
-        for (var i = 0; i < older.Length; i++)
+        // What the entries cannot answer: the last activity of available users outside the window, then (only for
+        // users listed without an entry) the per-field hashes.
+        if (older.Length > 0)
         {
-            builder.Add(older[i].ToString(), olderScores[i], inWindow: false);
+            var olderScores = await db.SortedSetScoresAsync(keys.LastSeen(role, shard), older).ConfigureAwait(false);
+            for (var i = 0; i < older.Length; i++)
+            {
+                builder.Add(older[i].ToString(), olderScores[i], inWindow: false);
+            }
         }
 
-        var missingCards = await missingTask.ConfigureAwait(false);
-        for (var i = 0; i < missing.Count; i++)
+        var missing = builder.WithoutCard();
+        if (missing.Count > 0)
         {
-            builder.Entries[missing[i]] = missingCards.Apply(i, builder.Entries[missing[i]]);
+            var missingCards = await Cards.ReadAsync(db, keys, role, shard, [.. missing.Select(p => (RedisValue)builder.Entries[p].Id)]).ConfigureAwait(false);
+            for (var i = 0; i < missing.Count; i++)
+            {
+                builder.Entries[missing[i]] = missingCards.Apply(i, builder.Entries[missing[i]]);
+            }
         }
 
         return new BoardShard(builder.Entries, builder.OnlineCount, builder.RecentCount, builder.AvailableCount);

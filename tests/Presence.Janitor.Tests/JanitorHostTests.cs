@@ -42,6 +42,9 @@ public abstract class JanitorHostTests
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Community, "c-1"));
         Assert.Equal(0, await app.Db.SortedSetLengthSumAsync(app.Keys.InAllShards(s => app.Keys.Online(Role.Therapist, s))));
+        // The sweep's transition rewrote the board entries too (docs/architecture.md, "Board entries").
+        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(Role.Therapist, "t-1"), "t-1"))?.Split('|')[1]);
+        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(Role.Community, "c-1"), "c-1"))?.Split('|')[1]);
         using var ready = await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
