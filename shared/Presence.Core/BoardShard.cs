@@ -5,12 +5,12 @@ using StackExchange.Redis;
 namespace Presence.Core;
 
 /// <summary>
-/// One shard's part of a board (docs/architecture.md, "Board entries"), with its bucket counts. Read as one
-/// transaction (so the entries and the indexes agree): the board entries (<c>HGETALL</c>), the last-seen window
-/// with scores, the online index's members already due (few: the janitor settles them) and its size, and the
-/// available index. Online at the read's instant is an entry with status online that is not due. The size check
-/// proves every online user has an entry; when it does not hold (entries not yet written for users of an older
-/// deployment) the shard's online range is read instead, and users listed without an entry get the per-field hashes.
+/// One shard's part of a board (docs/architecture.md, "Board entries"), with its bucket counts. One pipelined round
+/// trip: the board entries (<c>HGETALL</c>), the online index's size and its members already due (few: the janitor
+/// settles them), the last-seen window with scores, and the available index. Online at the read's instant is an
+/// entry with status online that is not due. The size check shows every online user has an entry; when it does not
+/// hold (entries of an older deployment not yet written, or a transition between the two replies) the shard's
+/// online range is read instead, and users listed without an entry get the per-field hashes.
 /// </summary>
 internal sealed class BoardShard
 {
@@ -33,13 +33,12 @@ internal sealed class BoardShard
 
     public static async Task<BoardShard> ReadAsync(IDatabase db, PresenceKeys keys, Role role, int shard, PresenceReader.Windows window)
     {
-        var read = db.CreateTransaction();
-        var boardTask = read.HashGetAllAsync(keys.Board(role, shard));
-        var seenTask = read.SortedSetRangeByScoreWithScoresAsync(keys.LastSeen(role, shard), window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
-        var dueTask = read.SortedSetRangeByScoreAsync(keys.Online(role, shard), double.NegativeInfinity, window.NowMs);
-        var onlineSizeTask = read.SortedSetLengthAsync(keys.Online(role, shard));
-        var availableTask = read.SortedSetRangeByScoreAsync(keys.Available(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
-        await read.ExecuteAsync().ConfigureAwait(false);
+        // Issued together (one pipelined round trip), the size of the online index right after the entries.
+        var boardTask = db.HashGetAllAsync(keys.Board(role, shard));
+        var onlineSizeTask = db.SortedSetLengthAsync(keys.Online(role, shard));
+        var dueTask = db.SortedSetRangeByScoreAsync(keys.Online(role, shard), double.NegativeInfinity, window.NowMs);
+        var seenTask = db.SortedSetRangeByScoreWithScoresAsync(keys.LastSeen(role, shard), window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
+        var availableTask = db.SortedSetRangeByScoreAsync(keys.Available(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
         var cards = new BoardCards(await boardTask.ConfigureAwait(false));
         var seen = await seenTask.ConfigureAwait(false);
         var due = ToIds(await dueTask.ConfigureAwait(false));
