@@ -6,7 +6,7 @@ namespace Presence.Core;
 
 /// <summary>
 /// One shard's part of a board (docs/architecture.md, "Board entries"), with its bucket counts. One pipelined round
-/// trip: the board entries (<c>HGETALL</c>), the online index's size and its members already due (few: the janitor
+/// trip: the board entries (<c>HVALS</c>: each value holds its id), the online index's size and its members already due (few: the janitor
 /// settles them), the last-seen window with scores, and the available index. Online at the read's instant is an
 /// entry with status online that is not due. The size check shows every online user has an entry; when it does not
 /// hold (entries of an older deployment not yet written, or a transition between the two replies) the shard's
@@ -34,7 +34,7 @@ internal sealed class BoardShard
     public static async Task<BoardShard> ReadAsync(IDatabase db, PresenceKeys keys, Role role, int shard, PresenceReader.Windows window)
     {
         // Issued together (one pipelined round trip), the size of the online index right after the entries.
-        var boardTask = db.HashGetAllAsync(keys.Board(role, shard));
+        var boardTask = db.HashValuesAsync(keys.Board(role, shard));
         var onlineSizeTask = db.SortedSetLengthAsync(keys.Online(role, shard));
         var dueTask = db.SortedSetRangeByScoreAsync(keys.Online(role, shard), double.NegativeInfinity, window.NowMs);
         var seenTask = db.SortedSetRangeByScoreWithScoresAsync(keys.LastSeen(role, shard), window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
@@ -56,7 +56,8 @@ internal sealed class BoardShard
         Span<char> chars = stackalloc char[UserId.MaxLength];
         foreach (var e in seen)
         {
-            builder.Add(builder.Id(e.Element, chars), e.Score, inWindow: true);
+            var card = cards.Find(e.Element, chars);
+            builder.Add(card < 0 ? e.Element.ToString() : cards.Id(card), card, e.Score, inWindow: true);
         }
 
         builder.AddOnlineOutsideWindow();
@@ -69,7 +70,8 @@ internal sealed class BoardShard
             var olderScores = await db.SortedSetScoresAsync(keys.LastSeen(role, shard), older).ConfigureAwait(false);
             for (var i = 0; i < older.Length; i++)
             {
-                builder.Add(older[i].ToString(), olderScores[i], inWindow: false);
+                var id = older[i].ToString();
+                builder.Add(id, cards.Find(id), olderScores[i], inWindow: false);
             }
         }
 
@@ -101,7 +103,9 @@ internal sealed class BoardShard
     private sealed class Builder(
         BoardCards cards, HashSet<string> due, HashSet<string> available, HashSet<string>? onlineRange, PresenceReader.Windows window, int capacity)
     {
-        private readonly HashSet<string> _listed = new(capacity, StringComparer.Ordinal);
+        // Users with an entry are marked by position; the few without one by id.
+        private readonly bool[] _listedCards = new bool[cards.Count];
+        private readonly HashSet<string> _listedOthers = new(StringComparer.Ordinal);
         private readonly List<int> _withoutCard = [];
 
         public List<PresenceEntry> Entries { get; } = new(capacity);
@@ -112,34 +116,20 @@ internal sealed class BoardShard
 
         public int AvailableCount { get; private set; }
 
-        /// <summary>The id of a member: the entry's string when the user has one (no new string), else a new one.</summary>
-        public string Id(RedisValue member, Span<char> chars)
+        /// <summary>Lists a user once: <paramref name="card"/> is its entry's position, or −1 when it has none.</summary>
+        public void Add(string id, int card, double? lastSeen, bool inWindow)
         {
-            ReadOnlyMemory<byte> bytes = member;
-            if (bytes.Length <= chars.Length && Encoding.UTF8.TryGetChars(bytes.Span, chars, out var length)
-                && cards.TryGetId(chars[..length], out var id))
-            {
-                return id;
-            }
-
-            return member.ToString();
-        }
-
-        public void Add(string id, double? lastSeen, bool inWindow)
-        {
-            if (!_listed.Add(id))
+            if (!MarkListed(id, card))
             {
                 return;
             }
 
-            var isAvailable = available.Contains(id);
-            var status = IsOnline(id) ? PresenceStatus.Online
-                : inWindow ? PresenceStatus.Recent
-                : PresenceStatus.Available;
-            var entry = window.Entry(id, status, isAvailable, lastSeen);
-            if (cards.TryGet(id, out var card))
+            var online = onlineRange?.Contains(id) ?? (card >= 0 && cards.IsOnline(card) && !due.Contains(id));
+            var status = online ? PresenceStatus.Online : inWindow ? PresenceStatus.Recent : PresenceStatus.Available;
+            var entry = window.Entry(id, status, available.Contains(id), lastSeen);
+            if (card >= 0)
             {
-                entry = card.Apply(entry);
+                entry = cards.Apply(card, entry);
             }
             else
             {
@@ -168,91 +158,113 @@ internal sealed class BoardShard
             {
                 foreach (var id in onlineRange)
                 {
-                    Add(id, null, inWindow: false);
+                    Add(id, cards.Find(id), null, inWindow: false);
                 }
 
                 return;
             }
 
-            foreach (var id in cards.OnlineIds())
+            for (var card = 0; card < cards.Count; card++)
             {
-                if (!due.Contains(id))
+                if (!_listedCards[card] && cards.IsOnline(card) && !due.Contains(cards.Id(card)))
                 {
-                    Add(id, null, inWindow: false);
+                    Add(cards.Id(card), card, null, inWindow: false);
                 }
             }
         }
 
         /// <summary>Available users neither online nor in the window: their last activity is read next.</summary>
-        public RedisValue[] AvailableOutsideWindow() => [.. available.Where(id => !_listed.Contains(id)).Select(id => (RedisValue)id)];
+        public RedisValue[] AvailableOutsideWindow() =>
+            [.. available.Where(id => !IsListed(id, cards.Find(id))).Select(id => (RedisValue)id)];
 
         public List<int> WithoutCard() => _withoutCard;
 
-        private bool IsOnline(string id) =>
-            onlineRange?.Contains(id) ?? (cards.IsOnline(id) && !due.Contains(id));
+        private bool IsListed(string id, int card) => card >= 0 ? _listedCards[card] : _listedOthers.Contains(id);
+
+        private bool MarkListed(string id, int card)
+        {
+            if (card < 0)
+            {
+                return _listedOthers.Add(id);
+            }
+
+            if (_listedCards[card])
+            {
+                return false;
+            }
+
+            _listedCards[card] = true;
+            return true;
+        }
     }
 }
 
 /// <summary>
-/// The board entries of one shard, parsed from their compact form <c>ver|status|until|specialties</c> (status
-/// <c>o</c>, <c>r</c> or <c>f</c>; written by the presence script, docs/architecture.md, "Board entries").
+/// The board entries of one shard, parsed from their compact form <c>id|ver|status|until|specialties</c> (status
+/// <c>o</c>, <c>r</c> or <c>f</c>; written by the presence script, docs/architecture.md, "Board entries"), by position.
 /// </summary>
 internal sealed class BoardCards
 {
-    private readonly Dictionary<string, Card> _byId;
-    private readonly Dictionary<string, Card>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private readonly Card[] _cards;
+    private readonly Dictionary<string, int> _byId;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
-    public BoardCards(HashEntry[] entries)
+    public BoardCards(RedisValue[] values)
     {
-        _byId = new Dictionary<string, Card>(entries.Length, StringComparer.Ordinal);
+        _cards = new Card[values.Length];
+        _byId = new Dictionary<string, int>(values.Length, StringComparer.Ordinal);
         _bySpan = _byId.GetAlternateLookup<ReadOnlySpan<char>>();
         // Therapists share a few combinations of specialties: one list per combination, not one per entry.
         var specialties = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        foreach (var e in entries)
+        foreach (var value in values)
         {
-            if (Card.TryParse(e.Value, specialties, out var card))
+            if (Card.TryParse(value, specialties, out var card) && _byId.TryAdd(card.Id, Count))
             {
-                _byId[e.Name.ToString()] = card;
+                _cards[Count++] = card;
                 OnlineCount += card.Status == (byte)'o' ? 1 : 0;
             }
         }
     }
 
+    public int Count { get; }
+
     /// <summary>How many entries say online: equal to the online index's size when every online user has one.</summary>
     public int OnlineCount { get; }
 
-    public bool TryGetId(ReadOnlySpan<char> id, out string found)
+    /// <summary>The position of a member's entry, or −1; the member's bytes are compared without making a string.</summary>
+    public int Find(RedisValue member, Span<char> chars)
     {
-        if (_bySpan.TryGetValue(id, out found!, out _))
-        {
-            return true;
-        }
-
-        found = string.Empty;
-        return false;
+        ReadOnlyMemory<byte> bytes = member;
+        return bytes.Length <= chars.Length && Encoding.UTF8.TryGetChars(bytes.Span, chars, out var length)
+            && _bySpan.TryGetValue(chars[..length], out var card) ? card : -1;
     }
 
-    public bool TryGet(string id, out Card card) => _byId.TryGetValue(id, out card);
+    public int Find(string id) => _byId.TryGetValue(id, out var card) ? card : -1;
 
-    public bool IsOnline(string id) => _byId.TryGetValue(id, out var card) && card.Status == (byte)'o';
+    public string Id(int card) => _cards[card].Id;
 
-    public IEnumerable<string> OnlineIds() => _byId.Where(p => p.Value.Status == (byte)'o').Select(p => p.Key);
+    public bool IsOnline(int card) => _cards[card].Status == (byte)'o';
 
-    internal readonly record struct Card(long Ver, byte Status, long Until, string[] Specialties)
+    public PresenceEntry Apply(int card, PresenceEntry entry)
     {
-        public PresenceEntry Apply(PresenceEntry entry) => entry with
+        ref readonly var c = ref _cards[card];
+        return entry with
         {
-            Specialties = Specialties,
-            AvailableUntil = entry.Available && Until > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(Until) : null,
-            Ver = Ver,
+            Specialties = c.Specialties,
+            AvailableUntil = entry.Available && c.Until > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(c.Until) : null,
+            Ver = c.Ver,
         };
+    }
 
+    private readonly record struct Card(string Id, long Ver, byte Status, long Until, string[] Specialties)
+    {
         public static bool TryParse(RedisValue value, Dictionary<string, string[]> specialties, out Card card)
         {
             card = default;
             ReadOnlyMemory<byte> memory = value;
             var rest = memory.Span;
-            if (!Field(ref rest, out var ver) || !Utf8Parser.TryParse(ver, out long version, out _)
+            if (!Field(ref rest, out var id) || id.IsEmpty
+                || !Field(ref rest, out var ver) || !Utf8Parser.TryParse(ver, out long version, out _)
                 || !Field(ref rest, out var status) || status.Length != 1
                 || !Field(ref rest, out var until))
             {
@@ -276,7 +288,7 @@ internal sealed class BoardCards
                 }
             }
 
-            card = new Card(version, status[0], untilMs, list);
+            card = new Card(Encoding.UTF8.GetString(id), version, status[0], untilMs, list);
             return true;
         }
 

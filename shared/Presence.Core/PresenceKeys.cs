@@ -143,7 +143,7 @@ public sealed class PresenceKeys
     public RedisKey Versions(Role role, int shard) => Of(role, shard).Versions;
 
     /// <summary>
-    /// HASH: user id → board entry <c>ver|status|until|specialties</c> of every user of the shard a board may list
+    /// HASH: user id → board entry <c>id|ver|status|until|specialties</c> of every user of the shard a board may list
     /// (docs/architecture.md, "Board entries"); written by the presence script with each event, never on a steady beat.
     /// </summary>
     public RedisKey Board(Role role, int shard) => Of(role, shard).Board;

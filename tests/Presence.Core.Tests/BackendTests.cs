@@ -68,17 +68,17 @@ public abstract class BackendTests(IRedisBackend redis)
         async Task<string?> EntryAsync(string id) => await db.HashGetAsync(core.Keys.Board(role, id), id);
 
         var online = await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety"]), Ct);
-        Assert.Equal($"{online.Ver}|o||anxiety", await EntryAsync("t-1"));
+        Assert.Equal($"t-1|{online.Ver}|o||anxiety", await EntryAsync("t-1"));
         var until = core.Time.GetUtcNow() + TimeSpan.FromHours(3);
         var set = await core.Store.SetAvailabilityAsync(role, "t-1", true, until, Ct);
-        Assert.Equal($"{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety", await EntryAsync("t-1"));
+        Assert.Equal($"t-1|{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety", await EntryAsync("t-1"));
 
         // A steady beat leaves the entry alone; a change of specialties rewrites it without an event.
         var events = (await db.AllEventsAsync(core.Keys, role)).Length;
         await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety"]), Ct);
-        Assert.Equal($"{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety", await EntryAsync("t-1"));
+        Assert.Equal($"t-1|{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety", await EntryAsync("t-1"));
         await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety", "ocd"]), Ct);
-        Assert.Equal($"{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety,ocd", await EntryAsync("t-1"));
+        Assert.Equal($"t-1|{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety,ocd", await EntryAsync("t-1"));
         Assert.Equal(events, (await db.AllEventsAsync(core.Keys, role)).Length);
 
         // The board (entries) and the lookups (per-field hashes) agree on every field.
@@ -96,14 +96,14 @@ public abstract class BackendTests(IRedisBackend redis)
             Assert.True(await core.Store.SettleAsync(DueIndex.Online, r, id, Ct));
         }
 
-        Assert.StartsWith($"{set.Ver + 1}|r|", await EntryAsync("t-1"), StringComparison.Ordinal);
+        Assert.StartsWith($"t-1|{set.Ver + 1}|r|", await EntryAsync("t-1"), StringComparison.Ordinal);
         core.Time.Advance(core.Options.RecentWindow);
         foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (Role.Community, "c-1") })
         {
             Assert.True(await core.Store.SettleAsync(DueIndex.Recent, r, id, Ct));
         }
 
-        Assert.StartsWith($"{set.Ver + 2}|f|{until.ToUnixTimeMilliseconds()}|", await EntryAsync("t-1"), StringComparison.Ordinal);
+        Assert.StartsWith($"t-1|{set.Ver + 2}|f|{until.ToUnixTimeMilliseconds()}|", await EntryAsync("t-1"), StringComparison.Ordinal);
         Assert.False(await db.HashExistsAsync(core.Keys.Board(role, "t-2"), "t-2"));
         Assert.False(await db.HashExistsAsync(core.Keys.Board(Role.Community, "c-1"), "c-1"));
         Assert.Equal(["t-1"], (await core.Reader.GetBoardAsync(role, Ct)).Entries.Select(e => e.Id));

@@ -31,8 +31,8 @@ local function availability()
   return false, nil
 end
 
--- The user's board entry (docs/architecture.md, "Board entries"): 'ver|status|until|specialties', status o(nline),
--- r(ecent) or f (offline). Written with every event and on a change of specialties, never on a steady beat;
+-- The user's board entry (docs/architecture.md, "Board entries"): 'id|ver|status|until|specialties', status o(nline),
+-- r(ecent) or f (offline); the id again in the value, so a reader takes the values alone (HVALS). Written with every event and on a change of specialties, never on a steady beat;
 -- removed once the user is offline and not available, so the shard's entries are the users a board may list.
 local function boardEntry(verText, status, available, untilMs)
   if status == 'offline' and not available then
@@ -41,7 +41,7 @@ local function boardEntry(verText, status, available, untilMs)
   end
   local code = 'f'
   if status == 'online' then code = 'o' elseif status == 'recent' then code = 'r' end
-  redis.call('HSET', KEYS[13], id, verText .. '|' .. code .. '|' .. (untilMs or '') .. '|' .. (redis.call('HGET', KEYS[6], id) or ''))
+  redis.call('HSET', KEYS[13], id, id .. '|' .. verText .. '|' .. code .. '|' .. (untilMs or '') .. '|' .. (redis.call('HGET', KEYS[6], id) or ''))
 end
 
 -- The one event format: the whole state after the change (docs/architecture.md, "Events").
