@@ -142,6 +142,15 @@ public sealed class PresenceKeys
     /// <summary>HASH: user id → <c>ver</c> of the user's latest event.</summary>
     public RedisKey Versions(Role role, int shard) => Of(role, shard).Versions;
 
+    /// <summary>
+    /// HASH: user id → board entry <c>id|ver|status|until|specialties</c> of every user of the shard a board may list
+    /// (docs/architecture.md, "Board entries"); written by the presence script with each event, never on a steady beat.
+    /// </summary>
+    public RedisKey Board(Role role, int shard) => Of(role, shard).Board;
+
+    /// <summary>The board-entry hash that holds <paramref name="userId"/>.</summary>
+    public RedisKey Board(Role role, string userId) => Board(role, ShardOf(userId));
+
     /// <summary>STREAM of the state events of one shard's users (docs/architecture.md, "Event streams").</summary>
     public RedisKey Events(Role role, int shard) => Of(role, shard).Events;
 
@@ -229,6 +238,7 @@ public sealed class PresenceKeys
             Specialties = Tag + ":specialties";
             Versions = Tag + ":versions";
             Events = Tag + ":events";
+            Board = Tag + ":board";
         }
 
         public string HashTag { get; }
@@ -250,5 +260,7 @@ public sealed class PresenceKeys
         public RedisKey Versions { get; }
 
         public RedisKey Events { get; }
+
+        public RedisKey Board { get; }
     }
 }

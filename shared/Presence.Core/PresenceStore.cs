@@ -199,13 +199,14 @@ public sealed class PresenceStore(
 
     /// <summary>
     /// The user's hash expired (retention since the last activity): forgets the user's last-seen entry, version,
-    /// specialties and sessions, unless a heartbeat re-created the hash meanwhile. True when the user was forgotten.
+    /// specialties, board entry and sessions, unless a heartbeat re-created the hash meanwhile. True when the user was forgotten.
     /// </summary>
     public async Task<bool> ForgetExpiredUserAsync(Role role, string userId, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         return (long)await scripts.RunAsync("janitor-user-expired", PresenceScripts.UserExpired,
-            [keys.User(role, userId), keys.LastSeen(role, userId), keys.Versions(role, userId), keys.Specialties(role, userId), keys.Sessions(role, userId)],
+            [keys.User(role, userId), keys.LastSeen(role, userId), keys.Versions(role, userId), keys.Specialties(role, userId), keys.Sessions(role, userId),
+                keys.Board(role, userId)],
             [userId], idempotent: true, ct).ConfigureAwait(false) == 1;
     }
 
@@ -253,7 +254,7 @@ public sealed class PresenceStore(
             keys.AvailableUntil(role, shard), keys.Specialties(role, shard), keys.Versions(role, shard), keys.User(role, userId),
             keys.Sessions(role, userId), keys.Events(role, shard),
             keys.Throttle(role, userId, session.Transport == HeartbeatTransport.Rest ? session.Name : SessionRef.DefaultDevice),
-            keys.InstanceConnections(role, shard, session.InstanceId ?? "none"),
+            keys.InstanceConnections(role, shard, session.InstanceId ?? "none"), keys.Board(role, shard),
         ];
         return scripts.RunAsync(operation, PresenceScripts.Presence, scriptKeys, args, idempotent, ct);
     }

@@ -16,7 +16,10 @@ switch (args.FirstOrDefault())
             var sizes = args.Length > 1 ? args[1..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [10_000, 100_000];
             foreach (var tracked in sizes)
             {
-                Console.WriteLine($"board rebuild, {tracked} therapists online: {await store.BoardRebuildMsAsync(tracked):F1} ms");
+                var rebuild = await store.BoardRebuildAsync(tracked);
+                Console.WriteLine(System.FormattableString.Invariant(
+                    $"board rebuild, {tracked} therapists online: {rebuild.MedianMs:F1} ms (CPU per read: reader {rebuild.ClientCpuMs:F1} ms, Redis {rebuild.RedisCpuMs:F1} ms; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})"));
+                Console.WriteLine("  Redis per read: " + rebuild.RedisCommands);
             }
         }
 

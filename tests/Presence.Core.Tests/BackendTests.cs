@@ -55,6 +55,83 @@ public abstract class BackendTests(IRedisBackend redis)
         Assert.Equal([PresenceStatus.Online, PresenceStatus.Offline], many.Select(e => e.Status));
         Assert.Equal("c-online", Assert.Single((await core.Reader.GetBoardAsync(Role.Community, Ct)).Entries).Id);
     }
+
+    [Fact]
+    public async Task Board_entries_follow_each_transition_and_leave_with_the_user_and_the_board_reads_as_the_lookups_do()
+    {
+        await using var core = new CoreServices(redis);
+        var db = redis.Database;
+        var role = Role.Therapist;
+        async Task<string?> EntryAsync(string id) => await db.HashGetAsync(core.Keys.Board(role, id), id);
+
+        var online = await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety"]), Ct);
+        Assert.Equal($"t-1|{online.Ver}|o||anxiety", await EntryAsync("t-1"));
+        var until = core.Time.GetUtcNow() + TimeSpan.FromHours(3);
+        var set = await core.Store.SetAvailabilityAsync(role, "t-1", true, until, Ct);
+        Assert.Equal($"t-1|{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety", await EntryAsync("t-1"));
+
+        // A steady beat leaves the entry alone; a change of specialties rewrites it without an event.
+        var events = (await db.AllEventsAsync(core.Keys, role)).Length;
+        await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety"]), Ct);
+        Assert.Equal($"t-1|{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety", await EntryAsync("t-1"));
+        await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety", "ocd"]), Ct);
+        Assert.Equal($"t-1|{set.Ver}|o|{until.ToUnixTimeMilliseconds()}|anxiety,ocd", await EntryAsync("t-1"));
+        Assert.Equal(events, (await db.AllEventsAsync(core.Keys, role)).Length);
+
+        // The board (entries) and the lookups (per-field hashes) agree on every field.
+        await core.Store.HeartbeatAsync(new Heartbeat(role, "t-2", HeartbeatTransport.Hub), Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
+        var board = await core.Reader.GetBoardAsync(role, Ct);
+        Assert.Equal(await core.Reader.GetManyAsync(role, [.. board.Entries.Select(e => e.Id)], Ct), board.Entries);
+        Assert.Equal(["anxiety", "ocd"], board.Entries.Single(e => e.Id == "t-1").Specialties);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), board.Entries.Single(e => e.Id == "t-1").AvailableUntil?.ToUnixTimeMilliseconds());
+
+        // Timed out: recent; the window ends: off the board unless still available; the availability lapses: gone.
+        core.Time.Advance(core.Options.StaleConnection + TimeSpan.FromSeconds(1));
+        foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (Role.Community, "c-1") })
+        {
+            Assert.True(await core.Store.SettleAsync(DueIndex.Online, r, id, Ct));
+        }
+
+        Assert.StartsWith($"t-1|{set.Ver + 1}|r|", await EntryAsync("t-1"), StringComparison.Ordinal);
+        core.Time.Advance(core.Options.RecentWindow);
+        foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (Role.Community, "c-1") })
+        {
+            Assert.True(await core.Store.SettleAsync(DueIndex.Recent, r, id, Ct));
+        }
+
+        Assert.StartsWith($"t-1|{set.Ver + 2}|f|{until.ToUnixTimeMilliseconds()}|", await EntryAsync("t-1"), StringComparison.Ordinal);
+        Assert.False(await db.HashExistsAsync(core.Keys.Board(role, "t-2"), "t-2"));
+        Assert.False(await db.HashExistsAsync(core.Keys.Board(Role.Community, "c-1"), "c-1"));
+        Assert.Equal(["t-1"], (await core.Reader.GetBoardAsync(role, Ct)).Entries.Select(e => e.Id));
+        core.Time.Advance(until - core.Time.GetUtcNow());
+        Assert.True(await core.Store.SettleAsync(DueIndex.Available, role, "t-1", Ct));
+        Assert.Null(await EntryAsync("t-1"));
+        Assert.Empty((await core.Reader.GetBoardAsync(role, Ct)).Entries);
+    }
+
+    [Fact]
+    public async Task Without_board_entries_the_board_reads_the_online_range_and_the_per_field_hashes()
+    {
+        // Users written by a deployment before board entries existed: the reader sees the online index is not covered.
+        await using var core = new CoreServices(redis);
+        await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-recent", HeartbeatTransport.Hub, Specialties: ["ocd"]), Ct);
+        core.Time.Advance(core.Options.StaleConnection + TimeSpan.FromSeconds(1));
+        await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-online", HeartbeatTransport.Hub, true, ["anxiety"]), Ct);
+        await core.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, Ct);
+        var expected = await core.Reader.GetBoardAsync(Role.Therapist, Ct);
+
+        foreach (var shard in core.Keys.AllShards)
+        {
+            await redis.Database.KeyDeleteAsync(core.Keys.Board(Role.Therapist, shard));
+        }
+
+        var board = await core.Reader.GetBoardAsync(Role.Therapist, Ct);
+        Assert.Equal(expected.Entries, board.Entries);
+        Assert.Equal(expected.Counts, board.Counts);
+        Assert.Equal(["t-online", "t-recent", "t-bookable"], board.Entries.Select(e => e.Id));
+        Assert.Equal(["anxiety"], board.Entries[0].Specialties);
+    }
 }
 
 public sealed class BackendOnSingleNodeTests(RedisServer redis) : BackendTests(redis);

@@ -5,7 +5,7 @@ namespace Presence.Janitor.Tests;
 public sealed class ExpiryAndGaugeTests(RedisServer redis)
 {
     [Fact]
-    public async Task An_expired_user_hash_forgets_last_seen_version_and_specialties_but_keeps_the_availability()
+    public async Task An_expired_user_hash_forgets_last_seen_version_specialties_and_board_entry_but_keeps_the_availability()
     {
         await using var j = new JanitorHarness(redis);
         await j.BeatAsync(Role.Therapist, "t-1", available: true);
@@ -17,6 +17,8 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
 
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
         Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
+        Assert.False(await j.Db.HashExistsAsync(j.Keys.Board(Role.Therapist, "t-1"), "t-1"));
+        Assert.True(await j.Db.HashExistsAsync(j.Keys.Board(Role.Therapist, "t-2"), "t-2"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist, "t-1"), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
         Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2", SessionRef.DefaultDevice).ToString(), Ct));

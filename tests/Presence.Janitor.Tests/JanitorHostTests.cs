@@ -24,6 +24,9 @@ public abstract class JanitorHostTests
         app.Time.Advance(window - TimeSpan.FromSeconds(1));
         await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(Role.Therapist, "t-1")).Contains("recent")
             && (await app.StatusesAsync(Role.Community, "c-1")).Contains("recent"));
+        // The sweep's transition rewrote the board entries too (docs/architecture.md, "Board entries").
+        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(Role.Therapist, "t-1"), "t-1"))?.Split('|')[2]);
+        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(Role.Community, "c-1"), "c-1"))?.Split('|')[2]);
         // More ticks, and a user hash expiring meanwhile (a notification where they are on), add nothing.
         await app.Db.KeyExpireAsync(app.Keys.User(Role.Therapist, "t-1"), TimeSpan.FromMilliseconds(1));
         for (var i = 0; i < 5; i++)
@@ -35,6 +38,7 @@ public abstract class JanitorHostTests
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
         Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Community, "c-1"));
         Assert.Equal(0, await app.Db.SortedSetLengthSumAsync(app.Keys.InAllShards(s => app.Keys.Online(Role.Therapist, s))));
+
         using var ready = await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }

@@ -6,7 +6,8 @@
 -- Every key is one user's or an index of that user's shard, all under the shard's hash tag: one slot on Redis Cluster.
 -- KEYS: 1 lastseen, 2 online (online-until index), 3 recent (window-end index), 4 available (lapse index),
 --       5 availuntil (hash id -> explicit until), 6 specialties (hash id -> csv), 7 versions (hash id -> ver),
---       8 user hash, 9 the user's sessions, 10 events, 11 throttle of the REST device, 12 gateway instance set
+--       8 user hash, 9 the user's sessions, 10 events, 11 throttle of the REST device, 12 gateway instance set,
+--       13 board entries (hash id -> entry)
 -- ARGV: 1 op, 2 id, 3 now (unix ms), 4 role, 5 stream max length, 6 recent window (ms), 7 retention (ms),
 --       8 session member or '', 9 session expires-at (beat) or leave grace in ms (end),
 --       10 min interval ms (beat; 0 = none) or '1' to clear the throttle (end),
@@ -21,6 +22,28 @@ local function state()
   return redis.call('HGET', KEYS[8], 'status') or 'offline'
 end
 
+-- The availability a reader would see now: the flag (not lapsed) and the explicit until, when one was given.
+local function availability()
+  local lapse = redis.call('ZSCORE', KEYS[4], id)
+  if lapse and tonumber(lapse) > now then
+    return true, redis.call('HGET', KEYS[5], id)
+  end
+  return false, nil
+end
+
+-- The user's board entry (docs/architecture.md, "Board entries"): 'id|ver|status|until|specialties', status o(nline),
+-- r(ecent) or f (offline); the id again in the value, so a reader takes the values alone (HVALS). Written with every event and on a change of specialties, never on a steady beat;
+-- removed once the user is offline and not available, so the shard's entries are the users a board may list.
+local function boardEntry(verText, status, available, untilMs)
+  if status == 'offline' and not available then
+    redis.call('HDEL', KEYS[13], id)
+    return
+  end
+  local code = 'f'
+  if status == 'online' then code = 'o' elseif status == 'recent' then code = 'r' end
+  redis.call('HSET', KEYS[13], id, id .. '|' .. verText .. '|' .. code .. '|' .. (untilMs or '') .. '|' .. (redis.call('HGET', KEYS[6], id) or ''))
+end
+
 -- The one event format: the whole state after the change (docs/architecture.md, "Events").
 local function emit(reason)
   local ver = redis.call('HGET', KEYS[7], id)
@@ -28,15 +51,16 @@ local function emit(reason)
   if ver then ver = tonumber(ver) + 1 else ver = now end
   local verText = string.format('%.0f', ver)
   redis.call('HSET', KEYS[7], id, verText)
-  local fields = {'role', ARGV[4], 'id', id, 'ver', verText, 'at', ARGV[3], 'status', state()}
-  local lapse = redis.call('ZSCORE', KEYS[4], id)
-  if lapse and tonumber(lapse) > now then
+  local status = state()
+  local fields = {'role', ARGV[4], 'id', id, 'ver', verText, 'at', ARGV[3], 'status', status}
+  local available, untilMs = availability()
+  if available then
     table.insert(fields, 'available'); table.insert(fields, '1')
-    local untilMs = redis.call('HGET', KEYS[5], id)
     if untilMs then table.insert(fields, 'availableUntil'); table.insert(fields, untilMs) end
   else
     table.insert(fields, 'available'); table.insert(fields, '0')
   end
+  boardEntry(verText, status, available, untilMs)
   local lastActive = redis.call('HGET', KEYS[8], 'lastActive')
   if lastActive then table.insert(fields, 'lastActive'); table.insert(fields, lastActive) end
   table.insert(fields, 'reason'); table.insert(fields, reason)
@@ -67,14 +91,10 @@ local function live()
   return false
 end
 
-local function availableNow()
-  local lapse = redis.call('ZSCORE', KEYS[4], id)
-  return lapse ~= false and tonumber(lapse) > now
-end
-
 -- Sets or clears availability; true when the visible state (flag or explicit until) changed.
 local function setAvailability(flag, explicit)
-  local was = availableNow()
+  local lapseWas = redis.call('ZSCORE', KEYS[4], id)
+  local was = lapseWas ~= false and tonumber(lapseWas) > now
   local wasUntil = redis.call('HGET', KEYS[5], id)
   if flag == '1' then
     local lapse = now + tonumber(ARGV[13])
@@ -132,9 +152,14 @@ if op == 'beat' then
     live()
     redis.call('ZREM', KEYS[3], id)
   end
+  -- Specialties are written only when they differ (a read in place of the write a steady beat used to make).
+  local profileChanged = false
   if ARGV[17] ~= '' then
     local csv = string.sub(ARGV[17], 2)
-    if csv == '' then redis.call('HDEL', KEYS[6], id) else redis.call('HSET', KEYS[6], id, csv) end
+    if (redis.call('HGET', KEYS[6], id) or '') ~= csv then
+      profileChanged = true
+      if csv == '' then redis.call('HDEL', KEYS[6], id) else redis.call('HSET', KEYS[6], id, csv) end
+    end
   end
   local changed = false
   if ARGV[12] ~= '' then changed = setAvailability(ARGV[12], nil) end
@@ -143,6 +168,11 @@ if op == 'beat' then
     return {1, 1, emit(ARGV[16])}
   end
   if changed then return {1, 0, emit('set')} end
+  if profileChanged then
+    -- Specialties are not part of an event, but they are of the board entry.
+    local available, untilMs = availability()
+    boardEntry(redis.call('HGET', KEYS[7], id) or '0', 'online', available, untilMs)
+  end
   return {1, 0, 0}
 end
 
