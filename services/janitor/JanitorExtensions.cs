@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Presence.Core;
 using Presence.Janitor.Engagement;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
@@ -31,9 +32,11 @@ public static class JanitorExtensions
         services.AddOptions<JanitorOptions>().Bind(configuration.GetSection(JanitorOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JanitorOptions>, JanitorOptionsValidator>());
         services.TryAddSingleton<JanitorMetrics>();
+        services.TryAddSingleton<LeaderLeaseStore>();
         services.TryAddSingleton<LeaderLease>();
         services.TryAddSingleton<UserCountGauge>();
         services.TryAddSingleton<Sweeper>();
+        services.TryAddSingleton<DueTimes>();
         services.TryAddSingleton<UserExpiry>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
         services.AddNotifications(configuration);
