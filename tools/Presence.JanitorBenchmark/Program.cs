@@ -2,8 +2,9 @@
 // and the real janitor host (its Release build, as a child process), loads N online users through the real heartbeat
 // script, lets every one of them lapse, and reports:
 //   - the delay from each user's online-until to its 'recent' event (the event's stream id is Redis's clock),
-//   - the longest single command the janitor sent meanwhile, from SLOWLOG (slowlog-log-slower-than 0, this
-//     benchmark's own server only), filtered by the janitor's client name.
+//   - the longest single command the janitor sent meanwhile, from SLOWLOG (every command over 20 µs, this
+//     benchmark's own server only), filtered by the janitor's client name, and the Redis CPU per script call
+//     (INFO commandstats) over the same span.
 // Usage: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- [users=100000] [onlineSeconds=20]
 using System.CommandLine;
 using System.Diagnostics;
@@ -18,11 +19,12 @@ using Role = Presence.Core.Role;
 
 var usersArgument = new Argument<int>("users") { Description = "Online users loaded; all of them lapse.", DefaultValueFactory = _ => 100_000 };
 var onlineArgument = new Argument<int>("onlineSeconds") { Description = "Their online window, in seconds.", DefaultValueFactory = _ => 20 };
-var command = new RootCommand("The janitor's offline-detection delay and its longest Redis command.") { usersArgument, onlineArgument };
-command.SetAction((parse, _) => RunAsync(parse.GetValue(usersArgument), parse.GetValue(onlineArgument)));
+var janitorOption = new Option<string?>("--janitor-assembly") { Description = "Another build of Presence.Janitor.dll to measure (an A/B run against an older commit); default: this tree's Release build." };
+var command = new RootCommand("The janitor's offline-detection delay and its longest Redis command.") { usersArgument, onlineArgument, janitorOption };
+command.SetAction((parse, _) => RunAsync(parse.GetValue(usersArgument), parse.GetValue(onlineArgument), parse.GetValue(janitorOption)));
 return await command.Parse(args).InvokeAsync();
 
-static async Task<int> RunAsync(int users, int onlineSeconds)
+static async Task<int> RunAsync(int users, int onlineSeconds, string? janitorAssembly)
 {
     var port = ServiceProcess.FreePort();
     var dir = Directory.CreateTempSubdirectory("presence-bench-").FullName;
@@ -56,7 +58,7 @@ static async Task<int> RunAsync(int users, int onlineSeconds)
         var env = settings.ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value!);
         env["ASPNETCORE_ENVIRONMENT"] = "Production";
         env["Auth__SigningKey"] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        janitor = ServiceProcess.Dotnet("janitor", ServiceProcess.ServiceAssembly("janitor", "Presence.Janitor", "Release"), env);
+        janitor = ServiceProcess.Dotnet("janitor", janitorAssembly ?? ServiceProcess.ServiceAssembly("janitor", "Presence.Janitor", "Release"), env);
         Console.WriteLine($"redis-server on {port}; starting the janitor ({janitor.Arguments[0]})...");
         janitor.Start();
         var lease = (RedisKey)"bench:janitor:lease";
@@ -97,9 +99,12 @@ static async Task<int> RunAsync(int users, int onlineSeconds)
         }
 
         Console.WriteLine($"loaded in {load.Elapsed.TotalSeconds:F1} s; heartbeats stop now; measuring the sweep...");
+        // Over 20 µs only: the commands a script calls are logged too (client name ''), ten per settle, and would push
+        // the janitor's own out of the log; none of them is near the 5 ms goal.
         await server.ExecuteAsync("CONFIG", "SET", "slowlog-max-len", "1000000");
-        await server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        await server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "20");
         await server.ExecuteAsync("SLOWLOG", "RESET");
+        await server.ExecuteAsync("CONFIG", "RESETSTAT");
 
         var deadline = Stopwatch.StartNew();
         while ((await Task.WhenAll(keys.AllShards.Select(s => db.SortedSetLengthAsync(keys.Online(Role.Community, s))))).Sum() > 0)
@@ -114,6 +119,7 @@ static async Task<int> RunAsync(int users, int onlineSeconds)
 
         await server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "-1");
         var slowlog = (RedisResult[])(await server.ExecuteAsync("SLOWLOG", "GET", "-1"))!;
+        var commandStats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
 
         // Delays in ms, 3 significant digits, up to an hour; a negative one (clock rounding) counts as 0.
         var delays = new LongHistogram(3_600_000, 3);
@@ -165,6 +171,16 @@ static async Task<int> RunAsync(int users, int onlineSeconds)
             + ")");
         var longest = janitorCommands.Count == 0 ? 0 : janitorCommands.Max(c => c.Micros) / 1000.0;
         Presence.Benchmarks.BenchRows.Write(Console.Out, "janitor: longest sweep command", string.Create(CultureInfo.InvariantCulture, $"{longest:F2} ms"), "<= 5 ms", longest <= 5);
+        // cmdstat_evalsha:calls=N,usec=N,usec_per_call=N.NN,... (every client; the janitor's settles are nearly all of it).
+        foreach (var stat in new[] { "cmdstat_evalsha", "cmdstat_zrangebyscore", "cmdstat_zrange" })
+        {
+            if (commandStats.TryGetValue(stat, out var line))
+            {
+                Console.WriteLine($"  Redis CPU, {stat[8..]}: {line}");
+            }
+        }
+
+        Console.WriteLine("  janitor commands over 20 µs:");
         foreach (var group in janitorCommands.GroupBy(c => c.Name).OrderByDescending(g => g.Max(c => c.Micros)))
         {
             var sorted = group.Select(c => c.Micros / 1000.0).Order().ToArray();
