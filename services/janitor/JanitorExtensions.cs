@@ -38,6 +38,7 @@ public static class JanitorExtensions
         services.TryAddSingleton<Sweeper>();
         services.TryAddSingleton<DueTimes>();
         services.TryAddSingleton<UserExpiry>();
+        services.TryAddSingleton<ServerConfig>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
         services.AddNotifications(configuration);
         services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.Section)).ValidateOnStart();
