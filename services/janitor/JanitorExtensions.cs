@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Presence.Core;
 using Presence.Janitor.Engagement;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
@@ -32,10 +33,13 @@ public static class JanitorExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JanitorOptions>, JanitorOptionsValidator>());
         services.TryAddSingleton<JanitorMetrics>();
         services.TryAddSingleton<RedisOutageWatch>();
+        services.TryAddSingleton<LeaderLeaseStore>();
         services.TryAddSingleton<LeaderLease>();
         services.TryAddSingleton<UserCountGauge>();
         services.TryAddSingleton<Sweeper>();
+        services.TryAddSingleton<DueTimes>();
         services.TryAddSingleton<UserExpiry>();
+        services.TryAddSingleton<ServerConfig>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
         services.AddNotifications(configuration);
         services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.Section)).ValidateOnStart();

@@ -8,8 +8,9 @@ public sealed class JanitorOptions
     public const string Section = "Janitor";
 
     /// <summary>
-    /// How often the leader sweeps; a user is reported offline at most about this late. Half a second keeps the
-    /// offline-detection delay under a second (docs/benchmarks.md); an empty sweep is a few O(log N) range reads.
+    /// How often the leader runs a whole sweep (every kind); an empty one is a few O(log N) range reads. Between two,
+    /// it wakes when the first online-until passes and settles the online index alone (no sooner than a tenth of this
+    /// after the last sweep), so a user is reported offline within tens of milliseconds (docs/benchmarks.md).
     /// </summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 

@@ -116,8 +116,8 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
             // The sentinel: once the client stops, the janitor (past its hold) times the user out.
             await stopClient.CancelAsync();
             await client;
-            await Eventually.TrueAsync(
-                async () => (await j.TransitionsAsync(Role.Therapist, "t-rest")).Length >= 2, TimeSpan.FromSeconds(30), "t-rest timed out after it stopped");
+            await Poll.UntilAsync(
+                async () => (await j.TransitionsAsync(Role.Therapist, "t-rest")).Length >= 2, "t-rest timed out after it stopped", TimeSpan.FromSeconds(30));
         }
         finally
         {

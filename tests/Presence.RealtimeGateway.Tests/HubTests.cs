@@ -152,8 +152,8 @@ public sealed class HubTests(RedisServer redis)
         // The connection's principal is the token's user (subject and role) while it is valid.
         var joined = await hub.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-lapse" }, Ct);
         Assert.True(joined.NextHeartbeatSeconds > 0);
-        await Eventually.TrueAsync(() => Task.FromResult(hub.State == HubConnectionState.Disconnected), TimeSpan.FromSeconds(30),
-            "the hub connection closed after its token's expiry");
+        await Poll.UntilAsync(() => Task.FromResult(hub.State == HubConnectionState.Disconnected),
+            "the hub connection closed after its token's expiry", TimeSpan.FromSeconds(30));
     }
 
     [Fact]

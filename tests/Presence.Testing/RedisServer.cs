@@ -29,7 +29,7 @@ public sealed class RedisServer : IRedisBackend, IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Port = FreePort();
+        Port = ServiceProcess.FreePort();
         Directory.CreateDirectory(_directory);
         await StartAsync();
     }
@@ -166,12 +166,5 @@ public sealed class RedisServer : IRedisBackend, IAsyncLifetime
 
             await Task.Delay(50);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Presence.Chaos;
 using Presence.Core;
+using Presence.Testing;
 using StackExchange.Redis;
 
 // The chaos and soak run (docs/reliability.md, "Chaos and soak"): real service processes on free loopback ports,
@@ -28,19 +29,17 @@ foreach (var old in Directory.GetFiles(logDir, "*.log"))
     File.Delete(old);
 }
 
-var redisPort = Cluster.FreePort();
-var redis = new Service("redis", "redis-server",
+var redisPort = ServiceProcess.FreePort();
+var redis = new ServiceProcess("redis", "redis-server",
     ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", logDir],
-    [], Path.Combine(logDir, "redis.log"), null);
+    new Dictionary<string, string>(), Path.Combine(logDir, "redis.log"));
 cluster.Start(redis);
 
 var prefix = "chaos";
 var redisConnection = $"127.0.0.1:{redisPort},abortConnect=false,connectRetry=1,connectTimeout=2000";
-Dictionary<string, string> Env(int port) => new()
+var env = new Dictionary<string, string>
 {
     ["ConnectionStrings__redis"] = redisConnection,
-    ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-    ["ASPNETCORE_ENVIRONMENT"] = "Development",
     ["Logging__LogLevel__Default"] = "Warning",
     ["Presence__KeyPrefix"] = prefix,
     ["Presence__OnlineWindow"] = Settings.Span(settings.OnlineWindow),
@@ -55,22 +54,14 @@ Dictionary<string, string> Env(int port) => new()
     ["Janitor__LeaseDuration"] = Settings.Span(settings.JanitorLease),
 };
 
-Service Dotnet(string name, string project, string assembly)
-{
-    var port = Cluster.FreePort();
-    var dll = Path.Combine(root, "services", project, "bin", "Release", "net10.0", assembly + ".dll");
-    if (!File.Exists(dll))
-    {
-        throw new FileNotFoundException($"{dll} is missing: build Release first (./dev.sh chaos does).");
-    }
-
-    return new Service(name, "dotnet", [dll], Env(port), Path.Combine(logDir, name + ".log"), $"http://127.0.0.1:{port}");
-}
+// Release builds (./dev.sh chaos builds them), each on a free port, in Development.
+ServiceProcess Dotnet(string name, string project, string assembly) =>
+    ServiceProcess.Dotnet(name, ServiceProcess.ServiceAssembly(project, assembly, "Release", root), env, Path.Combine(logDir, name + ".log"));
 
 var api = Dotnet("heartbeat-api", "heartbeat-api", "Presence.HeartbeatApi");
 var gateways = new[] { Dotnet("gateway-1", "realtime-gateway", "Presence.RealtimeGateway"), Dotnet("gateway-2", "realtime-gateway", "Presence.RealtimeGateway") };
 var janitors = new[] { Dotnet("janitor-1", "janitor", "Presence.Janitor"), Dotnet("janitor-2", "janitor", "Presence.Janitor") };
-Service[] services = [api, .. gateways, .. janitors];
+ServiceProcess[] services = [api, .. gateways, .. janitors];
 var exit = 1;
 try
 {
@@ -81,10 +72,10 @@ try
 
     foreach (var service in services)
     {
-        await Cluster.WaitReadyAsync(service.ReadyUrl + "/health/ready", TimeSpan.FromSeconds(90));
+        await service.WaitReadyAsync(TimeSpan.FromSeconds(90), ct: cts.Token);
     }
 
-    Console.WriteLine($"services ready: redis :{redisPort}, {string.Join(", ", services.Select(s => $"{s.Name} {s.ReadyUrl}"))}; logs in {logDir}");
+    Console.WriteLine($"services ready: redis :{redisPort}, {string.Join(", ", services.Select(s => $"{s.Name} {s.BaseUrl}"))}; logs in {logDir}");
     using var admin = await ConnectionMultiplexer.ConnectAsync(redisConnection + ",allowAdmin=true");
     exit = await new Run(settings, cluster, admin, redis, api, gateways, janitors, prefix).ExecuteAsync(cts.Token);
 }

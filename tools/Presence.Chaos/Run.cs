@@ -1,5 +1,6 @@
 using System.Globalization;
 using Presence.Core;
+using Presence.Testing;
 using StackExchange.Redis;
 using Role = Presence.Core.Role;
 
@@ -10,7 +11,7 @@ internal sealed record Fault(string Name, DateTimeOffset Start, DateTimeOffset R
 
 /// <summary>One run: users, the fault schedule, then the report.</summary>
 internal sealed class Run(
-    Settings settings, Cluster cluster, ConnectionMultiplexer admin, Service redis, Service api, Service[] gateways, Service[] janitors, string prefix)
+    Settings settings, Cluster cluster, ConnectionMultiplexer admin, ServiceProcess redis, ServiceProcess api, ServiceProcess[] gateways, ServiceProcess[] janitors, string prefix)
 {
     private readonly List<Fault> _faults = [];
     private readonly Journal _journal = new();
@@ -29,7 +30,7 @@ internal sealed class Run(
             users.Add(new SimUser($"{(therapist ? "t" : "c")}-{i:D5}", therapist, hub, stopAt));
         }
 
-        var driver = new Driver(settings, _journal, api.ReadyUrl!, [.. gateways.Select(g => g.ReadyUrl + "/hubs/presence")]);
+        var driver = new Driver(settings, _journal, api.BaseUrl!, [.. gateways.Select(g => g.BaseUrl + "/hubs/presence")]);
         var ramp = TimeSpan.FromSeconds(Math.Min(15, settings.Duration.TotalSeconds / 10));
         Console.WriteLine($"load: {settings.Users} users ({users.Count(u => u.UsesHub)} hub with 2 connections, {users.Count(u => !u.UsesHub)} REST with 2 devices), "
                           + $"{users.Count(u => u.StopAt is not null)} stop for good; {settings.Duration.TotalSeconds:0} s");
@@ -77,36 +78,37 @@ internal sealed class Run(
         await FillMemoryAsync(ct);
     }
 
-    private async Task KillAndRestartAsync(string name, Service service, CancellationToken ct)
+    private async Task KillAndRestartAsync(string name, ServiceProcess service, CancellationToken ct)
     {
         var begin = DateTimeOffset.UtcNow;
-        Cluster.Kill(service);
+        service.Kill();
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
         cluster.Start(service);
         var repaired = DateTimeOffset.UtcNow;
         _faults.Add(new Fault(name, begin, repaired, RedisSide: false));
         try
         {
-            await Cluster.WaitReadyAsync(service.ReadyUrl + "/health/ready", TimeSpan.FromSeconds(60));
+            await service.WaitReadyAsync(TimeSpan.FromSeconds(60), ct: ct);
             Console.WriteLine($"{Stamp(begin)} {name}: restarted, ready after {(DateTimeOffset.UtcNow - begin).TotalSeconds:0.0} s");
         }
-        catch (TimeoutException ex)
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
         {
+            // Not ready in time, or exited at start: the report counts it among the processes that died.
             Console.WriteLine($"{Stamp(begin)} {name}: {ex.Message}");
         }
     }
 
-    private async Task PauseAsync(string name, Service service, TimeSpan length, bool redisSide, CancellationToken ct)
+    private async Task PauseAsync(string name, ServiceProcess service, TimeSpan length, bool redisSide, CancellationToken ct)
     {
         var begin = DateTimeOffset.UtcNow;
-        Cluster.Signal(service, "STOP");
+        service.Pause();
         try
         {
             await Task.Delay(length, ct);
         }
         finally
         {
-            Cluster.Signal(service, "CONT");
+            service.Resume();
         }
 
         _faults.Add(new Fault($"{name} {length.TotalSeconds:0} s", begin, DateTimeOffset.UtcNow, redisSide));
@@ -135,7 +137,7 @@ internal sealed class Run(
     }
 
     /// <summary>The janitor holding the lease: its token is <c>machine/pid/guid</c>.</summary>
-    private async Task<Service?> LeaderAsync()
+    private async Task<ServiceProcess?> LeaderAsync()
     {
         var token = (string?)await admin.GetDatabase().StringGetAsync(new PresenceKeys(prefix).JanitorLease);
         var parts = token?.Split('/');

@@ -11,7 +11,7 @@ namespace Presence.Janitor.Expiry;
 /// their TTL anyway, and the sweep's retention trim removes last-seen entries by score.
 /// </summary>
 internal sealed partial class KeyspaceEventsSetting(
-    IConnectionMultiplexer redis, RedisResilience resilience, IOptionsMonitor<JanitorOptions> options, ILogger<KeyspaceEventsSetting> logger)
+    ServerConfig config, IOptionsMonitor<JanitorOptions> options, ILogger<KeyspaceEventsSetting> logger)
 {
     public const string Parameter = "notify-keyspace-events";
 
@@ -23,33 +23,21 @@ internal sealed partial class KeyspaceEventsSetting(
     /// </summary>
     public async Task<bool> EnsureAsync(CancellationToken ct)
     {
-        var primaries = redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).ToList();
-        if (primaries.Count <= 1)
-        {
-            var db = redis.GetDatabase();
-            return await EnsureOnAsync((command, args) => db.ExecuteAsync(command, args), ct).ConfigureAwait(false);
-        }
-
         var all = true;
-        foreach (var server in primaries)
+        foreach (var primary in config.Primaries())
         {
-            all &= await EnsureOnAsync((command, args) => server.ExecuteAsync(command, args), ct).ConfigureAwait(false);
+            all &= await EnsureOnAsync(primary, ct).ConfigureAwait(false);
         }
 
         return all;
     }
 
-    private async Task<bool> EnsureOnAsync(Func<string, object[], Task<RedisResult>> execute, CancellationToken ct)
+    private async Task<bool> EnsureOnAsync(ServerConfigTarget primary, CancellationToken ct)
     {
-        // Sent with Execute: the multiplexer keeps admin mode off for everything else, and CONFIG GET/SET of this
-        // one parameter is the only admin command the janitor needs.
         string current;
         try
         {
-            var reply = await resilience.ExecuteAsync(
-                static (s, _) => s("CONFIG", ["GET", Parameter]), execute, idempotent: true, ct).ConfigureAwait(false);
-            var pairs = (RedisResult[])reply!;
-            current = pairs.Length >= 2 ? (string?)pairs[1] ?? string.Empty : string.Empty;
+            current = await config.GetAsync(primary, Parameter, ct).ConfigureAwait(false);
         }
         // Managed Redis renames CONFIG away (an ERR reply) or denies it to the ACL user (NOPERM, a refusal).
         catch (Exception ex) when (ex is RedisServerException || ex is RedisUnavailableException { Class: RedisErrorClass.NoPermission })
@@ -72,8 +60,7 @@ internal sealed partial class KeyspaceEventsSetting(
 
         try
         {
-            await resilience.ExecuteAsync(
-                static (s, _) => s.execute("CONFIG", ["SET", Parameter, s.wanted]), (execute, wanted), idempotent: true, ct).ConfigureAwait(false);
+            await config.SetAsync(primary, Parameter, wanted, ct).ConfigureAwait(false);
             LogConfigured(logger, Parameter, current, wanted);
             return true;
         }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.Janitor.Sweeping;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Leadership;
 
@@ -17,8 +16,7 @@ namespace Presence.Janitor.Leadership;
 /// </para>
 /// </summary>
 internal sealed partial class LeaderLease(
-    ScriptRunner scripts,
-    PresenceKeys keys,
+    LeaderLeaseStore store,
     IOptionsMonitor<JanitorOptions> options,
     JanitorMetrics metrics,
     RedisOutageWatch outages,
@@ -62,12 +60,10 @@ internal sealed partial class LeaderLease(
     {
         var o = options.CurrentValue;
         var sent = time.GetTimestamp();
-        long[] reply;
+        LeaseAttempt attempt;
         try
         {
-            var result = await scripts.RunAsync("janitor-lease", JanitorScripts.Lease, [keys.JanitorLease],
-                [Token, (long)o.LeaseDuration.TotalMilliseconds], idempotent: true, ct).ConfigureAwait(false);
-            reply = (long[])result!;
+            attempt = await store.AcquireOrRenewAsync(Token, o.LeaseDuration, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && outages.Note(ex))
         {
@@ -79,7 +75,7 @@ internal sealed partial class LeaderLease(
             return o.RenewInterval;
         }
 
-        if (reply[0] == 1)
+        if (attempt.Held)
         {
             Volatile.Write(ref _validUntil, sent + (long)(o.LeaseDuration.TotalSeconds * ValidityShare * time.TimestampFrequency));
             if (_leading)
@@ -99,8 +95,7 @@ internal sealed partial class LeaderLease(
 
         Volatile.Write(ref _validUntil, 0);
         NoteLossIfLapsed();
-        var remaining = reply[1];
-        return remaining switch
+        return attempt.HolderRemainingMs switch
         {
             // No TTL on the key (set by hand): it never lapses by itself, so look again at the renewal pace.
             -1 => o.RenewInterval,
@@ -108,7 +103,7 @@ internal sealed partial class LeaderLease(
             <= 0 => TimeSpan.FromMilliseconds(1),
             // Wake when the holder's lease would run out, but at least every renewal interval, so a released
             // lease is taken over quickly too.
-            _ => TimeSpan.FromMilliseconds(Math.Min(remaining + 1, o.RenewInterval.TotalMilliseconds)),
+            var remaining => TimeSpan.FromMilliseconds(Math.Min(remaining + 1, o.RenewInterval.TotalMilliseconds)),
         };
     }
 
@@ -125,9 +120,7 @@ internal sealed partial class LeaderLease(
         metrics.LeaderChange("released");
         try
         {
-            var released = (long)await scripts.RunAsync("janitor-lease-release", JanitorScripts.LeaseRelease, [keys.JanitorLease], [Token],
-                idempotent: true, ct).ConfigureAwait(false);
-            LogReleased(logger, released == 1);
+            LogReleased(logger, await store.ReleaseAsync(Token, ct).ConfigureAwait(false));
         }
         catch (Exception ex) when (RedisErrors.IsRedisFailure(ex)
             || (ex is OperationCanceledException && ct.IsCancellationRequested))

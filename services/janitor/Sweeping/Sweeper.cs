@@ -92,25 +92,13 @@ internal sealed class Sweeper(
         var started = time.GetTimestamp();
         NoteGap();
         var o = janitorOptions.CurrentValue;
-        long onlineRemoved = 0, transitions = 0, trimmed = 0, recentEnded = 0, lapsed = 0;
+        long transitions = 0, trimmed = 0, recentEnded = 0, lapsed = 0;
         var caughtUp = true;
 
         // Online first: it is the one a person waits for (the goal is about a second past the window).
-        var holdOnline = HoldingOnline;
-        if (holdOnline && !_heldOnline)
-        {
-            metrics.OnlineHoldStarted();
-        }
-
-        _heldOnline = holdOnline;
-        foreach (var role in holdOnline ? [] : Roles.All)
-        {
-            var (_, emitted, done) = await SettleDueAsync(DueIndex.Online, role, o, ct).ConfigureAwait(false);
-            onlineRemoved += emitted;
-            transitions += emitted;
-            caughtUp &= done;
-            metrics.Transitions(role, PresenceEventStatus.Recent, JanitorMetrics.KindOnline, emitted);
-        }
+        var (onlineRemoved, onlineDone) = await SweepOnlineAsync(o, ct).ConfigureAwait(false);
+        transitions += onlineRemoved;
+        caughtUp &= onlineDone;
 
         var (instances, lostLeft, instancesDone) = await RemoveLapsedInstancesAsync(o, ct).ConfigureAwait(false);
         transitions += lostLeft;
@@ -119,19 +107,25 @@ internal sealed class Sweeper(
 
         foreach (var role in Roles.All)
         {
-            var (_, ended, recentDone) = await SettleDueAsync(DueIndex.Recent, role, o, ct).ConfigureAwait(false);
+            var (ended, recentDone) = await SettleDueAsync(DueIndex.Recent, role, o, ct).ConfigureAwait(false);
             recentEnded += ended;
             transitions += ended;
             caughtUp &= recentDone;
             metrics.Transitions(role, PresenceEventStatus.Offline, JanitorMetrics.KindRecent, ended);
 
-            var (_, expired, availableDone) = await SettleDueAsync(DueIndex.Available, role, o, ct).ConfigureAwait(false);
+            var (expired, availableDone) = await SettleDueAsync(DueIndex.Available, role, o, ct).ConfigureAwait(false);
             lapsed += expired;
             transitions += expired;
             caughtUp &= availableDone;
             metrics.Transitions(role, PresenceReason.Expired, JanitorMetrics.KindAvailable, expired);
 
-            var (trimmedRole, trimDone) = await TrimLastSeenAsync(role, o, ct).ConfigureAwait(false);
+            var (trimmedRole, trimDone) = await InBatchesAsync(
+                async shard =>
+                {
+                    var removed = await store.TrimLastSeenAsync(role, shard, o.BatchSize, ct).ConfigureAwait(false);
+                    return (removed, removed);
+                },
+                o).ConfigureAwait(false);
             trimmed += trimmedRole;
             caughtUp &= trimDone;
         }
@@ -164,52 +158,85 @@ internal sealed class Sweeper(
         return report;
     }
 
-    /// <summary>Every shard of the role at once (docs/architecture.md, "Sweeps over shards"), each bounded on its own.</summary>
-    private async Task<(long Due, long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, JanitorOptions o, CancellationToken ct)
+    /// <summary>
+    /// Only the online index of every role: users whose online-until passed leave. The worker calls it between whole
+    /// ticks when someone's online-until comes before the next tick (<see cref="SweepWorker"/>).
+    /// </summary>
+    public async Task<(long Removed, bool CaughtUp)> SweepOnlineAsync(CancellationToken ct)
     {
-        var shards = await ShardFanOut.AllAsync(keys, shard => SettleDueAsync(index, role, shard, o, ct)).ConfigureAwait(false);
-        return (shards.Sum(s => s.Due), shards.Sum(s => s.Emitted), shards.All(s => s.Done));
+        try
+        {
+            return await SweepOnlineAsync(janitorOptions.CurrentValue, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && outages.Note(e))
+        {
+            throw;
+        }
     }
 
-    private async Task<(long Due, long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, int shard, JanitorOptions o, CancellationToken ct)
+    private async Task<(long Removed, bool CaughtUp)> SweepOnlineAsync(JanitorOptions o, CancellationToken ct)
     {
-        long dueCount = 0, emitted = 0;
-        for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
+        var hold = HoldingOnline;
+        if (hold && !_heldOnline)
         {
-            var due = await store.DueAsync(index, role, shard, o.BatchSize, ct).ConfigureAwait(false);
-            // Issued together: one pipelined round trip per batch; each settle is atomic and re-checks its score.
-            var settled = await Task.WhenAll(due.Where(UserId.IsValid).Select(id => store.SettleAsync(index, role, id, ct))).ConfigureAwait(false);
-            dueCount += due.Length;
-            emitted += settled.Count(s => s);
-            if (due.Length < o.BatchSize)
-            {
-                return (dueCount, emitted, true);
-            }
+            metrics.OnlineHoldStarted();
         }
 
-        return (dueCount, emitted, false);
-    }
-
-    private async Task<(long Trimmed, bool Done)> TrimLastSeenAsync(Role role, JanitorOptions o, CancellationToken ct)
-    {
-        var shards = await ShardFanOut.AllAsync(keys, shard => TrimLastSeenAsync(role, shard, o, ct)).ConfigureAwait(false);
-        return (shards.Sum(s => s.Trimmed), shards.All(s => s.Done));
-    }
-
-    private async Task<(long Trimmed, bool Done)> TrimLastSeenAsync(Role role, int shard, JanitorOptions o, CancellationToken ct)
-    {
-        long trimmed = 0;
-        for (var batch = 0; batch < o.MaxBatchesPerTick; batch++)
+        _heldOnline = hold;
+        if (hold)
         {
-            var removed = await store.TrimLastSeenAsync(role, shard, o.BatchSize, ct).ConfigureAwait(false);
-            trimmed += removed;
-            if (removed < o.BatchSize)
-            {
-                return (trimmed, true);
-            }
+            return (0, true);
         }
 
-        return (trimmed, false);
+        long removed = 0;
+        var caughtUp = true;
+        foreach (var role in Roles.All)
+        {
+            var (emitted, done) = await SettleDueAsync(DueIndex.Online, role, o, ct).ConfigureAwait(false);
+            removed += emitted;
+            caughtUp &= done;
+            metrics.Transitions(role, PresenceEventStatus.Recent, JanitorMetrics.KindOnline, emitted);
+        }
+
+        return (removed, caughtUp);
+    }
+
+    /// <summary>Users of the role due in <paramref name="index"/> settled, in batches; how many transitions were emitted.</summary>
+    private Task<(long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, JanitorOptions o, CancellationToken ct) =>
+        InBatchesAsync(
+            async shard =>
+            {
+                var due = await store.DueAsync(index, role, shard, o.BatchSize, ct).ConfigureAwait(false);
+                // Issued together: one pipelined round trip per batch; each settle is atomic and re-checks its score.
+                var settled = await Task.WhenAll(due.Where(UserId.IsValid).Select(id => store.SettleAsync(index, role, id, ct))).ConfigureAwait(false);
+                return (due.Length, settled.Count(s => s));
+            },
+            o);
+
+    /// <summary>
+    /// The sweep's one batch loop (docs/architecture.md, "Sweeps over shards"): every shard at once, each repeating
+    /// <paramref name="batch"/> until one takes fewer than <see cref="JanitorOptions.BatchSize"/> members (caught up) or
+    /// <see cref="JanitorOptions.MaxBatchesPerTick"/> is reached (the next tick goes on). A batch returns the members it
+    /// took and what it counted; the counts of every batch and shard are summed.
+    /// </summary>
+    private async Task<(long Counted, bool Done)> InBatchesAsync(Func<int, Task<(long Taken, long Counted)>> batch, JanitorOptions o)
+    {
+        var shards = await ShardFanOut.AllAsync(keys, async shard =>
+        {
+            long counted = 0;
+            for (var i = 0; i < o.MaxBatchesPerTick; i++)
+            {
+                var (taken, count) = await batch(shard).ConfigureAwait(false);
+                counted += count;
+                if (taken < o.BatchSize)
+                {
+                    return (counted, true);
+                }
+            }
+
+            return (counted, false);
+        }).ConfigureAwait(false);
+        return (shards.Sum(s => s.Item1), shards.All(s => s.Item2));
     }
 
     /// <summary>A gap since the last good tick (also one that opened inside this tick: a stall mid-tick) starts a new hold.</summary>
@@ -258,15 +285,13 @@ internal sealed class Sweeper(
         return (instances, left, lapsed.Length < o.BatchSize);
     }
 
-    /// <summary>Bucket counts per role, by score (the reader's counts: online, recent, available only).</summary>
-    private async Task<BucketCounts[]> CountAsync(CancellationToken ct)
+    /// <summary>Bucket counts per role, by score: the reader's counts, as the stats endpoint answers them.</summary>
+    private async Task<RoleCounts[]> CountAsync(CancellationToken ct)
     {
-        var counts = new BucketCounts[Roles.All.Count];
+        var counts = new RoleCounts[Roles.All.Count];
         for (var i = 0; i < counts.Length; i++)
         {
-            var role = Roles.All[i];
-            var c = await reader.CountAsync(role, ct).ConfigureAwait(false);
-            counts[i] = new BucketCounts(role, c.Online, c.Recent, c.Available);
+            counts[i] = new RoleCounts(Roles.All[i], await reader.CountAsync(Roles.All[i], ct).ConfigureAwait(false));
         }
 
         return counts;

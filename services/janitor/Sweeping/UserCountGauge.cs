@@ -5,8 +5,11 @@ using Presence.Janitor.Leadership;
 
 namespace Presence.Janitor.Sweeping;
 
-/// <summary>Users of one role per bucket, as counted by one sweep.</summary>
-internal readonly record struct BucketCounts(Role Role, long Online, long Recent, long Available);
+/// <summary>
+/// Users of one role per bucket, as one sweep counted them: the reader's <see cref="PresenceCounts"/> (the same
+/// definition and names as <c>GET /v1/presence/stats</c>, <see cref="PresenceReader.CountAsync"/>).
+/// </summary>
+internal readonly record struct RoleCounts(Role Role, PresenceCounts Counts);
 
 /// <summary>
 /// <c>presence.users</c> {role, bucket} and <c>presence.janitor.leader</c>. Only the leader reports user
@@ -15,7 +18,7 @@ internal readonly record struct BucketCounts(Role Role, long Online, long Recent
 /// </summary>
 internal sealed class UserCountGauge
 {
-    private IReadOnlyList<BucketCounts> _counts = [];
+    private IReadOnlyList<RoleCounts> _counts = [];
 
     public UserCountGauge(PresenceMetrics presence, LeaderLease lease)
     {
@@ -25,9 +28,9 @@ internal sealed class UserCountGauge
             description: "1 while this janitor replica holds the leader lease.");
     }
 
-    public IReadOnlyList<BucketCounts> Current => Volatile.Read(ref _counts);
+    public IReadOnlyList<RoleCounts> Current => Volatile.Read(ref _counts);
 
-    public void Publish(IReadOnlyList<BucketCounts> counts) => Volatile.Write(ref _counts, counts);
+    public void Publish(IReadOnlyList<RoleCounts> counts) => Volatile.Write(ref _counts, counts);
 
     private List<Measurement<long>> Observe(LeaderLease lease)
     {
@@ -40,9 +43,9 @@ internal sealed class UserCountGauge
         foreach (var c in Current)
         {
             var role = c.Role.Name();
-            measurements.Add(new Measurement<long>(c.Online, new TagList { { "role", role }, { "bucket", "online" } }));
-            measurements.Add(new Measurement<long>(c.Recent, new TagList { { "role", role }, { "bucket", "recent" } }));
-            measurements.Add(new Measurement<long>(c.Available, new TagList { { "role", role }, { "bucket", "available" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Online, new TagList { { "role", role }, { "bucket", "online" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Recent, new TagList { { "role", role }, { "bucket", "recent" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Available, new TagList { { "role", role }, { "bucket", "available" } }));
         }
 
         return measurements;
