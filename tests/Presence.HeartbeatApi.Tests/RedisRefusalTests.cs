@@ -4,11 +4,9 @@ namespace Presence.HeartbeatApi.Tests;
 /// A Redis that answers but refuses writes (OOM, MISCONF, READONLY) gets the same fast 503 problem with Retry-After
 /// as an outage, never a 500; once it accepts writes again, so does the API. Each test breaks its own server.
 /// </summary>
-public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
+public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(own.Server);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
