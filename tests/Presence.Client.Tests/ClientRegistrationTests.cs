@@ -3,11 +3,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace Presence.Client.Tests;
 
 /// <summary><c>services.AddPresenceClient(...)</c> against the real heartbeat-api and status-query: one token provider, asked per request.</summary>
-public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncLifetime
+public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly Stack _stack = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _stack.DisposeAsync();
 

@@ -4,15 +4,13 @@ namespace Presence.Client.Tests;
 /// <see cref="HeartbeatLoop"/> against the real heartbeat-api, the loop and the services on one fake clock: the loop's
 /// waits and the server's min interval move only when the test advances time, so nothing here sleeps.
 /// </summary>
-public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncLifetime
+public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly Stack _stack = new(redis, new Dictionary<string, string?>
     {
         ["Presence:HeartbeatInterval"] = "00:00:20",
         ["Presence:MinHeartbeatInterval"] = "00:00:05",
     });
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _stack.DisposeAsync();
 

@@ -4,11 +4,9 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace Presence.Client.Tests;
 
 /// <summary><see cref="PresenceHubClient"/> against the real gateway: watch, pushes, and a gateway restart.</summary>
-public sealed class HubClientTests(RedisServer redis) : IAsyncLifetime
+public sealed class HubClientTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly Stack _stack = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _stack.DisposeAsync();
 

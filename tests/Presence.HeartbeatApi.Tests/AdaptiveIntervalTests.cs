@@ -4,11 +4,9 @@ using Presence.Core.Intervals;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncLifetime
+public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

@@ -3,11 +3,9 @@ using System.Net.Http.Headers;
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>docs/architecture.md, "Failure behaviour": each bad input gets a problem-details 4xx and changes nothing in Redis.</summary>
-public sealed class BadInputTests(RedisServer redis) : IAsyncLifetime
+public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

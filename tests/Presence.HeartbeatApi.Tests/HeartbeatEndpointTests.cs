@@ -3,11 +3,9 @@ using System.Text.Json;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncLifetime
+public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

@@ -1,10 +1,8 @@
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class RateLimitTests(RedisServer redis) : IAsyncLifetime
+public sealed class RateLimitTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = CreateApp(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

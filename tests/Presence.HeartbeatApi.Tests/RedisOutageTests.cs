@@ -3,11 +3,9 @@ using System.Diagnostics;
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>Stops its own Redis (a class fixture), so the assembly's shared server is never touched; each test starts it again.</summary>
-public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
+public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(own.Server);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {

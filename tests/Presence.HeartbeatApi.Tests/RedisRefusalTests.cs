@@ -4,62 +4,28 @@ namespace Presence.HeartbeatApi.Tests;
 /// A Redis that answers but refuses writes (OOM, MISCONF, READONLY) gets the same fast 503 problem with Retry-After
 /// as an outage, never a 500; once it accepts writes again, so does the API. Each test breaks its own server.
 /// </summary>
-public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
+public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(own.Server);
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    [Fact]
-    public async Task Out_of_memory_under_noeviction_is_503_with_retry_after_then_recovers()
-    {
-        using var client = await ReadyAsync();
-        await own.Server.FillMemoryAsync();
-        try
-        {
-            await AssertRefusedAsync(client, "oom");
-        }
-        finally
-        {
-            await own.Server.FreeMemoryAsync();
-        }
-
-        await AssertRecoveredAsync(client);
-    }
-
-    [Fact]
-    public async Task Failed_persistence_MISCONF_is_503_with_retry_after_then_recovers()
-    {
-        using var client = await ReadyAsync();
-        await own.Server.BreakPersistenceAsync();
-        try
-        {
-            await AssertRefusedAsync(client, "misconf");
-        }
-        finally
-        {
-            await own.Server.RepairPersistenceAsync();
-        }
-
-        await AssertRecoveredAsync(client);
-    }
-
-    [Fact]
-    public async Task A_replica_answering_READONLY_is_503_with_retry_after_then_recovers_after_promotion()
+    [Theory]
+    [InlineData("oom")]       // full under noeviction
+    [InlineData("misconf")]   // a failed background save
+    [InlineData("readonly")]  // a replica, until it is promoted
+    public async Task A_refusing_redis_gives_503_with_retry_after_then_the_api_recovers(string fault)
     {
         using var client = await ReadyAsync();
         await using var primary = new RedisServer();
-        await primary.InitializeAsync();
-        await own.Server.MakeReplicaOfAsync(primary);
+        await own.Server.BreakAsync(fault, primary);
         try
         {
-            await AssertRefusedAsync(client, "readonly");
+            await AssertRefusedAsync(client, fault);
         }
         finally
         {
-            await own.Server.PromoteAsync();
+            await own.Server.RepairAsync(fault);
         }
 
         await AssertRecoveredAsync(client);

@@ -1,11 +1,9 @@
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>Uses a Redis of its own, so no other test can have loaded the scripts before the service starts.</summary>
-public sealed class ScriptPreloadTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncLifetime
+public sealed class ScriptPreloadTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(own.Server);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

@@ -4,11 +4,9 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class TelemetryTests(RedisServer redis) : IAsyncLifetime
+public sealed class TelemetryTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

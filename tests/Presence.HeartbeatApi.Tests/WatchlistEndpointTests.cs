@@ -4,13 +4,11 @@ using Presence.Core.Engagement;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncLifetime
+public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly HeartbeatApiFactory _app = new(redis);
 
     private EngagementKeys Keys => new(_app.Keys);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 

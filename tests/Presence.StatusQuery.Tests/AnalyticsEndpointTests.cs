@@ -4,11 +4,9 @@ using Presence.Core.Engagement;
 
 namespace Presence.StatusQuery.Tests;
 
-public sealed class AnalyticsEndpointTests(RedisServer redis) : IAsyncLifetime
+public sealed class AnalyticsEndpointTests(RedisServer redis) : IAsyncDisposable
 {
     private readonly StatusQueryApp _app = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
