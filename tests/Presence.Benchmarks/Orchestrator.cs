@@ -303,12 +303,12 @@ internal static class Orchestrator
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Presence.sln")))
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Presence.slnx")))
         {
             dir = dir.Parent;
         }
 
-        return dir?.FullName ?? throw new InvalidOperationException("Presence.sln not found above " + AppContext.BaseDirectory);
+        return dir?.FullName ?? throw new InvalidOperationException("Presence.slnx not found above " + AppContext.BaseDirectory);
     }
 
     private static int FreePort()
