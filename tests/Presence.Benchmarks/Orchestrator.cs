@@ -21,14 +21,9 @@ internal static class Orchestrator
     {
         var rounds = quick ? 2 : 5;
         var seconds = quick ? 5 : 15;
-        var root = FindRoot();
-        var logs = Directory.CreateDirectory(Path.Combine(root, ".artifacts", "bench")).FullName;
         var report = new Report(quick, rounds, seconds, Connections);
-
-        await using var redis = new RedisServer();
-        await redis.InitializeAsync();
-        await using var processes = new Processes();
-        var env = ServiceEnvironment(redis);
+        await using var bench = await Bench.StartAsync();
+        var (root, logs, redis, processes, env) = (bench.Root, bench.Logs, bench.Redis, bench.Processes, bench.Env);
 
         var boardFile = Path.Combine(logs, "board.json");
         var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, boardFile, logs);
@@ -93,14 +88,9 @@ internal static class Orchestrator
     {
         var rounds = quick ? 3 : 5;
         var seconds = quick ? 5 : 15;
-        var root = FindRoot();
-        var logs = Directory.CreateDirectory(Path.Combine(root, ".artifacts", "bench")).FullName;
         var report = new Report(quick, rounds, seconds, Connections);
-
-        await using var redis = new RedisServer();
-        await redis.InitializeAsync();
-        await using var processes = new Processes();
-        var env = ServiceEnvironment(redis);
+        await using var bench = await Bench.StartAsync();
+        var (root, logs, redis, processes, env) = (bench.Root, bench.Logs, bench.Redis, bench.Processes, bench.Env);
         var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, Path.Combine(logs, "board.json"), logs);
         var (tokens, script) = await TokensAsync(logs);
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
@@ -125,6 +115,33 @@ internal static class Orchestrator
         var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
         report.PrintRest(Console.Out, perHeartbeat);
         return 0;
+    }
+
+    /// <summary>What every mode of part 1 starts with: the repository, the log folder, Redis, the child processes and their settings.</summary>
+    private sealed class Bench(string root, RedisServer redis) : IAsyncDisposable
+    {
+        public string Root { get; } = root;
+
+        public string Logs { get; } = Directory.CreateDirectory(Path.Combine(root, ".artifacts", "bench")).FullName;
+
+        public RedisServer Redis { get; } = redis;
+
+        public Processes Processes { get; } = new();
+
+        public Dictionary<string, string> Env { get; } = ServiceEnvironment(redis);
+
+        public static async Task<Bench> StartAsync()
+        {
+            var redis = new RedisServer();
+            await redis.InitializeAsync();
+            return new Bench(FindRoot(), redis);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Processes.DisposeAsync();
+            await Redis.DisposeAsync();
+        }
     }
 
     /// <summary>
