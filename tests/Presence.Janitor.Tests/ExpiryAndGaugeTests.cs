@@ -23,7 +23,7 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist, "t-1"), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
-        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2", SessionRef.DefaultDevice).ToString(), Ct));
+        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Sessions(Role.Therapist, "t-2").ToString(), Ct));
         Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
     }
 

@@ -1,0 +1,55 @@
+#!lua
+-- The steady heartbeat: a session that is already in the user's sessions set beats again (docs/architecture.md,
+-- "The steady heartbeat"). Nothing changes state here and nothing is emitted; anything else answers {2} before
+-- writing anything, and the store sends the same heartbeat to presence.lua, which owns every transition.
+-- Why a member of the sessions set is enough: the set is emptied whenever the user leaves (every leave runs only
+-- when no session is live, after expired ones were dropped), a pending leave is set only on an empty set, and
+-- only presence.lua adds a session, making the user online as it does. So a session found here means the user is
+-- online with no leave pending, as presence.lua's own steady branch would find it.
+-- Every key is declared and lies under the user's shard hash tag: one slot on Redis Cluster.
+-- KEYS: 1 the user's sessions, 2 lastseen, 3 online, 4 user hash; with an availability flag: 5 available, 6 availuntil
+-- ARGV: 1 id, 2 session member, 3 now (unix ms), 4 session expires-at (now + the session's window),
+--       5 min interval ms (0 = none), 6 refresh period ms, 7 retention ms, 8 transport,
+--       9 available '' | '1' | '0', 10 availability TTL ms
+local last = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not last then return {2} end
+last = tonumber(last)
+local expires = tonumber(ARGV[4])
+local minInterval = tonumber(ARGV[5])
+-- The min interval reads the session's own score: expires-at minus the window is the last accepted beat, so the
+-- time since it is the difference of the two expiries.
+if minInterval > 0 then
+  local since = expires - last
+  if since < minInterval then return {0, math.min(minInterval, minInterval - since)} end
+end
+local id = ARGV[1]
+local lapse
+if ARGV[9] == '1' then
+  -- A renewal of an availability that is still on and has no explicit end that passed: no event, only a later lapse.
+  local now = tonumber(ARGV[3])
+  local was = redis.call('ZSCORE', KEYS[5], id)
+  if not was or tonumber(was) <= now then return {2} end
+  lapse = now + tonumber(ARGV[10])
+  local untilMs = redis.call('HGET', KEYS[6], id)
+  if untilMs then
+    untilMs = tonumber(untilMs)
+    if untilMs <= now then return {2} end
+    if untilMs < lapse then lapse = untilMs end
+  end
+elseif ARGV[9] == '0' then
+  if redis.call('ZSCORE', KEYS[5], id) then return {2} end
+end
+redis.call('ZADD', KEYS[1], 'GT', ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[3], id)
+redis.call('ZADD', KEYS[3], 'GT', ARGV[4], id)
+if lapse then redis.call('ZADD', KEYS[5], lapse, id) end
+-- The user hash and the TTLs are written on the first beat of each refresh period only (the period is short
+-- enough that they outlive every live session); the exact last activity is the last-seen score.
+local period = tonumber(ARGV[6])
+if math.floor(last / period) ~= math.floor(expires / period) then
+  redis.call('HSET', KEYS[4], 'lastActive', ARGV[3], 'lastHeartbeat', ARGV[3], 'transport', ARGV[8])
+  redis.call('PEXPIRE', KEYS[4], ARGV[7])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+end
+return {1, 0, 0}
