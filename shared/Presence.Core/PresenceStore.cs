@@ -227,7 +227,8 @@ public sealed class PresenceStore(
             scriptKeys[5] = keys.AvailableUntil(h.Role, shard);
         }
 
-        var args = SteadyArgs.Rent();
+        var argPool = withAvailability ? SteadyArgsWithAvailability : SteadyArgs;
+        var args = argPool.Rent();
         args[0] = h.UserId;
         args[1] = beat.Session.Member;
         args[2] = beat.NowMs;
@@ -235,13 +236,16 @@ public sealed class PresenceStore(
         args[4] = beat.MinInterval;
         args[5] = beat.RefreshPeriod;
         args[6] = beat.Retention;
-        args[7] = beat.Session.Transport.Name();
-        args[8] = beat.Available;
-        args[9] = beat.AvailabilityTtl;
+        if (withAvailability)
+        {
+            args[7] = beat.Available;
+            args[8] = beat.AvailabilityTtl;
+        }
+
         var values = (RedisResult[])(await scripts.RunAsync("heartbeat", PresenceScripts.Beat, scriptKeys, args, beat.Idempotent, ct).ConfigureAwait(false))!;
         // Back to the pools only after a completed call: one that failed may still be queued in the multiplexer.
         keyPool.Return(scriptKeys);
-        SteadyArgs.Return(args);
+        argPool.Return(args);
         return (long)values[0] == 2 ? null : values;
     }
 
@@ -308,7 +312,8 @@ public sealed class PresenceStore(
 
     private static readonly ExactArrayPool<RedisKey> SteadyKeys = new(4);
     private static readonly ExactArrayPool<RedisKey> SteadyKeysWithAvailability = new(6);
-    private static readonly ExactArrayPool<RedisValue> SteadyArgs = new(10);
+    private static readonly ExactArrayPool<RedisValue> SteadyArgs = new(7);
+    private static readonly ExactArrayPool<RedisValue> SteadyArgsWithAvailability = new(9);
 
     /// <summary>One heartbeat's values, shared by the steady and the full script call.</summary>
     private readonly record struct Beat(Heartbeat Heartbeat, SessionRef Session, long NowMs, PresenceOptions Options)

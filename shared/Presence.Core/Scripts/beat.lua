@@ -7,11 +7,13 @@
 -- only presence.lua adds a session, making the user online as it does. So a session found here means the user is
 -- online with no leave pending, as presence.lua's own steady branch would find it.
 -- Every key is declared and lies under the user's shard hash tag: one slot on Redis Cluster.
+-- Each key and argument costs Redis time on every call, so only a flag that is given is passed.
 -- KEYS: 1 the user's sessions, 2 lastseen, 3 online, 4 user hash; with an availability flag: 5 available, 6 availuntil
--- ARGV: 1 id, 2 session member, 3 now (unix ms), 4 session expires-at (now + the session's window),
---       5 min interval ms (0 = none), 6 refresh period ms, 7 retention ms, 8 transport,
---       9 available '' | '1' | '0', 10 availability TTL ms
-local last = redis.call('ZSCORE', KEYS[1], ARGV[2])
+-- ARGV: 1 id, 2 session member ('rest:...' or 'hub:...'), 3 now (unix ms), 4 session expires-at (now + the session's
+--       window), 5 min interval ms (0 = none), 6 refresh period ms, 7 retention ms;
+--       with an availability flag: 8 available '1' | '0', 9 availability TTL ms
+local call = redis.call
+local last = call('ZSCORE', KEYS[1], ARGV[2])
 if not last then return {2} end
 last = tonumber(last)
 local expires = tonumber(ARGV[4])
@@ -24,32 +26,34 @@ if minInterval > 0 then
 end
 local id = ARGV[1]
 local lapse
-if ARGV[9] == '1' then
+if ARGV[8] == '1' then
   -- A renewal of an availability that is still on and has no explicit end that passed: no event, only a later lapse.
   local now = tonumber(ARGV[3])
-  local was = redis.call('ZSCORE', KEYS[5], id)
+  local was = call('ZSCORE', KEYS[5], id)
   if not was or tonumber(was) <= now then return {2} end
-  lapse = now + tonumber(ARGV[10])
-  local untilMs = redis.call('HGET', KEYS[6], id)
+  lapse = now + tonumber(ARGV[9])
+  local untilMs = call('HGET', KEYS[6], id)
   if untilMs then
     untilMs = tonumber(untilMs)
     if untilMs <= now then return {2} end
     if untilMs < lapse then lapse = untilMs end
   end
-elseif ARGV[9] == '0' then
-  if redis.call('ZSCORE', KEYS[5], id) then return {2} end
+elseif ARGV[8] == '0' then
+  if call('ZSCORE', KEYS[5], id) then return {2} end
 end
-redis.call('ZADD', KEYS[1], 'GT', ARGV[4], ARGV[2])
-redis.call('ZADD', KEYS[2], 'GT', ARGV[3], id)
-redis.call('ZADD', KEYS[3], 'GT', ARGV[4], id)
-if lapse then redis.call('ZADD', KEYS[5], lapse, id) end
+call('ZADD', KEYS[1], 'GT', ARGV[4], ARGV[2])
+call('ZADD', KEYS[2], 'GT', ARGV[3], id)
+call('ZADD', KEYS[3], 'GT', ARGV[4], id)
+if lapse then call('ZADD', KEYS[5], lapse, id) end
 -- The user hash and the TTLs are written on the first beat of each refresh period only (the period is short
 -- enough that they outlive every live session); the exact last activity is the last-seen score.
 local period = tonumber(ARGV[6])
 if math.floor(last / period) ~= math.floor(expires / period) then
-  redis.call('HSET', KEYS[4], 'lastActive', ARGV[3], 'lastHeartbeat', ARGV[3], 'transport', ARGV[8])
-  redis.call('PEXPIRE', KEYS[4], ARGV[7])
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  local transport = 'rest'
+  if string.sub(ARGV[2], 1, 4) == 'hub:' then transport = 'hub' end
+  call('HSET', KEYS[4], 'lastActive', ARGV[3], 'lastHeartbeat', ARGV[3], 'transport', transport)
+  call('PEXPIRE', KEYS[4], ARGV[7])
+  call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+  call('PEXPIRE', KEYS[1], ARGV[7])
 end
 return {1, 0, 0}
