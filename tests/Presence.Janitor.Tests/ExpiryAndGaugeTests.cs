@@ -33,7 +33,9 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         await using var j = new JanitorHarness(redis);
         await j.BeatAsync(Role.Community, "c-1");
         var key = j.Keys.User(Role.Community, "c-1");
-        await j.Db.KeyDeleteAsync(key);
+        // The retention TTL takes the user hash and the sessions set together: every beat that sets one sets the other
+        // (docs/architecture.md, "The steady heartbeat").
+        await j.Db.KeyDeleteAsync([key, j.Keys.Sessions(Role.Community, "c-1")]);
         j.Fake.Advance(TimeSpan.FromMinutes(1));
         await j.BeatAsync(Role.Community, "c-1");
 
