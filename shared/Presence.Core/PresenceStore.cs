@@ -252,7 +252,7 @@ public sealed class PresenceStore(
     private async Task<RedisResult[]> FullBeatAsync(Beat beat, CancellationToken ct)
     {
         var h = beat.Heartbeat;
-        var args = Args("beat", h.Role, h.UserId, beat.NowMs, options.CurrentValue);
+        var args = Args("beat", h.Role, h.UserId, beat.NowMs, beat.Options);
         args[7] = beat.Session.Member;
         args[8] = beat.ExpiresAt;
         args[9] = beat.MinInterval;
