@@ -180,9 +180,6 @@ public sealed class PresenceKeys
 
     public RedisKey User(Role role, string id) => Of(role, ShardOf(id)).Tag + ":user:" + id;
 
-    /// <summary>The REST min-interval guard of one device of a user.</summary>
-    public RedisKey Throttle(Role role, string id, string device) => Of(role, ShardOf(id)).Tag + ":throttle:" + id + "|" + device;
-
     /// <summary>ZSET of one user's sessions (<c>rest:{device}</c>, <c>hub:{connection}</c>), score = expires-at (unix ms).</summary>
     public RedisKey Sessions(Role role, string id) => Of(role, ShardOf(id)).Tag + ":sessions:" + id;
 

@@ -17,12 +17,15 @@ public readonly record struct SessionRef(HeartbeatTransport Transport, string Na
     /// <summary>The REST session of a client that names no device.</summary>
     public const string DefaultDevice = "default";
 
+    private const string DefaultRestMember = "rest:" + DefaultDevice;
+
     public static SessionRef Rest(string? device) => new(HeartbeatTransport.Rest, device ?? DefaultDevice);
 
     public static SessionRef Hub(string instanceId, string connectionId) => new(HeartbeatTransport.Hub, connectionId, instanceId);
 
     /// <summary>The member in the user's sessions set.</summary>
-    public string Member => (Transport == HeartbeatTransport.Hub ? "hub:" : "rest:") + Name;
+    public string Member => Transport == HeartbeatTransport.Hub ? "hub:" + Name
+        : Name == DefaultDevice ? DefaultRestMember : "rest:" + Name;
 
     /// <summary>The entry in the gateway instance's set, for hub sessions.</summary>
     public string InstanceEntry(string userId) => Transport == HeartbeatTransport.Hub ? userId + ConnectionStore.Separator + Name : string.Empty;
@@ -76,8 +79,10 @@ public enum DueIndex
 
 /// <summary>
 /// The one writer of presence state (docs/architecture.md, "Presence model"). Every operation is one call of the
-/// presence script, one round trip, over one user's keys and the indexes of the user's shard (one hash tag). Ids are validated here too,
-/// so nothing unchecked reaches a key.
+/// presence script, one round trip, over one user's keys and the indexes of the user's shard (one hash tag). A
+/// heartbeat of a session already known goes to the short steady script first, and to the presence script only when
+/// it changes state (docs/architecture.md, "The steady heartbeat"). Ids are validated here too, so nothing unchecked
+/// reaches a key.
 /// </summary>
 public sealed class PresenceStore(
     IConnectionMultiplexer redis,
@@ -96,21 +101,13 @@ public sealed class PresenceStore(
         var nowMs = now.ToUnixTimeMilliseconds();
         var session = heartbeat.Session ?? (heartbeat.Transport == HeartbeatTransport.Hub ? SessionRef.Hub("local", "default") : SessionRef.Rest(null));
         EnsureValidName(session.Name);
-        var window = session.Transport == HeartbeatTransport.Hub ? o.StaleConnection : o.OnlineWindow;
-        var args = Args("beat", heartbeat.Role, heartbeat.UserId, nowMs, o);
-        args[7] = session.Member;
-        args[8] = nowMs + (long)window.TotalMilliseconds;
-        // The min interval guards REST only; hub heartbeats are limited per connection by the gateway.
-        args[9] = session.Transport == HeartbeatTransport.Rest ? (long)o.MinHeartbeatInterval.TotalMilliseconds : 0;
-        args[10] = session.Transport.Name();
-        args[11] = heartbeat.Available switch { true => "1", false => "0", null => RedisValue.EmptyString };
-        args[14] = session.InstanceEntry(heartbeat.UserId);
-        args[15] = heartbeat.Reason;
-        args[16] = heartbeat.Specialties is { } list ? "=" + string.Join(',', list) : RedisValue.EmptyString;
+        var beat = new Beat(heartbeat, session, nowMs, o);
 
-        // A REST heartbeat is not retried: a retry of one that did land would be refused by its own throttle.
-        var values = (RedisResult[])(await RunAsync("heartbeat", heartbeat.Role, heartbeat.UserId, session, args,
-            idempotent: session.Transport == HeartbeatTransport.Hub, ct).ConfigureAwait(false))!;
+        // A join or new specialties always change state: those go to the presence script at once.
+        var values = heartbeat.Specialties is null && heartbeat.Reason != PresenceReason.Join
+            ? await SteadyBeatAsync(beat, ct).ConfigureAwait(false)
+            : null;
+        values ??= await FullBeatAsync(beat, ct).ConfigureAwait(false);
         var accepted = (long)values[0] == 1;
         metrics.Heartbeat(heartbeat.Role, session.Transport, accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
         return accepted
@@ -143,18 +140,18 @@ public sealed class PresenceStore(
 
     /// <summary>
     /// A REST sign-off of one device (null: the default session): that session ends; when it was the user's last, the
-    /// user leaves after the leave grace. The device's throttle is cleared so logging straight back in is not refused.
+    /// user leaves after the leave grace. The min interval goes with the session, so logging straight back in is not refused.
     /// </summary>
     public Task<SessionEndOutcome> SignOffAsync(Role role, string userId, string? device = null, CancellationToken ct = default) =>
-        EndAsync("end", "signoff", role, userId, SessionRef.Rest(device), clearThrottle: true, PresenceReason.SignOff, ct);
+        EndAsync("end", "signoff", role, userId, SessionRef.Rest(device), PresenceReason.SignOff, ct);
 
     /// <summary>A hub connection closed: its session ends; when it was the user's last, the user leaves after the leave grace.</summary>
     public Task<SessionEndOutcome> CloseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
-        EndAsync("end", "close", role, userId, SessionRef.Hub(instanceId, connectionId), clearThrottle: false, PresenceReason.SignOff, ct);
+        EndAsync("end", "close", role, userId, SessionRef.Hub(instanceId, connectionId), PresenceReason.SignOff, ct);
 
     /// <summary>A hub connection was lost with its gateway instance: its session ends; when it was the last, the user leaves now.</summary>
     public Task<SessionEndOutcome> LoseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
-        EndAsync("drop", "lose", role, userId, SessionRef.Hub(instanceId, connectionId), clearThrottle: false, PresenceReason.LostInstance, ct);
+        EndAsync("drop", "lose", role, userId, SessionRef.Hub(instanceId, connectionId), PresenceReason.LostInstance, ct);
 
     /// <summary>Users of one shard of a role due in one index at the current time (a bounded batch, by score).</summary>
     public async Task<string[]> DueAsync(DueIndex index, Role role, int shard, int limit, CancellationToken ct = default)
@@ -210,8 +207,66 @@ public sealed class PresenceStore(
             [userId], idempotent: true, ct).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>
+    /// The steady heartbeat (docs/architecture.md, "The steady heartbeat"): beat.lua with the few keys and arguments
+    /// it needs, from arrays reused across calls. Null when the heartbeat changes state (nothing was written).
+    /// </summary>
+    private async Task<RedisResult[]?> SteadyBeatAsync(Beat beat, CancellationToken ct)
+    {
+        var h = beat.Heartbeat;
+        var withAvailability = h.Available is not null;
+        var shard = keys.ShardOf(h.UserId);
+        var keyPool = withAvailability ? SteadyKeysWithAvailability : SteadyKeys;
+        var scriptKeys = keyPool.Rent();
+        scriptKeys[0] = keys.Sessions(h.Role, h.UserId);
+        scriptKeys[1] = keys.LastSeen(h.Role, shard);
+        scriptKeys[2] = keys.Online(h.Role, shard);
+        scriptKeys[3] = keys.User(h.Role, h.UserId);
+        if (withAvailability)
+        {
+            scriptKeys[4] = keys.Available(h.Role, shard);
+            scriptKeys[5] = keys.AvailableUntil(h.Role, shard);
+        }
+
+        var argPool = withAvailability ? SteadyArgsWithAvailability : SteadyArgs;
+        var args = argPool.Rent();
+        args[0] = h.UserId;
+        args[1] = beat.Session.Member;
+        args[2] = beat.NowMs;
+        args[3] = beat.ExpiresAt;
+        args[4] = beat.MinInterval;
+        args[5] = beat.RefreshPeriod;
+        args[6] = beat.Retention;
+        if (withAvailability)
+        {
+            args[7] = beat.Available;
+            args[8] = beat.AvailabilityTtl;
+        }
+
+        var values = (RedisResult[])(await scripts.RunAsync("heartbeat", PresenceScripts.Beat, scriptKeys, args, beat.Idempotent, ct).ConfigureAwait(false))!;
+        // Back to the pools only after a completed call: one that failed may still be queued in the multiplexer.
+        keyPool.Return(scriptKeys);
+        argPool.Return(args);
+        return (long)values[0] == 2 ? null : values;
+    }
+
+    private async Task<RedisResult[]> FullBeatAsync(Beat beat, CancellationToken ct)
+    {
+        var h = beat.Heartbeat;
+        var args = Args("beat", h.Role, h.UserId, beat.NowMs, beat.Options);
+        args[7] = beat.Session.Member;
+        args[8] = beat.ExpiresAt;
+        args[9] = beat.MinInterval;
+        args[10] = beat.Session.Transport.Name();
+        args[11] = beat.Available;
+        args[14] = beat.Session.InstanceEntry(h.UserId);
+        args[15] = h.Reason;
+        args[16] = h.Specialties is { } list ? "=" + string.Join(',', list) : RedisValue.EmptyString;
+        return (RedisResult[])(await RunAsync("heartbeat-full", h.Role, h.UserId, beat.Session, args, beat.Idempotent, ct).ConfigureAwait(false))!;
+    }
+
     private async Task<SessionEndOutcome> EndAsync(
-        string op, string operation, Role role, string userId, SessionRef session, bool clearThrottle, string reason, CancellationToken ct)
+        string op, string operation, Role role, string userId, SessionRef session, string reason, CancellationToken ct)
     {
         UserId.EnsureValid(userId);
         EnsureValidName(session.Name);
@@ -219,7 +274,6 @@ public sealed class PresenceStore(
         var args = Args(op, role, userId, time.GetUtcNow().ToUnixTimeMilliseconds(), o);
         args[7] = session.Member;
         args[8] = (long)o.LeaveGrace.TotalMilliseconds;
-        args[9] = clearThrottle ? "1" : "0";
         args[14] = session.InstanceEntry(userId);
         args[15] = reason;
         // Removals converge (ZREM/SREM of the same members; a second leave is refused by ZREM), so they may be retried.
@@ -252,11 +306,41 @@ public sealed class PresenceStore(
         [
             keys.LastSeen(role, shard), keys.Online(role, shard), keys.Recent(role, shard), keys.Available(role, shard),
             keys.AvailableUntil(role, shard), keys.Specialties(role, shard), keys.Versions(role, shard), keys.User(role, userId),
-            keys.Sessions(role, userId), keys.Events(role, shard),
-            keys.Throttle(role, userId, session.Transport == HeartbeatTransport.Rest ? session.Name : SessionRef.DefaultDevice),
-            keys.InstanceConnections(role, shard, session.InstanceId ?? "none"), keys.Board(role, shard),
+            keys.Sessions(role, userId), keys.Events(role, shard), keys.InstanceConnections(role, shard, session.InstanceId ?? "none"),
+            keys.Board(role, shard),
         ];
         return scripts.RunAsync(operation, PresenceScripts.Presence, scriptKeys, args, idempotent, ct);
+    }
+
+    private static readonly ExactArrayPool<RedisKey> SteadyKeys = new(4);
+    private static readonly ExactArrayPool<RedisKey> SteadyKeysWithAvailability = new(6);
+    private static readonly ExactArrayPool<RedisValue> SteadyArgs = new(7);
+    private static readonly ExactArrayPool<RedisValue> SteadyArgsWithAvailability = new(9);
+
+    /// <summary>One heartbeat's values, shared by the steady and the full script call.</summary>
+    private readonly record struct Beat(Heartbeat Heartbeat, SessionRef Session, long NowMs, PresenceOptions Options)
+    {
+        private long Window => (long)(Session.Transport == HeartbeatTransport.Hub ? Options.StaleConnection : Options.OnlineWindow).TotalMilliseconds;
+
+        public long ExpiresAt => NowMs + Window;
+
+        /// <summary>The min interval guards REST only; hub heartbeats are limited per connection by the gateway.</summary>
+        public long MinInterval => Session.Transport == HeartbeatTransport.Rest ? (long)Options.MinHeartbeatInterval.TotalMilliseconds : 0;
+
+        public long Retention => (long)Options.Retention.TotalMilliseconds;
+
+        /// <summary>
+        /// How often a steady session rewrites the user hash and the TTLs: a sixteenth of the retention, and never so long
+        /// that the keys could expire before the session does (retention minus the session's window).
+        /// </summary>
+        public long RefreshPeriod => Math.Max(1, Math.Min(Retention / 16, Retention - Window));
+
+        public RedisValue Available => Heartbeat.Available switch { true => "1", false => "0", null => RedisValue.EmptyString };
+
+        public long AvailabilityTtl => (long)Options.AvailabilityTtl.TotalMilliseconds;
+
+        /// <summary>A REST heartbeat is not retried: a retry of one that did land would be refused by its own min interval.</summary>
+        public bool Idempotent => Session.Transport == HeartbeatTransport.Hub;
     }
 
     private static void EnsureValidName(string name)

@@ -69,7 +69,7 @@ internal static class Orchestrator
         var cost = await new StoreClient(redis, new Dictionary<string, string?> { ["Presence:MinHeartbeatInterval"] = "00:00:00.010" })
             .HeartbeatCostAsync(users: quick ? 5_000 : 20_000, rounds: 5);
         report.HeartbeatCost(cost.ScriptUsec, cost.ZaddUsec, cost.AllocatedBytes);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat script {cost.ScriptUsec:F2} us/call vs ZADD {cost.ZaddUsec:F2} us/call; store client {cost.AllocatedBytes:F0} B per heartbeat"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat scripts {cost.ScriptUsec:F2} us per heartbeat vs ZADD {cost.ZaddUsec:F2} us/call; store client {cost.AllocatedBytes:F0} B per heartbeat"));
         var rebuild10k = await store.BoardRebuildMsAsync(10_000);
         var rebuild100k = await store.BoardRebuildMsAsync(100_000);
         var memory = await store.MemoryPerUserAsync(100_000);

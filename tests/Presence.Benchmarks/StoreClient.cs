@@ -107,7 +107,8 @@ internal sealed class StoreClient
 
     /// <summary>
     /// Redis CPU of the steady-state REST heartbeat against a plain <c>ZADD</c>, both from <c>INFO commandstats</c>
-    /// (<c>usec</c> delta over <c>calls</c> delta) in the same run, and the bytes this process allocates per store
+    /// (the scripts' <c>usec</c> delta over the heartbeats sent; the <c>ZADD</c>'s over its calls), medians of alternating
+    /// rounds in the same run, and the bytes this process allocates per store
     /// heartbeat (client side: argument and key arrays, StackExchange.Redis, the resilience pipeline, metrics).
     /// Every user is online already (the came-online beat is the rare case); the store's min interval must be
     /// below the time between two rounds.
@@ -133,33 +134,53 @@ internal sealed class StoreClient
         await BeatAllAsync(); // came online
         await Task.Delay(50);
         await BeatAllAsync(); // warm-up of the steady state (JIT, pools)
-        var before = await CommandStatsAsync(server);
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        // Rounds of heartbeats and rounds of plain ZADDs alternate, and the medians are compared, so both see the same
+        // load: on a shared machine a longer script is preempted more often, and a load swing would land on one side.
+        var db = _redis.Client.GetDatabase();
+        var scriptRounds = new List<double>();
+        var zaddRounds = new List<double>();
+        long allocated = 0;
         var accepted = 0;
         for (var r = 0; r < rounds; r++)
         {
             await Task.Delay(50);
+            var before = await CommandStatsAsync(server);
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             accepted += await BeatAllAsync();
-        }
+            allocated += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            var after = await CommandStatsAsync(server);
+            // Per heartbeat, not per call: a heartbeat that changes state makes a second call (the full script); both count.
+            scriptRounds.Add((Delta(before, after, "evalsha").Usec + Delta(before, after, "eval").Usec) / (double)users);
 
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        var after = await CommandStatsAsync(server);
-        var script = (after["evalsha"].Usec - before["evalsha"].Usec) / (double)Math.Max(1, after["evalsha"].Calls - before["evalsha"].Calls);
-        // Scripts count their inner commands too, so the plain ZADD gets a window of its own, right after.
-        var db = _redis.Client.GetDatabase();
-        var zaddBefore = await CommandStatsAsync(server);
-        for (var r = 0; r < rounds; r++)
-        {
+            // Scripts count their inner commands too, so the plain ZADD gets windows of its own.
+            before = after;
             for (var start = 0; start < users; start += Parallel)
             {
                 await Task.WhenAll(Enumerable.Range(start, Math.Min(Parallel, users - start))
                     .Select(i => db.SortedSetAddAsync("zadd-baseline", "cost-" + i, r)));
             }
+
+            after = await CommandStatsAsync(server);
+            var zadds = Delta(before, after, "zadd");
+            zaddRounds.Add(zadds.Usec / (double)Math.Max(1, zadds.Calls));
         }
 
-        var zaddAfter = await CommandStatsAsync(server);
-        var zadd = (zaddAfter["zadd"].Usec - zaddBefore["zadd"].Usec) / (double)Math.Max(1, zaddAfter["zadd"].Calls - zaddBefore["zadd"].Calls);
+        var script = Median(scriptRounds);
+        var zadd = Median(zaddRounds);
         return (script, zadd, (double)allocated / Math.Max(1, accepted), accepted);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static (long Calls, long Usec) Delta(Dictionary<string, (long Calls, long Usec)> before, Dictionary<string, (long Calls, long Usec)> after, string command)
+    {
+        var b = before.GetValueOrDefault(command);
+        var a = after.GetValueOrDefault(command);
+        return (a.Calls - b.Calls, a.Usec - b.Usec);
     }
 
     private static async Task<Dictionary<string, (long Calls, long Usec)>> CommandStatsAsync(IServer server)

@@ -36,6 +36,23 @@ public abstract class BackendTests(IRedisBackend redis)
     }
 
     [Fact]
+    public async Task A_steady_hub_heartbeat_renews_availability_in_the_users_slot_without_an_event()
+    {
+        await using var core = new CoreServices(redis);
+        var beat = new Heartbeat(Role.Therapist, "t-steady", HeartbeatTransport.Hub, Available: true);
+        Assert.True((await core.Store.HeartbeatAsync(beat, Ct)).CameOnline);
+        core.Time.Advance(TimeSpan.FromSeconds(30));
+
+        var again = await core.Store.HeartbeatAsync(beat, Ct);
+
+        Assert.True(again.Accepted);
+        Assert.Equal(0, again.Ver);
+        var lapse = core.Time.GetUtcNow() + core.Options.AvailabilityTtl;
+        Assert.Equal(lapse.ToUnixTimeMilliseconds(), (long)(await redis.Database.SortedSetScoreAsync(core.Keys.Available(Role.Therapist, "t-steady"), "t-steady"))!);
+        Assert.Single(await redis.Database.AllEventsAsync(core.Keys, Role.Therapist));
+    }
+
+    [Fact]
     public async Task The_board_lists_online_then_recent_then_available_with_counts()
     {
         await using var core = new CoreServices(redis);
@@ -153,6 +170,6 @@ public sealed class BackendOnClusterTests(RedisCluster cluster) : BackendTests(c
         Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.User(Role.Therapist, "t-1")));
         Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Sessions(Role.Therapist, "t-1")));
         Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Events(Role.Therapist, "t-1")));
-        Assert.Equal(RedisCluster.HashSlot(core.Keys.Online(Role.Therapist, "t-1").ToString()), RedisCluster.HashSlot(core.Keys.Throttle(Role.Therapist, "t-1", "phone").ToString()));
+        Assert.Equal(RedisCluster.HashSlot(core.Keys.Online(Role.Therapist, "t-1").ToString()), RedisCluster.HashSlot(core.Keys.Sessions(Role.Therapist, "t-1").ToString()));
     }
 }

@@ -45,7 +45,6 @@ public sealed class ModelTests
         Assert.Equal("presence:{" + c1 + "}:online", keys.Online(Role.Community, 4).ToString());
         Assert.Equal("presence:{" + t1 + "}:available", keys.Available(Role.Therapist, 1).ToString());
         Assert.Equal("presence:{" + t1 + "}:user:t-1", keys.User(Role.Therapist, "t-1").ToString());
-        Assert.Equal("presence:{" + c1 + "}:throttle:c-1|phone", keys.Throttle(Role.Community, "c-1", "phone").ToString());
         Assert.Equal("presence:{" + c1 + "}:sessions:c-1", keys.Sessions(Role.Community, "c-1").ToString());
         Assert.Equal("presence:{" + t1 + "}:recent", keys.Recent(Role.Therapist, 1).ToString());
         Assert.Equal("presence:{" + t1 + "}:versions", keys.Versions(Role.Therapist, 1).ToString());

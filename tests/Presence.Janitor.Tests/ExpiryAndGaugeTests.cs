@@ -21,7 +21,7 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         Assert.True(await j.Db.HashExistsAsync(j.Keys.Board(Role.Therapist, "t-2"), "t-2"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist, "t-1"), "t-1"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
-        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Throttle(Role.Therapist, "t-2", SessionRef.DefaultDevice).ToString(), Ct));
+        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Sessions(Role.Therapist, "t-2").ToString(), Ct));
         Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
     }
 
@@ -31,7 +31,9 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         await using var j = new JanitorHarness(redis);
         await j.BeatAsync(Role.Community, "c-1");
         var key = j.Keys.User(Role.Community, "c-1");
-        await j.Db.KeyDeleteAsync(key);
+        // The retention TTL takes the user hash and the sessions set together: every beat that sets one sets the other
+        // (docs/architecture.md, "The steady heartbeat").
+        await j.Db.KeyDeleteAsync([key, j.Keys.Sessions(Role.Community, "c-1")]);
         j.Fake.Advance(TimeSpan.FromMinutes(1));
         await j.BeatAsync(Role.Community, "c-1");
 

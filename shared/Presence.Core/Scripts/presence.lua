@@ -4,13 +4,14 @@
 -- Every change of one user's presence, one round trip (docs/architecture.md, "Presence model").
 -- One script with an operation argument, so the state rules and the event format are written once.
 -- Every key is one user's or an index of that user's shard, all under the shard's hash tag: one slot on Redis Cluster.
+-- The steady heartbeat of a session already known has a short script of its own, beat.lua; it sends every other
+-- heartbeat here (docs/architecture.md, "The steady heartbeat").
 -- KEYS: 1 lastseen, 2 online (online-until index), 3 recent (window-end index), 4 available (lapse index),
 --       5 availuntil (hash id -> explicit until), 6 specialties (hash id -> csv), 7 versions (hash id -> ver),
---       8 user hash, 9 the user's sessions, 10 events, 11 throttle of the REST device, 12 gateway instance set,
---       13 board entries (hash id -> entry)
+--       8 user hash, 9 the user's sessions, 10 events, 11 gateway instance set, 12 board entries (hash id -> entry)
 -- ARGV: 1 op, 2 id, 3 now (unix ms), 4 role, 5 stream max length, 6 recent window (ms), 7 retention (ms),
 --       8 session member or '', 9 session expires-at (beat) or leave grace in ms (end),
---       10 min interval ms (beat; 0 = none) or '1' to clear the throttle (end),
+--       10 min interval ms (beat; 0 = none),
 --       11 transport, 12 available '' | '1' | '0', 13 availability TTL (ms), 14 explicit until (ms) or '',
 --       15 gateway instance entry 'user|connection' or '', 16 reason of the transition,
 --       17 specialties: '' unchanged, '=' followed by the csv to store ('=' alone clears)
@@ -36,12 +37,12 @@ end
 -- removed once the user is offline and not available, so the shard's entries are the users a board may list.
 local function boardEntry(verText, status, available, untilMs)
   if status == 'offline' and not available then
-    redis.call('HDEL', KEYS[13], id)
+    redis.call('HDEL', KEYS[12], id)
     return
   end
   local code = 'f'
   if status == 'online' then code = 'o' elseif status == 'recent' then code = 'r' end
-  redis.call('HSET', KEYS[13], id, id .. '|' .. verText .. '|' .. code .. '|' .. (untilMs or '') .. '|' .. (redis.call('HGET', KEYS[6], id) or ''))
+  redis.call('HSET', KEYS[12], id, id .. '|' .. verText .. '|' .. code .. '|' .. (untilMs or '') .. '|' .. (redis.call('HGET', KEYS[6], id) or ''))
 end
 
 -- The one event format: the whole state after the change (docs/architecture.md, "Events").
@@ -61,7 +62,8 @@ local function emit(reason)
     table.insert(fields, 'available'); table.insert(fields, '0')
   end
   boardEntry(verText, status, available, untilMs)
-  local lastActive = redis.call('HGET', KEYS[8], 'lastActive')
+  -- The last-seen score is the exact last activity (the user hash's copy is refreshed only now and then).
+  local lastActive = redis.call('ZSCORE', KEYS[1], id)
   if lastActive then table.insert(fields, 'lastActive'); table.insert(fields, lastActive) end
   table.insert(fields, 'reason'); table.insert(fields, reason)
   redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
@@ -75,7 +77,7 @@ local function leave(reason)
   end
   redis.call('HSET', KEYS[8], 'status', 'recent')
   redis.call('HDEL', KEYS[8], 'leave')
-  local lastActive = tonumber(redis.call('HGET', KEYS[8], 'lastActive') or ARGV[3])
+  local lastActive = tonumber(redis.call('ZSCORE', KEYS[1], id) or ARGV[3])
   redis.call('ZADD', KEYS[3], lastActive + tonumber(ARGV[6]), id)
   return emit(reason)
 end
@@ -119,17 +121,14 @@ end
 if op == 'beat' then
   local minInterval = tonumber(ARGV[10])
   if minInterval > 0 then
-    -- The guard holds the time of the device's last accepted REST heartbeat (the service's clock, so every replica
-    -- and every test clock agrees on one timeline); PX only cleans it up. SET ... NX GET (Redis 7) sets it and
-    -- reads the previous time in one command: absent, the beat is accepted; present and recent, refused untouched.
-    local last = redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval, 'NX', 'GET')
+    -- The guard is the session's own score (expires-at = the last accepted beat + the window, on the service's clock,
+    -- so every replica and every test clock agrees on one timeline), as in beat.lua: a sign-off removes it.
+    local last = redis.call('ZSCORE', KEYS[9], ARGV[8])
     if last then
-      local since = now - tonumber(last)
+      local since = tonumber(ARGV[9]) - tonumber(last)
       if since < minInterval then
         return {0, math.min(minInterval, minInterval - since), 0}
       end
-      -- Still there although its time passed on the service's clock (clocks apart, or a test clock moved).
-      redis.call('SET', KEYS[11], ARGV[3], 'PX', minInterval)
     end
   end
   -- One read of what decides the path: the steady state (online, no leave pending) skips the re-index.
@@ -138,7 +137,7 @@ if op == 'beat' then
   redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now)
   redis.call('ZADD', KEYS[9], 'GT', ARGV[9], ARGV[8])
   redis.call('PEXPIRE', KEYS[9], ARGV[7])
-  if ARGV[15] ~= '' then redis.call('SADD', KEYS[12], ARGV[15]) end
+  if ARGV[15] ~= '' then redis.call('SADD', KEYS[11], ARGV[15]) end
   redis.call('ZADD', KEYS[1], 'GT', now, id)
   redis.call('HSET', KEYS[8], 'lastActive', ARGV[3], 'lastHeartbeat', ARGV[3], 'transport', ARGV[11])
   redis.call('PEXPIRE', KEYS[8], ARGV[7])
@@ -180,8 +179,7 @@ if op == 'end' or op == 'drop' then
   -- 'end': the client ended the session (sign-off, close): the last one leaves after the grace.
   -- 'drop': the session was lost (lapsed gateway instance): the last one leaves now.
   local removed = redis.call('ZREM', KEYS[9], ARGV[8])
-  if ARGV[15] ~= '' then redis.call('SREM', KEYS[12], ARGV[15]) end
-  if op == 'end' and ARGV[10] == '1' then redis.call('DEL', KEYS[11]) end
+  if ARGV[15] ~= '' then redis.call('SREM', KEYS[11], ARGV[15]) end
   if live() then return {0, 0} end
   -- A lost session that was already gone (closed, expired) changes nothing; neither does a second leave.
   if op == 'drop' and removed == 0 then return {1, 0} end
