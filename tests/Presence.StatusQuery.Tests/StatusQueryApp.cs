@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
-using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board;
 using Presence.Testing;
 
 namespace Presence.StatusQuery.Tests;
