@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Presence.ServiceDefaults;
-using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board;
 using Presence.StatusQuery.Features.Board.Realtime;
 
 namespace Presence.StatusQuery;

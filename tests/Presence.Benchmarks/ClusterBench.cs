@@ -99,7 +99,7 @@ internal static class ClusterBench
 
         // The board rebuild over the shards.
         Console.WriteLine();
-        var (warmUps, reads) = quick ? (10, 5) : (40, 15);
+        var (warmUps, reads) = quick ? (40, 5) : (40, 15);
         Console.WriteLine($"board rebuild, {rebuildTherapists} therapists online, {PresenceOptions.DefaultShards} shards (median of {reads} reads after {warmUps} warm-ups):");
         foreach (var b in backends)
         {

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.AspNetCore.TestHost;
-using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board;
 
 namespace Presence.StatusQuery.Tests;
 

@@ -1,9 +1,13 @@
+using System.Diagnostics.CodeAnalysis;
 using Presence.Core;
 
 namespace Presence.StatusQuery.Features;
 
-/// <summary>One user's status on the wire: the board's entries and the lookups share this shape.</summary>
-public sealed class PresenceView
+/// <summary>
+/// One user's status on the wire: the board's entries, the batch lookup's users and (with the role) the single
+/// lookup share this shape, and <see cref="From"/> is the one mapping from a reader's entry to it.
+/// </summary>
+public class PresenceView
 {
     public required string Id { get; init; }
 
@@ -28,17 +32,25 @@ public sealed class PresenceView
     /// <summary>The version of the user's latest event (docs/architecture.md, "Versions"); a push below it is older than this answer.</summary>
     public long Ver { get; init; }
 
-    public static PresenceView From(PresenceEntry entry) => new()
+    public PresenceView()
     {
-        Id = entry.Id,
-        Status = entry.Status.Name(),
-        Available = entry.Available,
-        LastActive = entry.LastActive,
-        LastActiveAgo = entry.LastActiveAgo,
-        AvailableUntil = entry.AvailableUntil,
-        Specialties = entry.Specialties ?? [],
-        Ver = entry.Ver,
-    };
+    }
+
+    /// <summary>The one mapping from a reader's entry to the wire (derived views add their own fields).</summary>
+    [SetsRequiredMembers]
+    public PresenceView(PresenceEntry entry)
+    {
+        Id = entry.Id;
+        Status = entry.Status.Name();
+        Available = entry.Available;
+        LastActive = entry.LastActive;
+        LastActiveAgo = entry.LastActiveAgo;
+        AvailableUntil = entry.AvailableUntil;
+        Specialties = entry.Specialties ?? [];
+        Ver = entry.Ver;
+    }
+
+    public static PresenceView From(PresenceEntry entry) => new(entry);
 }
 
 /// <summary>The bucket windows the answer was computed with, so a client can explain them.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
-using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board;
 
 namespace Presence.StatusQuery.Features.Board.Realtime;
 

@@ -1,7 +1,7 @@
 using FastEndpoints;
 using FluentValidation;
 using Microsoft.Extensions.Options;
-using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board;
 
 namespace Presence.StatusQuery.Features.Board.Realtime;
 

@@ -39,17 +39,6 @@ public sealed class LookupEndpoint(PresenceReader reader, IOptionsMonitor<Status
         HttpContext.Response.Headers.CacheControl = role == Role.Therapist
             ? "public, max-age=" + ((long)options.CurrentValue.ClientMaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture)
             : "private, no-store";
-        await Send.OkAsync(new LookupResponse
-        {
-            Role = role.Name(),
-            Id = entry.Id,
-            Status = entry.Status.Name(),
-            Available = entry.Available,
-            LastActive = entry.LastActive,
-            LastActiveAgo = entry.LastActiveAgo,
-            AvailableUntil = entry.AvailableUntil,
-            Specialties = entry.Specialties ?? [],
-            Ver = entry.Ver,
-        }, ct);
+        await Send.OkAsync(new LookupResponse(role, entry), ct);
     }
 }

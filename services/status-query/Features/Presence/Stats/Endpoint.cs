@@ -2,7 +2,7 @@ using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
-using Presence.StatusQuery.Board;
+using Presence.StatusQuery.Features.Board;
 
 namespace Presence.StatusQuery.Features.Presence.Stats;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Board;
+namespace Presence.StatusQuery.Features.Board;
 
 /// <summary>What part of the board a request asks for: a status filter, a specialty, and a page after a cursor.</summary>
 public readonly record struct BoardQuery(BoardStatusFilter Filter, int? Limit, BoardCursor? Cursor, string? Specialty = null)

@@ -5,7 +5,7 @@ using Presence.Core;
 using Presence.StatusQuery.Features;
 using Presence.StatusQuery.Features.Board.Realtime;
 
-namespace Presence.StatusQuery.Board;
+namespace Presence.StatusQuery.Features.Board;
 
 /// <summary>The bytes of one board answer and their strong validator.</summary>
 public sealed record RenderedBoard(byte[] Body, string ETag);

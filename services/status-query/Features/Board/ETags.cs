@@ -1,6 +1,6 @@
 using Microsoft.Net.Http.Headers;
 
-namespace Presence.StatusQuery.Board;
+namespace Presence.StatusQuery.Features.Board;
 
 internal static class ETags
 {

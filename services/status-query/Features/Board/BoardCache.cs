@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.StatusQuery.Features;
 
-namespace Presence.StatusQuery.Board;
+namespace Presence.StatusQuery.Features.Board;
 
 /// <summary>A board to answer with; <see cref="Stale"/> when Redis could not confirm it just now.</summary>
 public readonly record struct BoardRead(BoardSnapshot Snapshot, bool Stale);

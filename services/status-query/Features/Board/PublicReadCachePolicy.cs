@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
-namespace Presence.StatusQuery.Board;
+namespace Presence.StatusQuery.Features.Board;
 
 /// <summary>
 /// Output caching of the public reads (board, counts). Why ASP.NET Core output caching rather than a cache of

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Presence.StatusQuery.Board;
+namespace Presence.StatusQuery.Features.Board;
 
 /// <summary>
 /// Readiness of status-query. Redis down is Degraded in every service (still ready: each answers a fast 503
