@@ -42,6 +42,8 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
             ["Presence:OnlineWindow"] = "00:00:06",
             ["Presence:HeartbeatInterval"] = "00:00:02",
             ["Presence:MinHeartbeatInterval"] = "00:00:01",
+            // A logout leaves after the grace: 1 s, well inside the 10 s the test waits (the 10 s default raced it).
+            ["Presence:LeaveGrace"] = "00:00:01",
             // The frontend's origin, as a deployment sets it: every service grants it CORS.
             ["FRONTEND_URL"] = _frontend,
         };
