@@ -102,7 +102,7 @@ cmd_bench() {
   log "building Release"
   local project
   for project in services/heartbeat-api services/status-query services/realtime-gateway services/janitor \
-                 tests/Presence.Benchmarks tests/Presence.Gateway.LoadTool tools/Presence.JanitorBenchmark; do
+                 bench/Presence.Benchmarks bench/Presence.Gateway.LoadTool bench/Presence.JanitorBenchmark; do
     dotnet build -c Release --nologo -v quiet "$project" >/dev/null
   done
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
@@ -117,14 +117,14 @@ cmd_bench() {
   fi
 
   log "1/3 REST heartbeats, board, Redis cost and memory (services vs baselines)"
-  dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
+  dotnet bench/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
 
   log "1b/3 sharding: heartbeats and Redis CPU per heartbeat on 1 primary vs 3, share per primary, board rebuild over the shards"
   # The load tool gets a core of its own when one is free beside the 3 primaries (4+ cores); else it shares them.
   local pin=()
   if [ "$(nproc)" -ge 4 ] && command -v taskset >/dev/null; then pin=(taskset -c 0); fi
-  echo "command: ${pin[*]} dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster $*"
-  "${pin[@]}" dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster "$@"
+  echo "command: ${pin[*]} dotnet bench/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster $*"
+  "${pin[@]}" dotnet bench/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster "$@"
 
   log "2/3 realtime-gateway: connections held, memory per connection, ack and push latency"
   local connections=10000 duration=60 users=100000
@@ -146,14 +146,14 @@ cmd_bench() {
     sleep 1; waited=$((waited + 1)); [ "$waited" -lt 60 ] || { kill "$gateway_pid"; die "the gateway did not get ready (see $bench_dir/gateway.log)"; }
   done
   echo "command: ${pin_tool:+$pin_tool }Presence.Gateway.LoadTool --connections $connections --duration $duration (one gateway${pin_server:+ under $pin_server}, Release)"
-  ({ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && $pin_tool dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
+  ({ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && $pin_tool dotnet bench/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
     --url "http://127.0.0.1:$gateway_port/hubs/presence" --connections "$connections" --duration "$duration" --gateway-pid "$gateway_pid") || true
   kill "$gateway_pid" 2>/dev/null || true
   kill "$(cat "$bench_dir/redis.pid")" 2>/dev/null || true
 
   log "3/3 janitor: offline-detection delay and the longest sweep command"
-  echo "command: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- $users 20"
-  dotnet run -c Release --no-build --project tools/Presence.JanitorBenchmark -- "$users" 20
+  echo "command: dotnet run -c Release --project bench/Presence.JanitorBenchmark -- $users 20"
+  dotnet run -c Release --no-build --project bench/Presence.JanitorBenchmark -- "$users" 20
 
   echo
   echo "Goals ($([ "$quick" -eq 1 ] && echo 'quick: 1k connections, 20k janitor users; the goals are stated for the full run' || echo full)):"
