@@ -8,7 +8,7 @@
 #   ./dev.sh build-web       rebuild the board page and /js/presence.js from clients/js (commit the result)
 #   ./dev.sh openapi         rewrite docs/api/*.json, the services' OpenAPI documents (commit the result)
 #   ./dev.sh token ROLE ID   print a dev JWT (HS256, issuer presence-dev, audience presence)
-#   ./dev.sh bench [--quick] the benchmark: services vs baselines, printed as a table (docs/benchmarks.md)
+#   ./dev.sh bench [--quick] [--skip 1|1b|2|3]  every benchmark part, then one goal table (docs/benchmarks.md)
 #   ./dev.sh chaos [--quick] [--users N] [--duration S|Nm]  chaos and soak run with faults (docs/reliability.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -93,73 +93,12 @@ cmd_test() {
   dotnet test --solution Presence.slnx "$@"
 }
 
+# The whole benchmark is one C# command (bench/Presence.Benchmarks, `all`): it runs every part in order, pinned with
+# taskset where a core is free, and prints the final goal table (docs/benchmarks.md). Here: only the tools it calls.
 cmd_bench() {
-  local quick=0 arg
-  for arg in "$@"; do [ "$arg" = "--quick" ] && quick=1; done
   ensure_package redis-server redis-server
   ensure_package wrk wrk
-  ensure_package curl curl
-  log "building Release"
-  local project
-  for project in services/heartbeat-api services/status-query services/realtime-gateway services/janitor \
-                 tests/Presence.Benchmarks tests/Presence.Gateway.LoadTool tools/Presence.JanitorBenchmark; do
-    dotnet build -c Release --nologo -v quiet "$project" >/dev/null
-  done
-  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
-  # Every part appends its goal rows here; the one final table is printed at the end.
-  mkdir -p "$STATE"
-  export PRESENCE_BENCH_ROWS="$STATE/bench-rows.md"
-  : >"$PRESENCE_BENCH_ROWS"
-  # The gateway part pins the load tool to the last core and the gateway and its Redis to the others.
-  local last_core=$(( $(nproc) - 1 )) pin_tool="" pin_server=""
-  if command -v taskset >/dev/null 2>&1 && [ "$last_core" -ge 1 ]; then
-    pin_tool="taskset -c $last_core"; pin_server="taskset -c 0-$((last_core - 1))"
-  fi
-
-  log "1/3 REST heartbeats, board, Redis cost and memory (services vs baselines)"
-  dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll run "$@"
-
-  log "1b/3 sharding: heartbeats and Redis CPU per heartbeat on 1 primary vs 3, share per primary, board rebuild over the shards"
-  # The load tool gets a core of its own when one is free beside the 3 primaries (4+ cores); else it shares them.
-  local pin=()
-  if [ "$(nproc)" -ge 4 ] && command -v taskset >/dev/null; then pin=(taskset -c 0); fi
-  echo "command: ${pin[*]} dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster $*"
-  "${pin[@]}" dotnet tests/Presence.Benchmarks/bin/Release/net10.0/Presence.Benchmarks.dll cluster "$@"
-
-  log "2/3 realtime-gateway: connections held, memory per connection, ack and push latency"
-  local connections=10000 duration=60 users=100000
-  [ "$quick" -eq 1 ] && connections=1000 duration=15 users=20000
-  local bench_dir="$STATE/bench" redis_port=6411 gateway_port=5112 gateway_pid
-  mkdir -p "$bench_dir"
-  $pin_server redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-    --pidfile "$bench_dir/redis.pid" --dir "$bench_dir" >/dev/null
-  # Every load connection comes from 127.0.0.1: the per-address connection cap (200) is lifted for the run, as part 1
-  # lifts the per-user write limiter (a refused connection would measure the cap, not the gateway).
-  (cd services/realtime-gateway/bin/Release/net10.0 && { ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && \
-    ASPNETCORE_ENVIRONMENT=Development ConnectionStrings__redis="127.0.0.1:$redis_port" Presence__KeyPrefix=bench \
-    Gateway__Limits__MaxConnectionsPerAddress=$((connections + 100)) \
-    Logging__LogLevel__Default=Warning ASPNETCORE_URLS="http://127.0.0.1:$gateway_port" \
-    exec $pin_server dotnet Presence.RealtimeGateway.dll >"$bench_dir/gateway.log" 2>&1) &
-  gateway_pid=$!
-  local waited=0
-  until curl -fs "http://127.0.0.1:$gateway_port/health/ready" >/dev/null 2>&1; do
-    sleep 1; waited=$((waited + 1)); [ "$waited" -lt 60 ] || { kill "$gateway_pid"; die "the gateway did not get ready (see $bench_dir/gateway.log)"; }
-  done
-  echo "command: ${pin_tool:+$pin_tool }Presence.Gateway.LoadTool --connections $connections --duration $duration (one gateway${pin_server:+ under $pin_server}, Release)"
-  ({ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && $pin_tool dotnet tests/Presence.Gateway.LoadTool/bin/Release/net10.0/Presence.Gateway.LoadTool.dll \
-    --url "http://127.0.0.1:$gateway_port/hubs/presence" --connections "$connections" --duration "$duration" --gateway-pid "$gateway_pid") || true
-  kill "$gateway_pid" 2>/dev/null || true
-  kill "$(cat "$bench_dir/redis.pid")" 2>/dev/null || true
-
-  log "3/3 janitor: offline-detection delay and the longest sweep command"
-  echo "command: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- $users 20"
-  dotnet run -c Release --no-build --project tools/Presence.JanitorBenchmark -- "$users" 20
-
-  echo
-  echo "Goals ($([ "$quick" -eq 1 ] && echo 'quick: 1k connections, 20k janitor users; the goals are stated for the full run' || echo full)):"
-  echo "| figure | value | goal | verdict |"
-  echo "| --- | ---: | --- | --- |"
-  cat "$PRESENCE_BENCH_ROWS"
+  dotnet run -c Release --project bench/Presence.Benchmarks -- all "$@"
 }
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 using Presence.Benchmarks;
 
-// ./dev.sh bench [--quick] runs `run`; the orchestrator starts this same program in `baselines` mode.
+// ./dev.sh bench [--quick] runs `all`, which runs `run` and `cluster` as child processes; the orchestrator starts
+// this same program in `baselines` mode.
 switch (args.FirstOrDefault())
 {
     case "baselines":
@@ -46,10 +47,14 @@ switch (args.FirstOrDefault())
     case "rest":
         // Only the REST heartbeat's goal rows: allocations per heartbeat and req/s against the naive one.
         return await Orchestrator.RestAsync(quick: args.Contains("--quick"));
+    case "all":
+        // Every part in order and the one goal table (./dev.sh bench); --skip 1|1b|2|3 (repeatable) leaves a part out.
+        return await AllParts.RunAsync(quick: args.Contains("--quick"),
+            skip: [.. args.Zip(args.Skip(1)).Where(p => p.First == "--skip").Select(p => p.Second + "/3")]);
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rest [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks all [--quick] [--skip 1|1b|2|3] | run [--quick] | rest [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
         return 2;
 }
 

@@ -5,7 +5,7 @@
 //   - the longest single command the janitor sent meanwhile, from SLOWLOG (every command over 20 µs, this
 //     benchmark's own server only), filtered by the janitor's client name, and the Redis CPU per script call
 //     (INFO commandstats) over the same span.
-// Usage: dotnet run -c Release --project tools/Presence.JanitorBenchmark -- [users=100000] [onlineSeconds=20]
+// Usage: dotnet run -c Release --project bench/Presence.JanitorBenchmark -- [users=100000] [onlineSeconds=20]
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

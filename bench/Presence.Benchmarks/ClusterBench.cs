@@ -66,7 +66,8 @@ internal static class ClusterBench
             Console.WriteLine($"| {b.Name} | {Median(results[b.Name].Select(r => r.PerSecond)):F0} | {Median(results[b.Name].Select(r => r.CpuUsPerBeat)):F1} µs |");
         }
 
-        Console.WriteLine($"3 primaries / 1 primary throughput: {Median(results["3 primaries"].Select(r => r.PerSecond)) / Median(results["1 primary"].Select(r => r.PerSecond)):F2}x");
+        var throughput = Median(results["3 primaries"].Select(r => r.PerSecond)) / Median(results["1 primary"].Select(r => r.PerSecond));
+        Console.WriteLine($"3 primaries / 1 primary throughput: {throughput:F2}x");
 
         // Share of each role's users and memory per primary.
         Console.WriteLine();
@@ -75,6 +76,7 @@ internal static class ClusterBench
         Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: |");
         var primaries = await cluster.PrimariesAsync();
         var bench = backends[1].Bench;
+        double maxUserShare = 0, maxMemoryShare = 0;
         foreach (var role in Roles.All)
         {
             await FlushAsync(cluster);
@@ -92,6 +94,8 @@ internal static class ClusterBench
             var memory = after.Zip(before, (a, b) => Math.Max(0, a - b)).ToArray();
             for (var i = 0; i < primaries.Count; i++)
             {
+                maxUserShare = Math.Max(maxUserShare, 100.0 * perPrimary[i] / perPrimary.Sum());
+                maxMemoryShare = Math.Max(maxMemoryShare, 100.0 * memory[i] / Math.Max(1, memory.Sum()));
                 Console.WriteLine($"| {role.Name()} | {primaries[i].Address} | {perPrimary[i]} | {100.0 * perPrimary[i] / perPrimary.Sum():F1} % | " +
                     $"{memory[i] / 1024.0 / 1024.0:F1} MiB | {100.0 * memory[i] / Math.Max(1, memory.Sum()):F1} % |");
             }
@@ -101,13 +105,23 @@ internal static class ClusterBench
         Console.WriteLine();
         var (warmUps, reads) = quick ? (40, 5) : (40, 15);
         Console.WriteLine($"board rebuild, {rebuildTherapists} therapists online, {PresenceOptions.DefaultShards} shards (median of {reads} reads after {warmUps} warm-ups):");
+        var rebuildMs = new Dictionary<string, double>();
         foreach (var b in backends)
         {
             await FlushAsync(b.Redis);
-            Console.WriteLine($"  {b.Name}: {await b.Bench.BoardRebuildMsAsync(rebuildTherapists, warmUps, reads):F1} ms");
+            rebuildMs[b.Name] = await b.Bench.BoardRebuildMsAsync(rebuildTherapists, warmUps, reads);
+            Console.WriteLine($"  {b.Name}: {rebuildMs[b.Name]:F1} ms");
             await FlushAsync(b.Redis);
         }
 
+        // The part's goal rows in the final table (docs/benchmarks.md, "Sharding: 1 primary vs 3").
+        Console.WriteLine();
+        var c = CultureInfo.InvariantCulture;
+        BenchRows.Write(Console.Out, "sharding: max share of a role's users on one primary (3 primaries)", string.Create(c, $"{maxUserShare:F1} %"), "<= 40 %", maxUserShare <= 40);
+        BenchRows.Write(Console.Out, "sharding: max share of a role's memory on one primary", string.Create(c, $"{maxMemoryShare:F1} %"), "<= 40 %", maxMemoryShare <= 40);
+        BenchRows.Write(Console.Out, $"sharding: board rebuild at {rebuildTherapists / 1000}k therapists over {PresenceOptions.DefaultShards} shards, 3 primaries",
+            string.Create(c, $"{rebuildMs["3 primaries"]:F1} ms ({rebuildMs["1 primary"]:F1} ms on 1 primary)"), "<= 200 ms", rebuildMs["3 primaries"] <= 200);
+        BenchRows.Write(Console.Out, "sharding: heartbeats/s 3 primaries vs 1 primary (side by side)", string.Create(c, $"{throughput:F2}x"), ">= 1.0x", throughput >= 1.0);
         return 0;
     }
 

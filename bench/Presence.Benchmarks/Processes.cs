@@ -7,13 +7,14 @@ internal sealed class Processes : IAsyncDisposable
 {
     private readonly List<Process> _started = [];
 
-    public Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string logPath)
+    public Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string logPath, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         foreach (var arg in args)
         {
