@@ -61,7 +61,7 @@ internal sealed class JanitorMetrics
     }
 
     /// <summary>Transitions appended; <paramref name="role"/> is null for sign-offs of a lapsed gateway instance (it spans roles).</summary>
-    public void Transitions(Role? role, string status, string source, long count)
+    public void Transitions(PresenceRole? role, string status, string source, long count)
     {
         if (count > 0)
         {
@@ -69,7 +69,7 @@ internal sealed class JanitorMetrics
         }
     }
 
-    public void ExpiryEvent(Role role, bool removed) =>
+    public void ExpiryEvent(PresenceRole role, bool removed) =>
         _expiryEvents.Add(1, new TagList { { "role", role.Name() }, { "outcome", removed ? "removed" : "active" } });
 
     /// <summary>A janitor loop (<see cref="RedisLoops"/>) met a Redis failure: <c>presence.redis.errors</c> {loop, class}.</summary>

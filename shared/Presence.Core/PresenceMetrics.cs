@@ -29,7 +29,7 @@ public sealed class PresenceMetrics
 
     public Meter Meter { get; }
 
-    public void Heartbeat(Role role, HeartbeatTransport transport, string outcome) =>
+    public void Heartbeat(PresenceRole role, HeartbeatTransport transport, string outcome) =>
         _heartbeats.Add(1, new TagList { { "role", role.Name() }, { "transport", transport.Name() }, { "outcome", outcome } });
 
     public void StoreCall(string operation, TimeSpan elapsed) =>

@@ -9,7 +9,7 @@ namespace Presence.Janitor.Sweeping;
 /// Users of one role per bucket, as one sweep counted them: the reader's <see cref="PresenceCounts"/> (the same
 /// definition and names as <c>GET /v1/presence/stats</c>, <see cref="PresenceReader.CountAsync"/>).
 /// </summary>
-internal readonly record struct RoleCounts(Role Role, PresenceCounts Counts);
+internal readonly record struct RoleCounts(PresenceRole Role, PresenceCounts Counts);
 
 /// <summary>
 /// <c>presence.users</c> {role, bucket} and <c>presence.janitor.leader</c>. Only the leader reports user

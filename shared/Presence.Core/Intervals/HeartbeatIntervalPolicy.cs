@@ -30,13 +30,13 @@ public sealed class HeartbeatIntervalPolicy(
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [10, 15, 20, 30, 45, 60, 90, 120] });
 
     /// <summary>Counts the accepted heartbeat towards this instance's load and decides the next interval.</summary>
-    public int NextHeartbeatSeconds(Role role, string userId, bool? visible)
+    public int NextHeartbeatSeconds(PresenceRole role, string userId, bool? visible)
     {
         load.Record();
         var o = options.CurrentValue;
         var signals = new IntervalSignals(
             visible ?? true,
-            role == Role.Therapist && watched.IsWatched(userId),
+            role == PresenceRole.Therapist && watched.IsWatched(userId),
             load.PerSecond() / o.CapacityPerSecond);
         var seconds = Decide(presence.CurrentValue, o, signals, random.NextDouble());
         _advertised.Record(seconds, new KeyValuePair<string, object?>("role", role.Name()),

@@ -32,7 +32,7 @@ public static class PresenceClaims
     }
 
     /// <summary>The caller's id and role, both valid: what a hub connection or a REST write acts as.</summary>
-    public static bool TryGetUser(this ClaimsPrincipal? user, [NotNullWhen(true)] out Role? role, [NotNullWhen(true)] out string? id)
+    public static bool TryGetUser(this ClaimsPrincipal? user, [NotNullWhen(true)] out PresenceRole? role, [NotNullWhen(true)] out string? id)
     {
         role = null;
         if (!user.TryGetUserId(out id) || !Roles.TryParse(user.RoleOf(), out role))

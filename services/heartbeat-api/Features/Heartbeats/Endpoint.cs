@@ -15,7 +15,7 @@ public abstract class HeartbeatEndpoint(
     private static readonly object BoxedTrue = true;
     private static readonly object BoxedFalse = false;
 
-    protected abstract Role Role { get; }
+    protected abstract PresenceRole Role { get; }
 
     public override void Configure()
     {
@@ -31,13 +31,13 @@ public abstract class HeartbeatEndpoint(
     {
         using var activity = HeartbeatApiExtensions.ActivitySource.StartActivity("heartbeat");
         activity?.SetTag("presence.role", Role.Name());
-        if (req.Available is not null && Role != Role.Therapist)
+        if (req.Available is not null && Role != PresenceRole.Therapist)
         {
             Reject(activity);
             ThrowError(r => r.Available, "Only therapists have an availability flag.");
         }
 
-        if (req.Specialties is not null && Role != Role.Therapist)
+        if (req.Specialties is not null && Role != PresenceRole.Therapist)
         {
             Reject(activity);
             ThrowError(r => r.Specialties, "Only therapists list specialties.");
@@ -98,12 +98,12 @@ public sealed class TherapistHeartbeatEndpoint(
     PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : HeartbeatEndpoint(store, options, metrics, intervals)
 {
-    protected override Role Role => Role.Therapist;
+    protected override PresenceRole Role => PresenceRole.Therapist;
 }
 
 public sealed class CommunityHeartbeatEndpoint(
     PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : HeartbeatEndpoint(store, options, metrics, intervals)
 {
-    protected override Role Role => Role.Community;
+    protected override PresenceRole Role => PresenceRole.Community;
 }

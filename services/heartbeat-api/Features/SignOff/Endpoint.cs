@@ -18,7 +18,7 @@ public sealed class SignOffRequest
 /// </summary>
 public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffRequest>
 {
-    protected abstract Role Role { get; }
+    protected abstract PresenceRole Role { get; }
 
     public override void Configure()
     {
@@ -52,10 +52,10 @@ public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffReq
 
 public sealed class TherapistSignOffEndpoint(PresenceStore store) : SignOffEndpoint(store)
 {
-    protected override Role Role => Role.Therapist;
+    protected override PresenceRole Role => PresenceRole.Therapist;
 }
 
 public sealed class CommunitySignOffEndpoint(PresenceStore store) : SignOffEndpoint(store)
 {
-    protected override Role Role => Role.Community;
+    protected override PresenceRole Role => PresenceRole.Community;
 }

@@ -75,11 +75,11 @@ public sealed partial class BoardCache(
         // Off the caller's lock and stack: the Redis calls start on the thread pool.
         await Task.Yield();
         using var activity = StatusQueryExtensions.ActivitySource.StartActivity("board.build");
-        activity?.SetTag("presence.role", Role.Therapist.Name());
+        activity?.SetTag("presence.role", PresenceRole.Therapist.Name());
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var board = await reader.GetBoardAsync(Role.Therapist, CancellationToken.None).ConfigureAwait(false);
+            var board = await reader.GetBoardAsync(PresenceRole.Therapist, CancellationToken.None).ConfigureAwait(false);
             var thresholds = ThresholdsView.From(presenceOptions.CurrentValue);
             var snapshot = new BoardSnapshot(board, board.At, thresholds);
             if (snapshot.HasSameContentAs(previous))

@@ -12,7 +12,7 @@ public sealed class LookupResponse : PresenceView
     }
 
     [SetsRequiredMembers]
-    public LookupResponse(Role role, PresenceEntry entry)
+    public LookupResponse(PresenceRole role, PresenceEntry entry)
         : base(entry)
     {
         Role = role.Name();
