@@ -1,7 +1,7 @@
 using FastEndpoints;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Features.Presence.Query;
+namespace Presence.StatusQuery.Features.Users.Query;
 
 /// <summary><c>POST /v1/presence/query</c>: many users' statuses in one pipelined Redis round trip (therapists only).</summary>
 public sealed class QueryEndpoint(PresenceReader reader, TimeProvider time) : Endpoint<QueryRequest, QueryResponse>

@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Presence.Core;
 using Presence.ServiceDefaults;
 
-namespace Presence.StatusQuery.Features.Presence;
+namespace Presence.StatusQuery.Features.Users;
 
 internal enum Visibility
 {
