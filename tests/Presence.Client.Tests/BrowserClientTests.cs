@@ -160,20 +160,20 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
             }
             """);
         var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await WaitForPushAsync(page, "t-before online");
 
         await _stack.Gateway.DisposeAsync();
         await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected", "the page noticed the gateway went away", timeout:
             TimeSpan.FromSeconds(15));
-        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         _stack.StartNewGateway();
 
         await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected", "reconnected", timeout:
             TimeSpan.FromSeconds(30));
         Assert.Equal(2, await page.EvaluateAsync<int>("() => window.snapshots"));
         Assert.Equal("online", await page.EvaluateAsync<string>("() => presence.realtime.statuses().get('therapist:t-during')?.status"));
-        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-after", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-after", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await WaitForPushAsync(page, "t-after online");
     }
 

@@ -99,7 +99,7 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         var attempt = await attempts.NextAsync();
 
         Assert.Equal(HeartbeatOutcome.Accepted, attempt.Outcome);
-        Assert.Equal("hub", attempt.Transport);
+        Assert.Equal(HeartbeatTransport.Hub, attempt.Transport);
         Assert.Equal(20, attempt.Ack!.NextHeartbeatSeconds);
         Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-hubbeat"), "t-hubbeat"));
     }

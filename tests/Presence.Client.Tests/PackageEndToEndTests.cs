@@ -86,7 +86,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
         // A watched therapist comes online: the gateway's push reaches the page over the proxied WebSocket.
         Assert.NotEqual("online", await page.Locator("#watched").GetAttributeAsync("data-status"));
         var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-watched", HeartbeatTransport.Hub), ct);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-watched", Core.HeartbeatTransport.Hub), ct);
         await Expect(page.Locator("#watched")).ToHaveAttributeAsync("data-status", "online", new() { Timeout = 15_000 });
         await Expect(page.Locator("#board li[data-id='t-watched']")).ToHaveAttributeAsync("data-status", "online", new() { Timeout = 15_000 });
 
