@@ -59,9 +59,9 @@ internal sealed partial class PreferredTherapistNotifier(
         }
 
         using var activity = EngagementMetrics.ActivitySource.StartActivity("notify.preferred-online");
-        activity?.SetTag("presence.therapist", change.Id);
+        activity?.SetTag(PresenceTags.Therapist, change.Id);
         var users = await watchlists.WatchersOfAsync(change.Id, ct).ConfigureAwait(false);
-        activity?.SetTag("presence.notify.candidates", users.Count);
+        activity?.SetTag(PresenceTags.NotifyCandidates, users.Count);
         var o = options.CurrentValue;
         var at = change.At.ToUnixTimeMilliseconds();
         foreach (var userId in users)

@@ -43,9 +43,9 @@ internal sealed class UserCountGauge
         foreach (var c in Current)
         {
             var role = c.Role.Name();
-            measurements.Add(new Measurement<long>(c.Counts.Online, new TagList { { "role", role }, { "bucket", "online" } }));
-            measurements.Add(new Measurement<long>(c.Counts.Recent, new TagList { { "role", role }, { "bucket", "recent" } }));
-            measurements.Add(new Measurement<long>(c.Counts.Available, new TagList { { "role", role }, { "bucket", "available" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Online, new TagList { { PresenceTags.Role, role }, { PresenceTags.Bucket, "online" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Recent, new TagList { { PresenceTags.Role, role }, { PresenceTags.Bucket, "recent" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Available, new TagList { { PresenceTags.Role, role }, { PresenceTags.Bucket, "available" } }));
         }
 
         return measurements;

@@ -200,8 +200,8 @@ internal sealed partial class PresenceEventConsumer(
     {
         var (role, shard) = _streams[index];
         using var activity = GatewayMetrics.ActivitySource.StartActivity("push presence-changed", ActivityKind.Consumer);
-        activity?.SetTag("presence.role", role.Name());
-        activity?.SetTag("presence.events", entries.Length);
+        activity?.SetTag(PresenceTags.Role, role.Name());
+        activity?.SetTag(PresenceTags.Events, entries.Length);
         var events = new List<(RedisValue EntryId, PresenceEvent Event)>(entries.Length);
         var ack = new List<RedisValue>(entries.Length);
         foreach (var entry in entries)

@@ -39,9 +39,9 @@ public sealed class HeartbeatIntervalPolicy(
             role == PresenceRole.Therapist && watched.IsWatched(userId),
             load.PerSecond() / o.CapacityPerSecond);
         var seconds = Decide(presence.CurrentValue, o, signals, random.NextDouble());
-        _advertised.Record(seconds, new KeyValuePair<string, object?>("role", role.Name()),
-            new KeyValuePair<string, object?>("rule", !signals.Visible ? "hidden" : signals.Watched ? "watched" : "plain"),
-            new KeyValuePair<string, object?>("shedding", signals.LoadFactor > 1));
+        _advertised.Record(seconds, new KeyValuePair<string, object?>(PresenceTags.Role, role.Name()),
+            new KeyValuePair<string, object?>(PresenceTags.Rule, !signals.Visible ? "hidden" : signals.Watched ? "watched" : "plain"),
+            new KeyValuePair<string, object?>(PresenceTags.Shedding, signals.LoadFactor > 1));
         return seconds;
     }
 

@@ -37,8 +37,8 @@ public sealed class AvailabilityEndpoint(PresenceStore store, IOptionsMonitor<Pr
 
         var available = req.Available!.Value;
         var result = await store.SetAvailabilityAsync(PresenceRole.Therapist, userId, available, req.Until, ct);
-        activity?.SetTag("presence.available", available);
-        activity?.SetTag("presence.changed", result.Changed);
+        activity?.SetTag(PresenceTags.Available, available);
+        activity?.SetTag(PresenceTags.Changed, result.Changed);
         await Send.OkAsync(new AvailabilityResponse
         {
             Available = available,

@@ -33,7 +33,7 @@ public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffReq
     public override async Task HandleAsync(SignOffRequest req, CancellationToken ct)
     {
         using var activity = HeartbeatApiExtensions.ActivitySource.StartActivity("sign-off");
-        activity?.SetTag("presence.role", Role.Name());
+        activity?.SetTag(PresenceTags.Role, Role.Name());
         if (!User.TryGetUserId(out var userId))
         {
             ThrowError(CurrentUser.InvalidSubject);
@@ -45,7 +45,7 @@ public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffReq
         }
 
         var outcome = await store.SignOffAsync(Role, userId, device, ct);
-        activity?.SetTag("presence.session_end", outcome.ToString());
+        activity?.SetTag(PresenceTags.SessionEnd, outcome.ToString());
         await Send.NoContentAsync(ct);
     }
 }

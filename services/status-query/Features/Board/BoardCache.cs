@@ -75,7 +75,7 @@ public sealed partial class BoardCache(
         // Off the caller's lock and stack: the Redis calls start on the thread pool.
         await Task.Yield();
         using var activity = StatusQueryExtensions.ActivitySource.StartActivity("board.build");
-        activity?.SetTag("presence.role", PresenceRole.Therapist.Name());
+        activity?.SetTag(PresenceTags.Role, PresenceRole.Therapist.Name());
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -93,10 +93,10 @@ public sealed partial class BoardCache(
             }
 
             metrics.BoardBuilt(Stopwatch.GetElapsedTime(started), "ok");
-            activity?.SetTag("presence.board.online", board.Counts.Online);
-            activity?.SetTag("presence.board.recent", board.Counts.Recent);
-            activity?.SetTag("presence.board.available", board.Counts.Available);
-            activity?.SetTag("presence.board.changed", snapshot.GeneratedAt == board.At);
+            activity?.SetTag(PresenceTags.BoardOnline, board.Counts.Online);
+            activity?.SetTag(PresenceTags.BoardRecent, board.Counts.Recent);
+            activity?.SetTag(PresenceTags.BoardAvailable, board.Counts.Available);
+            activity?.SetTag(PresenceTags.BoardChanged, snapshot.GeneratedAt == board.At);
             return snapshot;
         }
         catch (RedisUnavailableException ex)

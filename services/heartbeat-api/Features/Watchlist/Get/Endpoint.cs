@@ -25,7 +25,7 @@ public sealed class Endpoint(Watchlists watchlists) : EndpointWithoutRequest<Wat
         }
 
         var ids = await watchlists.GetAsync(userId, ct);
-        activity?.SetTag("presence.watchlist.count", ids.Count);
+        activity?.SetTag(PresenceTags.WatchlistCount, ids.Count);
         await Send.OkAsync(new WatchlistResponse { TherapistIds = ids }, ct);
     }
 }

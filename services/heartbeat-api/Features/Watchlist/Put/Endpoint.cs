@@ -26,7 +26,7 @@ public sealed class Endpoint(Watchlists watchlists) : Endpoint<Request, Watchlis
         }
 
         var ids = await watchlists.ReplaceAsync(userId, req.TherapistIds!, ct);
-        activity?.SetTag("presence.watchlist.count", ids.Count);
+        activity?.SetTag(PresenceTags.WatchlistCount, ids.Count);
         await Send.OkAsync(new WatchlistResponse { TherapistIds = ids }, ct);
     }
 }
