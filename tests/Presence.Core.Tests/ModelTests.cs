@@ -27,6 +27,30 @@ public sealed class ModelTests
         Assert.False(UserId.IsValid(null));
     }
 
+    [Theory]
+    [InlineData("t-1", true)]
+    [InlineData("user.name@example.org", true)]
+    [InlineData("", false)]
+    [InlineData("colon:inside", false)]
+    [InlineData("trailing-newline\n", false)]
+    [InlineData(null, false)]
+    public void A_user_id_parses_only_what_could_be_a_key(string? text, bool valid)
+    {
+        Assert.Equal(valid, UserId.TryParse(text, out var id));
+        Assert.Equal(valid ? text : null, id.Value);
+        if (valid)
+        {
+            string asString = id;
+            Assert.Equal(text, asString);
+            Assert.Equal(text, id.ToString());
+            Assert.True(UserId.TryParse(text, out var again) && again == id);
+        }
+        else
+        {
+            Assert.Equal(default, id);
+        }
+    }
+
     [Fact]
     public void Keys_carry_the_shard_hash_tag_of_the_user_and_the_configured_prefix()
     {
