@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.ServiceDefaults;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Benchmarks;
 
@@ -34,7 +33,7 @@ internal static class Baselines
         app.UseAuthorization();
         app.MapPost("/a", () => Results.Json(new Tiny(true)));
         app.MapPost("/b", () => Results.Json(new Tiny(true))).RequireAuthorization();
-        var key = new PresenceKeys("baseline").LastSeen(Role.Community, 0);
+        var key = new PresenceKeys("baseline").LastSeen(PresenceRole.Community, 0);
         app.MapPost("/c", async (ClaimsPrincipal user, IConnectionMultiplexer redis) =>
         {
             await redis.GetDatabase().SortedSetAddAsync(key, user.FindFirstValue("sub"), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

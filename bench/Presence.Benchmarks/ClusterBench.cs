@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Benchmarks;
 
@@ -41,7 +40,7 @@ internal static class ClusterBench
         // Warm-up: JIT, connections, script cache on every node.
         foreach (var b in backends)
         {
-            await b.Bench.HeartbeatsAsync(Role.Community, 5_000, "warm-", TimeSpan.FromSeconds(2), Workers);
+            await b.Bench.HeartbeatsAsync(PresenceRole.Community, 5_000, "warm-", TimeSpan.FromSeconds(2), Workers);
         }
 
         var results = backends.ToDictionary(b => b.Name, _ => new List<(double PerSecond, double CpuUsPerBeat)>());
@@ -50,7 +49,7 @@ internal static class ClusterBench
             foreach (var b in round % 2 == 0 ? backends : backends.Reverse())
             {
                 var cpuBefore = await CpuSecondsAsync(b.Redis);
-                var (count, elapsed) = await b.Bench.HeartbeatsAsync(Role.Community, users, "hb-", TimeSpan.FromSeconds(seconds), Workers);
+                var (count, elapsed) = await b.Bench.HeartbeatsAsync(PresenceRole.Community, users, "hb-", TimeSpan.FromSeconds(seconds), Workers);
                 var cpu = await CpuSecondsAsync(b.Redis) - cpuBefore;
                 var perSecond = count / elapsed.TotalSeconds;
                 results[b.Name].Add((perSecond, cpu * 1e6 / count));
@@ -190,7 +189,7 @@ internal static class ClusterBench
         public PresenceKeys Keys { get; }
 
         /// <summary><paramref name="workers"/> loops beating users in turn for <paramref name="duration"/>; how many beats landed.</summary>
-        public async Task<(long Count, TimeSpan Elapsed)> HeartbeatsAsync(Role role, int users, string idPrefix, TimeSpan duration, int workers)
+        public async Task<(long Count, TimeSpan Elapsed)> HeartbeatsAsync(PresenceRole role, int users, string idPrefix, TimeSpan duration, int workers)
         {
             long count = 0;
             var next = 0;
@@ -207,7 +206,7 @@ internal static class ClusterBench
             return (count, Stopwatch.GetElapsedTime(started));
         }
 
-        public async Task LoadAsync(Role role, int users, string idPrefix)
+        public async Task LoadAsync(PresenceRole role, int users, string idPrefix)
         {
             const int Parallel = 64;
             for (var start = 0; start < users; start += Parallel)
@@ -219,12 +218,12 @@ internal static class ClusterBench
 
         public async Task<double> BoardRebuildMsAsync(int tracked, int warmUps, int reads)
         {
-            await LoadAsync(Role.Therapist, tracked, "rebuild-");
+            await LoadAsync(PresenceRole.Therapist, tracked, "rebuild-");
             var times = new List<double>();
             for (var i = 0; i < warmUps + reads; i++)
             {
                 var started = Stopwatch.GetTimestamp();
-                var board = await _reader.GetBoardAsync(Role.Therapist);
+                var board = await _reader.GetBoardAsync(PresenceRole.Therapist);
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (board.Entries.Count != tracked)
                 {

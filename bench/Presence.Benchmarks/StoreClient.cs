@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Benchmarks;
 
@@ -33,7 +32,7 @@ internal sealed class StoreClient
         _reader = provider.GetRequiredService<PresenceReader>();
     }
 
-    public Task OnlineTherapistsAsync(int count, string idPrefix) => HeartbeatsAsync(Role.Therapist, count, idPrefix);
+    public Task OnlineTherapistsAsync(int count, string idPrefix) => HeartbeatsAsync(PresenceRole.Therapist, count, idPrefix);
 
     /// <summary>Redis <c>used_memory</c> growth per tracked user (user hash + lastseen + online entries), over <paramref name="users"/>.</summary>
     public async Task<double> MemoryPerUserAsync(int users)
@@ -41,7 +40,7 @@ internal sealed class StoreClient
         var server = _redis.Client.GetServer(_redis.Client.GetEndPoints()[0]);
         await server.FlushAllDatabasesAsync();
         var before = await UsedMemoryAsync(server);
-        await HeartbeatsAsync(Role.Community, users, "mem-");
+        await HeartbeatsAsync(PresenceRole.Community, users, "mem-");
         var after = await UsedMemoryAsync(server);
         return (double)(after - before) / users;
     }
@@ -62,7 +61,7 @@ internal sealed class StoreClient
     {
         var server = _redis.Client.GetServer(_redis.Client.GetEndPoints()[0]);
         await server.FlushAllDatabasesAsync();
-        await HeartbeatsAsync(Role.Therapist, tracked, "rebuild-");
+        await HeartbeatsAsync(PresenceRole.Therapist, tracked, "rebuild-");
         await server.ExecuteAsync("CONFIG", "RESETSTAT");
         // Warm-ups: at least 40 reads and 3 s (tiered JIT promotes a method after 30 calls, in the background, once
         // no new tier-0 code appeared for a while; status-query rebuilds every 2 s for its whole life).
@@ -71,7 +70,7 @@ internal sealed class StoreClient
         var warming = System.Diagnostics.Stopwatch.StartNew();
         while (warmUps < 40 || warming.Elapsed < TimeSpan.FromSeconds(3))
         {
-            await _reader.GetBoardAsync(Role.Therapist);
+            await _reader.GetBoardAsync(PresenceRole.Therapist);
             warmUps++;
         }
 
@@ -83,7 +82,7 @@ internal sealed class StoreClient
             var redisBefore = await RedisCpuSecondsAsync(server);
             var cpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var board = await _reader.GetBoardAsync(Role.Therapist);
+            var board = await _reader.GetBoardAsync(PresenceRole.Therapist);
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var cpuAfter = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             if (board.Entries.Count != tracked)
@@ -131,7 +130,7 @@ internal sealed class StoreClient
             for (var start = 0; start < users; start += Parallel)
             {
                 var results = await Task.WhenAll(Enumerable.Range(start, Math.Min(Parallel, users - start))
-                    .Select(i => _store.HeartbeatAsync(new Heartbeat(Role.Community, "cost-" + i, HeartbeatTransport.Rest))));
+                    .Select(i => _store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "cost-" + i, HeartbeatTransport.Rest))));
                 accepted += results.Count(r => r.Accepted);
             }
 
@@ -202,7 +201,7 @@ internal sealed class StoreClient
             });
     }
 
-    private async Task HeartbeatsAsync(Role role, int count, string idPrefix)
+    private async Task HeartbeatsAsync(PresenceRole role, int count, string idPrefix)
     {
         // Hub transport: no throttle key, so what remains is the steady state of a tracked user.
         const int Parallel = 64;

@@ -15,7 +15,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 var usersArgument = new Argument<int>("users") { Description = "Online users loaded; all of them lapse.", DefaultValueFactory = _ => 100_000 };
 var onlineArgument = new Argument<int>("onlineSeconds") { Description = "Their online window, in seconds.", DefaultValueFactory = _ => 20 };
@@ -91,7 +90,7 @@ static async Task<int> RunAsync(int users, int onlineSeconds, string? janitorAss
         for (var from = 0; from < users; from += chunk)
         {
             var ids = Enumerable.Range(from, Math.Min(chunk, users - from)).Select(i => "u" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
-            var results = await Task.WhenAll(ids.Select(id => store.HeartbeatAsync(new Heartbeat(Role.Community, id, HeartbeatTransport.Hub))));
+            var results = await Task.WhenAll(ids.Select(id => store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, id, HeartbeatTransport.Hub))));
             for (var i = 0; i < ids.Length; i++)
             {
                 onlineUntil[ids[i]] = (results[i].ServerTime + window).ToUnixTimeMilliseconds();
@@ -107,7 +106,7 @@ static async Task<int> RunAsync(int users, int onlineSeconds, string? janitorAss
         await server.ExecuteAsync("CONFIG", "RESETSTAT");
 
         var deadline = Stopwatch.StartNew();
-        while ((await Task.WhenAll(keys.AllShards.Select(s => db.SortedSetLengthAsync(keys.Online(Role.Community, s))))).Sum() > 0)
+        while ((await Task.WhenAll(keys.AllShards.Select(s => db.SortedSetLengthAsync(keys.Online(PresenceRole.Community, s))))).Sum() > 0)
         {
             if (deadline.Elapsed > window + TimeSpan.FromMinutes(3))
             {
@@ -124,7 +123,7 @@ static async Task<int> RunAsync(int users, int onlineSeconds, string? janitorAss
         // Delays in ms, 3 significant digits, up to an hour; a negative one (clock rounding) counts as 0.
         var delays = new LongHistogram(3_600_000, 3);
         long minDelay = long.MaxValue;
-        foreach (var events in keys.EventStreams(Role.Community))
+        foreach (var events in keys.EventStreams(PresenceRole.Community))
         {
         var position = "-";
         while (true)

@@ -53,24 +53,24 @@ internal sealed class JanitorMetrics
     public void Sweep(TimeSpan elapsed, SweepReport report)
     {
         _sweepDuration.Record(elapsed.TotalSeconds);
-        _sweepRemoved.Record(report.OnlineRemoved, new KeyValuePair<string, object?>("kind", KindOnline));
-        _sweepRemoved.Record(report.LastSeenTrimmed, new KeyValuePair<string, object?>("kind", KindLastSeen));
-        _sweepRemoved.Record(report.RecentEnded, new KeyValuePair<string, object?>("kind", KindRecent));
-        _sweepRemoved.Record(report.AvailabilityLapsed, new KeyValuePair<string, object?>("kind", KindAvailable));
-        _sweepRemoved.Record(report.InstancesRemoved, new KeyValuePair<string, object?>("kind", KindInstances));
+        _sweepRemoved.Record(report.OnlineRemoved, new KeyValuePair<string, object?>(PresenceTags.Kind, KindOnline));
+        _sweepRemoved.Record(report.LastSeenTrimmed, new KeyValuePair<string, object?>(PresenceTags.Kind, KindLastSeen));
+        _sweepRemoved.Record(report.RecentEnded, new KeyValuePair<string, object?>(PresenceTags.Kind, KindRecent));
+        _sweepRemoved.Record(report.AvailabilityLapsed, new KeyValuePair<string, object?>(PresenceTags.Kind, KindAvailable));
+        _sweepRemoved.Record(report.InstancesRemoved, new KeyValuePair<string, object?>(PresenceTags.Kind, KindInstances));
     }
 
     /// <summary>Transitions appended; <paramref name="role"/> is null for sign-offs of a lapsed gateway instance (it spans roles).</summary>
-    public void Transitions(Role? role, string status, string source, long count)
+    public void Transitions(PresenceRole? role, string status, string source, long count)
     {
         if (count > 0)
         {
-            _transitions.Add(count, new TagList { { "role", role?.Name() }, { "status", status }, { "source", source } });
+            _transitions.Add(count, new TagList { { PresenceTags.Role, role?.Name() }, { PresenceTags.Status, status }, { PresenceTags.Source, source } });
         }
     }
 
-    public void ExpiryEvent(Role role, bool removed) =>
-        _expiryEvents.Add(1, new TagList { { "role", role.Name() }, { "outcome", removed ? "removed" : "active" } });
+    public void ExpiryEvent(PresenceRole role, bool removed) =>
+        _expiryEvents.Add(1, new TagList { { PresenceTags.Role, role.Name() }, { PresenceTags.Outcome, removed ? "removed" : "active" } });
 
     /// <summary>A janitor loop (<see cref="RedisLoops"/>) met a Redis failure: <c>presence.redis.errors</c> {loop, class}.</summary>
     public void RedisLoopError(string loop, Exception ex) => _presence.RedisLoopError(loop, ex);
@@ -89,5 +89,5 @@ internal sealed class JanitorMetrics
         }
     }
 
-    public void LeaderChange(string change) => _leaderChanges.Add(1, new KeyValuePair<string, object?>("change", change));
+    public void LeaderChange(string change) => _leaderChanges.Add(1, new KeyValuePair<string, object?>(PresenceTags.Change, change));
 }

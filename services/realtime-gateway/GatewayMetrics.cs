@@ -35,21 +35,21 @@ public sealed class GatewayMetrics
     }
 
     internal void Message(string method, string outcome) =>
-        _messages.Add(1, new TagList { { "method", method }, { "outcome", outcome } });
+        _messages.Add(1, new TagList { { PresenceTags.Method, method }, { PresenceTags.Outcome, outcome } });
 
-    internal void Pushed(Role role, string status, TimeSpan lag)
+    internal void Pushed(PresenceRole role, string status, TimeSpan lag)
     {
-        var tags = new TagList { { "role", role.Name() }, { "status", status } };
+        var tags = new TagList { { PresenceTags.Role, role.Name() }, { PresenceTags.Status, status } };
         _pushes.Add(1, tags);
         _pushLag.Record(Math.Max(0, lag.TotalSeconds), tags);
     }
 
-    internal void DroppedStale(Role role) => _stale.Add(1, new KeyValuePair<string, object?>("role", role.Name()));
+    internal void DroppedStale(PresenceRole role) => _stale.Add(1, new KeyValuePair<string, object?>(PresenceTags.Role, role.Name()));
 
-    internal void Pending(Role role, long count) => Interlocked.Exchange(ref _pending[(int)role], count);
+    internal void Pending(PresenceRole role, long count) => Interlocked.Exchange(ref _pending[(int)role], count);
 
     private IEnumerable<Measurement<long>> ObservePending() =>
-        Roles.All.Select(role => new Measurement<long>(Interlocked.Read(ref _pending[(int)role]), new KeyValuePair<string, object?>("role", role.Name())));
+        Roles.All.Select(role => new Measurement<long>(Interlocked.Read(ref _pending[(int)role]), new KeyValuePair<string, object?>(PresenceTags.Role, role.Name())));
 }
 
 internal static class MessageOutcome

@@ -24,12 +24,12 @@ public sealed class StatusQueryMetrics
     public Meter Meter { get; }
 
     public void BoardBuilt(TimeSpan elapsed, string outcome) =>
-        _boardBuild.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+        _boardBuild.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(PresenceTags.Outcome, outcome));
 
     public void Cache(string resource, bool hit) =>
-        _cache.Add(1, new KeyValuePair<string, object?>("resource", resource), new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
+        _cache.Add(1, new KeyValuePair<string, object?>(PresenceTags.Resource, resource), new KeyValuePair<string, object?>(PresenceTags.Result, hit ? "hit" : "miss"));
 
-    public void NotModified(string resource) => _notModified.Add(1, new KeyValuePair<string, object?>("resource", resource));
+    public void NotModified(string resource) => _notModified.Add(1, new KeyValuePair<string, object?>(PresenceTags.Resource, resource));
 
     public void StaleAnswer() => _stale.Add(1);
 }

@@ -46,8 +46,18 @@ public enum HeartbeatOutcome
     Failed,
 }
 
+/// <summary>How a heartbeat went out: over the hub while <see cref="PresenceHubClient"/> is connected, else REST.</summary>
+public enum HeartbeatTransport
+{
+    /// <summary><c>POST /v1/{therapists,community}/heartbeat</c>.</summary>
+    Rest,
+
+    /// <summary>The hub's <c>Heartbeat</c> method.</summary>
+    Hub,
+}
+
 /// <summary>What one heartbeat attempt did and when the next one is due.</summary>
-public sealed record HeartbeatAttempt(HeartbeatOutcome Outcome, string Transport, TimeSpan NextDelay, HeartbeatAck? Ack, Exception? Error);
+public sealed record HeartbeatAttempt(HeartbeatOutcome Outcome, HeartbeatTransport Transport, TimeSpan NextDelay, HeartbeatAck? Ack, Exception? Error);
 
 /// <summary>
 /// Sends heartbeats for one user until stopped: over the hub when <see cref="PresenceHubClient"/> is connected, else REST.
@@ -178,16 +188,16 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
     private async Task<HeartbeatAttempt?> BeatOnceAsync(CancellationToken stopping)
     {
         var request = new HeartbeatRequest { Timestamp = _time.GetUtcNow(), Available = _options.Available };
-        var transport = _hub is { IsConnected: true } ? "hub" : "rest";
+        var transport = _hub is { IsConnected: true } ? HeartbeatTransport.Hub : HeartbeatTransport.Rest;
         try
         {
-            var ack = transport == "hub"
+            var ack = transport == HeartbeatTransport.Hub
                 ? await _hub!.HeartbeatAsync(request, stopping).ConfigureAwait(false)
                 : await _client.HeartbeatAsync(_options.Role, request, stopping).ConfigureAwait(false);
             _failures = 0;
             var advertised = TimeSpan.FromSeconds(Math.Max(1, ack.NextHeartbeatSeconds));
             var interval = advertised > _options.MaxInterval ? _options.MaxInterval : advertised;
-            if (transport == "rest" && interval < _options.MinInterval)
+            if (transport == HeartbeatTransport.Rest && interval < _options.MinInterval)
             {
                 interval = _options.MinInterval;
             }
@@ -231,7 +241,7 @@ public sealed partial class HeartbeatLoop : IHostedService, IAsyncDisposable
     private static partial void LogRefused(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat over {Transport} failed: {Reason}")]
-    private static partial void LogFailed(ILogger logger, string transport, string reason);
+    private static partial void LogFailed(ILogger logger, HeartbeatTransport transport, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sign-off on stop failed: {Reason}")]
     private static partial void LogSignOffFailed(ILogger logger, string reason);

@@ -31,7 +31,7 @@ internal sealed class BoardShard
 
     public int Available { get; }
 
-    public static async Task<BoardShard> ReadAsync(IDatabase db, PresenceKeys keys, Role role, int shard, PresenceReader.Windows window)
+    public static async Task<BoardShard> ReadAsync(IDatabase db, PresenceKeys keys, PresenceRole role, int shard, PresenceReader.Windows window)
     {
         // Issued together (one pipelined round trip), the size of the online index right after the entries.
         var boardTask = db.HashValuesAsync(keys.Board(role, shard));

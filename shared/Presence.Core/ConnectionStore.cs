@@ -54,7 +54,7 @@ public sealed class ConnectionStore(
     /// "Sessions"): the connections are the user's unexpired <c>hub:</c> sessions, the instance the one whose set lists
     /// <c>user|connection</c>. Used to reach a user's own connections only, through the instance that holds them.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, string[]>> LiveHubConnectionsAsync(Role role, string userId, CancellationToken ct = default)
+    public async Task<IReadOnlyDictionary<string, string[]>> LiveHubConnectionsAsync(PresenceRole role, string userId, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -146,7 +146,7 @@ public sealed class ConnectionStore(
         return (left, ended, true);
     }
 
-    private async Task<SessionEndOutcome?> EndLostAsync(IDatabase db, Role role, RedisKey setKey, string instanceId, RedisValue entry, CancellationToken ct)
+    private async Task<SessionEndOutcome?> EndLostAsync(IDatabase db, PresenceRole role, RedisKey setKey, string instanceId, RedisValue entry, CancellationToken ct)
     {
         var text = entry.ToString();
         var split = text.IndexOf(Separator, StringComparison.Ordinal);

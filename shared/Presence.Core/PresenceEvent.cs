@@ -17,7 +17,7 @@ namespace Presence.Core;
 /// <param name="LastActive">The user's last activity, when known.</param>
 /// <param name="Reason">What caused it: one of <see cref="PresenceReason.All"/>.</param>
 public sealed record PresenceEvent(
-    Role Role,
+    PresenceRole Role,
     string Id,
     long Ver,
     DateTimeOffset At,
@@ -28,7 +28,7 @@ public sealed record PresenceEvent(
     string Reason)
 {
     /// <summary>Reads a stream entry of <paramref name="role"/>'s stream; false for anything malformed or of another role.</summary>
-    public static bool TryParse(StreamEntry entry, Role role, out PresenceEvent presenceEvent)
+    public static bool TryParse(StreamEntry entry, PresenceRole role, out PresenceEvent presenceEvent)
     {
         presenceEvent = null!;
         if (entry.IsNull || entry["role"] != role.Name())

@@ -22,13 +22,13 @@ public sealed class PresenceEventStream(
     /// Every event stream of a role as (shard, key), the one list a consumer of a role's events iterates. A user's
     /// events all go to its shard's stream, so per-user order (by <c>ver</c>) holds within one stream.
     /// </summary>
-    public IReadOnlyList<(int Shard, RedisKey Key)> Streams(Role role) => [.. keys.AllShards.Select(s => (s, keys.Events(role, s)))];
+    public IReadOnlyList<(int Shard, RedisKey Key)> Streams(PresenceRole role) => [.. keys.AllShards.Select(s => (s, keys.Events(role, s)))];
 
     /// <summary>The shard count (<c>Presence:Shards</c>).</summary>
     public int Shards => keys.Shards;
 
     /// <summary>Creates the group on the role's stream (and the stream) at <paramref name="position"/>; false when it existed.</summary>
-    public Task<bool> EnsureGroupAsync(Role role, int shard, string group, RedisValue position, CancellationToken ct = default) =>
+    public Task<bool> EnsureGroupAsync(PresenceRole role, int shard, string group, RedisValue position, CancellationToken ct = default) =>
         EnsureGroupAsync(keys.Events(role, shard), group, position, ct);
 
     /// <summary>Creates the group on one of <see cref="PresenceKeys.EventStreams"/> at <paramref name="position"/>; false when it existed.</summary>
@@ -48,11 +48,11 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>Reads up to <paramref name="count"/> entries: this consumer's own pending ones, or new ones.</summary>
-    public Task<StreamedEvent[]> ReadAsync(Role role, int shard, string group, string consumer, bool ownPending, int count, CancellationToken ct = default) =>
+    public Task<StreamedEvent[]> ReadAsync(PresenceRole role, int shard, string group, string consumer, bool ownPending, int count, CancellationToken ct = default) =>
         ReadAsync(role, keys.Events(role, shard), group, consumer, ownPending, count, ct);
 
     /// <summary>As the shard's overload, from one of the role's <see cref="PresenceKeys.EventStreams"/>.</summary>
-    public async Task<StreamedEvent[]> ReadAsync(Role role, RedisKey stream, string group, string consumer, bool ownPending, int count, CancellationToken ct = default)
+    public async Task<StreamedEvent[]> ReadAsync(PresenceRole role, RedisKey stream, string group, string consumer, bool ownPending, int count, CancellationToken ct = default)
     {
         var entries = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamReadGroupAsync(s.key, s.group, s.consumer, s.position, s.count),
@@ -64,7 +64,7 @@ public sealed class PresenceEventStream(
 
     /// <summary>Claims entries pending longer than <paramref name="minIdle"/> (a dead consumer's) from <paramref name="start"/> on.</summary>
     public async Task<(StreamedEvent[] Claimed, RedisValue Next)> ClaimAsync(
-        Role role, int shard, string group, string consumer, TimeSpan minIdle, RedisValue start, int count, CancellationToken ct = default)
+        PresenceRole role, int shard, string group, string consumer, TimeSpan minIdle, RedisValue start, int count, CancellationToken ct = default)
     {
         var result = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamAutoClaimAsync(s.key, s.group, s.consumer, s.minIdle, s.start, s.count),
@@ -74,7 +74,7 @@ public sealed class PresenceEventStream(
         return (Parse(role, [.. result.ClaimedEntries.Where(e => !e.IsNull)]), result.NextStartId);
     }
 
-    public Task AckAsync(Role role, int shard, string group, RedisValue[] entryIds, CancellationToken ct = default) =>
+    public Task AckAsync(PresenceRole role, int shard, string group, RedisValue[] entryIds, CancellationToken ct = default) =>
         AckAsync(keys.Events(role, shard), group, entryIds, ct);
 
     /// <summary>Acknowledges entries of one of <see cref="PresenceKeys.EventStreams"/>.</summary>
@@ -91,13 +91,13 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>Caps the stream at about the configured length (whole nodes only, so it stays cheap).</summary>
-    public async Task TrimAsync(Role role, int shard, CancellationToken ct = default) =>
+    public async Task TrimAsync(PresenceRole role, int shard, CancellationToken ct = default) =>
         await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamTrimAsync(s.key, s.max, useApproximateMaxLength: true),
             (db: redis.GetDatabase(), key: keys.Events(role, shard), max: options.CurrentValue.EventStreamMaxLength), idempotent: true, ct).ConfigureAwait(false);
 
     /// <summary>Entries read but not acknowledged, by the whole group.</summary>
-    public async Task<long> PendingCountAsync(Role role, int shard, string group, CancellationToken ct = default)
+    public async Task<long> PendingCountAsync(PresenceRole role, int shard, string group, CancellationToken ct = default)
     {
         var info = await resilience.ExecuteAsync(
             static (s, _) => s.db.StreamPendingAsync(s.key, s.group),
@@ -106,7 +106,7 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>Forgets this consumer when it holds no pending entry (a graceful stop); true when it was removed.</summary>
-    public async Task<bool> RemoveConsumerIfIdleAsync(Role role, int shard, string group, string consumer, CancellationToken ct = default)
+    public async Task<bool> RemoveConsumerIfIdleAsync(PresenceRole role, int shard, string group, string consumer, CancellationToken ct = default)
     {
         var db = redis.GetDatabase();
         var pending = await db.StreamPendingMessagesAsync(keys.Events(role, shard), group, 1, consumer).WaitAsync(ct).ConfigureAwait(false);
@@ -124,7 +124,7 @@ public sealed class PresenceEventStream(
     /// entries were claimed by live consumers first, so nothing is lost). A live consumer reads far more often than
     /// that; one removed by mistake is re-created by its next read. Returns how many were removed.
     /// </summary>
-    public async Task<int> RemoveLapsedConsumersAsync(Role role, int shard, string group, TimeSpan minIdle, CancellationToken ct = default)
+    public async Task<int> RemoveLapsedConsumersAsync(PresenceRole role, int shard, string group, TimeSpan minIdle, CancellationToken ct = default)
     {
         var db = redis.GetDatabase();
         var consumers = await resilience.ExecuteAsync(
@@ -146,11 +146,11 @@ public sealed class PresenceEventStream(
     }
 
     /// <summary>The <c>ver</c> of one user's latest event (0 when none), from the user's shard.</summary>
-    public async Task<long> CurrentVersionAsync(Role role, string userId, CancellationToken ct = default) =>
+    public async Task<long> CurrentVersionAsync(PresenceRole role, string userId, CancellationToken ct = default) =>
         (await CurrentVersionsAsync(role, keys.ShardOf(userId), [userId], ct).ConfigureAwait(false))[0];
 
     /// <summary>Each user's current version (0 when unknown), in the order asked: an event below it is stale.</summary>
-    public async Task<long[]> CurrentVersionsAsync(Role role, int shard, IReadOnlyList<string> ids, CancellationToken ct = default)
+    public async Task<long[]> CurrentVersionsAsync(PresenceRole role, int shard, IReadOnlyList<string> ids, CancellationToken ct = default)
     {
         var values = await resilience.ExecuteAsync(
             static (s, _) => s.db.HashGetAsync(s.key, s.fields),
@@ -168,7 +168,7 @@ public sealed class PresenceEventStream(
             idempotent: false, ct).ConfigureAwait(false);
     }
 
-    private static StreamedEvent[] Parse(Role role, StreamEntry[] entries)
+    private static StreamedEvent[] Parse(PresenceRole role, StreamEntry[] entries)
     {
         var events = new StreamedEvent[entries.Length];
         for (var i = 0; i < entries.Length; i++)

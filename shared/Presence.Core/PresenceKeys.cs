@@ -14,7 +14,7 @@ namespace Presence.Core;
 public sealed class PresenceKeys
 {
     private readonly ShardKeys[][] _shards;
-    private readonly Dictionary<string, (Role Role, int Shard)> _byTag;
+    private readonly Dictionary<string, (PresenceRole Role, int Shard)> _byTag;
 
     public PresenceKeys(IOptions<PresenceOptions> options)
         : this(options.Value.KeyPrefix, options.Value.Shards)
@@ -97,7 +97,7 @@ public sealed class PresenceKeys
     /// ≥ 0 that puts the tag's slot in the shard's 1/S slice of the 16384 slots (docs/architecture.md, "Shards"), so
     /// the shards spread evenly over primaries that own contiguous slot ranges.
     /// </summary>
-    public static string ShardHashTag(Role role, int shard, int shards)
+    public static string ShardHashTag(PresenceRole role, int shard, int shards)
     {
         var from = shard * 16384 / shards;
         var to = (shard + 1) * 16384 / shards;
@@ -114,7 +114,7 @@ public sealed class PresenceKeys
     }
 
     /// <summary>The hash tag of one shard of a role, without braces: <c>therapist:07.k</c> (<see cref="ShardHashTag"/>).</summary>
-    public string ShardTag(Role role, int shard) => Of(role, shard).HashTag;
+    public string ShardTag(PresenceRole role, int shard) => Of(role, shard).HashTag;
 
     public RedisKey JanitorLease { get; }
 
@@ -122,81 +122,81 @@ public sealed class PresenceKeys
     public RedisKey GatewayInstances { get; }
 
     /// <summary>ZSET: user id, score = last activity (unix ms).</summary>
-    public RedisKey LastSeen(Role role, int shard) => Of(role, shard).LastSeen;
+    public RedisKey LastSeen(PresenceRole role, int shard) => Of(role, shard).LastSeen;
 
     /// <summary>ZSET index: user id, score = online-until (the latest live session, or the end of the leave grace).</summary>
-    public RedisKey Online(Role role, int shard) => Of(role, shard).Online;
+    public RedisKey Online(PresenceRole role, int shard) => Of(role, shard).Online;
 
     /// <summary>ZSET index: user id in status recent, score = the end of the recent window.</summary>
-    public RedisKey Recent(Role role, int shard) => Of(role, shard).Recent;
+    public RedisKey Recent(PresenceRole role, int shard) => Of(role, shard).Recent;
 
     /// <summary>ZSET index: available therapist id, score = when the availability lapses.</summary>
-    public RedisKey Available(Role role, int shard) => Of(role, shard).Available;
+    public RedisKey Available(PresenceRole role, int shard) => Of(role, shard).Available;
 
     /// <summary>HASH: user id → the explicit <c>until</c> (unix ms) the therapist gave, when one was given.</summary>
-    public RedisKey AvailableUntil(Role role, int shard) => Of(role, shard).AvailableUntil;
+    public RedisKey AvailableUntil(PresenceRole role, int shard) => Of(role, shard).AvailableUntil;
 
     /// <summary>HASH: user id → allow-listed specialties, comma-separated.</summary>
-    public RedisKey Specialties(Role role, int shard) => Of(role, shard).Specialties;
+    public RedisKey Specialties(PresenceRole role, int shard) => Of(role, shard).Specialties;
 
     /// <summary>HASH: user id → <c>ver</c> of the user's latest event.</summary>
-    public RedisKey Versions(Role role, int shard) => Of(role, shard).Versions;
+    public RedisKey Versions(PresenceRole role, int shard) => Of(role, shard).Versions;
 
     /// <summary>
     /// HASH: user id → board entry <c>id|ver|status|until|specialties</c> of every user of the shard a board may list
     /// (docs/architecture.md, "Board entries"); written by the presence script with each event, never on a steady beat.
     /// </summary>
-    public RedisKey Board(Role role, int shard) => Of(role, shard).Board;
+    public RedisKey Board(PresenceRole role, int shard) => Of(role, shard).Board;
 
     /// <summary>The board-entry hash that holds <paramref name="userId"/>.</summary>
-    public RedisKey Board(Role role, string userId) => Board(role, ShardOf(userId));
+    public RedisKey Board(PresenceRole role, string userId) => Board(role, ShardOf(userId));
 
     /// <summary>STREAM of the state events of one shard's users (docs/architecture.md, "Event streams").</summary>
-    public RedisKey Events(Role role, int shard) => Of(role, shard).Events;
+    public RedisKey Events(PresenceRole role, int shard) => Of(role, shard).Events;
 
     /// <summary>Every event stream of a role, shard order: what a consumer of a role's events reads.</summary>
-    public IReadOnlyList<RedisKey> EventStreams(Role role) => [.. AllShards.Select(s => Of(role, s).Events)];
+    public IReadOnlyList<RedisKey> EventStreams(PresenceRole role) => [.. AllShards.Select(s => Of(role, s).Events)];
 
     /// <summary>The last-seen index that holds <paramref name="userId"/> (the index of the user's shard).</summary>
-    public RedisKey LastSeen(Role role, string userId) => LastSeen(role, ShardOf(userId));
+    public RedisKey LastSeen(PresenceRole role, string userId) => LastSeen(role, ShardOf(userId));
 
     /// <summary>The online index that holds <paramref name="userId"/>.</summary>
-    public RedisKey Online(Role role, string userId) => Online(role, ShardOf(userId));
+    public RedisKey Online(PresenceRole role, string userId) => Online(role, ShardOf(userId));
 
     /// <summary>The recent index that holds <paramref name="userId"/>.</summary>
-    public RedisKey Recent(Role role, string userId) => Recent(role, ShardOf(userId));
+    public RedisKey Recent(PresenceRole role, string userId) => Recent(role, ShardOf(userId));
 
     /// <summary>The available index that holds <paramref name="userId"/>.</summary>
-    public RedisKey Available(Role role, string userId) => Available(role, ShardOf(userId));
+    public RedisKey Available(PresenceRole role, string userId) => Available(role, ShardOf(userId));
 
     /// <summary>The specialties hash that holds <paramref name="userId"/>.</summary>
-    public RedisKey Specialties(Role role, string userId) => Specialties(role, ShardOf(userId));
+    public RedisKey Specialties(PresenceRole role, string userId) => Specialties(role, ShardOf(userId));
 
     /// <summary>The versions hash that holds <paramref name="userId"/>.</summary>
-    public RedisKey Versions(Role role, string userId) => Versions(role, ShardOf(userId));
+    public RedisKey Versions(PresenceRole role, string userId) => Versions(role, ShardOf(userId));
 
     /// <summary>The event stream <paramref name="userId"/>'s events go to.</summary>
-    public RedisKey Events(Role role, string userId) => Events(role, ShardOf(userId));
+    public RedisKey Events(PresenceRole role, string userId) => Events(role, ShardOf(userId));
 
-    public RedisKey User(Role role, string id) => Of(role, ShardOf(id)).Tag + ":user:" + id;
+    public RedisKey User(PresenceRole role, string id) => Of(role, ShardOf(id)).Tag + ":user:" + id;
 
     /// <summary>ZSET of one user's sessions (<c>rest:{device}</c>, <c>hub:{connection}</c>), score = expires-at (unix ms).</summary>
-    public RedisKey Sessions(Role role, string id) => Of(role, ShardOf(id)).Tag + ":sessions:" + id;
+    public RedisKey Sessions(PresenceRole role, string id) => Of(role, ShardOf(id)).Tag + ":sessions:" + id;
 
     /// <summary>
     /// SET of <c>user|connection</c> held by one gateway instance among one shard's users, so a lapsed instance's
     /// sessions can be found (per shard: the presence script adds to it in the user's slot).
     /// </summary>
-    public RedisKey InstanceConnections(Role role, int shard, string instanceId) => Of(role, shard).Tag + ":instance:" + instanceId;
+    public RedisKey InstanceConnections(PresenceRole role, int shard, string instanceId) => Of(role, shard).Tag + ":instance:" + instanceId;
 
     /// <summary>The instance set that holds the connections of <paramref name="userId"/>.</summary>
-    public RedisKey InstanceConnections(Role role, string userId, string instanceId) => InstanceConnections(role, ShardOf(userId), instanceId);
+    public RedisKey InstanceConnections(PresenceRole role, string userId, string instanceId) => InstanceConnections(role, ShardOf(userId), instanceId);
 
     /// <summary>
     /// Recognises a user-hash key (an expired-key notification): its role and user id, when the key is one of this
     /// prefix and shard count and the id is valid and belongs to the shard of the key.
     /// </summary>
-    public bool TryParseUserKey(string key, out Role role, out string userId)
+    public bool TryParseUserKey(string key, out PresenceRole role, out string userId)
     {
         ArgumentNullException.ThrowIfNull(key);
         role = default;
@@ -219,7 +219,7 @@ public sealed class PresenceKeys
         return true;
     }
 
-    private ShardKeys Of(Role role, int shard) => _shards[(int)role][shard];
+    private ShardKeys Of(PresenceRole role, int shard) => _shards[(int)role][shard];
 
     private sealed class ShardKeys
     {

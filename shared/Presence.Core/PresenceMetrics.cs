@@ -29,18 +29,18 @@ public sealed class PresenceMetrics
 
     public Meter Meter { get; }
 
-    public void Heartbeat(Role role, HeartbeatTransport transport, string outcome) =>
-        _heartbeats.Add(1, new TagList { { "role", role.Name() }, { "transport", transport.Name() }, { "outcome", outcome } });
+    public void Heartbeat(PresenceRole role, HeartbeatTransport transport, string outcome) =>
+        _heartbeats.Add(1, new TagList { { PresenceTags.Role, role.Name() }, { PresenceTags.Transport, transport.Name() }, { PresenceTags.Outcome, outcome } });
 
     public void StoreCall(string operation, TimeSpan elapsed) =>
-        _storeDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+        _storeDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>(PresenceTags.Operation, operation));
 
     public void RedisError(string operation, RedisErrorClass errorClass) =>
-        _redisErrors.Add(1, new TagList { { "operation", operation }, { "class", errorClass.Name() } });
+        _redisErrors.Add(1, new TagList { { PresenceTags.Operation, operation }, { PresenceTags.Class, errorClass.Name() } });
 
     /// <summary>A background loop (<see cref="RedisLoops"/>) met a Redis failure and carries on after a backoff.</summary>
     public void RedisLoopError(string loop, Exception ex) =>
-        _redisErrors.Add(1, new TagList { { "loop", loop }, { "class", (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name() } });
+        _redisErrors.Add(1, new TagList { { PresenceTags.Loop, loop }, { PresenceTags.Class, (RedisErrors.Classify(ex) ?? RedisErrorClass.Server).Name() } });
 }
 
 public static class HeartbeatOutcome

@@ -30,7 +30,7 @@ public readonly record struct PresenceEntry(
 public readonly record struct PresenceCounts(int Online, int Recent, int Available);
 
 /// <summary>Everyone of a role who is online, recent or available, in board order, read at <see cref="At"/>.</summary>
-public sealed record PresenceBoard(Role Role, DateTimeOffset At, PresenceCounts Counts, IReadOnlyList<PresenceEntry> Entries);
+public sealed record PresenceBoard(PresenceRole Role, DateTimeOffset At, PresenceCounts Counts, IReadOnlyList<PresenceEntry> Entries);
 
 /// <summary>
 /// The one reader of presence state (docs/architecture.md, "Buckets" and "Keys"). Buckets, at reader time <c>now</c>:
@@ -48,11 +48,11 @@ public sealed class PresenceReader(
     TimeProvider time)
 {
     /// <summary>One user's status; a user Redis knows nothing of is <see cref="PresenceStatus.Offline"/>.</summary>
-    public async Task<PresenceEntry> GetAsync(Role role, string userId, CancellationToken ct = default) =>
+    public async Task<PresenceEntry> GetAsync(PresenceRole role, string userId, CancellationToken ct = default) =>
         (await GetManyAsync(role, [userId], ct).ConfigureAwait(false))[0];
 
     /// <summary>The statuses of many users of one role, in the order asked, in one pipelined round trip (three commands).</summary>
-    public async Task<IReadOnlyList<PresenceEntry>> GetManyAsync(Role role, IReadOnlyList<string> userIds, CancellationToken ct = default)
+    public async Task<IReadOnlyList<PresenceEntry>> GetManyAsync(PresenceRole role, IReadOnlyList<string> userIds, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
         if (userIds.Count == 0)
@@ -93,7 +93,7 @@ public sealed class PresenceReader(
 
     /// <summary>One shard's part of a batch lookup: three ZMSCOREs and the cards, issued together (one pipelined round trip).</summary>
     private static async Task<(double?[] OnlineUntil, double?[] LastSeen, double?[] Lapse, Cards Cards)> ReadManyAsync(
-        IDatabaseAsync db, PresenceKeys keys, Role role, int shard, RedisValue[] members)
+        IDatabaseAsync db, PresenceKeys keys, PresenceRole role, int shard, RedisValue[] members)
     {
         var online = db.SortedSetScoresAsync(keys.Online(role, shard), members);
         var seen = db.SortedSetScoresAsync(keys.LastSeen(role, shard), members);
@@ -109,7 +109,7 @@ public sealed class PresenceReader(
     /// index; a second round trip only for what the entries cannot answer (available users outside the window, users
     /// listed without an entry). Then one merge and one sort into <see cref="BoardOrder"/>.
     /// </summary>
-    public async Task<PresenceBoard> GetBoardAsync(Role role, CancellationToken ct = default)
+    public async Task<PresenceBoard> GetBoardAsync(PresenceRole role, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
         var window = new Windows(now, options.CurrentValue);
@@ -148,7 +148,7 @@ public sealed class PresenceReader(
     /// (therapists only, small). Recent is the last-seen window minus online: a heartbeat writes last-seen no later
     /// than online-until − online window, so every online user is inside the recent window too.
     /// </summary>
-    public async Task<PresenceCounts> CountAsync(Role role, CancellationToken ct = default)
+    public async Task<PresenceCounts> CountAsync(PresenceRole role, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
         var window = new Windows(now, options.CurrentValue);
@@ -160,7 +160,7 @@ public sealed class PresenceReader(
         return new PresenceCounts(perShard.Sum(c => c.Online), perShard.Sum(c => c.Recent), perShard.Sum(c => c.Available));
     }
 
-    private static async Task<PresenceCounts> CountShardAsync(IDatabaseAsync db, PresenceKeys keys, Role role, int shard, Windows window)
+    private static async Task<PresenceCounts> CountShardAsync(IDatabaseAsync db, PresenceKeys keys, PresenceRole role, int shard, Windows window)
     {
         var onlineTask = db.SortedSetLengthAsync(keys.Online(role, shard), window.NowMs, double.PositiveInfinity, Exclude.Start);
         var seenTask = db.SortedSetLengthAsync(keys.LastSeen(role, shard), window.RecentFromMs, double.PositiveInfinity, Exclude.Start);
@@ -233,7 +233,7 @@ public sealed class PresenceReader(
 /// <summary>The per-role fields of a card (specialties, explicit availability end, version), read with three HMGETs.</summary>
 internal readonly record struct Cards(RedisValue[] Specialties, RedisValue[] Until, RedisValue[] Versions)
 {
-    public static async Task<Cards> ReadAsync(IDatabaseAsync db, PresenceKeys keys, Role role, int shard, RedisValue[] members)
+    public static async Task<Cards> ReadAsync(IDatabaseAsync db, PresenceKeys keys, PresenceRole role, int shard, RedisValue[] members)
     {
         if (members.Length == 0)
         {

@@ -37,7 +37,7 @@ public readonly record struct SessionRef(HeartbeatTransport Transport, string Na
 /// session and a hub beat one fixed local connection (tools and tests; the gateway always names its connection).
 /// </summary>
 public readonly record struct Heartbeat(
-    Role Role,
+    PresenceRole Role,
     string UserId,
     HeartbeatTransport Transport,
     bool? Available = null,
@@ -120,7 +120,7 @@ public sealed class PresenceStore(
     /// end, already checked to lie within the availability TTL; without one the availability lapses after the TTL
     /// unless renewed. Changed (and one event) when the flag or the explicit end changed.
     /// </summary>
-    public async Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, DateTimeOffset? until, CancellationToken ct = default)
+    public async Task<AvailabilityResult> SetAvailabilityAsync(PresenceRole role, string userId, bool available, DateTimeOffset? until, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         var o = options.CurrentValue;
@@ -132,29 +132,29 @@ public sealed class PresenceStore(
     }
 
     /// <summary>Sets or clears availability without an explicit end: it lapses after the availability TTL unless renewed.</summary>
-    public Task<AvailabilityResult> SetAvailabilityAsync(Role role, string userId, bool available, CancellationToken ct = default) =>
+    public Task<AvailabilityResult> SetAvailabilityAsync(PresenceRole role, string userId, bool available, CancellationToken ct = default) =>
         SetAvailabilityAsync(role, userId, available, until: null, ct);
 
     /// <summary>A REST sign-off of the default session.</summary>
-    public Task<SessionEndOutcome> SignOffAsync(Role role, string userId, CancellationToken ct) => SignOffAsync(role, userId, device: null, ct);
+    public Task<SessionEndOutcome> SignOffAsync(PresenceRole role, string userId, CancellationToken ct) => SignOffAsync(role, userId, device: null, ct);
 
     /// <summary>
     /// A REST sign-off of one device (null: the default session): that session ends; when it was the user's last, the
     /// user leaves after the leave grace. The min interval goes with the session, so logging straight back in is not refused.
     /// </summary>
-    public Task<SessionEndOutcome> SignOffAsync(Role role, string userId, string? device = null, CancellationToken ct = default) =>
+    public Task<SessionEndOutcome> SignOffAsync(PresenceRole role, string userId, string? device = null, CancellationToken ct = default) =>
         EndAsync("end", "signoff", role, userId, SessionRef.Rest(device), PresenceReason.SignOff, ct);
 
     /// <summary>A hub connection closed: its session ends; when it was the user's last, the user leaves after the leave grace.</summary>
-    public Task<SessionEndOutcome> CloseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
+    public Task<SessionEndOutcome> CloseConnectionAsync(PresenceRole role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
         EndAsync("end", "close", role, userId, SessionRef.Hub(instanceId, connectionId), PresenceReason.SignOff, ct);
 
     /// <summary>A hub connection was lost with its gateway instance: its session ends; when it was the last, the user leaves now.</summary>
-    public Task<SessionEndOutcome> LoseConnectionAsync(Role role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
+    public Task<SessionEndOutcome> LoseConnectionAsync(PresenceRole role, string userId, string instanceId, string connectionId, CancellationToken ct = default) =>
         EndAsync("drop", "lose", role, userId, SessionRef.Hub(instanceId, connectionId), PresenceReason.LostInstance, ct);
 
     /// <summary>Users of one shard of a role due in one index at the current time (a bounded batch, by score).</summary>
-    public async Task<string[]> DueAsync(DueIndex index, Role role, int shard, int limit, CancellationToken ct = default)
+    public async Task<string[]> DueAsync(DueIndex index, PresenceRole role, int shard, int limit, CancellationToken ct = default)
     {
         var key = index switch
         {
@@ -173,7 +173,7 @@ public sealed class PresenceStore(
     /// Settles one user found due in an index: re-checks the score and, when the transition is still due, makes it and
     /// appends its one event (timeout or signoff; window-ended; expired). True when this call emitted it.
     /// </summary>
-    public async Task<bool> SettleAsync(DueIndex index, Role role, string userId, CancellationToken ct = default)
+    public async Task<bool> SettleAsync(DueIndex index, PresenceRole role, string userId, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         var op = index switch
@@ -187,7 +187,7 @@ public sealed class PresenceStore(
     }
 
     /// <summary>One bounded batch of the retention trim of one shard's last-seen (entries older than the retention); returns how many went.</summary>
-    public async Task<long> TrimLastSeenAsync(Role role, int shard, int batchSize, CancellationToken ct = default)
+    public async Task<long> TrimLastSeenAsync(PresenceRole role, int shard, int batchSize, CancellationToken ct = default)
     {
         var cutoff = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)options.CurrentValue.Retention.TotalMilliseconds;
         return (long)await scripts.RunAsync("janitor-retention-trim", PresenceScripts.RetentionTrim, [keys.LastSeen(role, shard)],
@@ -198,7 +198,7 @@ public sealed class PresenceStore(
     /// The user's hash expired (retention since the last activity): forgets the user's last-seen entry, version,
     /// specialties, board entry and sessions, unless a heartbeat re-created the hash meanwhile. True when the user was forgotten.
     /// </summary>
-    public async Task<bool> ForgetExpiredUserAsync(Role role, string userId, CancellationToken ct = default)
+    public async Task<bool> ForgetExpiredUserAsync(PresenceRole role, string userId, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
         return (long)await scripts.RunAsync("janitor-user-expired", PresenceScripts.UserExpired,
@@ -266,7 +266,7 @@ public sealed class PresenceStore(
     }
 
     private async Task<SessionEndOutcome> EndAsync(
-        string op, string operation, Role role, string userId, SessionRef session, string reason, CancellationToken ct)
+        string op, string operation, PresenceRole role, string userId, SessionRef session, string reason, CancellationToken ct)
     {
         UserId.EnsureValid(userId);
         EnsureValidName(session.Name);
@@ -281,7 +281,7 @@ public sealed class PresenceStore(
         return (SessionEndOutcome)(long)values[0];
     }
 
-    private static RedisValue[] Args(string op, Role role, string userId, long nowMs, PresenceOptions o)
+    private static RedisValue[] Args(string op, PresenceRole role, string userId, long nowMs, PresenceOptions o)
     {
         var args = new RedisValue[17];
         Array.Fill(args, RedisValue.EmptyString);
@@ -298,7 +298,7 @@ public sealed class PresenceStore(
         return args;
     }
 
-    private Task<RedisResult> RunAsync(string operation, Role role, string userId, SessionRef session, RedisValue[] args, bool idempotent, CancellationToken ct)
+    private Task<RedisResult> RunAsync(string operation, PresenceRole role, string userId, SessionRef session, RedisValue[] args, bool idempotent, CancellationToken ct)
     {
         // Every key is in the user's shard (docs/architecture.md, "Shards"): one hash tag, one slot.
         var shard = keys.ShardOf(userId);

@@ -32,7 +32,7 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
-        var events = Keys.Events(Role.Therapist, "t-reload");
+        var events = Keys.Events(Core.PresenceRole.Therapist, "t-reload");
         var page = await (await _stack.Chromium.Browser.NewContextAsync()).NewPageAsync();
         await SignInOnTheBoardAsync(page);
         await Poll.UntilAsync(async () => (await TransitionsAsync()).Length == 1, "t-reload online", timeout: TimeSpan.FromSeconds(15));
@@ -52,8 +52,8 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
 
         // Past the grace, the janitor's settle finds nothing to do: no leave, no transition.
         await Task.Delay(Grace, ct);
-        Assert.False(await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-reload", ct));
-        Assert.Empty(await store.DueAsync(DueIndex.Online, Role.Therapist, Keys.ShardOf("t-reload"), 10, ct));
+        Assert.False(await store.SettleAsync(DueIndex.Online, Core.PresenceRole.Therapist, "t-reload", ct));
+        Assert.Empty(await store.DueAsync(DueIndex.Online, Core.PresenceRole.Therapist, Keys.ShardOf("t-reload"), 10, ct));
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());
         Assert.Equal(1, await redis.Database.StreamLengthAsync(events));
 

@@ -98,11 +98,11 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     {
         var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", DevTokens.Community("c-leave"));
-        await Poll.UntilAsync(async () => await OnlineAsync("c-leave", Role.Community), "online", timeout: TimeSpan.FromSeconds(15));
+        await Poll.UntilAsync(async () => await OnlineAsync("c-leave", Core.PresenceRole.Community), "online", timeout: TimeSpan.FromSeconds(15));
 
         await page.GotoAsync("about:blank");
 
-        await Poll.UntilAsync(async () => !await OnlineAsync("c-leave", Role.Community), "signed off on pagehide", timeout: TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(async () => !await OnlineAsync("c-leave", Core.PresenceRole.Community), "signed off on pagehide", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
         await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/community/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
         Assert.Single(_stack.Ingress.Requests("POST", "/v1/community/offline"));
@@ -160,20 +160,20 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
             }
             """);
         var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await WaitForPushAsync(page, "t-before online");
 
         await _stack.Gateway.DisposeAsync();
         await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected", "the page noticed the gateway went away", timeout:
             TimeSpan.FromSeconds(15));
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         _stack.StartNewGateway();
 
         await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected", "reconnected", timeout:
             TimeSpan.FromSeconds(30));
         Assert.Equal(2, await page.EvaluateAsync<int>("() => window.snapshots"));
         Assert.Equal("online", await page.EvaluateAsync<string>("() => presence.realtime.statuses().get('therapist:t-during')?.status"));
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-after", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await WaitForPushAsync(page, "t-after online");
     }
 
@@ -189,7 +189,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 
     private List<ProxiedRequest> Heartbeats(string segment) => [.. _stack.Ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
 
-    private async Task<bool> OnlineAsync(string id, Role role = Role.Therapist) =>
+    private async Task<bool> OnlineAsync(string id, Core.PresenceRole role = Core.PresenceRole.Therapist) =>
         await redis.Database.SortedSetScoreAsync(Keys.Online(role, id), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private static Task<bool> IsSenderAsync(IPage page) => page.EvaluateAsync<bool>("() => presence.heartbeat.isSender()");

@@ -29,7 +29,7 @@ public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncDisposabl
         await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
         var board = await client.GetBoardAsync(cancellationToken: Ct);
 
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist, "t-di"), "t-di"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-di"), "t-di"));
         Assert.Contains(board.Board!.Therapists, t => t.Id == "t-di");
         Assert.Equal(2, tokens.Distinct().Count());
         Assert.Same(provider.GetRequiredService<PresenceHubClient>(), provider.GetRequiredService<PresenceHubClient>());

@@ -34,7 +34,7 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(45, second.Ack!.NextHeartbeatSeconds);
         Assert.Equal(TimeSpan.FromSeconds(45), loop.CurrentInterval);
         Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(45), loop.NextBeatDue);
-        Assert.Equal(_stack.Time.GetUtcNow().ToUnixTimeMilliseconds(), await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist, "t-adapt"), "t-adapt"));
+        Assert.Equal(_stack.Time.GetUtcNow().ToUnixTimeMilliseconds(), await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Core.PresenceRole.Therapist, "t-adapt"), "t-adapt"));
 
         // Shorter again, but never below the client's floor (the server's min interval).
         _stack.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:08");
@@ -74,8 +74,8 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         }
 
         // Signed off: the session ended, and the user leaves when the leave grace ends.
-        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Role.Therapist, "t-stop")));
-        Assert.True(await _stack.Db.HashExistsAsync(_stack.Keys.User(Role.Therapist, "t-stop"), "leave"));
+        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Core.PresenceRole.Therapist, "t-stop")));
+        Assert.True(await _stack.Db.HashExistsAsync(_stack.Keys.User(Core.PresenceRole.Therapist, "t-stop"), "leave"));
 
         var client = _stack.Client(DevTokens.Expired("therapist", "t-expired"));
         await using var refused = new HeartbeatLoop(client, new HeartbeatLoopOptions { Role = PresenceRole.Therapist, SignOffOnStop = false }, time: _stack.Time);
@@ -99,9 +99,9 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         var attempt = await attempts.NextAsync();
 
         Assert.Equal(HeartbeatOutcome.Accepted, attempt.Outcome);
-        Assert.Equal("hub", attempt.Transport);
+        Assert.Equal(HeartbeatTransport.Hub, attempt.Transport);
         Assert.Equal(20, attempt.Ack!.NextHeartbeatSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist, "t-hubbeat"), "t-hubbeat"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-hubbeat"), "t-hubbeat"));
     }
 
     private HeartbeatLoop Loop(string id, out Attempts attempts)

@@ -22,14 +22,14 @@ public sealed class HubClientTests(RedisServer redis) : IAsyncDisposable
         hub.Reconnected += () => Interlocked.Increment(ref reconnected);
         await hub.StartAsync(Ct);
         await hub.WatchTherapistsAsync(Ct);
-        await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before", HeartbeatTransport.Rest), Ct);
+        await _stack.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", Core.HeartbeatTransport.Rest), Ct);
         await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-before" && p.Status == "online")), "push before restart", timeout: TimeSpan.FromSeconds(15));
 
         await _stack.RestartGatewayAsync();
         // Comes online while the client is reconnecting.
-        await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-during", HeartbeatTransport.Rest), Ct);
+        await _stack.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", Core.HeartbeatTransport.Rest), Ct);
         await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref reconnected) == 1), "reconnected and re-watched", timeout: TimeSpan.FromSeconds(20));
-        await _stack.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Rest), Ct);
+        await _stack.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-after", Core.HeartbeatTransport.Rest), Ct);
 
         await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-after" && p.Status == "online")), "push after restart", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(2, snapshots.Count);

@@ -86,7 +86,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
         // A watched therapist comes online: the gateway's push reaches the page over the proxied WebSocket.
         Assert.NotEqual("online", await page.Locator("#watched").GetAttributeAsync("data-status"));
         var store = _heartbeatApi.Services.GetRequiredService<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-watched", HeartbeatTransport.Hub), ct);
+        await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-watched", Core.HeartbeatTransport.Hub), ct);
         await Expect(page.Locator("#watched")).ToHaveAttributeAsync("data-status", "online", new() { Timeout = 15_000 });
         await Expect(page.Locator("#board li[data-id='t-watched']")).ToHaveAttributeAsync("data-status", "online", new() { Timeout = 15_000 });
 
@@ -149,7 +149,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
     private async Task<bool> OnlineAsync(string id) => await OnlineUntilAsync(id) > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private async Task<double> OnlineUntilAsync(string id) =>
-        await redis.Database.SortedSetScoreAsync(Keys.Online(Role.Therapist, id), id) ?? 0;
+        await redis.Database.SortedSetScoreAsync(Keys.Online(Core.PresenceRole.Therapist, id), id) ?? 0;
 
     private async Task<string> StartAsync(WebApplicationBuilder builder, Action<WebApplication>? configure)
     {

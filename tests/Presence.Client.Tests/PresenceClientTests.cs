@@ -17,8 +17,8 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
         Assert.True(ack.Accepted);
         Assert.Equal(30, ack.NextHeartbeatSeconds);
         Assert.Null(ack.ClockSkewSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Role.Therapist, "t-hb"), "t-hb"));
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Therapist, "t-hb"), "t-hb"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Core.PresenceRole.Therapist, "t-hb"), "t-hb"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-hb"), "t-hb"));
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
             .HeartbeatAsync(PresenceRole.Community, new HeartbeatRequest { Timestamp = _stack.Time.GetUtcNow().AddMinutes(10) }, Ct);
 
         Assert.Equal(600, ack.ClockSkewSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Role.Community, "c-hb"), "c-hb"));
+        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Community, "c-hb"), "c-hb"));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
 
         await client.SignOffAsync(PresenceRole.Therapist, Ct);
 
-        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Role.Therapist, "t-off")));
+        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Core.PresenceRole.Therapist, "t-off")));
         Assert.Equal("online", (await _stack.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct)).Status);
         _stack.Time.Advance(TimeSpan.FromSeconds(10));
         var status = await _stack.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct);
@@ -129,7 +129,7 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
         var error = await Assert.ThrowsAsync<PresenceUnauthorizedException>(() => client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct));
 
         Assert.True(error.Status == HttpStatusCode.Unauthorized, kind);
-        Assert.False(await _stack.Db.AnyKeyExistsAsync(_stack.Keys.InAllShards(s => _stack.Keys.LastSeen(Role.Therapist, s))));
+        Assert.False(await _stack.Db.AnyKeyExistsAsync(_stack.Keys.InAllShards(s => _stack.Keys.LastSeen(Core.PresenceRole.Therapist, s))));
     }
 
     [Fact]

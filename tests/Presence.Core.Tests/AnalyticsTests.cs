@@ -22,30 +22,30 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 
-    private static PresenceEvent E(Role role, string id, long ver, TimeSpan after, string status, bool available = false) =>
+    private static PresenceEvent E(PresenceRole role, string id, long ver, TimeSpan after, string status, bool available = false) =>
         new(role, id, ver, T0 + after, status, available, AvailableUntil: null, LastActive: T0 + after,
             status == PresenceEventStatus.Online ? PresenceReason.Heartbeat : PresenceReason.Timeout);
 
     /// <summary>A morning: two therapists, three community users, one of whom waits 10 min for an available therapist.</summary>
     private static readonly PresenceEvent[] Morning =
     [
-        E(Role.Community, "c-1", 1, TimeSpan.FromMinutes(0), "online"),
-        E(Role.Therapist, "t-1", 1, TimeSpan.FromMinutes(10), "online"),
-        E(Role.Therapist, "t-1", 2, TimeSpan.FromMinutes(10), "online", available: true),
-        E(Role.Community, "c-2", 1, TimeSpan.FromMinutes(20), "online"),
-        E(Role.Community, "c-1", 2, TimeSpan.FromMinutes(30), "recent"),
-        E(Role.Therapist, "t-2", 1, TimeSpan.FromMinutes(70), "online"),
-        E(Role.Community, "c-2", 2, TimeSpan.FromMinutes(85), "recent"),
-        E(Role.Community, "c-3", 1, TimeSpan.FromMinutes(90), "online"),
-        E(Role.Therapist, "t-1", 3, TimeSpan.FromMinutes(130), "recent"),
+        E(PresenceRole.Community, "c-1", 1, TimeSpan.FromMinutes(0), "online"),
+        E(PresenceRole.Therapist, "t-1", 1, TimeSpan.FromMinutes(10), "online"),
+        E(PresenceRole.Therapist, "t-1", 2, TimeSpan.FromMinutes(10), "online", available: true),
+        E(PresenceRole.Community, "c-2", 1, TimeSpan.FromMinutes(20), "online"),
+        E(PresenceRole.Community, "c-1", 2, TimeSpan.FromMinutes(30), "recent"),
+        E(PresenceRole.Therapist, "t-2", 1, TimeSpan.FromMinutes(70), "online"),
+        E(PresenceRole.Community, "c-2", 2, TimeSpan.FromMinutes(85), "recent"),
+        E(PresenceRole.Community, "c-3", 1, TimeSpan.FromMinutes(90), "online"),
+        E(PresenceRole.Therapist, "t-1", 3, TimeSpan.FromMinutes(130), "recent"),
     ];
 
     private async Task<string> FiguresAsync()
     {
         var coverage = await _analytics.CoverageAsync(T0, T0.AddHours(3), Ct);
-        var sessions = await _analytics.SessionsAsync(Role.Community, Day, Day, Ct);
-        var therapistSessions = await _analytics.SessionsAsync(Role.Therapist, Day, Day, Ct);
-        var active = await _analytics.ActiveUsersAsync(Role.Community, Day, Day, Ct);
+        var sessions = await _analytics.SessionsAsync(PresenceRole.Community, Day, Day, Ct);
+        var therapistSessions = await _analytics.SessionsAsync(PresenceRole.Therapist, Day, Day, Ct);
+        var active = await _analytics.ActiveUsersAsync(PresenceRole.Community, Day, Day, Ct);
         return string.Join(";", coverage.Select(c => $"{c.Online}/{c.Available}"))
             + $"|{sessions[0].Sessions.Count}:{sessions[0].Sessions.MeanSeconds}:{string.Join(',', sessions[0].Sessions.Buckets.Values)}"
             + $"|{therapistSessions[0].Sessions.Count}:{therapistSessions[0].Sessions.MeanSeconds}"
@@ -62,7 +62,7 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
 
         var coverage = await _analytics.CoverageAsync(T0, T0.AddHours(3), Ct);
         Assert.Equal([(1L, 1L), (1L, 0L), (0L, 0L)], coverage.Select(c => (c.Online, c.Available)));
-        var community = Assert.Single(await _analytics.SessionsAsync(Role.Community, Day, Day, Ct));
+        var community = Assert.Single(await _analytics.SessionsAsync(PresenceRole.Community, Day, Day, Ct));
         Assert.Equal(2, community.Sessions.Count);
         Assert.Equal((1800 + 3900) / 2.0, community.Sessions.MeanSeconds);
         Assert.Equal(1, community.Sessions.Buckets["le1800"]);
@@ -70,8 +70,8 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
         // c-1 waited 10 min for t-1 to become available; c-2 and c-3 came online while t-1 was available.
         Assert.Equal(3, community.TimeToAvailable.Count);
         Assert.Equal(200, community.TimeToAvailable.MeanSeconds);
-        Assert.Equal(3, Assert.Single(await _analytics.ActiveUsersAsync(Role.Community, Day, Day, Ct)).Users);
-        Assert.Equal(2, Assert.Single(await _analytics.ActiveUsersAsync(Role.Therapist, Day, Day, Ct)).Users);
+        Assert.Equal(3, Assert.Single(await _analytics.ActiveUsersAsync(PresenceRole.Community, Day, Day, Ct)).Users);
+        Assert.Equal(2, Assert.Single(await _analytics.ActiveUsersAsync(PresenceRole.Therapist, Day, Day, Ct)).Users);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public abstract class BackendTests(IRedisBackend redis)
     public async Task A_steady_hub_heartbeat_renews_availability_in_the_users_slot_without_an_event()
     {
         await using var core = new CoreServices(redis);
-        var beat = new Heartbeat(Role.Therapist, "t-steady", HeartbeatTransport.Hub, Available: true);
+        var beat = new Heartbeat(PresenceRole.Therapist, "t-steady", HeartbeatTransport.Hub, Available: true);
         Assert.True((await core.Store.HeartbeatAsync(beat, Ct)).CameOnline);
         core.Time.Advance(TimeSpan.FromSeconds(30));
 
@@ -48,29 +48,29 @@ public abstract class BackendTests(IRedisBackend redis)
         Assert.True(again.Accepted);
         Assert.Equal(0, again.Ver);
         var lapse = core.Time.GetUtcNow() + core.Options.AvailabilityTtl;
-        Assert.Equal(lapse.ToUnixTimeMilliseconds(), (long)(await redis.Database.SortedSetScoreAsync(core.Keys.Available(Role.Therapist, "t-steady"), "t-steady"))!);
-        Assert.Single(await redis.Database.AllEventsAsync(core.Keys, Role.Therapist));
+        Assert.Equal(lapse.ToUnixTimeMilliseconds(), (long)(await redis.Database.SortedSetScoreAsync(core.Keys.Available(PresenceRole.Therapist, "t-steady"), "t-steady"))!);
+        Assert.Single(await redis.Database.AllEventsAsync(core.Keys, PresenceRole.Therapist));
     }
 
     [Fact]
     public async Task The_board_lists_online_then_recent_then_available_with_counts()
     {
         await using var core = new CoreServices(redis);
-        await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-recent", HeartbeatTransport.Hub, null), Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-recent", HeartbeatTransport.Hub, null), Ct);
         core.Time.Advance(core.Options.OnlineWindow + TimeSpan.FromSeconds(1));
-        await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-online", HeartbeatTransport.Hub, true), Ct);
-        await core.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, Ct);
-        await core.Store.HeartbeatAsync(new Heartbeat(Role.Community, "c-online", HeartbeatTransport.Hub, null), Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-online", HeartbeatTransport.Hub, true), Ct);
+        await core.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-bookable", true, Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-online", HeartbeatTransport.Hub, null), Ct);
 
-        var board = await core.Reader.GetBoardAsync(Role.Therapist, Ct);
+        var board = await core.Reader.GetBoardAsync(PresenceRole.Therapist, Ct);
 
         Assert.Equal(["t-online", "t-recent", "t-bookable"], board.Entries.Select(e => e.Id));
         Assert.Equal([PresenceStatus.Online, PresenceStatus.Recent, PresenceStatus.Available], board.Entries.Select(e => e.Status));
         Assert.Equal(new PresenceCounts(1, 1, 1), board.Counts);
-        Assert.Equal(new PresenceCounts(1, 1, 1), await core.Reader.CountAsync(Role.Therapist, Ct));
-        var many = await core.Reader.GetManyAsync(Role.Therapist, ["t-online", "nobody"], Ct);
+        Assert.Equal(new PresenceCounts(1, 1, 1), await core.Reader.CountAsync(PresenceRole.Therapist, Ct));
+        var many = await core.Reader.GetManyAsync(PresenceRole.Therapist, ["t-online", "nobody"], Ct);
         Assert.Equal([PresenceStatus.Online, PresenceStatus.Offline], many.Select(e => e.Status));
-        Assert.Equal("c-online", Assert.Single((await core.Reader.GetBoardAsync(Role.Community, Ct)).Entries).Id);
+        Assert.Equal("c-online", Assert.Single((await core.Reader.GetBoardAsync(PresenceRole.Community, Ct)).Entries).Id);
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public abstract class BackendTests(IRedisBackend redis)
     {
         await using var core = new CoreServices(redis);
         var db = redis.Database;
-        var role = Role.Therapist;
+        var role = PresenceRole.Therapist;
         async Task<string?> EntryAsync(string id) => await db.HashGetAsync(core.Keys.Board(role, id), id);
 
         var online = await core.Store.HeartbeatAsync(new Heartbeat(role, "t-1", HeartbeatTransport.Hub, Specialties: ["anxiety"]), Ct);
@@ -97,7 +97,7 @@ public abstract class BackendTests(IRedisBackend redis)
 
         // The board (entries) and the lookups (per-field hashes) agree on every field.
         await core.Store.HeartbeatAsync(new Heartbeat(role, "t-2", HeartbeatTransport.Hub), Ct);
-        await core.Store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Hub), Ct);
         var board = await core.Reader.GetBoardAsync(role, Ct);
         Assert.Equal(await core.Reader.GetManyAsync(role, [.. board.Entries.Select(e => e.Id)], Ct), board.Entries);
         Assert.Equal(["anxiety", "ocd"], board.Entries.Single(e => e.Id == "t-1").Specialties);
@@ -105,21 +105,21 @@ public abstract class BackendTests(IRedisBackend redis)
 
         // Timed out: recent; the window ends: off the board unless still available; the availability lapses: gone.
         core.Time.Advance(core.Options.StaleConnection + TimeSpan.FromSeconds(1));
-        foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (Role.Community, "c-1") })
+        foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (PresenceRole.Community, "c-1") })
         {
             Assert.True(await core.Store.SettleAsync(DueIndex.Online, r, id, Ct));
         }
 
         Assert.StartsWith($"t-1|{set.Ver + 1}|r|", await EntryAsync("t-1"), StringComparison.Ordinal);
         core.Time.Advance(core.Options.RecentWindow);
-        foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (Role.Community, "c-1") })
+        foreach (var (r, id) in new[] { (role, "t-1"), (role, "t-2"), (PresenceRole.Community, "c-1") })
         {
             Assert.True(await core.Store.SettleAsync(DueIndex.Recent, r, id, Ct));
         }
 
         Assert.StartsWith($"t-1|{set.Ver + 2}|f|{until.ToUnixTimeMilliseconds()}|", await EntryAsync("t-1"), StringComparison.Ordinal);
         Assert.False(await db.HashExistsAsync(core.Keys.Board(role, "t-2"), "t-2"));
-        Assert.False(await db.HashExistsAsync(core.Keys.Board(Role.Community, "c-1"), "c-1"));
+        Assert.False(await db.HashExistsAsync(core.Keys.Board(PresenceRole.Community, "c-1"), "c-1"));
         Assert.Equal(["t-1"], (await core.Reader.GetBoardAsync(role, Ct)).Entries.Select(e => e.Id));
         core.Time.Advance(until - core.Time.GetUtcNow());
         Assert.True(await core.Store.SettleAsync(DueIndex.Available, role, "t-1", Ct));
@@ -132,18 +132,18 @@ public abstract class BackendTests(IRedisBackend redis)
     {
         // Users written by a deployment before board entries existed: the reader sees the online index is not covered.
         await using var core = new CoreServices(redis);
-        await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-recent", HeartbeatTransport.Hub, Specialties: ["ocd"]), Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-recent", HeartbeatTransport.Hub, Specialties: ["ocd"]), Ct);
         core.Time.Advance(core.Options.StaleConnection + TimeSpan.FromSeconds(1));
-        await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-online", HeartbeatTransport.Hub, true, ["anxiety"]), Ct);
-        await core.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, Ct);
-        var expected = await core.Reader.GetBoardAsync(Role.Therapist, Ct);
+        await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-online", HeartbeatTransport.Hub, true, ["anxiety"]), Ct);
+        await core.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-bookable", true, Ct);
+        var expected = await core.Reader.GetBoardAsync(PresenceRole.Therapist, Ct);
 
         foreach (var shard in core.Keys.AllShards)
         {
-            await redis.Database.KeyDeleteAsync(core.Keys.Board(Role.Therapist, shard));
+            await redis.Database.KeyDeleteAsync(core.Keys.Board(PresenceRole.Therapist, shard));
         }
 
-        var board = await core.Reader.GetBoardAsync(Role.Therapist, Ct);
+        var board = await core.Reader.GetBoardAsync(PresenceRole.Therapist, Ct);
         Assert.Equal(expected.Entries, board.Entries);
         Assert.Equal(expected.Counts, board.Counts);
         Assert.Equal(["t-online", "t-recent", "t-bookable"], board.Entries.Select(e => e.Id));
@@ -166,10 +166,10 @@ public sealed class BackendOnClusterTests(RedisCluster cluster) : BackendTests(c
             Assert.Equal((await cluster.PrimariesAsync()).Select(p => p.Port).Order(), primaries.Select(p => p.Port).Distinct().Order());
         }
 
-        var shard = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist, "t-1"));
-        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.User(Role.Therapist, "t-1")));
-        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Sessions(Role.Therapist, "t-1")));
-        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Events(Role.Therapist, "t-1")));
-        Assert.Equal(RedisCluster.HashSlot(core.Keys.Online(Role.Therapist, "t-1").ToString()), RedisCluster.HashSlot(core.Keys.Sessions(Role.Therapist, "t-1").ToString()));
+        var shard = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.User(PresenceRole.Therapist, "t-1")));
+        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Sessions(PresenceRole.Therapist, "t-1")));
+        Assert.Equal(shard, await cluster.PrimaryForKeyAsync(core.Keys.Events(PresenceRole.Therapist, "t-1")));
+        Assert.Equal(RedisCluster.HashSlot(core.Keys.Online(PresenceRole.Therapist, "t-1").ToString()), RedisCluster.HashSlot(core.Keys.Sessions(PresenceRole.Therapist, "t-1").ToString()));
     }
 }

@@ -27,6 +27,30 @@ public sealed class ModelTests
         Assert.False(UserId.IsValid(null));
     }
 
+    [Theory]
+    [InlineData("t-1", true)]
+    [InlineData("user.name@example.org", true)]
+    [InlineData("", false)]
+    [InlineData("colon:inside", false)]
+    [InlineData("trailing-newline\n", false)]
+    [InlineData(null, false)]
+    public void A_user_id_parses_only_what_could_be_a_key(string? text, bool valid)
+    {
+        Assert.Equal(valid, UserId.TryParse(text, out var id));
+        Assert.Equal(valid ? text : null, id.Value);
+        if (valid)
+        {
+            string asString = id;
+            Assert.Equal(text, asString);
+            Assert.Equal(text, id.ToString());
+            Assert.True(UserId.TryParse(text, out var again) && again == id);
+        }
+        else
+        {
+            Assert.Equal(default, id);
+        }
+    }
+
     [Fact]
     public void Keys_carry_the_shard_hash_tag_of_the_user_and_the_configured_prefix()
     {
@@ -37,21 +61,21 @@ public sealed class ModelTests
         Assert.Equal(4, keys.ShardOf("c-1"));
         Assert.Equal(14, keys.ShardOf("therapist-42"));
         Assert.Equal(2166136261u, PresenceKeys.Fnv1a(string.Empty));
-        var t1 = keys.ShardTag(Role.Therapist, 1);
-        var c1 = keys.ShardTag(Role.Community, 4);
+        var t1 = keys.ShardTag(PresenceRole.Therapist, 1);
+        var c1 = keys.ShardTag(PresenceRole.Community, 4);
         Assert.StartsWith("therapist:01.", t1, StringComparison.Ordinal);
         Assert.StartsWith("community:04.", c1, StringComparison.Ordinal);
-        Assert.Equal("presence:{" + t1 + "}:lastseen", keys.LastSeen(Role.Therapist, "t-1").ToString());
-        Assert.Equal("presence:{" + c1 + "}:online", keys.Online(Role.Community, 4).ToString());
-        Assert.Equal("presence:{" + t1 + "}:available", keys.Available(Role.Therapist, 1).ToString());
-        Assert.Equal("presence:{" + t1 + "}:user:t-1", keys.User(Role.Therapist, "t-1").ToString());
-        Assert.Equal("presence:{" + c1 + "}:sessions:c-1", keys.Sessions(Role.Community, "c-1").ToString());
-        Assert.Equal("presence:{" + t1 + "}:recent", keys.Recent(Role.Therapist, 1).ToString());
-        Assert.Equal("presence:{" + t1 + "}:versions", keys.Versions(Role.Therapist, 1).ToString());
-        Assert.Equal("presence:{" + t1 + "}:events", keys.Events(Role.Therapist, "t-1").ToString());
-        Assert.Equal(16, keys.EventStreams(Role.Therapist).Count);
+        Assert.Equal("presence:{" + t1 + "}:lastseen", keys.LastSeen(PresenceRole.Therapist, "t-1").ToString());
+        Assert.Equal("presence:{" + c1 + "}:online", keys.Online(PresenceRole.Community, 4).ToString());
+        Assert.Equal("presence:{" + t1 + "}:available", keys.Available(PresenceRole.Therapist, 1).ToString());
+        Assert.Equal("presence:{" + t1 + "}:user:t-1", keys.User(PresenceRole.Therapist, "t-1").ToString());
+        Assert.Equal("presence:{" + c1 + "}:sessions:c-1", keys.Sessions(PresenceRole.Community, "c-1").ToString());
+        Assert.Equal("presence:{" + t1 + "}:recent", keys.Recent(PresenceRole.Therapist, 1).ToString());
+        Assert.Equal("presence:{" + t1 + "}:versions", keys.Versions(PresenceRole.Therapist, 1).ToString());
+        Assert.Equal("presence:{" + t1 + "}:events", keys.Events(PresenceRole.Therapist, "t-1").ToString());
+        Assert.Equal(16, keys.EventStreams(PresenceRole.Therapist).Count);
         Assert.Equal("presence:janitor:lease", keys.JanitorLease.ToString());
-        Assert.Equal("other:{" + t1 + "}:online", new PresenceKeys("other").Online(Role.Therapist, 1).ToString());
+        Assert.Equal("other:{" + t1 + "}:online", new PresenceKeys("other").Online(PresenceRole.Therapist, 1).ToString());
     }
 
     [Fact]
@@ -75,11 +99,11 @@ public sealed class ModelTests
     public void A_user_key_is_recognised_only_with_its_own_shard()
     {
         var keys = new PresenceKeys("presence");
-        Assert.True(keys.TryParseUserKey(keys.User(Role.Community, "c-1").ToString(), out var role, out var id));
-        Assert.Equal((Role.Community, "c-1"), (role, id));
-        Assert.False(keys.TryParseUserKey("presence:{" + keys.ShardTag(Role.Community, 5) + "}:user:c-1", out _, out _));
-        Assert.False(keys.TryParseUserKey("other:{" + keys.ShardTag(Role.Community, 4) + "}:user:c-1", out _, out _));
-        Assert.False(keys.TryParseUserKey(keys.Sessions(Role.Community, "c-1").ToString(), out _, out _));
+        Assert.True(keys.TryParseUserKey(keys.User(PresenceRole.Community, "c-1").ToString(), out var role, out var id));
+        Assert.Equal((PresenceRole.Community, "c-1"), (role, id));
+        Assert.False(keys.TryParseUserKey("presence:{" + keys.ShardTag(PresenceRole.Community, 5) + "}:user:c-1", out _, out _));
+        Assert.False(keys.TryParseUserKey("other:{" + keys.ShardTag(PresenceRole.Community, 4) + "}:user:c-1", out _, out _));
+        Assert.False(keys.TryParseUserKey(keys.Sessions(PresenceRole.Community, "c-1").ToString(), out _, out _));
         Assert.False(keys.TryParseUserKey("presence:{community}:user:c-1", out _, out _));
     }
 

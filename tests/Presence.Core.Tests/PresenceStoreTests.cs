@@ -6,16 +6,16 @@ public sealed class PresenceStoreTests(RedisServer redis)
     public async Task First_heartbeat_records_lastseen_online_until_and_user_hash_with_retention_ttl()
     {
         await using var h = new StoreHarness(redis);
-        var result = await h.BeatAsync(Role.Therapist, "t-1");
+        var result = await h.BeatAsync(PresenceRole.Therapist, "t-1");
 
         Assert.True(result.Accepted);
         Assert.True(result.CameOnline);
-        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
-        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
-        var hash = (await h.Db.HashGetAllAsync(h.Keys.User(Role.Therapist, "t-1"))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"))!);
+        var hash = (await h.Db.HashGetAllAsync(h.Keys.User(PresenceRole.Therapist, "t-1"))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
         Assert.Equal(h.NowMs.ToString(System.Globalization.CultureInfo.InvariantCulture), hash["lastActive"]);
         Assert.Equal("rest", hash["transport"]);
-        var ttl = await h.Db.KeyTimeToLiveAsync(h.Keys.User(Role.Therapist, "t-1"));
+        var ttl = await h.Db.KeyTimeToLiveAsync(h.Keys.User(PresenceRole.Therapist, "t-1"));
         Assert.InRange(ttl!.Value, TimeSpan.FromHours(24) - TimeSpan.FromSeconds(5), TimeSpan.FromHours(24));
     }
 
@@ -23,114 +23,114 @@ public sealed class PresenceStoreTests(RedisServer redis)
     public async Task Came_online_is_reported_and_streamed_once_while_the_user_stays_online()
     {
         await using var h = new StoreHarness(redis);
-        Assert.True((await h.BeatAsync(Role.Community, "c-1")).CameOnline);
+        Assert.True((await h.BeatAsync(PresenceRole.Community, "c-1")).CameOnline);
         h.Time.Advance(TimeSpan.FromSeconds(30));
-        Assert.False((await h.BeatAsync(Role.Community, "c-1")).CameOnline);
+        Assert.False((await h.BeatAsync(PresenceRole.Community, "c-1")).CameOnline);
         h.Time.Advance(TimeSpan.FromSeconds(30));
-        Assert.False((await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub)).CameOnline);
+        Assert.False((await h.BeatAsync(PresenceRole.Community, "c-1", HeartbeatTransport.Hub)).CameOnline);
 
-        var events = await h.EventsAsync(Role.Community);
+        var events = await h.EventsAsync(PresenceRole.Community);
         var online = Assert.Single(events);
         Assert.Equal("community", (string?)online["role"]);
         Assert.Equal("c-1", (string?)online["id"]);
         Assert.Equal("online", (string?)online["status"]);
-        Assert.Empty(await h.EventsAsync(Role.Therapist));
+        Assert.Empty(await h.EventsAsync(PresenceRole.Therapist));
     }
 
     [Fact]
     public async Task Concurrent_first_heartbeats_stream_exactly_one_online_event()
     {
         await using var h = new StoreHarness(redis);
-        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => h.BeatAsync(Role.Therapist, "t-9", HeartbeatTransport.Hub)));
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => h.BeatAsync(PresenceRole.Therapist, "t-9", HeartbeatTransport.Hub)));
 
         Assert.Equal(1, results.Count(r => r.CameOnline));
-        Assert.Single(await h.EventsAsync(Role.Therapist));
+        Assert.Single(await h.EventsAsync(PresenceRole.Therapist));
     }
 
     [Fact]
     public async Task Availability_lapses_after_the_ttl_unless_renewed()
     {
         await using var h = new StoreHarness(redis);
-        await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: TestContext.Current.CancellationToken);
+        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-1", true, ct: TestContext.Current.CancellationToken);
         Assert.Equal(h.NowMs + (long)TimeSpan.FromHours(12).TotalMilliseconds,
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"))!);
         h.Time.Advance(TimeSpan.FromHours(1));
-        await h.BeatAsync(Role.Therapist, "t-1", available: true);
+        await h.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
         Assert.Equal(h.NowMs + (long)TimeSpan.FromHours(12).TotalMilliseconds,
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
     public async Task Heartbeat_after_the_online_window_passed_but_before_the_sweep_keeps_the_user_online_without_an_event()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "t-1");
+        await h.BeatAsync(PresenceRole.Therapist, "t-1");
         h.Time.Advance(TimeSpan.FromSeconds(121));
 
-        var again = await h.BeatAsync(Role.Therapist, "t-1");
+        var again = await h.BeatAsync(PresenceRole.Therapist, "t-1");
 
         // No leave was emitted, so no second online either: never online twice without a leave in between.
         Assert.False(again.CameOnline);
-        Assert.Single(await h.EventsAsync(Role.Therapist));
-        Assert.False(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", TestContext.Current.CancellationToken));
+        Assert.Single(await h.EventsAsync(PresenceRole.Therapist));
+        Assert.False(await h.Store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-1", TestContext.Current.CancellationToken));
     }
 
     [Fact]
     public async Task Scores_never_go_back_in_time()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        await h.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
         var later = h.NowMs;
         // A second replica whose clock is 50 s behind writes to the same keys.
         await using var behind = new StoreHarness(redis, prefix: h.Keys.Prefix, start: h.Time.GetUtcNow().AddSeconds(-50));
 
-        await behind.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        await behind.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
 
-        Assert.Equal(later, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(later, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"))!);
         // A hub session lasts the stale-connection window after its last heartbeat.
-        Assert.Equal(later + 90_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(later + 90_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
     public async Task Rest_heartbeat_within_min_interval_is_refused_with_retry_after_and_changes_nothing()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "t-1");
-        var firstSeen = (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!;
+        await h.BeatAsync(PresenceRole.Therapist, "t-1");
+        var firstSeen = (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"))!;
         h.Time.Advance(TimeSpan.FromSeconds(4));
 
-        var refused = await h.BeatAsync(Role.Therapist, "t-1");
+        var refused = await h.BeatAsync(PresenceRole.Therapist, "t-1");
 
         Assert.False(refused.Accepted);
         Assert.Equal(TimeSpan.FromSeconds(6), refused.RetryAfter);
-        Assert.Equal(firstSeen, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(firstSeen, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"))!);
 
         h.Time.Advance(TimeSpan.FromSeconds(6));
-        Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).Accepted);
+        Assert.True((await h.BeatAsync(PresenceRole.Therapist, "t-1")).Accepted);
     }
 
     [Fact]
     public async Task Hub_heartbeats_are_not_bound_by_the_rest_min_interval()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "t-1");
+        await h.BeatAsync(PresenceRole.Therapist, "t-1");
         h.Time.Advance(TimeSpan.FromSeconds(1));
 
-        var hub = await h.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        var hub = await h.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
 
         Assert.True(hub.Accepted);
-        Assert.Equal("hub", (string?)await h.Db.HashGetAsync(h.Keys.User(Role.Therapist, "t-1"), "transport"));
+        Assert.Equal("hub", (string?)await h.Db.HashGetAsync(h.Keys.User(PresenceRole.Therapist, "t-1"), "transport"));
     }
 
     [Fact]
     public async Task Min_interval_is_per_device_user_and_role()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "u-1");
-        Assert.True((await h.BeatAsync(Role.Therapist, "u-2")).Accepted);
-        Assert.True((await h.BeatAsync(Role.Community, "u-1")).Accepted);
-        Assert.True((await h.DeviceBeatAsync(Role.Therapist, "u-1", "phone")).Accepted);
-        Assert.False((await h.DeviceBeatAsync(Role.Therapist, "u-1", "phone")).Accepted);
+        await h.BeatAsync(PresenceRole.Therapist, "u-1");
+        Assert.True((await h.BeatAsync(PresenceRole.Therapist, "u-2")).Accepted);
+        Assert.True((await h.BeatAsync(PresenceRole.Community, "u-1")).Accepted);
+        Assert.True((await h.DeviceBeatAsync(PresenceRole.Therapist, "u-1", "phone")).Accepted);
+        Assert.False((await h.DeviceBeatAsync(PresenceRole.Therapist, "u-1", "phone")).Accepted);
     }
 
     [Fact]
@@ -138,20 +138,20 @@ public sealed class PresenceStoreTests(RedisServer redis)
     {
         await using var h = new StoreHarness(redis);
         var ct = TestContext.Current.CancellationToken;
-        await h.BeatAsync(Role.Therapist, "t-1");
+        await h.BeatAsync(PresenceRole.Therapist, "t-1");
 
-        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Therapist, "t-1", ct: ct));
-        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Therapist, "t-1", ct: ct));
-        Assert.Equal(h.NowMs + 10_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(PresenceRole.Therapist, "t-1", ct: ct));
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(PresenceRole.Therapist, "t-1", ct: ct));
+        Assert.Equal(h.NowMs + 10_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"))!);
         h.Time.Advance(TimeSpan.FromSeconds(10));
-        Assert.True(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", ct));
-        Assert.False(await h.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", ct));
+        Assert.True(await h.Store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-1", ct));
+        Assert.False(await h.Store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-1", ct));
 
-        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
-        var events = await h.StateEventsAsync(Role.Therapist);
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
+        var events = await h.StateEventsAsync(PresenceRole.Therapist);
         Assert.Equal(["online/heartbeat", "recent/signoff"], events.Select(e => e.Status + "/" + e.Reason));
-        Assert.True((await h.BeatAsync(Role.Therapist, "t-1")).CameOnline);
+        Assert.True((await h.BeatAsync(PresenceRole.Therapist, "t-1")).CameOnline);
     }
 
     [Fact]
@@ -159,15 +159,15 @@ public sealed class PresenceStoreTests(RedisServer redis)
     {
         await using var h = new StoreHarness(redis);
         var ct = TestContext.Current.CancellationToken;
-        Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: ct)).Changed);
-        Assert.False((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, ct: ct)).Changed);
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"));
+        Assert.True((await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-1", true, ct: ct)).Changed);
+        Assert.False((await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-1", true, ct: ct)).Changed);
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
         var until = h.Time.GetUtcNow().AddHours(2);
-        Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", true, until, ct)).Changed);
-        Assert.True((await h.Store.SetAvailabilityAsync(Role.Therapist, "t-1", false, ct: ct)).Changed);
-        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"));
+        Assert.True((await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-1", true, until, ct)).Changed);
+        Assert.True((await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-1", false, ct: ct)).Changed);
+        Assert.Null(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
 
-        var events = await h.StateEventsAsync(Role.Therapist);
+        var events = await h.StateEventsAsync(PresenceRole.Therapist);
         Assert.All(events, e => Assert.Equal(PresenceReason.Set, e.Reason));
         Assert.All(events, e => Assert.Equal("offline", e.Status));
         Assert.Equal([true, true, false], events.Select(e => e.Available));
@@ -180,10 +180,10 @@ public sealed class PresenceStoreTests(RedisServer redis)
     public async Task Heartbeat_can_set_availability_in_the_same_round_trip_and_emits_one_state_event()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "t-1", available: true);
+        await h.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
 
-        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"));
-        var e = Assert.Single(await h.StateEventsAsync(Role.Therapist));
+        Assert.NotNull(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
+        var e = Assert.Single(await h.StateEventsAsync(PresenceRole.Therapist));
         Assert.Equal(("online", true, PresenceReason.Heartbeat), (e.Status, e.Available, e.Reason));
         Assert.Equal(h.Time.GetUtcNow(), e.At);
         Assert.Equal(h.Time.GetUtcNow(), e.LastActive);
@@ -193,13 +193,13 @@ public sealed class PresenceStoreTests(RedisServer redis)
     public async Task Scripts_are_reloaded_after_the_server_forgets_them()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        await h.BeatAsync(PresenceRole.Community, "c-1", HeartbeatTransport.Hub);
         var server = h.Redis.Client.GetServer(h.Redis.Client.GetEndPoints()[0]);
         await server.ScriptFlushAsync();
 
-        var after = await h.BeatAsync(Role.Community, "c-1", HeartbeatTransport.Hub);
+        var after = await h.BeatAsync(PresenceRole.Community, "c-1", HeartbeatTransport.Hub);
         Assert.True(after.Accepted);
-        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.CloseConnectionAsync(Role.Community, "c-1", "local", "default", TestContext.Current.CancellationToken));
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.CloseConnectionAsync(PresenceRole.Community, "c-1", "local", "default", TestContext.Current.CancellationToken));
     }
 
     [Theory]
@@ -211,9 +211,9 @@ public sealed class PresenceStoreTests(RedisServer redis)
     public async Task Invalid_ids_never_reach_a_key(string id)
     {
         await using var h = new StoreHarness(redis);
-        await Assert.ThrowsAsync<ArgumentException>(() => h.BeatAsync(Role.Therapist, id));
-        Assert.Empty(await h.EventsAsync(Role.Therapist));
-        Assert.False(await h.Db.AnyKeyExistsAsync(h.Keys.InAllShards(s => h.Keys.LastSeen(Role.Therapist, s))));
+        await Assert.ThrowsAsync<ArgumentException>(() => h.BeatAsync(PresenceRole.Therapist, id));
+        Assert.Empty(await h.EventsAsync(PresenceRole.Therapist));
+        Assert.False(await h.Db.AnyKeyExistsAsync(h.Keys.InAllShards(s => h.Keys.LastSeen(PresenceRole.Therapist, s))));
     }
 
     [Fact]
@@ -223,10 +223,10 @@ public sealed class PresenceStoreTests(RedisServer redis)
         // Users of one shard, so all 600 events go to one shard's stream.
         foreach (var id in Enumerable.Range(0, 100_000).Select(i => "c-" + i).Where(id => h.Keys.ShardOf(id) == 3).Take(600))
         {
-            await h.BeatAsync(Role.Community, id, HeartbeatTransport.Hub);
+            await h.BeatAsync(PresenceRole.Community, id, HeartbeatTransport.Hub);
         }
 
-        var length = await h.Db.StreamLengthAsync(h.Keys.Events(Role.Community, 3));
+        var length = await h.Db.StreamLengthAsync(h.Keys.Events(PresenceRole.Community, 3));
         Assert.InRange(length, 100, 300);
     }
 }

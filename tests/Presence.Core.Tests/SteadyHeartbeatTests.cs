@@ -20,47 +20,47 @@ public sealed class SteadyHeartbeatTests(RedisServer redis)
     {
         await using var h = new StoreHarness(redis, ShortRetention);
         var first = h.NowMs;
-        await h.BeatAsync(Role.Therapist, "t-1");
+        await h.BeatAsync(PresenceRole.Therapist, "t-1");
         h.Time.Advance(TimeSpan.FromSeconds(20));
 
-        var steady = await h.BeatAsync(Role.Therapist, "t-1");
+        var steady = await h.BeatAsync(PresenceRole.Therapist, "t-1");
 
         Assert.True(steady.Accepted);
         Assert.False(steady.CameOnline);
-        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
-        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
-        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Sessions(Role.Therapist, "t-1"), "rest:default"))!);
-        Assert.Equal(first, (long)await h.Db.HashGetAsync(h.Keys.User(Role.Therapist, "t-1"), "lastActive"));
+        Assert.Equal(h.NowMs, (long)(await h.Db.SortedSetScoreAsync(h.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Sessions(PresenceRole.Therapist, "t-1"), "rest:default"))!);
+        Assert.Equal(first, (long)await h.Db.HashGetAsync(h.Keys.User(PresenceRole.Therapist, "t-1"), "lastActive"));
 
         // The next minute: the first beat in it rewrites the hash and the TTLs.
         h.Time.Advance(TimeSpan.FromSeconds(40));
-        await h.Db.KeyExpireAsync(h.Keys.User(Role.Therapist, "t-1"), TimeSpan.FromMinutes(1));
-        await h.BeatAsync(Role.Therapist, "t-1");
+        await h.Db.KeyExpireAsync(h.Keys.User(PresenceRole.Therapist, "t-1"), TimeSpan.FromMinutes(1));
+        await h.BeatAsync(PresenceRole.Therapist, "t-1");
 
-        Assert.Equal(h.NowMs, (long)await h.Db.HashGetAsync(h.Keys.User(Role.Therapist, "t-1"), "lastActive"));
-        Assert.InRange((await h.Db.KeyTimeToLiveAsync(h.Keys.User(Role.Therapist, "t-1")))!.Value, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
-        Assert.InRange((await h.Db.KeyTimeToLiveAsync(h.Keys.Sessions(Role.Therapist, "t-1")))!.Value, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
-        Assert.Single(await h.EventsAsync(Role.Therapist));
+        Assert.Equal(h.NowMs, (long)await h.Db.HashGetAsync(h.Keys.User(PresenceRole.Therapist, "t-1"), "lastActive"));
+        Assert.InRange((await h.Db.KeyTimeToLiveAsync(h.Keys.User(PresenceRole.Therapist, "t-1")))!.Value, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
+        Assert.InRange((await h.Db.KeyTimeToLiveAsync(h.Keys.Sessions(PresenceRole.Therapist, "t-1")))!.Value, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
+        Assert.Single(await h.EventsAsync(PresenceRole.Therapist));
     }
 
     [Fact]
     public async Task Events_and_the_recent_window_count_from_the_last_steady_heartbeat()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Community, "c-1");
+        await h.BeatAsync(PresenceRole.Community, "c-1");
         h.Time.Advance(TimeSpan.FromSeconds(30));
-        await h.BeatAsync(Role.Community, "c-1");
+        await h.BeatAsync(PresenceRole.Community, "c-1");
         var lastBeat = h.Time.GetUtcNow();
 
-        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(Role.Community, "c-1", Ct));
+        Assert.Equal(SessionEndOutcome.Leaving, await h.Store.SignOffAsync(PresenceRole.Community, "c-1", Ct));
         h.Time.Advance(h.Options.LeaveGrace);
-        Assert.True(await h.Store.SettleAsync(DueIndex.Online, Role.Community, "c-1", Ct));
+        Assert.True(await h.Store.SettleAsync(DueIndex.Online, PresenceRole.Community, "c-1", Ct));
 
-        var recent = (await h.StateEventsAsync(Role.Community))[^1];
+        var recent = (await h.StateEventsAsync(PresenceRole.Community))[^1];
         Assert.Equal("recent", recent.Status);
         Assert.Equal(lastBeat, recent.LastActive);
         Assert.Equal((lastBeat + h.Options.RecentWindow).ToUnixTimeMilliseconds(),
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Recent(Role.Community, "c-1"), "c-1"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Recent(PresenceRole.Community, "c-1"), "c-1"))!);
     }
 
     [Fact]
@@ -68,59 +68,59 @@ public sealed class SteadyHeartbeatTests(RedisServer redis)
     {
         await using var h = new StoreHarness(redis);
         var until = h.Time.GetUtcNow().AddHours(2);
-        await h.Store.SetAvailabilityAsync(Role.Therapist, "t-until", true, until, Ct);
-        await h.Store.SetAvailabilityAsync(Role.Therapist, "t-ttl", true, Ct);
-        await h.BeatAsync(Role.Therapist, "t-until", available: true);
-        await h.BeatAsync(Role.Therapist, "t-ttl", available: true);
-        var events = (await h.EventsAsync(Role.Therapist)).Length;
+        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-until", true, until, Ct);
+        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-ttl", true, Ct);
+        await h.BeatAsync(PresenceRole.Therapist, "t-until", available: true);
+        await h.BeatAsync(PresenceRole.Therapist, "t-ttl", available: true);
+        var events = (await h.EventsAsync(PresenceRole.Therapist)).Length;
         h.Time.Advance(TimeSpan.FromMinutes(1));
 
-        Assert.True((await h.BeatAsync(Role.Therapist, "t-until", available: true)).Accepted);
-        Assert.True((await h.BeatAsync(Role.Therapist, "t-ttl", available: true)).Accepted);
+        Assert.True((await h.BeatAsync(PresenceRole.Therapist, "t-until", available: true)).Accepted);
+        Assert.True((await h.BeatAsync(PresenceRole.Therapist, "t-ttl", available: true)).Accepted);
 
-        Assert.Equal(events, (await h.EventsAsync(Role.Therapist)).Length);
-        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-until"), "t-until"))!);
-        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)await h.Db.HashGetAsync(h.Keys.AvailableUntil(Role.Therapist, h.Keys.ShardOf("t-until")), "t-until"));
+        Assert.Equal(events, (await h.EventsAsync(PresenceRole.Therapist)).Length);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-until"), "t-until"))!);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)await h.Db.HashGetAsync(h.Keys.AvailableUntil(PresenceRole.Therapist, h.Keys.ShardOf("t-until")), "t-until"));
         Assert.Equal(h.NowMs + (long)h.Options.AvailabilityTtl.TotalMilliseconds,
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-ttl"), "t-ttl"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-ttl"), "t-ttl"))!);
     }
 
     [Fact]
     public async Task A_steady_heartbeat_that_changes_availability_emits_one_set_event()
     {
         await using var h = new StoreHarness(redis);
-        await h.BeatAsync(Role.Therapist, "t-1", available: true);
+        await h.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
         h.Time.Advance(TimeSpan.FromMinutes(1));
 
-        var off = await h.BeatAsync(Role.Therapist, "t-1", available: false);
+        var off = await h.BeatAsync(PresenceRole.Therapist, "t-1", available: false);
         h.Time.Advance(TimeSpan.FromMinutes(1));
-        var stillOff = await h.BeatAsync(Role.Therapist, "t-1", available: false);
+        var stillOff = await h.BeatAsync(PresenceRole.Therapist, "t-1", available: false);
         h.Time.Advance(TimeSpan.FromMinutes(1));
-        var on = await h.BeatAsync(Role.Therapist, "t-1", available: true);
+        var on = await h.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
 
         Assert.True(off.Ver > 0);
         Assert.Equal(0, stillOff.Ver);
         Assert.True(on.Ver > off.Ver);
-        var events = await h.StateEventsAsync(Role.Therapist);
+        var events = await h.StateEventsAsync(PresenceRole.Therapist);
         Assert.Equal([(true, "heartbeat"), (false, "set"), (true, "set")], events.Select(e => (e.Available, e.Reason)));
         Assert.Equal(h.NowMs + (long)h.Options.AvailabilityTtl.TotalMilliseconds,
-            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(Role.Therapist, "t-1"), "t-1"))!);
+            (long)(await h.Db.SortedSetScoreAsync(h.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
     public async Task A_session_that_expired_before_the_sweep_beats_again_without_an_event_and_the_others_come_online()
     {
         await using var h = new StoreHarness(redis);
-        await h.DeviceBeatAsync(Role.Community, "c-1", "phone");
+        await h.DeviceBeatAsync(PresenceRole.Community, "c-1", "phone");
         h.Time.Advance(TimeSpan.FromMinutes(3));
 
-        var phone = await h.DeviceBeatAsync(Role.Community, "c-1", "phone");
-        var laptop = await h.DeviceBeatAsync(Role.Community, "c-1", "laptop");
+        var phone = await h.DeviceBeatAsync(PresenceRole.Community, "c-1", "phone");
+        var laptop = await h.DeviceBeatAsync(PresenceRole.Community, "c-1", "laptop");
 
         Assert.True(phone.Accepted);
         Assert.False(phone.CameOnline);
         Assert.False(laptop.CameOnline);
-        Assert.Single(await h.EventsAsync(Role.Community));
-        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(Role.Community, "c-1"), "c-1"))!);
+        Assert.Single(await h.EventsAsync(PresenceRole.Community));
+        Assert.Equal(h.NowMs + 120_000, (long)(await h.Db.SortedSetScoreAsync(h.Keys.Online(PresenceRole.Community, "c-1"), "c-1"))!);
     }
 }

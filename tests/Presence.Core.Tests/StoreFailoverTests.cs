@@ -18,11 +18,11 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         var slow = new ConcurrentBag<TimeSpan>();
         var succeeded = 0;
         // Users over many shards, so the killed primary holds some of each role's users and the others hold the rest.
-        var users = Enumerable.Range(0, 12).SelectMany(i => new[] { (Role: Role.Therapist, Id: $"t-{i}"), (Role: Role.Community, Id: $"c-{i}") }).ToArray();
+        var users = Enumerable.Range(0, 12).SelectMany(i => new[] { (Role: PresenceRole.Therapist, Id: $"t-{i}"), (Role: PresenceRole.Community, Id: $"c-{i}") }).ToArray();
         var lastSuccess = new ConcurrentDictionary<string, long>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
-        async Task BeatAsync(Role role, string id)
+        async Task BeatAsync(PresenceRole role, string id)
         {
             while (!stop.IsCancellationRequested)
             {
@@ -51,7 +51,7 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         var beaters = users.Select(u => BeatAsync(u.Role, u.Id)).ToList();
         await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref succeeded) > 50), "heartbeats succeed before the failover", timeout: TimeSpan.FromSeconds(10));
 
-        var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(Role.Therapist, "t-0"));
+        var primary = await cluster.PrimaryForKeyAsync(core.Keys.LastSeen(PresenceRole.Therapist, "t-0"));
         var onKilled = (await Task.WhenAll(users.Select(async u => (u, node: await cluster.PrimaryForKeyAsync(core.Keys.User(u.Role, u.Id))))))
             .Where(p => p.node.Port == primary.Port).Select(p => p.u).ToArray();
         Assert.NotEmpty(onKilled);
@@ -64,7 +64,7 @@ public sealed class StoreFailoverTests(ReplicatedRedisCluster cluster) : IClassF
         {
             try
             {
-                await core.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-0", HeartbeatTransport.Hub), ct);
+                await core.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-0", HeartbeatTransport.Hub), ct);
                 return true;
             }
             catch (RedisUnavailableException)

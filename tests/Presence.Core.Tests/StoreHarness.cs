@@ -28,21 +28,21 @@ internal sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? c
 
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public Task<HeartbeatResult> BeatAsync(Role role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
+    public Task<HeartbeatResult> BeatAsync(PresenceRole role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, transport, available), TestContext.Current.CancellationToken);
 
-    public Task<HeartbeatResult> DeviceBeatAsync(Role role, string id, string device, bool? available = null) =>
+    public Task<HeartbeatResult> DeviceBeatAsync(PresenceRole role, string id, string device, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Rest, available, Session: SessionRef.Rest(device)), TestContext.Current.CancellationToken);
 
-    public Task<HeartbeatResult> HubBeatAsync(Role role, string id, string instance, string connection, string reason = PresenceReason.Heartbeat) =>
+    public Task<HeartbeatResult> HubBeatAsync(PresenceRole role, string id, string instance, string connection, string reason = PresenceReason.Heartbeat) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, Session: SessionRef.Hub(instance, connection), Reason: reason),
             TestContext.Current.CancellationToken);
 
     /// <summary>The role's stream, parsed; a malformed entry fails the test.</summary>
-    public async Task<PresenceEvent[]> StateEventsAsync(Role role) =>
+    public async Task<PresenceEvent[]> StateEventsAsync(PresenceRole role) =>
         [.. (await EventsAsync(role)).Select(e => PresenceEvent.TryParse(e, role, out var parsed) ? parsed : throw new InvalidOperationException("Malformed event " + e.Id))];
 
-    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.AllEventsAsync(Keys, role);
+    public async Task<StreamEntry[]> EventsAsync(PresenceRole role) => await Db.AllEventsAsync(Keys, role);
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 }

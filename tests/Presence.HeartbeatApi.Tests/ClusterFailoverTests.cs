@@ -40,7 +40,7 @@ public sealed class ClusterFailoverTests(ReplicatedRedisCluster cluster) : IClas
         var beaters = new[] { BeatAsync("therapist"), BeatAsync("therapist"), BeatAsync("community"), BeatAsync("community") };
         await Poll.UntilAsync(() => Task.FromResult(answers.Count > 20), "heartbeats are answered", timeout: TimeSpan.FromSeconds(10));
 
-        var primary = await cluster.PrimaryForKeyAsync(new PresenceKeys(app.KeyPrefix).LastSeen(Role.Therapist, "t-failover"));
+        var primary = await cluster.PrimaryForKeyAsync(new PresenceKeys(app.KeyPrefix).LastSeen(PresenceRole.Therapist, "t-failover"));
         await cluster.KillAsync(primary);
         await cluster.WaitForPromotionAsync(primary);
         var promotedAt = answers.Count;

@@ -22,8 +22,8 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(_app.Time.GetUtcNow(), body.GetProperty("serverTime").GetDateTimeOffset());
         Assert.False(body.TryGetProperty("clockSkewSeconds", out _));
         var nowMs = _app.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        Assert.Equal(nowMs + 120_000, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist, "t-1"), "t-1"))!);
-        Assert.Equal(nowMs, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(nowMs + 120_000, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"))!);
+        Assert.Equal(nowMs, (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"))!);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         var response = await client.PostAsync("/v1/therapists/heartbeat", EmptyJson(), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Therapist, "t-empty"), "t-empty"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(PresenceRole.Therapist, "t-empty"), "t-empty"));
     }
 
     [Fact]
@@ -47,8 +47,8 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         // The last session ended: the user is in the leave grace (docs/architecture.md, "Leave grace").
-        Assert.Equal(0, await _app.Db.SortedSetLengthAsync(_app.Keys.Sessions(Role.Therapist, "t-empty-off")));
-        Assert.Equal("1", (string?)await _app.Db.HashGetAsync(_app.Keys.User(Role.Therapist, "t-empty-off"), "leave"));
+        Assert.Equal(0, await _app.Db.SortedSetLengthAsync(_app.Keys.Sessions(PresenceRole.Therapist, "t-empty-off")));
+        Assert.Equal("1", (string?)await _app.Db.HashGetAsync(_app.Keys.User(PresenceRole.Therapist, "t-empty-off"), "leave"));
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         var response = await client.PostAsync("/v1/community/heartbeat", Http.Json($$"""{"timestamp":"{{_app.Time.GetUtcNow():O}}"}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community, "c-1"), "c-1"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(PresenceRole.Community, "c-1"), "c-1"));
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal(-600, body.GetProperty("clockSkewSeconds").GetDouble());
         Assert.Equal(_app.Time.GetUtcNow().ToUnixTimeMilliseconds(),
-            (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(Role.Therapist, "t-3"), "t-3"))!);
+            (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.LastSeen(PresenceRole.Therapist, "t-3"), "t-3"))!);
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"available":true}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-4"), "t-4"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-4"), "t-4"));
     }
 
     [Fact]
@@ -147,11 +147,11 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.True(body.GetProperty("available").GetBoolean());
         Assert.True(body.GetProperty("changed").GetBoolean());
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-5"), "t-5"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-5"), "t-5"));
 
         var off = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":false}"""), Ct);
         Assert.Equal(HttpStatusCode.OK, off.StatusCode);
-        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-5"), "t-5"));
+        Assert.Null(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-5"), "t-5"));
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(HttpStatusCode.OK, on.StatusCode);
         var body = await on.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal(until, body.GetProperty("availableUntil").GetDateTimeOffset());
-        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-until"), "t-until"))!);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-until"), "t-until"))!);
 
         foreach (var bad in new[] { _app.Time.GetUtcNow().AddMinutes(-1), _app.Time.GetUtcNow().AddHours(13) })
         {
@@ -173,7 +173,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
             await refused.ProblemAsync();
         }
 
-        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Role.Therapist, "t-until"), "t-until"))!);
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (long)(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-until"), "t-until"))!);
     }
 
     [Fact]
@@ -184,13 +184,13 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         using var laptop = new HttpRequestMessage(HttpMethod.Post, "/v1/community/heartbeat");
         laptop.Headers.Add("X-Presence-Device", "laptop");
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(laptop, Ct)).StatusCode);
-        var sessions = await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(Role.Community, "c-dev"));
+        var sessions = await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(PresenceRole.Community, "c-dev"));
         Assert.Equal(["rest:laptop", "rest:phone"], sessions.Select(v => v.ToString()).Order());
 
         Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/v1/community/offline", Http.Json("""{"deviceId":"phone"}"""), Ct)).StatusCode);
 
-        Assert.Equal(["rest:laptop"], (await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(Role.Community, "c-dev"))).Select(v => v.ToString()));
-        Assert.True(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(Role.Community, "c-dev"), "c-dev") > _app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 60_000);
+        Assert.Equal(["rest:laptop"], (await _app.Db.SortedSetRangeByRankAsync(_app.Keys.Sessions(PresenceRole.Community, "c-dev"))).Select(v => v.ToString()));
+        Assert.True(await _app.Db.SortedSetScoreAsync(_app.Keys.Online(PresenceRole.Community, "c-dev"), "c-dev") > _app.Time.GetUtcNow().ToUnixTimeMilliseconds() + 60_000);
     }
 
     [Fact]
@@ -217,7 +217,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : IAsyncDisposable
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json("""{"specialties":["anxiety","ocd"]}"""), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("anxiety,ocd", (string?)await _app.Db.HashGetAsync(_app.Keys.Specialties(Role.Therapist, "t-spec"), "t-spec"));
+        Assert.Equal("anxiety,ocd", (string?)await _app.Db.HashGetAsync(_app.Keys.Specialties(PresenceRole.Therapist, "t-spec"), "t-spec"));
     }
 
     [Fact]

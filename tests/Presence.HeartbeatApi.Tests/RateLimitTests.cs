@@ -20,7 +20,7 @@ public sealed class RateLimitTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.NotNull(limited.Headers.RetryAfter?.Delta);
         await limited.ProblemAsync();
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(Core.Role.Therapist, "t-noisy"), "t-noisy"));
+        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-noisy"), "t-noisy"));
 
         using var quiet = _app.CreateClient(DevTokens.Therapist("t-quiet"));
         Assert.Equal(HttpStatusCode.OK, (await quiet.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct)).StatusCode);

@@ -68,7 +68,7 @@ public sealed class TelemetryTests(RedisServer redis) : IAsyncDisposable
             mine = [.. spans.Where(s => s.OperationName == "heartbeat" && s.TraceId == traceId)];
         }
 
-        Assert.Equal(["accepted", "throttled"], mine.Select(s => (string?)s.GetTagItem("presence.outcome")).ToArray());
-        Assert.All(mine, s => Assert.Equal("community", s.GetTagItem("presence.role")));
+        Assert.Equal(["accepted", "throttled"], mine.Select(s => (string?)s.GetTagItem("outcome")).ToArray());
+        Assert.All(mine, s => Assert.Equal("community", s.GetTagItem("role")));
     }
 }

@@ -38,8 +38,8 @@ public sealed class TokenCacheTests(RedisServer redis) : IAsyncLifetime
         var byResult = lookups.GetMeasurementSnapshot().GroupBy(m => (string?)m.Tags["result"]).ToDictionary(g => g.Key!, g => g.Sum(m => m.Value));
         Assert.Equal(2, byResult["miss"]);
         Assert.Equal(2, byResult["hit"]);
-        Assert.True(await _app.Db.KeyExistsAsync(_app.Keys.User(Presence.Core.Role.Community, "cache-1")));
-        Assert.True(await _app.Db.KeyExistsAsync(_app.Keys.User(Presence.Core.Role.Community, "cache-2")));
+        Assert.True(await _app.Db.KeyExistsAsync(_app.Keys.User(PresenceRole.Community, "cache-1")));
+        Assert.True(await _app.Db.KeyExistsAsync(_app.Keys.User(PresenceRole.Community, "cache-2")));
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -39,11 +38,11 @@ public sealed class ClusterAclTests(RedisCluster cluster) : IClassFixture<RedisC
             return true;
         }, "the janitor listens on every primary");
         var store = app.Get<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Hub, true), TestContext.Current.CancellationToken);
-        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
-        await app.Db.KeyExpireAsync(app.Keys.User(Role.Community, "c-1"), TimeSpan.FromMilliseconds(1));
-        await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null, "the expiry is handled");
-        var board = await app.Get<PresenceReader>().GetBoardAsync(Role.Therapist, TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub, true), TestContext.Current.CancellationToken);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
+        await app.Db.KeyExpireAsync(app.Keys.User(PresenceRole.Community, "c-1"), TimeSpan.FromMilliseconds(1));
+        await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(PresenceRole.Community, "c-1"), "c-1") is null, "the expiry is handled");
+        var board = await app.Get<PresenceReader>().GetBoardAsync(PresenceRole.Therapist, TestContext.Current.CancellationToken);
 
         Assert.Equal("t-1", Assert.Single(board.Entries).Id);
         foreach (var node in cluster.Nodes)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -24,12 +23,12 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
         var store = app.Get<PresenceStore>();
 
         // Each role's keys live on another primary.
-        foreach (var (role, id) in new[] { (Role.Therapist, "t-1"), (Role.Community, "c-1") })
+        foreach (var (role, id) in new[] { (PresenceRole.Therapist, "t-1"), (PresenceRole.Community, "c-1") })
         {
             await ExpireAndSeeItHandledAsync(app, store, role, id);
         }
 
-        var therapistPrimary = await cluster.PrimaryForKeyAsync(app.Keys.LastSeen(Role.Therapist, "t-2"));
+        var therapistPrimary = await cluster.PrimaryForKeyAsync(app.Keys.LastSeen(PresenceRole.Therapist, "t-2"));
         var replica = await cluster.ReplicaOfAsync(therapistPrimary);
         await cluster.KillAsync(therapistPrimary);
         var promoted = await cluster.WaitForPromotionAsync(therapistPrimary);
@@ -42,7 +41,7 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
         {
             try
             {
-                await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Hub), Ct);
+                await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-2", HeartbeatTransport.Hub), Ct);
                 return true;
             }
             catch (RedisUnavailableException)
@@ -50,7 +49,7 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
                 return false;
             }
         }, "heartbeats reach the promoted replica");
-        await ExpireAndSeeItHandledAsync(app, store, Role.Therapist, "t-2");
+        await ExpireAndSeeItHandledAsync(app, store, PresenceRole.Therapist, "t-2");
         Assert.Equal(3, metrics.Observe("presence.janitor.expiry.primaries"));
     }
 
@@ -65,7 +64,7 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
         return total;
     }
 
-    private static async Task ExpireAndSeeItHandledAsync(JanitorAppFactory app, PresenceStore store, Role role, string id)
+    private static async Task ExpireAndSeeItHandledAsync(JanitorAppFactory app, PresenceStore store, PresenceRole role, string id)
     {
         await store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub), Ct);
         Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(role, id), id));

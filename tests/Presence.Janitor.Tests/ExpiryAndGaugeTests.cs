@@ -8,20 +8,20 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
     public async Task An_expired_user_hash_forgets_last_seen_version_specialties_and_board_entry_but_keeps_the_availability()
     {
         await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(Role.Therapist, "t-1", available: true);
-        await j.BeatAsync(Role.Therapist, "t-2");
-        var key = j.Keys.User(Role.Therapist, "t-1");
+        await j.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
+        await j.BeatAsync(PresenceRole.Therapist, "t-2");
+        var key = j.Keys.User(PresenceRole.Therapist, "t-1");
         await j.Db.KeyDeleteAsync(key);
 
         Assert.True(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
 
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
-        Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
-        Assert.False(await j.Db.HashExistsAsync(j.Keys.Board(Role.Therapist, "t-1"), "t-1"));
-        Assert.True(await j.Db.HashExistsAsync(j.Keys.Board(Role.Therapist, "t-2"), "t-2"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(Role.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
-        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Sessions(Role.Therapist, "t-2").ToString(), Ct));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.False(await j.Db.HashExistsAsync(j.Keys.Board(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.True(await j.Db.HashExistsAsync(j.Keys.Board(PresenceRole.Therapist, "t-2"), "t-2"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Therapist, "t-2"), "t-2"));
+        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Sessions(PresenceRole.Therapist, "t-2").ToString(), Ct));
         Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
     }
 
@@ -29,16 +29,16 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
     public async Task A_user_active_again_after_the_expiry_keeps_last_seen()
     {
         await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(Role.Community, "c-1");
-        var key = j.Keys.User(Role.Community, "c-1");
+        await j.BeatAsync(PresenceRole.Community, "c-1");
+        var key = j.Keys.User(PresenceRole.Community, "c-1");
         // The retention TTL takes the user hash and the sessions set together: every beat that sets one sets the other
         // (docs/architecture.md, "The steady heartbeat").
-        await j.Db.KeyDeleteAsync([key, j.Keys.Sessions(Role.Community, "c-1")]);
+        await j.Db.KeyDeleteAsync([key, j.Keys.Sessions(PresenceRole.Community, "c-1")]);
         j.Fake.Advance(TimeSpan.FromMinutes(1));
-        await j.BeatAsync(Role.Community, "c-1");
+        await j.BeatAsync(PresenceRole.Community, "c-1");
 
         Assert.False(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
-        Assert.Equal(j.NowMs, await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Community, "c-1"), "c-1"));
+        Assert.Equal(j.NowMs, await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Community, "c-1"), "c-1"));
     }
 
     [Fact]
@@ -63,16 +63,16 @@ public sealed class ExpiryAndGaugeTests(RedisServer redis)
         using var metrics = new MetricReader(j.Meter);
         using var followerMetrics = new MetricReader(follower.Meter);
 
-        await j.BeatAsync(Role.Therapist, "t-gone");
+        await j.BeatAsync(PresenceRole.Therapist, "t-gone");
         clock.Advance(TimeSpan.FromHours(2));
-        await j.BeatAsync(Role.Community, "c-lapsing");
+        await j.BeatAsync(PresenceRole.Community, "c-lapsing");
         clock.Advance(TimeSpan.FromSeconds(100));
-        await j.BeatAsync(Role.Therapist, "t-on-1", available: true);
-        await j.BeatAsync(Role.Therapist, "t-on-2");
-        await j.BeatAsync(Role.Therapist, "t-left");
-        await j.Store.SignOffAsync(Role.Therapist, "t-left", ct: Ct);
-        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-bookable", true, ct: Ct);
-        await j.BeatAsync(Role.Community, "c-on");
+        await j.BeatAsync(PresenceRole.Therapist, "t-on-1", available: true);
+        await j.BeatAsync(PresenceRole.Therapist, "t-on-2");
+        await j.BeatAsync(PresenceRole.Therapist, "t-left");
+        await j.Store.SignOffAsync(PresenceRole.Therapist, "t-left", ct: Ct);
+        await j.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-bookable", true, ct: Ct);
+        await j.BeatAsync(PresenceRole.Community, "c-on");
         clock.Advance(TimeSpan.FromSeconds(30));
 
         await j.Lease.TryAcquireOrRenewAsync(Ct);

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Presence.Janitor.Leadership;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -32,7 +31,7 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
 
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public async Task<string[]> StatusesAsync(Role role, string id) =>
+    public async Task<string[]> StatusesAsync(PresenceRole role, string id) =>
         [.. (await Db.AllEventsAsync(Keys, role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
 
     /// <summary>Moves the fake clock a step at a time, giving the workers real time to act, until the condition holds.</summary>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Presence.Janitor.Sweeping;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -22,7 +21,7 @@ public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateR
         });
         // All in one shard of each role: the per-tick bound is per shard (docs/architecture.md, "Sweeps").
         var ids = Enumerable.Range(0, 100_000).Select(i => "u-" + i).Where(id => j.Keys.ShardOf(id) == 0).Take(400)
-            .Select((id, i) => (Role: i % 2 == 0 ? Role.Therapist : Role.Community, Id: id)).ToArray();
+            .Select((id, i) => (Role: i % 2 == 0 ? PresenceRole.Therapist : PresenceRole.Community, Id: id)).ToArray();
         await Task.WhenAll(ids.Select(u => j.BeatAsync(u.Role, u.Id, HeartbeatTransport.Hub)));
         j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
 
@@ -65,9 +64,9 @@ public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateR
         while (after[^1] is not { CaughtUp: true });
 
         Assert.Equal(200, after.Sum(r => r.Transitions));
-        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(Role.Therapist, s))));
-        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(Role.Community, s))));
-        var recents = (await j.EventsAsync(Role.Therapist)).Concat(await j.EventsAsync(Role.Community))
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(PresenceRole.Therapist, s))));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Online(PresenceRole.Community, s))));
+        var recents = (await j.EventsAsync(PresenceRole.Therapist)).Concat(await j.EventsAsync(PresenceRole.Community))
             .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
         Assert.Equal(ids.Length, recents.Count);
         Assert.All(recents, g => Assert.Single(g));
@@ -81,8 +80,8 @@ public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateR
         using var client = app.CreateClient();
         await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader));
         var store = app.Get<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
-        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Hub), Ct);
         await redis.Database.ExecuteAsync("SAVE");
         await redis.StopAsync();
 
@@ -104,18 +103,18 @@ public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateR
 
         await redis.StartAsync();
         await Poll.UntilAsync(async () => await ReadyAsync(client) == (HttpStatusCode.OK, "Healthy"));
-        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(Role.Therapist, "t-1")).Contains("recent")
-            && (await app.StatusesAsync(Role.Community, "c-1")).Contains("recent"));
-        Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
-        Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Community, "c-1"));
+        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(PresenceRole.Therapist, "t-1")).Contains("recent")
+            && (await app.StatusesAsync(PresenceRole.Community, "c-1")).Contains("recent"));
+        Assert.Equal(["online", "recent"], await app.StatusesAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online", "recent"], await app.StatusesAsync(PresenceRole.Community, "c-1"));
 
         // The expiry subscription came back with the connection. It is re-established asynchronously after the
         // reconnect, so an expiry that fired before it was in place is re-armed (once a second) until one is seen.
-        var userKey = app.Keys.User(Role.Community, "c-1");
+        var userKey = app.Keys.User(PresenceRole.Community, "c-1");
         var polls = 0;
         await Poll.UntilAsync(async () =>
         {
-            if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Community, "c-1"), "c-1") is null)
+            if (await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(PresenceRole.Community, "c-1"), "c-1") is null)
             {
                 return true;
             }

@@ -4,7 +4,6 @@ using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
 using Presence.Janitor.Sweeping;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -77,10 +76,10 @@ internal sealed class JanitorHarness : IAsyncDisposable
 
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public Task<HeartbeatResult> BeatAsync(Role role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
+    public Task<HeartbeatResult> BeatAsync(PresenceRole role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, transport, available), TestContext.Current.CancellationToken);
 
-    public Task<HeartbeatResult> HubBeatAsync(Role role, string id, string instance, string connection) =>
+    public Task<HeartbeatResult> HubBeatAsync(PresenceRole role, string id, string instance, string connection) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, Session: SessionRef.Hub(instance, connection)), TestContext.Current.CancellationToken);
 
     /// <summary>Sweeps until a tick reports it caught up (bounded, so a bug cannot loop forever).</summary>
@@ -100,14 +99,14 @@ internal sealed class JanitorHarness : IAsyncDisposable
         throw new InvalidOperationException($"The sweep did not catch up within {maxTicks} ticks.");
     }
 
-    public async Task<StreamEntry[]> EventsAsync(Role role) => await Db.AllEventsAsync(Keys, role);
+    public async Task<StreamEntry[]> EventsAsync(PresenceRole role) => await Db.AllEventsAsync(Keys, role);
 
     /// <summary>The <c>status</c> of each event of one user, in order.</summary>
-    public async Task<string[]> StatusesAsync(Role role, string id) =>
+    public async Task<string[]> StatusesAsync(PresenceRole role, string id) =>
         [.. (await EventsAsync(role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
 
     /// <summary>The <c>status/reason</c> of each event of one user, in order.</summary>
-    public async Task<string[]> TransitionsAsync(Role role, string id) =>
+    public async Task<string[]> TransitionsAsync(PresenceRole role, string id) =>
         [.. (await EventsAsync(role)).Where(e => e["id"] == id).Select(e => e["status"] + "/" + e["reason"])];
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();

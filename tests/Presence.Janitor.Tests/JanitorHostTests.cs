@@ -17,27 +17,27 @@ public abstract class JanitorHostTests
         using var client = app.CreateClient();
         await Poll.UntilAsync(() => app.Lease.IsLeader);
         var store = app.Get<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
-        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Hub), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Hub), Ct);
         var window = app.Get<Microsoft.Extensions.Options.IOptions<PresenceOptions>>().Value.OnlineWindow;
 
         app.Time.Advance(window - TimeSpan.FromSeconds(1));
-        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(Role.Therapist, "t-1")).Contains("recent")
-            && (await app.StatusesAsync(Role.Community, "c-1")).Contains("recent"));
+        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(PresenceRole.Therapist, "t-1")).Contains("recent")
+            && (await app.StatusesAsync(PresenceRole.Community, "c-1")).Contains("recent"));
         // The sweep's transition rewrote the board entries too (docs/architecture.md, "Board entries").
-        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(Role.Therapist, "t-1"), "t-1"))?.Split('|')[2]);
-        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(Role.Community, "c-1"), "c-1"))?.Split('|')[2]);
+        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(PresenceRole.Therapist, "t-1"), "t-1"))?.Split('|')[2]);
+        Assert.Equal("r", ((string?)await app.Db.HashGetAsync(app.Keys.Board(PresenceRole.Community, "c-1"), "c-1"))?.Split('|')[2]);
         // More ticks, and a user hash expiring meanwhile (a notification where they are on), add nothing.
-        await app.Db.KeyExpireAsync(app.Keys.User(Role.Therapist, "t-1"), TimeSpan.FromMilliseconds(1));
+        await app.Db.KeyExpireAsync(app.Keys.User(PresenceRole.Therapist, "t-1"), TimeSpan.FromMilliseconds(1));
         for (var i = 0; i < 5; i++)
         {
             app.Time.Advance(TimeSpan.FromSeconds(1));
             await Task.Delay(20, Ct);
         }
 
-        Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Therapist, "t-1"));
-        Assert.Equal(["online", "recent"], await app.StatusesAsync(Role.Community, "c-1"));
-        Assert.Equal(0, await app.Db.SortedSetLengthSumAsync(app.Keys.InAllShards(s => app.Keys.Online(Role.Therapist, s))));
+        Assert.Equal(["online", "recent"], await app.StatusesAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online", "recent"], await app.StatusesAsync(PresenceRole.Community, "c-1"));
+        Assert.Equal(0, await app.Db.SortedSetLengthSumAsync(app.Keys.InAllShards(s => app.Keys.Online(PresenceRole.Therapist, s))));
 
         using var ready = await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
@@ -51,28 +51,28 @@ public abstract class JanitorHostTests
         await Poll.UntilAsync(() => app.Lease.IsLeader);
         await Poll.UntilAsync(() => app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal)));
         var store = app.Get<PresenceStore>();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
 
         // As if the retention passed: Redis expires the hash on its own clock and publishes 'expired'.
-        await app.Db.KeyExpireAsync(app.Keys.User(Role.Therapist, "t-1"), TimeSpan.FromMilliseconds(1));
-        await Poll.UntilAsync(async () => !await app.Db.KeyExistsAsync(app.Keys.User(Role.Therapist, "t-1")));
+        await app.Db.KeyExpireAsync(app.Keys.User(PresenceRole.Therapist, "t-1"), TimeSpan.FromMilliseconds(1));
+        await Poll.UntilAsync(async () => !await app.Db.KeyExistsAsync(app.Keys.User(PresenceRole.Therapist, "t-1")));
 
         if (KeyspaceEvents)
         {
-            await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1") is null);
-            Assert.False(await app.Db.HashExistsAsync(app.Keys.Versions(Role.Therapist, "t-1"), "t-1"));
+            await Poll.UntilAsync(async () => await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1") is null);
+            Assert.False(await app.Db.HashExistsAsync(app.Keys.Versions(PresenceRole.Therapist, "t-1"), "t-1"));
         }
         else
         {
             // Nothing is published; the retention trim removes the entry by score once the retention passes.
             Assert.Contains(app.Logs, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning
                 && l.Message.Contains("CONFIG SET notify-keyspace-events Ex", StringComparison.Ordinal));
-            Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
+            Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
         }
 
-        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.Available(Role.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(Role.Therapist, "t-2"), "t-2"));
+        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await app.Db.SortedSetScoreAsync(app.Keys.LastSeen(PresenceRole.Therapist, "t-2"), "t-2"));
     }
 }
 

@@ -14,7 +14,6 @@ using Presence.Janitor.Engagement;
 using Presence.Janitor.Notifications;
 using StackExchange.Redis;
 using GatewayProgram = gateway::Program;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -32,7 +31,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
     /// <summary>A therapist's state event as the presence script writes it (at in unix ms, on the test's own timeline).</summary>
     private static PresenceEvent T(string id, string status, bool available, long at, long ver, string reason = PresenceReason.Heartbeat) =>
-        new(Role.Therapist, id, ver, DateTimeOffset.FromUnixTimeMilliseconds(at), status, available, null, DateTimeOffset.FromUnixTimeMilliseconds(at), reason);
+        new(PresenceRole.Therapist, id, ver, DateTimeOffset.FromUnixTimeMilliseconds(at), status, available, null, DateTimeOffset.FromUnixTimeMilliseconds(at), reason);
 
     public async ValueTask InitializeAsync()
     {
@@ -160,15 +159,15 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var keys = new PresenceKeys(_prefix);
         var at = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var events = _services.GetRequiredService<PresenceEventStream>();
-        await events.AppendAsync(new PresenceEvent(Role.Community, "c-1", 1, _time.GetUtcNow(), "online", false, null, _time.GetUtcNow(), PresenceReason.Heartbeat), Ct);
+        await events.AppendAsync(new PresenceEvent(PresenceRole.Community, "c-1", 1, _time.GetUtcNow(), "online", false, null, _time.GetUtcNow(), PresenceReason.Heartbeat), Ct);
         // An entry without the versioned fields is acknowledged and skipped, not retried for ever.
-        await redis.Database.StreamAddAsync(keys.Events(Role.Therapist, "t-1"), [new("role", "therapist"), new("id", "t-1"), new("status", "online"), new("at", at)]);
+        await redis.Database.StreamAddAsync(keys.Events(PresenceRole.Therapist, "t-1"), [new("role", "therapist"), new("id", "t-1"), new("status", "online"), new("at", at)]);
         await events.AppendAsync(T("t-1", "online", true, at, 1), Ct);
 
         // A first leader reads the therapist stream for the notifier, then dies before acknowledging anything.
-        await redis.Database.StreamCreateConsumerGroupAsync(keys.Events(Role.Therapist, "t-1"), EngagementWorker.NotifierGroup, StreamPosition.Beginning);
-        await redis.Database.StreamReadGroupAsync(keys.Events(Role.Therapist, "t-1"), EngagementWorker.NotifierGroup, StateEventConsumer.ConsumerName, ">");
-        Assert.Equal(2, (await redis.Database.StreamPendingAsync(keys.Events(Role.Therapist, "t-1"), EngagementWorker.NotifierGroup)).PendingMessageCount);
+        await redis.Database.StreamCreateConsumerGroupAsync(keys.Events(PresenceRole.Therapist, "t-1"), EngagementWorker.NotifierGroup, StreamPosition.Beginning);
+        await redis.Database.StreamReadGroupAsync(keys.Events(PresenceRole.Therapist, "t-1"), EngagementWorker.NotifierGroup, StateEventConsumer.ConsumerName, ">");
+        Assert.Equal(2, (await redis.Database.StreamPendingAsync(keys.Events(PresenceRole.Therapist, "t-1"), EngagementWorker.NotifierGroup)).PendingMessageCount);
 
         // The next leader (a fresh consumer over the same groups) starts from what was left pending.
         var worker = _services.GetRequiredService<EngagementWorker>();
@@ -178,7 +177,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
         var delivered = Assert.Single(_receiver.Accepted);
         Assert.Equal("t-1", JsonDocument.Parse(delivered.Body).RootElement.GetProperty("therapistId").GetString());
-        foreach (var role in new[] { Role.Therapist, Role.Community })
+        foreach (var role in new[] { PresenceRole.Therapist, PresenceRole.Community })
         {
             Assert.Equal(0, await redis.Database.PendingSumAsync(keys, role, EngagementWorker.NotifierGroup));
             Assert.Equal(0, await redis.Database.PendingSumAsync(keys, role, EngagementWorker.AnalyticsGroup));
@@ -186,8 +185,8 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
         var day = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
         var analytics = _services.GetRequiredService<Analytics>();
-        Assert.Equal(1, Assert.Single(await analytics.ActiveUsersAsync(Role.Community, day, day, Ct)).Users);
-        Assert.Equal(1, Assert.Single(await analytics.ActiveUsersAsync(Role.Therapist, day, day, Ct)).Users);
+        Assert.Equal(1, Assert.Single(await analytics.ActiveUsersAsync(PresenceRole.Community, day, day, Ct)).Users);
+        Assert.Equal(1, Assert.Single(await analytics.ActiveUsersAsync(PresenceRole.Therapist, day, day, Ct)).Users);
         // Nothing new: a second pass handles nothing and sends nothing.
         Assert.Equal(0, await worker.PumpOnceAsync(Ct));
         Assert.Single(_receiver.Received);
@@ -208,13 +207,13 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         await worker.PumpOnceAsync(Ct);
 
         var store = _services.GetRequiredService<PresenceStore>();
-        var beat = await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        var beat = await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         Assert.True(beat.CameOnline);
         await worker.PumpOnceAsync(Ct);
         // More of the same: beats without a transition, then availability on (a flip, but inside the cooldown).
         _time.Advance(TimeSpan.FromSeconds(30));
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
-        await store.SetAvailabilityAsync(Role.Therapist, "t-1", available: true, Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await store.SetAvailabilityAsync(PresenceRole.Therapist, "t-1", available: true, Ct);
         await worker.PumpOnceAsync(Ct);
         await worker.PumpOnceAsync(Ct);
 
@@ -228,7 +227,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(["conn-9"], note.ConnectionIds);
         Assert.Equal(("t-1", "c-2", beat.Ver), (note.Message.TherapistId, note.Message.UserId, note.Message.Ver));
         // The sentinel: a second listed therapist's note arrives after everything above, and it is the only other one.
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
         await worker.PumpOnceAsync(Ct);
         Assert.Equal(["t-1", "t-2"], _receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("therapistId").GetString()));
         Assert.Single(hubNotes);
@@ -256,11 +255,11 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var worker = _services.GetRequiredService<EngagementWorker>();
         await worker.PumpOnceAsync(Ct);
 
-        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         await worker.PumpOnceAsync(Ct);
         await Poll.UntilAsync(() => Task.FromResult(!notes.IsEmpty), "preferred-online reached the hub client", timeout: TimeSpan.FromSeconds(10));
         // The sentinel: a note for t-2 comes after anything else that could have been sent for t-1.
-        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
+        await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-2", HeartbeatTransport.Rest), Ct);
         await worker.PumpOnceAsync(Ct);
         await Poll.UntilAsync(() => Task.FromResult(notes.Count >= 2), "the sentinel note reached the hub client", timeout: TimeSpan.FromSeconds(10));
 
@@ -275,12 +274,12 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     {
         var store = _services.GetRequiredService<PresenceStore>();
         // t-1 came online and left again before the notifier read the stream: its online event is superseded.
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
-        var events = await redis.Database.StreamRangeAsync(new PresenceKeys(_prefix).Events(Role.Therapist, "t-1"));
-        Assert.True(PresenceEvent.TryParse(Assert.Single(events), Role.Therapist, out var online));
-        await store.SignOffAsync(Role.Therapist, "t-1", device: null, Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        var events = await redis.Database.StreamRangeAsync(new PresenceKeys(_prefix).Events(PresenceRole.Therapist, "t-1"));
+        Assert.True(PresenceEvent.TryParse(Assert.Single(events), PresenceRole.Therapist, out var online));
+        await store.SignOffAsync(PresenceRole.Therapist, "t-1", device: null, Ct);
         _time.Advance(TimeSpan.FromSeconds(11));
-        Assert.True(await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-1", Ct));
+        Assert.True(await store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-1", Ct));
 
         await Notifier.HandleAsync(online, Ct);
         // Older than one already seen: nothing either.
@@ -298,15 +297,15 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var start = _time.GetUtcNow();
         await worker.PumpOnceAsync(Ct);
         // c-1 comes online and waits; t-1 comes online available 4 min later; c-1 signs off a minute after that.
-        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Rest), Ct);
         await worker.PumpOnceAsync(Ct);
         _time.Advance(TimeSpan.FromMinutes(4));
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
         await worker.PumpOnceAsync(Ct);
         _time.Advance(TimeSpan.FromMinutes(1));
-        Assert.Equal(SessionEndOutcome.Leaving, await store.SignOffAsync(Role.Community, "c-1", device: null, Ct));
+        Assert.Equal(SessionEndOutcome.Leaving, await store.SignOffAsync(PresenceRole.Community, "c-1", device: null, Ct));
         _time.Advance(TimeSpan.FromSeconds(10));
-        Assert.True(await store.SettleAsync(DueIndex.Online, Role.Community, "c-1", Ct));
+        Assert.True(await store.SettleAsync(DueIndex.Online, PresenceRole.Community, "c-1", Ct));
         await worker.PumpOnceAsync(Ct);
 
         var live = await FiguresAsync(_services.GetRequiredService<Analytics>(), start);
@@ -351,13 +350,13 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var start = _time.GetUtcNow();
         // The same story as above, but read in one pump: the therapist's stream holds its later event when the community
         // user's earlier one is read, and the wait must still be 4 minutes, not 0.
-        await store.HeartbeatAsync(new Heartbeat(Role.Community, "c-1", HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Rest), Ct);
         _time.Advance(TimeSpan.FromMinutes(4));
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);
         _time.Advance(TimeSpan.FromMinutes(1));
-        Assert.Equal(SessionEndOutcome.Leaving, await store.SignOffAsync(Role.Community, "c-1", device: null, Ct));
+        Assert.Equal(SessionEndOutcome.Leaving, await store.SignOffAsync(PresenceRole.Community, "c-1", device: null, Ct));
         _time.Advance(TimeSpan.FromSeconds(10));
-        Assert.True(await store.SettleAsync(DueIndex.Online, Role.Community, "c-1", Ct));
+        Assert.True(await store.SettleAsync(DueIndex.Online, PresenceRole.Community, "c-1", Ct));
 
         await _services.GetRequiredService<EngagementWorker>().PumpOnceAsync(Ct);
 
@@ -369,9 +368,9 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
     {
         var day = DateOnly.FromDateTime(start.UtcDateTime);
         var coverage = Assert.Single(await analytics.CoverageAsync(start, start.AddMinutes(30), Ct));
-        var sessions = Assert.Single(await analytics.SessionsAsync(Role.Community, day, day, Ct));
-        var community = Assert.Single(await analytics.ActiveUsersAsync(Role.Community, day, day, Ct));
-        var therapists = Assert.Single(await analytics.ActiveUsersAsync(Role.Therapist, day, day, Ct));
+        var sessions = Assert.Single(await analytics.SessionsAsync(PresenceRole.Community, day, day, Ct));
+        var community = Assert.Single(await analytics.ActiveUsersAsync(PresenceRole.Community, day, day, Ct));
+        var therapists = Assert.Single(await analytics.ActiveUsersAsync(PresenceRole.Therapist, day, day, Ct));
         return $"{coverage.Online}/{coverage.Available}|{sessions.Sessions.Count}|{sessions.TimeToAvailable.Count}:{sessions.TimeToAvailable.MeanSeconds}"
             + $"|{community.Users}|{therapists.Users}";
     }
@@ -384,7 +383,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         }
 
         await _services.GetRequiredService<PresenceStore>().HeartbeatAsync(
-            new Heartbeat(Role.Community, userId, HeartbeatTransport.Hub, Session: SessionRef.Hub(instanceId, connectionId)), Ct);
+            new Heartbeat(PresenceRole.Community, userId, HeartbeatTransport.Hub, Session: SessionRef.Hub(instanceId, connectionId)), Ct);
     }
 
     [Fact]
@@ -393,11 +392,11 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var store = _services.GetRequiredService<PresenceStore>();
         var sampler = _services.GetRequiredService<CoverageSampler>();
         var start = _time.GetUtcNow();
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-long", HeartbeatTransport.Hub, Available: true), Ct);
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-short", HeartbeatTransport.Hub), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-long", HeartbeatTransport.Hub, Available: true), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-short", HeartbeatTransport.Hub), Ct);
         await sampler.SampleAsync(Ct);
         _time.Advance(TimeSpan.FromHours(1));
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-long", HeartbeatTransport.Hub), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-long", HeartbeatTransport.Hub), Ct);
         await sampler.SampleAsync(Ct);
 
         var coverage = await _services.GetRequiredService<Analytics>().CoverageAsync(start, start.AddHours(2), Ct);

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Tests;
 
@@ -35,8 +34,8 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
         await therapist.InvokeAsync<object>("joinAsTherapist", new { therapistId = "t-live" }, Ct);
         await using var member = await ConnectAsync(gateway, DevTokens.Community("c-live"));
         await member.InvokeAsync<object>("joinAsUser", Ct);
-        var therapistBefore = await h.TransitionsAsync(Role.Therapist, "t-live");
-        var memberBefore = await h.TransitionsAsync(Role.Community, "c-live");
+        var therapistBefore = await h.TransitionsAsync(PresenceRole.Therapist, "t-live");
+        var memberBefore = await h.TransitionsAsync(PresenceRole.Community, "c-live");
         Assert.Equal("online", Assert.Single(therapistBefore).Split('/')[0]);
         Assert.Equal("online", Assert.Single(memberBefore).Split('/')[0]);
 
@@ -44,7 +43,7 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
         // later than the paused gateway would have had it not renewed on resume, so once its user goes lost-instance the
         // janitor has judged the gateway at a time when a missed renewal would have shown.
         await h.Connections.RenewInstanceAsync("gw-sentinel", Ct);
-        await h.HubBeatAsync(Role.Therapist, "t-sentinel", "gw-sentinel", "c1");
+        await h.HubBeatAsync(PresenceRole.Therapist, "t-sentinel", "gw-sentinel", "c1");
         var pausedAt = DateTimeOffset.UtcNow;
         gateway.Pause();
         try
@@ -60,15 +59,15 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
             async () => await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-paused") > (pausedAt + lease).ToUnixTimeMilliseconds(), "the resumed gateway renewed its lease",
             TimeSpan.FromSeconds(20));
         await Poll.UntilAsync(
-            async () => (await h.TransitionsAsync(Role.Therapist, "t-sentinel")).Contains("recent/lost-instance"), "the sentinel instance's user went recent/lost-instance",
+            async () => (await h.TransitionsAsync(PresenceRole.Therapist, "t-sentinel")).Contains("recent/lost-instance"), "the sentinel instance's user went recent/lost-instance",
             TimeSpan.FromSeconds(40));
 
-        Assert.Equal(therapistBefore, await h.TransitionsAsync(Role.Therapist, "t-live"));
-        Assert.Equal(memberBefore, await h.TransitionsAsync(Role.Community, "c-live"));
+        Assert.Equal(therapistBefore, await h.TransitionsAsync(PresenceRole.Therapist, "t-live"));
+        Assert.Equal(memberBefore, await h.TransitionsAsync(PresenceRole.Community, "c-live"));
         // The sockets stayed open through the pause and the sessions are still the gateway's.
         Assert.Equal(HubConnectionState.Connected, therapist.State);
         await therapist.InvokeAsync<object>("heartbeat", new { }, Ct);
-        Assert.Contains("gw-paused", (await h.Connections.LiveHubConnectionsAsync(Role.Therapist, "t-live", Ct)).Keys);
+        Assert.Contains("gw-paused", (await h.Connections.LiveHubConnectionsAsync(PresenceRole.Therapist, "t-live", Ct)).Keys);
     }
 
     [Fact]
@@ -96,7 +95,7 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
         var users = Enumerable.Range(0, 40).Select(i => "t-" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
         foreach (var user in users.Take(20))
         {
-            await h.BeatAsync(Role.Therapist, user);
+            await h.BeatAsync(PresenceRole.Therapist, user);
         }
 
         await Task.Delay(TimeSpan.FromSeconds(1), Ct);
@@ -106,7 +105,7 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
         {
             foreach (var user in users.Skip(20))
             {
-                await h.BeatAsync(Role.Therapist, user);
+                await h.BeatAsync(PresenceRole.Therapist, user);
             }
 
             await Poll.UntilAsync(async () => await LeaderPidAsync(h) == b.Pid, "janitor-b takes over", TimeSpan.FromSeconds(20));
@@ -122,21 +121,21 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
         }
 
         await Poll.UntilAsync(
-            async () => (await Task.WhenAll(users.Select(u => h.TransitionsAsync(Role.Therapist, u)))).All(t => t.Length >= 2), "every user was reported",
+            async () => (await Task.WhenAll(users.Select(u => h.TransitionsAsync(PresenceRole.Therapist, u)))).All(t => t.Length >= 2), "every user was reported",
             TimeSpan.FromSeconds(30));
         // The sentinel: a user who beats after the resume and lapses after everything above; whatever the resumed
         // leader still had in hand is settled by the time its transition is in the stream.
-        await h.BeatAsync(Role.Therapist, "t-sentinel");
+        await h.BeatAsync(PresenceRole.Therapist, "t-sentinel");
         await Poll.UntilAsync(
-            async () => (await h.TransitionsAsync(Role.Therapist, "t-sentinel")).Length == 2, "the sentinel was reported", TimeSpan.FromSeconds(30));
+            async () => (await h.TransitionsAsync(PresenceRole.Therapist, "t-sentinel")).Length == 2, "the sentinel was reported", TimeSpan.FromSeconds(30));
 
         foreach (var user in users)
         {
-            Assert.Equal(["online/heartbeat", "recent/timeout"], await h.TransitionsAsync(Role.Therapist, user));
+            Assert.Equal(["online/heartbeat", "recent/timeout"], await h.TransitionsAsync(PresenceRole.Therapist, user));
         }
 
-        var events = (await h.EventsAsync(Role.Therapist))
-            .Select(e => PresenceEvent.TryParse(e, Role.Therapist, out var parsed) ? parsed : null).OfType<PresenceEvent>().ToList();
+        var events = (await h.EventsAsync(PresenceRole.Therapist))
+            .Select(e => PresenceEvent.TryParse(e, PresenceRole.Therapist, out var parsed) ? parsed : null).OfType<PresenceEvent>().ToList();
         Assert.Empty(events.GroupBy(e => (e.Id, e.Ver)).Where(g => g.Count() > 1).Select(g => g.Key));
         Assert.True(a.IsRunning && b.IsRunning, "both janitors still run");
     }
@@ -158,11 +157,11 @@ public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateR
 
         gateway.Kill();
         await Poll.UntilAsync(
-            async () => (await h.TransitionsAsync(Role.Therapist, "t-gone")).Length == 2 && (await h.TransitionsAsync(Role.Community, "c-gone")).Length == 2, "the killed gateway's users left",
+            async () => (await h.TransitionsAsync(PresenceRole.Therapist, "t-gone")).Length == 2 && (await h.TransitionsAsync(PresenceRole.Community, "c-gone")).Length == 2, "the killed gateway's users left",
             TimeSpan.FromSeconds(30));
 
-        Assert.Equal("recent/lost-instance", (await h.TransitionsAsync(Role.Therapist, "t-gone"))[1]);
-        Assert.Equal("recent/lost-instance", (await h.TransitionsAsync(Role.Community, "c-gone"))[1]);
+        Assert.Equal("recent/lost-instance", (await h.TransitionsAsync(PresenceRole.Therapist, "t-gone"))[1]);
+        Assert.Equal("recent/lost-instance", (await h.TransitionsAsync(PresenceRole.Community, "c-gone"))[1]);
         // The instance itself is forgotten once its sets are empty (the same tick or the next).
         await Poll.UntilAsync(
             async () => await h.Db.SortedSetScoreAsync(h.Keys.GatewayInstances, "gw-killed") is null, "gw-killed forgotten", TimeSpan.FromSeconds(10));

@@ -28,7 +28,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
         var store = app.Get<PresenceStore>();
         var window = app.Get<Microsoft.Extensions.Options.IOptions<PresenceOptions>>().Value.OnlineWindow;
         // A user who lapses during the fault gives the sweep a write to make (its 'recent' event).
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-before-" + fault, HeartbeatTransport.Rest), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-before-" + fault, HeartbeatTransport.Rest), Ct);
         await using var primary = new RedisServer();
 
         await redis.BreakAsync(fault, primary);
@@ -58,7 +58,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
         {
             try
             {
-                await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after-" + fault, HeartbeatTransport.Hub), Ct);
+                await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-after-" + fault, HeartbeatTransport.Hub), Ct);
                 return true;
             }
             catch (RedisUnavailableException)
@@ -67,7 +67,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
             }
         }, timeout: TimeSpan.FromSeconds(30));
         app.Time.Advance(window);
-        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(Role.Therapist, "t-after-" + fault)).Contains("recent"),
+        await app.AdvanceUntilAsync(async () => (await app.StatusesAsync(PresenceRole.Therapist, "t-after-" + fault)).Contains("recent"),
             timeout: TimeSpan.FromSeconds(30));
         Assert.False(stopping.IsCancellationRequested, "the janitor host began to stop");
     }

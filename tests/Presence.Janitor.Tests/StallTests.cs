@@ -20,8 +20,8 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
         await using var g = new JanitorHarness(own.Server, j.Prefix, presence: o => o.InstanceLease = Lease, time: TimeProvider.System);
         await g.Connections.RenewInstanceAsync("gw-live", Ct);
         await g.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await g.HubBeatAsync(Role.Therapist, "t-live", "gw-live", "a");
-        await g.HubBeatAsync(Role.Therapist, "t-dead", "gw-dead", "b");
+        await g.HubBeatAsync(PresenceRole.Therapist, "t-live", "gw-live", "a");
+        await g.HubBeatAsync(PresenceRole.Therapist, "t-dead", "gw-dead", "b");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var gatewayPaused = new StrongBox<bool>(false);
         var janitorPaused = new StrongBox<bool>(false);
@@ -51,14 +51,14 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 
             // gw-dead is still found lapsed once the hold (one lease after Redis answered the janitor again) is over.
             await Poll.UntilAsync(
-                async () => (await j.TransitionsAsync(Role.Therapist, "t-dead")).Length == 2, "t-dead lost with gw-dead", timeout: TimeSpan.FromSeconds(30));
+                async () => (await j.TransitionsAsync(PresenceRole.Therapist, "t-dead")).Length == 2, "t-dead lost with gw-dead", timeout: TimeSpan.FromSeconds(30));
 
             // The sentinel, not a sleep: a gateway that registers now and never renews is lost one lease later; by then
             // any wrong verdict on gw-live would have been given too.
             await g.Connections.RenewInstanceAsync("gw-sentinel", Ct);
-            await g.HubBeatAsync(Role.Therapist, "t-sentinel", "gw-sentinel", "c");
+            await g.HubBeatAsync(PresenceRole.Therapist, "t-sentinel", "gw-sentinel", "c");
             await Poll.UntilAsync(
-                async () => (await j.TransitionsAsync(Role.Therapist, "t-sentinel")).Length == 2, "t-sentinel lost with gw-sentinel", timeout: TimeSpan.FromSeconds(30));
+                async () => (await j.TransitionsAsync(PresenceRole.Therapist, "t-sentinel")).Length == 2, "t-sentinel lost with gw-sentinel", timeout: TimeSpan.FromSeconds(30));
         }
         finally
         {
@@ -66,8 +66,8 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
             await Task.WhenAll(gateway, janitor);
         }
 
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-live"));
-        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-dead"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-live"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(PresenceRole.Therapist, "t-dead"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-live"));
     }
 
@@ -86,12 +86,12 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
         await using var j = new JanitorHarness(own.Server, presence: Rest, time: TimeProvider.System);
         // The client's heartbeats go through another process (heartbeat-api): its own connection and breaker.
         await using var api = new JanitorHarness(own.Server, j.Prefix, presence: Rest, time: TimeProvider.System);
-        await api.BeatAsync(Role.Therapist, "t-rest");
+        await api.BeatAsync(PresenceRole.Therapist, "t-rest");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         using var stopClient = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
         var clientPaused = new StrongBox<bool>(false);
         var noPause = new StrongBox<bool>(false);
-        var client = RunAsync(() => api.BeatAsync(Role.Therapist, "t-rest"), TimeSpan.FromSeconds(3), clientPaused, stopClient.Token);
+        var client = RunAsync(() => api.BeatAsync(PresenceRole.Therapist, "t-rest"), TimeSpan.FromSeconds(3), clientPaused, stopClient.Token);
         // The janitor ticks as its worker does, failing on Redis while it is frozen.
         var janitor = RunAsync(() => j.Sweeper.SweepOnceAsync(stop.Token), TimeSpan.FromSeconds(1), noPause, stop.Token);
         try
@@ -117,7 +117,7 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
             await stopClient.CancelAsync();
             await client;
             await Poll.UntilAsync(
-                async () => (await j.TransitionsAsync(Role.Therapist, "t-rest")).Length >= 2, "t-rest timed out after it stopped", TimeSpan.FromSeconds(30));
+                async () => (await j.TransitionsAsync(PresenceRole.Therapist, "t-rest")).Length >= 2, "t-rest timed out after it stopped", TimeSpan.FromSeconds(30));
         }
         finally
         {
@@ -125,7 +125,7 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
             await Task.WhenAll(client, janitor);
         }
 
-        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-rest"));
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(PresenceRole.Therapist, "t-rest"));
     }
 
     [Fact]
@@ -164,26 +164,26 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
             // Users whose online windows end before, during and after the pause.
             foreach (var user in users.Take(20))
             {
-                await a.BeatAsync(Role.Therapist, user);
+                await a.BeatAsync(PresenceRole.Therapist, user);
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), Ct);
             aPaused.Value = true;
             foreach (var user in users.Skip(20))
             {
-                await b.BeatAsync(Role.Therapist, user);
+                await b.BeatAsync(PresenceRole.Therapist, user);
             }
 
             await Poll.UntilAsync(() => Task.FromResult(b.Lease.IsLeader), "b takes over", timeout: TimeSpan.FromSeconds(10));
             await Task.Delay(lease * 2, Ct);
             aPaused.Value = false;
             await Poll.UntilAsync(
-                async () => (await Task.WhenAll(users.Select(u => a.TransitionsAsync(Role.Therapist, u)))).All(t => t.Length >= 2), "every user left", timeout:
+                async () => (await Task.WhenAll(users.Select(u => a.TransitionsAsync(PresenceRole.Therapist, u)))).All(t => t.Length >= 2), "every user left", timeout:
                 TimeSpan.FromSeconds(20));
             // The sentinel, not a sleep: a user who beats now leaves after every sweep that could repeat a transition.
-            await b.BeatAsync(Role.Therapist, "t-sentinel");
+            await b.BeatAsync(PresenceRole.Therapist, "t-sentinel");
             await Poll.UntilAsync(
-                async () => (await a.TransitionsAsync(Role.Therapist, "t-sentinel")).Length >= 2, "t-sentinel left", timeout: TimeSpan.FromSeconds(20));
+                async () => (await a.TransitionsAsync(PresenceRole.Therapist, "t-sentinel")).Length >= 2, "t-sentinel left", timeout: TimeSpan.FromSeconds(20));
             Assert.False(a.Lease.IsLeader && b.Lease.IsLeader, "two leaders");
         }
         finally
@@ -194,7 +194,7 @@ public sealed class StallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 
         foreach (var user in users)
         {
-            Assert.Equal(["online/heartbeat", "recent/timeout"], await a.TransitionsAsync(Role.Therapist, user));
+            Assert.Equal(["online/heartbeat", "recent/timeout"], await a.TransitionsAsync(PresenceRole.Therapist, user));
         }
     }
 

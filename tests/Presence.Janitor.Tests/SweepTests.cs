@@ -8,8 +8,8 @@ public sealed class SweepTests(RedisServer redis)
     public async Task A_user_whose_online_window_passes_becomes_recent_with_exactly_one_recent_event()
     {
         await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(Role.Therapist, "t-1");
-        await j.BeatAsync(Role.Community, "c-1");
+        await j.BeatAsync(PresenceRole.Therapist, "t-1");
+        await j.BeatAsync(PresenceRole.Community, "c-1");
         var onlineUntil = j.NowMs + (long)j.Options.OnlineWindow.TotalMilliseconds;
 
         j.Fake.Advance(j.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
@@ -22,11 +22,11 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Equal(2, report.OnlineRemoved);
         Assert.Equal(2, report.Transitions);
         Assert.Equal(0, again.Transitions);
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(Role.Therapist, "t-1"), "t-1"));
-        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Therapist, "t-1"));
-        Assert.Equal(["online", "recent"], await j.StatusesAsync(Role.Community, "c-1"));
-        var recent = (await j.EventsAsync(Role.Therapist)).Last();
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.Equal(["online", "recent"], await j.StatusesAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online", "recent"], await j.StatusesAsync(PresenceRole.Community, "c-1"));
+        var recent = (await j.EventsAsync(PresenceRole.Therapist)).Last();
         Assert.Equal("therapist", recent["role"]);
         Assert.Equal(onlineUntil, (long)recent["at"]);
         Assert.Equal("timeout", recent["reason"]);
@@ -40,32 +40,32 @@ public sealed class SweepTests(RedisServer redis)
         await using var a = new JanitorHarness(redis, prefix, o => o.BatchSize = 25, time: clock);
         await using var b = new JanitorHarness(redis, prefix, o => o.BatchSize = 25, time: clock);
         const int users = 300;
-        await Task.WhenAll(Enumerable.Range(0, users).Select(i => a.BeatAsync(i % 2 == 0 ? Role.Therapist : Role.Community, "u-" + i)));
+        await Task.WhenAll(Enumerable.Range(0, users).Select(i => a.BeatAsync(i % 2 == 0 ? PresenceRole.Therapist : PresenceRole.Community, "u-" + i)));
         clock.Advance(a.Options.OnlineWindow + TimeSpan.FromSeconds(1));
 
         var sweeps = await Task.WhenAll(a.SweepUntilCaughtUpAsync(), b.SweepUntilCaughtUpAsync());
 
         Assert.Equal(users, sweeps.SelectMany(s => s).Sum(r => r.Transitions));
-        var recents = (await a.EventsAsync(Role.Therapist)).Concat(await a.EventsAsync(Role.Community))
+        var recents = (await a.EventsAsync(PresenceRole.Therapist)).Concat(await a.EventsAsync(PresenceRole.Community))
             .Where(e => e["status"] == "recent").GroupBy(e => e["id"].ToString()).ToList();
         Assert.Equal(users, recents.Count);
         Assert.All(recents, g => Assert.Single(g));
-        Assert.Equal(0, await a.Db.SortedSetLengthSumAsync(a.Keys.InAllShards(s => a.Keys.Online(Role.Therapist, s))));
+        Assert.Equal(0, await a.Db.SortedSetLengthSumAsync(a.Keys.InAllShards(s => a.Keys.Online(PresenceRole.Therapist, s))));
     }
 
     [Fact]
     public async Task A_heartbeat_that_lands_before_the_sweep_keeps_the_user_online_without_a_recent_event()
     {
         await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        await j.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
         j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
 
-        await j.BeatAsync(Role.Therapist, "t-1", HeartbeatTransport.Hub);
+        await j.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
         var report = await j.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(0, report.Transitions);
-        Assert.True(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1") > j.NowMs);
-        Assert.DoesNotContain("recent", await j.StatusesAsync(Role.Therapist, "t-1"));
+        Assert.True(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1") > j.NowMs);
+        Assert.DoesNotContain("recent", await j.StatusesAsync(PresenceRole.Therapist, "t-1"));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class SweepTests(RedisServer redis)
         await using var j = new JanitorHarness(redis, janitor: o => o.BatchSize = 10);
         const int users = 200;
         var ids = Enumerable.Range(0, users).Select(i => "u-" + i).ToArray();
-        await Task.WhenAll(ids.Select(id => j.BeatAsync(Role.Community, id, HeartbeatTransport.Hub)));
+        await Task.WhenAll(ids.Select(id => j.BeatAsync(PresenceRole.Community, id, HeartbeatTransport.Hub)));
         j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
         var beating = ids.Where((_, i) => i % 2 == 0).ToHashSet();
 
@@ -83,16 +83,16 @@ public sealed class SweepTests(RedisServer redis)
         var beats = Task.WhenAll(beating.Select(async id =>
         {
             await Task.Yield();
-            await j.BeatAsync(Role.Community, id, HeartbeatTransport.Hub);
+            await j.BeatAsync(PresenceRole.Community, id, HeartbeatTransport.Hub);
         }));
         await Task.WhenAll(sweep, beats);
         await j.SweepUntilCaughtUpAsync();
 
-        var events = await j.EventsAsync(Role.Community);
+        var events = await j.EventsAsync(PresenceRole.Community);
         foreach (var id in ids)
         {
             var statuses = events.Where(e => e["id"] == id).Select(e => e["status"].ToString()).ToArray();
-            var score = await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community, id), id);
+            var score = await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Community, id), id);
             Assert.True(statuses.Count(s => s == "recent") <= 1, id);
             if (beating.Contains(id))
             {
@@ -118,21 +118,21 @@ public sealed class SweepTests(RedisServer redis)
             o.MaxBatchesPerTick = 3;
         });
         // All in one shard: the bound is per shard (docs/architecture.md, "Sweeps").
-        await Task.WhenAll(Enumerable.Range(0, 100_000).Select(i => "old-" + i).Where(id => j.Keys.ShardOf(id) == 2).Take(100).Select(id => j.BeatAsync(Role.Therapist, id)));
+        await Task.WhenAll(Enumerable.Range(0, 100_000).Select(i => "old-" + i).Where(id => j.Keys.ShardOf(id) == 2).Take(100).Select(id => j.BeatAsync(PresenceRole.Therapist, id)));
         j.Fake.Advance(j.Options.Retention + TimeSpan.FromSeconds(1));
-        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => j.BeatAsync(Role.Therapist, "fresh-" + i)));
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => j.BeatAsync(PresenceRole.Therapist, "fresh-" + i)));
 
         var first = await j.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(30, first.LastSeenTrimmed);
         Assert.False(first.CaughtUp);
-        Assert.Equal(75, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.LastSeen(Role.Therapist, s))));
+        Assert.Equal(75, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.LastSeen(PresenceRole.Therapist, s))));
 
         var rest = await j.SweepUntilCaughtUpAsync();
 
         Assert.Equal(70, rest.Sum(r => r.LastSeenTrimmed));
         Assert.All(rest, r => Assert.True(r.LastSeenTrimmed <= 30));
-        var left = (await Task.WhenAll(j.Keys.AllShards.Select(s => j.Db.SortedSetRangeByRankAsync(j.Keys.LastSeen(Role.Therapist, s))))).SelectMany(v => v).Select(v => v.ToString()).Order();
+        var left = (await Task.WhenAll(j.Keys.AllShards.Select(s => j.Db.SortedSetRangeByRankAsync(j.Keys.LastSeen(PresenceRole.Therapist, s))))).SelectMany(v => v).Select(v => v.ToString()).Order();
         Assert.Equal(Enumerable.Range(0, 5).Select(i => "fresh-" + i), left);
     }
 
@@ -141,10 +141,10 @@ public sealed class SweepTests(RedisServer redis)
     {
         await using var j = new JanitorHarness(redis);
         await j.Connections.RenewInstanceAsync("gw-a", Ct);
-        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-a", "conn-1");
-        await j.HubBeatAsync(Role.Therapist, "t-2", "gw-a", "conn-2");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-a", "conn-1");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-2", "gw-a", "conn-2");
         j.Fake.Advance(j.Options.StaleConnection - TimeSpan.FromSeconds(10));
-        await j.HubBeatAsync(Role.Therapist, "t-2", "gw-a", "conn-2");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-2", "gw-a", "conn-2");
         j.Fake.Advance(TimeSpan.FromSeconds(10));
         await j.Connections.RenewInstanceAsync("gw-a", Ct);
 
@@ -153,10 +153,10 @@ public sealed class SweepTests(RedisServer redis)
         Assert.Equal(1, report.OnlineRemoved);
         Assert.Equal(1, report.Transitions);
         Assert.Equal(0, report.InstancesRemoved);
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1"));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Sessions(Role.Therapist, "t-1")));
-        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-1"));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-2"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Sessions(PresenceRole.Therapist, "t-1")));
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-2"));
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
     }
 
@@ -166,9 +166,9 @@ public sealed class SweepTests(RedisServer redis)
         await using var j = new JanitorHarness(redis);
         await j.Connections.RenewInstanceAsync("gw-dead", Ct);
         await j.Connections.RenewInstanceAsync("gw-live", Ct);
-        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-dead", "a");
-        await j.HubBeatAsync(Role.Community, "c-1", "gw-dead", "b");
-        await j.HubBeatAsync(Role.Community, "c-1", "gw-live", "c");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-dead", "a");
+        await j.HubBeatAsync(PresenceRole.Community, "c-1", "gw-dead", "b");
+        await j.HubBeatAsync(PresenceRole.Community, "c-1", "gw-live", "c");
         // A janitor that starts sweeping gives gateways one lease to renew first; from then on it ticks every few seconds.
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
         Assert.True(j.Sweeper.HoldingInstances);
@@ -183,11 +183,11 @@ public sealed class SweepTests(RedisServer redis)
         // gw-dead lapsed at 20 s (lease 15 s + the renewal pace 5 s), after the hold (15 s): removed by the last tick.
         Assert.Equal([0, 0, 0, 0, 1], reports.Select(r => r.InstancesRemoved));
         Assert.Equal(1, reports.Sum(r => r.Transitions));
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(Role.Community, "c-1"), "c-1"));
+        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Community, "c-1"), "c-1"));
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-dead"));
-        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-1"));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Community, "c-1"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Community, "c-1"));
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
     }
 
@@ -195,8 +195,8 @@ public sealed class SweepTests(RedisServer redis)
     public async Task The_last_device_signing_off_leaves_with_one_recent_signoff_when_the_grace_ends()
     {
         await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(Role.Therapist, "t-1");
-        await j.Store.SignOffAsync(Role.Therapist, "t-1", ct: Ct);
+        await j.BeatAsync(PresenceRole.Therapist, "t-1");
+        await j.Store.SignOffAsync(PresenceRole.Therapist, "t-1", ct: Ct);
         j.Fake.Advance(j.Options.LeaveGrace - TimeSpan.FromMilliseconds(1));
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
 
@@ -204,7 +204,7 @@ public sealed class SweepTests(RedisServer redis)
         var report = await j.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(1, report.Transitions);
-        Assert.Equal(["online/heartbeat", "recent/signoff"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat", "recent/signoff"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
     }
 
     [Fact]
@@ -212,7 +212,7 @@ public sealed class SweepTests(RedisServer redis)
     {
         await using var j = new JanitorHarness(redis, janitor: o => o.BatchSize = 10);
         var ids = Enumerable.Range(0, 25).Select(i => "c-" + i).ToArray();
-        await Task.WhenAll(ids.Select(id => j.BeatAsync(Role.Community, id)));
+        await Task.WhenAll(ids.Select(id => j.BeatAsync(PresenceRole.Community, id)));
         j.Fake.Advance(j.Options.OnlineWindow);
         await j.SweepUntilCaughtUpAsync();
         j.Fake.Advance(j.Options.RecentWindow - j.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
@@ -225,7 +225,7 @@ public sealed class SweepTests(RedisServer redis)
         Assert.All(reports, r => Assert.True(r.RecentEnded <= 10 * j.JanitorOptions.MaxBatchesPerTick));
         foreach (var id in ids)
         {
-            Assert.Equal(["online/heartbeat", "recent/timeout", "offline/window-ended"], await j.TransitionsAsync(Role.Community, id));
+            Assert.Equal(["online/heartbeat", "recent/timeout", "offline/window-ended"], await j.TransitionsAsync(PresenceRole.Community, id));
         }
 
         Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
@@ -235,8 +235,8 @@ public sealed class SweepTests(RedisServer redis)
     public async Task Availability_expires_by_ttl_and_by_until_through_the_sweep()
     {
         await using var j = new JanitorHarness(redis);
-        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-ttl", true, ct: Ct);
-        await j.Store.SetAvailabilityAsync(Role.Therapist, "t-until", true, j.Time.GetUtcNow().AddHours(1), Ct);
+        await j.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-ttl", true, ct: Ct);
+        await j.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-until", true, j.Time.GetUtcNow().AddHours(1), Ct);
 
         j.Fake.Advance(TimeSpan.FromHours(1));
         var first = await j.Sweeper.SweepOnceAsync(Ct);
@@ -246,20 +246,20 @@ public sealed class SweepTests(RedisServer redis)
         var last = await j.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal((1, 0, 1), (first.AvailabilityLapsed, between.AvailabilityLapsed, last.AvailabilityLapsed));
-        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(Role.Therapist, "t-until"));
-        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(Role.Therapist, "t-ttl"));
-        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Available(Role.Therapist, s))));
+        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(PresenceRole.Therapist, "t-until"));
+        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(PresenceRole.Therapist, "t-ttl"));
+        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Available(PresenceRole.Therapist, s))));
     }
 
     [Fact]
     public async Task The_sweep_caps_each_event_stream_approximately()
     {
         await using var j = new JanitorHarness(redis, presence: o => o.EventStreamMaxLength = 100);
-        var events = j.Keys.Events(Role.Community, "x");
+        var events = j.Keys.Events(PresenceRole.Community, "x");
         // Written without a cap, as by an older writer or before the cap was lowered.
         for (var i = 0; i < 3000; i++)
         {
-            await j.Db.StreamAddAsync(events, new PresenceEvent(Role.Community, "x", i + 1, DateTimeOffset.FromUnixTimeMilliseconds(i), "online", false,
+            await j.Db.StreamAddAsync(events, new PresenceEvent(PresenceRole.Community, "x", i + 1, DateTimeOffset.FromUnixTimeMilliseconds(i), "online", false,
                 null, null, PresenceReason.Heartbeat).Format());
         }
 
@@ -275,8 +275,8 @@ public sealed class SweepTests(RedisServer redis)
         await using var j = new JanitorHarness(redis);
         await j.Connections.RenewInstanceAsync("gw-live", Ct);
         await j.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await j.HubBeatAsync(Role.Therapist, "t-live", "gw-live", "a");
-        await j.HubBeatAsync(Role.Therapist, "t-dead", "gw-dead", "b");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-live", "gw-live", "a");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-dead", "gw-dead", "b");
         await SweepEveryFourSecondsAsync(j, 5, renew: ["gw-live", "gw-dead"]);
         Assert.False(j.Sweeper.HoldingInstances);
 
@@ -291,8 +291,8 @@ public sealed class SweepTests(RedisServer redis)
         var after = await SweepEveryFourSecondsAsync(j, 5, renew: ["gw-live"]);
 
         Assert.Equal(1, after.Sum(r => r.InstancesRemoved));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-live"));
-        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(Role.Therapist, "t-dead"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-live"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(PresenceRole.Therapist, "t-dead"));
         Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-live"));
     }
 
@@ -308,26 +308,26 @@ public sealed class SweepTests(RedisServer redis)
         await j.Connections.RenewInstanceAsync("gw-big", Ct);
         for (var i = 0; i < 250; i++)
         {
-            await j.HubBeatAsync(Role.Community, "c-" + i, "gw-big", "k" + i);
+            await j.HubBeatAsync(PresenceRole.Community, "c-" + i, "gw-big", "k" + i);
         }
 
         await SweepEveryFourSecondsAsync(j, 2, renew: ["gw-big"]);
         // Another user's online window ends (8 s + 24 s) on the tick that first meets the dead gateway (12 s + 20 s).
-        await j.BeatAsync(Role.Therapist, "t-other");
+        await j.BeatAsync(PresenceRole.Therapist, "t-other");
         await SweepEveryFourSecondsAsync(j, 1, renew: ["gw-big"]);
         Assert.All(await SweepEveryFourSecondsAsync(j, 4, renew: []), r => Assert.Equal(0, r.Transitions));
         Assert.False(j.Sweeper.HoldingInstances);
 
         var first = (await SweepEveryFourSecondsAsync(j, 1, renew: []))[0];
 
-        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(Role.Therapist, "t-other"));
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(PresenceRole.Therapist, "t-other"));
         Assert.False(first.CaughtUp);
         Assert.Equal(0, first.InstancesRemoved);
-        Assert.Equal(150, await j.Db.SetLengthSumAsync(j.Keys.InAllShards(shard => j.Keys.InstanceConnections(Role.Community, shard, "gw-big"))));
+        Assert.Equal(150, await j.Db.SetLengthSumAsync(j.Keys.InAllShards(shard => j.Keys.InstanceConnections(PresenceRole.Community, shard, "gw-big"))));
         var rest = await j.SweepUntilCaughtUpAsync(maxTicks: 5);
         Assert.Equal(2, rest.Count);
         Assert.Equal(1, rest.Sum(r => r.InstancesRemoved));
-        Assert.Equal(250, (await j.EventsAsync(Role.Community)).Count(e => e["reason"] == PresenceReason.LostInstance));
+        Assert.Equal(250, (await j.EventsAsync(PresenceRole.Community)).Count(e => e["reason"] == PresenceReason.LostInstance));
         Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-big"));
     }
 
@@ -336,7 +336,7 @@ public sealed class SweepTests(RedisServer redis)
     {
         await using var j = new JanitorHarness(redis);
         await j.Connections.RenewInstanceAsync("gw-1", Ct);
-        await j.HubBeatAsync(Role.Therapist, "t-1", "gw-1", "a");
+        await j.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-1", "a");
         var reports = new List<SweepReport>();
         // Ticks every second; the gateway renews every 5 s until 20 s, then is paused just before its renewal at 25 s
         // for 14 s (under its 15 s lease) and renews at 39 s, as soon as it runs again.
@@ -352,7 +352,7 @@ public sealed class SweepTests(RedisServer redis)
         }
 
         Assert.Equal(0, reports.Sum(r => r.InstancesRemoved));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(Role.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
     }
 
     /// <summary>Ticks as the leader does after a start (a few seconds apart, under the renewal pace), renewing the given gateways first.</summary>

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
 using Presence.RealtimeGateway.Hubs;
-using Role = Presence.Core.Role;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -39,7 +38,7 @@ public abstract class GatewayBackendTests(IRedisBackend redis)
                 await pushes.WaitForAsync(id, "online");
             }
 
-            await Poll.UntilAsync(async () => await redis.Database.PendingSumAsync(keys, Role.Therapist, "gateways") == 0,
+            await Poll.UntilAsync(async () => await redis.Database.PendingSumAsync(keys, PresenceRole.Therapist, "gateways") == 0,
                 () => "events stayed pending in the consumer group");
             Assert.All(ids, id => Assert.Equal(1, pushes.Count(id)));
         }

@@ -37,7 +37,7 @@ internal sealed class GatewayFactory : PresenceAppFactory<Program>
     public TimeSpan LeaveGrace => Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PresenceOptions>>().Value.LeaveGrace;
 
     /// <summary>What the janitor does when a leave grace ends: moves this gateway's clock past it and settles the user.</summary>
-    public async Task<bool> EndGraceAsync(Role role, string id)
+    public async Task<bool> EndGraceAsync(PresenceRole role, string id)
     {
         Time.Advance(LeaveGrace);
         return await Store.SettleAsync(DueIndex.Online, role, id, TestContext.Current.CancellationToken);

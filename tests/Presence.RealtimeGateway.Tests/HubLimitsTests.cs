@@ -41,7 +41,7 @@ public sealed class HubLimitsTests(RedisServer redis)
             // Wide enough that every call below arrives before the next read may start.
             ["Gateway:Limits:BoardReadInterval"] = "00:00:03",
         });
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-board", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-board", HeartbeatTransport.Rest), Ct);
         var watchers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => gateway.ConnectAsync(token: null)));
         try
         {

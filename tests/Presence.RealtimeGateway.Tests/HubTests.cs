@@ -22,11 +22,11 @@ public sealed class HubTests(RedisServer redis)
         var message = await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct);
         Assert.Equal(result.ServerTime, message.ServerTime);
         var keys = gateway.PresenceKeys;
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-hb"), "t-hb"));
-        Assert.Equal("hub", (string?)await redis.Database.HashGetAsync(keys.User(Role.Therapist, "t-hb"), "transport"));
-        var sessions = await redis.Database.SortedSetRangeByRankAsync(keys.Sessions(Role.Therapist, "t-hb"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-hb"), "t-hb"));
+        Assert.Equal("hub", (string?)await redis.Database.HashGetAsync(keys.User(PresenceRole.Therapist, "t-hb"), "transport"));
+        var sessions = await redis.Database.SortedSetRangeByRankAsync(keys.Sessions(PresenceRole.Therapist, "t-hb"));
         Assert.StartsWith("hub:", Assert.Single(sessions).ToString(), StringComparison.Ordinal);
-        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(Role.Therapist, "t-hb", gateway.InstanceId));
+        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(PresenceRole.Therapist, "t-hb", gateway.InstanceId));
         Assert.Equal("t-hb|" + sessions[0].ToString()["hub:".Length..], Assert.Single(held).ToString());
     }
 
@@ -76,10 +76,10 @@ public sealed class HubTests(RedisServer redis)
 
         Assert.Equal(30, ack.NextHeartbeatSeconds);
         var keys = gateway.PresenceKeys;
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-join"), "t-join"));
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Available(Role.Therapist, "t-join"), "t-join"));
-        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.Specialties(Role.Therapist, "t-join"), "t-join"));
-        Assert.Equal(1, await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-join")));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-join"), "t-join"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Available(PresenceRole.Therapist, "t-join"), "t-join"));
+        Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.Specialties(PresenceRole.Therapist, "t-join"), "t-join"));
+        Assert.Equal(1, await redis.Database.SortedSetLengthAsync(keys.Sessions(PresenceRole.Therapist, "t-join")));
     }
 
     [Fact]
@@ -106,12 +106,12 @@ public sealed class HubTests(RedisServer redis)
         Assert.Contains("Only therapists", availability.Message, StringComparison.Ordinal);
 
         var keys = gateway.PresenceKeys;
-        Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(Role.Therapist, s))));
-        Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(Role.Community, s))));
-        Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(Role.Therapist, "t-real")));
+        Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(PresenceRole.Therapist, s))));
+        Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(PresenceRole.Community, s))));
+        Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(PresenceRole.Therapist, "t-real")));
 
         await community.InvokeAsync<HeartbeatAck>("joinAsUser", Ct);
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Community, "c-real"), "c-real"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Community, "c-real"), "c-real"));
     }
 
     [Fact]
@@ -188,13 +188,13 @@ public sealed class HubTests(RedisServer redis)
     {
         await using var gateway = new GatewayFactory(redis);
         var store = gateway.Store;
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-on", HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
-        await store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-rec", HeartbeatTransport.Rest), Ct);
-        await store.SignOffAsync(Role.Therapist, "t-rec", ct: Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-on", HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
+        await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-rec", HeartbeatTransport.Rest), Ct);
+        await store.SignOffAsync(PresenceRole.Therapist, "t-rec", ct: Ct);
         gateway.Time.Advance(gateway.LeaveGrace);
-        await store.SettleAsync(DueIndex.Online, Role.Therapist, "t-rec", Ct);
+        await store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-rec", Ct);
         var until = DateTimeOffset.FromUnixTimeMilliseconds(gateway.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
-        await store.SetAvailabilityAsync(Role.Therapist, "t-av", true, until, Ct);
+        await store.SetAvailabilityAsync(PresenceRole.Therapist, "t-av", true, until, Ct);
         await using var hub = await gateway.ConnectAsync(token: null);
 
         var some = await hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-on", "t-rec", "t-av", "t-off" }, Ct);

@@ -42,7 +42,7 @@ public sealed class OutageTests(PrivateRedis outage) : IClassFixture<PrivateRedi
 
         // The restarted server lost the stream and its group (no persistence): the consumer recreates the group and
         // delivers what was appended since, through the backplane, which resubscribed by itself.
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-after", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-after", HeartbeatTransport.Rest), Ct);
         await pushes.WaitForAsync("t-after", "online", TimeSpan.FromSeconds(30));
         Assert.Equal(HubConnectionState.Connected, watcher.State);
     }

@@ -21,7 +21,7 @@ public sealed class PreferredOnlineTests(RedisServer redis)
 
         // What the janitor's notifier does: find the user's live connections by instance and publish to each instance.
         var store = gateway.Services.GetRequiredService<NotificationStore>();
-        var live = await gateway.Services.GetRequiredService<ConnectionStore>().LiveHubConnectionsAsync(Role.Community, "c-note", Ct);
+        var live = await gateway.Services.GetRequiredService<ConnectionStore>().LiveHubConnectionsAsync(PresenceRole.Community, "c-note", Ct);
         var (instance, connections) = Assert.Single(live);
         Assert.Equal(gateway.InstanceId, instance);
         var sent = new PreferredOnline(PreferredOnline.TypeName, "t-1", "c-note", "online", 1_000, 3);

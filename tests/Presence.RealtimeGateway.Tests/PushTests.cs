@@ -13,9 +13,9 @@ public sealed class PushTests(RedisServer redis)
         var pushes = Pushes.On(watcher);
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1", "t-sentinel" }, Ct);
 
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         gateway.Time.Advance(TimeSpan.FromSeconds(30));
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
 
         var online = await pushes.WaitForAsync("t-1", "online");
         Assert.Equal("therapist", online.Role);
@@ -23,7 +23,7 @@ public sealed class PushTests(RedisServer redis)
         Assert.True(online.Ver > 0);
         Assert.Equal(gateway.Time.GetUtcNow().AddSeconds(-30).ToUnixTimeMilliseconds(), online.At.ToUnixTimeMilliseconds());
         Assert.Equal(gateway.Time.GetUtcNow().AddSeconds(-30).ToUnixTimeMilliseconds(), online.LastActive?.ToUnixTimeMilliseconds());
-        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        await SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-sentinel");
         Assert.Equal(1, pushes.Count("t-1", "online"));
         Assert.Equal(2, pushes.All.Count);
     }
@@ -37,19 +37,19 @@ public sealed class PushTests(RedisServer redis)
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-2" }, Ct);
         await watcher.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
 
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest, Available: true), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-2", HeartbeatTransport.Rest, Available: true), Ct);
         Assert.True((await pushes.WaitForAsync("t-2", "online")).Available);
-        await SentinelAsync(gateway, pushes, Role.Therapist, "t-other");
+        await SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-other");
         Assert.Equal(1, pushes.Count("t-2"));
 
         await watcher.InvokeAsync("unwatchTherapists", Ct);
-        await gateway.Store.SignOffAsync(Role.Therapist, "t-2", ct: Ct);
-        await gateway.EndGraceAsync(Role.Therapist, "t-2");
+        await gateway.Store.SignOffAsync(PresenceRole.Therapist, "t-2", ct: Ct);
+        await gateway.EndGraceAsync(PresenceRole.Therapist, "t-2");
         await pushes.WaitForReasonAsync("t-2", "recent", PresenceReason.SignOff);
-        await gateway.Store.SignOffAsync(Role.Therapist, "t-other", ct: Ct);
-        await gateway.EndGraceAsync(Role.Therapist, "t-other");
+        await gateway.Store.SignOffAsync(PresenceRole.Therapist, "t-other", ct: Ct);
+        await gateway.EndGraceAsync(PresenceRole.Therapist, "t-other");
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-late" }, Ct);
-        await SentinelAsync(gateway, pushes, Role.Therapist, "t-late");
+        await SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-late");
         Assert.Equal(0, pushes.Count("t-other", "recent"));
     }
 
@@ -63,13 +63,13 @@ public sealed class PushTests(RedisServer redis)
         await therapist.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-3" }, Ct);
         await therapist.InvokeAsync("unwatch", new[] { "t-3" }, Ct);
 
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-3", HeartbeatTransport.Rest), Ct);
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Community, "c-3", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-3", HeartbeatTransport.Rest), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-3", HeartbeatTransport.Rest), Ct);
 
         var community = await pushes.WaitForAsync("c-3", "online");
         Assert.Equal("community", community.Role);
         await therapist.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-sentinel" }, Ct);
-        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        await SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-sentinel");
         Assert.Equal(0, pushes.Count("t-3", "online"));
     }
 
@@ -86,23 +86,23 @@ public sealed class PushTests(RedisServer redis)
         await tab2.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-md" }, Ct);
         await pushes.WaitForAsync("t-md", "online");
         var keys = gateway.PresenceKeys;
-        Assert.Equal(2, await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-md")));
+        Assert.Equal(2, await redis.Database.SortedSetLengthAsync(keys.Sessions(PresenceRole.Therapist, "t-md")));
         var joinedAt = gateway.Time.GetUtcNow();
 
         await tab1.DisposeAsync();
-        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Sessions(Role.Therapist, "t-md")) == 1,
+        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(keys.Sessions(PresenceRole.Therapist, "t-md")) == 1,
             () => "the closed tab's session was not ended");
-        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-md"), "t-md"));
+        Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-md"), "t-md"));
 
         await tab2.DisposeAsync();
-        await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(keys.User(Role.Therapist, "t-md"), "leave"),
+        await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(keys.User(PresenceRole.Therapist, "t-md"), "leave"),
             () => "the last tab's close did not start the leave grace");
-        Assert.True(await gateway.EndGraceAsync(Role.Therapist, "t-md"));
+        Assert.True(await gateway.EndGraceAsync(PresenceRole.Therapist, "t-md"));
         var recent = await pushes.WaitForReasonAsync("t-md", "recent", PresenceReason.SignOff);
-        Assert.Null(await redis.Database.SortedSetScoreAsync(keys.Online(Role.Therapist, "t-md"), "t-md"));
-        Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(Role.Therapist, "t-md")));
+        Assert.Null(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-md"), "t-md"));
+        Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(PresenceRole.Therapist, "t-md")));
         Assert.Equal(joinedAt.ToUnixTimeMilliseconds(), recent.LastActive?.ToUnixTimeMilliseconds());
-        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        await SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-sentinel");
         Assert.Equal(1, pushes.Count("t-md", "online"));
         Assert.Equal(1, pushes.Count("t-md", "recent"));
     }
@@ -114,22 +114,22 @@ public sealed class PushTests(RedisServer redis)
         await using var watcher = await gateway.ConnectAsync(token: null);
         var pushes = Pushes.On(watcher);
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-mix", "t-sentinel" }, Ct);
-        await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-mix", HeartbeatTransport.Rest, Session: SessionRef.Rest("phone")), Ct);
+        await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-mix", HeartbeatTransport.Rest, Session: SessionRef.Rest("phone")), Ct);
         var tab = await gateway.ConnectAsync(DevTokens.Therapist("t-mix"));
         await tab.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-mix" }, Ct);
         await pushes.WaitForReasonAsync("t-mix", "online", PresenceReason.Heartbeat);
 
         // The hub tab closes: the phone's REST session keeps the user online, and nothing is pushed.
         await tab.DisposeAsync();
-        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(gateway.PresenceKeys.Sessions(Role.Therapist, "t-mix")) == 1,
+        await Poll.UntilAsync(async () => await redis.Database.SortedSetLengthAsync(gateway.PresenceKeys.Sessions(PresenceRole.Therapist, "t-mix")) == 1,
             () => "the closed tab's session was not ended");
-        Assert.False(await gateway.EndGraceAsync(Role.Therapist, "t-mix"));
-        await SentinelAsync(gateway, pushes, Role.Therapist, "t-sentinel");
+        Assert.False(await gateway.EndGraceAsync(PresenceRole.Therapist, "t-mix"));
+        await SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-sentinel");
         Assert.Equal(1, pushes.Count("t-mix"));
 
         // The phone signs off: the last session; the user leaves once the grace ends.
-        Assert.Equal(SessionEndOutcome.Leaving, await gateway.Store.SignOffAsync(Role.Therapist, "t-mix", "phone", Ct));
-        Assert.True(await gateway.EndGraceAsync(Role.Therapist, "t-mix"));
+        Assert.Equal(SessionEndOutcome.Leaving, await gateway.Store.SignOffAsync(PresenceRole.Therapist, "t-mix", "phone", Ct));
+        Assert.True(await gateway.EndGraceAsync(PresenceRole.Therapist, "t-mix"));
         var left = await pushes.WaitForReasonAsync("t-mix", "recent", PresenceReason.SignOff);
         Assert.Equal(pushes.All.First(p => p.Id == "t-mix").Ver + 1, left.Ver);
         Assert.Equal(2, pushes.Count("t-mix"));
@@ -152,13 +152,13 @@ public sealed class PushTests(RedisServer redis)
 
         await stopping.DisposeAsync();
 
-        await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(survivor.PresenceKeys.User(Role.Therapist, "t-gs"), "leave"),
+        await Poll.UntilAsync(async () => await redis.Database.HashExistsAsync(survivor.PresenceKeys.User(PresenceRole.Therapist, "t-gs"), "leave"),
             () => "the stopped instance's session did not start the leave grace");
         survivor.Time.Advance(survivor.LeaveGrace + TimeSpan.FromMinutes(1));
-        Assert.True(await survivor.Store.SettleAsync(DueIndex.Online, Role.Therapist, "t-gs", Ct));
+        Assert.True(await survivor.Store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-gs", Ct));
         await pushes.WaitForReasonAsync("t-gs", "recent", PresenceReason.SignOff);
         Assert.Null(await redis.Database.SortedSetScoreAsync(survivor.PresenceKeys.GatewayInstances, instanceId));
-        Assert.False(await redis.Database.KeyExistsAsync(survivor.PresenceKeys.InstanceConnections(Role.Therapist, "t-gs", instanceId)));
+        Assert.False(await redis.Database.KeyExistsAsync(survivor.PresenceKeys.InstanceConnections(PresenceRole.Therapist, "t-gs", instanceId)));
         await user.DisposeAsync();
     }
 
@@ -166,7 +166,7 @@ public sealed class PushTests(RedisServer redis)
     /// Appends a later event the watcher also receives: once it has arrived, any duplicate of an earlier event would
     /// have arrived too (one consumer sends in stream order), so counting afterwards is a fair "exactly once".
     /// </summary>
-    internal static async Task SentinelAsync(GatewayFactory gateway, Pushes pushes, Role role, string id)
+    internal static async Task SentinelAsync(GatewayFactory gateway, Pushes pushes, PresenceRole role, string id)
     {
         await gateway.Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await pushes.WaitForAsync(id, "online");

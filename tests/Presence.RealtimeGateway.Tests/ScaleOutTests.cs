@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.SignalR.Client;
 using Presence.RealtimeGateway.Hubs;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -28,7 +27,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await sentinel.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
         await pushes.WaitForAsync("t-sentinel", "online");
         Assert.Equal(1, pushes.Count("t-x"));
-        await Poll.UntilAsync(async () => await redis.Database.PendingSumAsync(a.PresenceKeys, Role.Therapist, "gateways") == 0,
+        await Poll.UntilAsync(async () => await redis.Database.PendingSumAsync(a.PresenceKeys, PresenceRole.Therapist, "gateways") == 0,
             () => "events stayed pending in the consumer group");
     }
 
@@ -54,8 +53,8 @@ public sealed class ScaleOutTests(RedisServer redis)
         Assert.Equal(1, (await janitor.Connections.RemoveLapsedInstanceAsync(b.InstanceId, 100, Ct)).Left);
 
         await pushes.WaitForReasonAsync("t-k", "recent", PresenceReason.LostInstance);
-        Assert.Null(await redis.Database.SortedSetScoreAsync(a.PresenceKeys.Online(Role.Therapist, "t-k"), "t-k"));
-        Assert.False(await redis.Database.KeyExistsAsync(a.PresenceKeys.Sessions(Role.Therapist, "t-k")));
+        Assert.Null(await redis.Database.SortedSetScoreAsync(a.PresenceKeys.Online(PresenceRole.Therapist, "t-k"), "t-k"));
+        Assert.False(await redis.Database.KeyExistsAsync(a.PresenceKeys.Sessions(PresenceRole.Therapist, "t-k")));
     }
 
     [Fact]
@@ -69,12 +68,12 @@ public sealed class ScaleOutTests(RedisServer redis)
         await using var watcher = await gateway.ConnectAsync(token: null);
         var pushes = Pushes.On(watcher);
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-orphan" }, Ct);
-        var events = gateway.PresenceKeys.Events(Role.Therapist, "t-orphan");
+        var events = gateway.PresenceKeys.Events(PresenceRole.Therapist, "t-orphan");
         var at = gateway.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
         // Appended and read by a consumer that then dies, atomically, so the live instance cannot read it first.
         var transaction = redis.Database.CreateTransaction();
-        _ = transaction.StreamAddAsync(events, new PresenceEvent(Role.Therapist, "t-orphan", 1, DateTimeOffset.FromUnixTimeMilliseconds(at), "online",
+        _ = transaction.StreamAddAsync(events, new PresenceEvent(PresenceRole.Therapist, "t-orphan", 1, DateTimeOffset.FromUnixTimeMilliseconds(at), "online",
             false, null, DateTimeOffset.FromUnixTimeMilliseconds(at), PresenceReason.Heartbeat).Format());
         var deadRead = transaction.StreamReadGroupAsync(events, "gateways", "gw-dead", StreamPosition.NewMessages, 10);
         Assert.True(await transaction.ExecuteAsync());
@@ -101,24 +100,24 @@ public sealed class ScaleOutTests(RedisServer redis)
         await using var watcher = await gateway.ConnectAsync(token: null);
         var pushes = Pushes.On(watcher);
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order" }, Ct);
-        var online = await gateway.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-order", HeartbeatTransport.Rest), Ct);
+        var online = await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-order", HeartbeatTransport.Rest), Ct);
         await pushes.WaitForAsync("t-order", "online");
 
         // A gateway reads the user's next event (a leave, as the presence script appends it: the event and the raised
         // version together) and dies before pushing it; atomically, so the live instance cannot read it first.
         var keys = gateway.PresenceKeys;
-        var events = keys.Events(Role.Therapist, "t-order");
-        var leave = new PresenceEvent(Role.Therapist, "t-order", online.Ver + 1, gateway.Time.GetUtcNow(), "recent", false, null,
+        var events = keys.Events(PresenceRole.Therapist, "t-order");
+        var leave = new PresenceEvent(PresenceRole.Therapist, "t-order", online.Ver + 1, gateway.Time.GetUtcNow(), "recent", false, null,
             gateway.Time.GetUtcNow(), PresenceReason.SignOff);
         var transaction = redis.Database.CreateTransaction();
         _ = transaction.StreamAddAsync(events, leave.Format());
-        _ = transaction.HashSetAsync(keys.Versions(Role.Therapist, "t-order"), "t-order", leave.Ver);
+        _ = transaction.HashSetAsync(keys.Versions(PresenceRole.Therapist, "t-order"), "t-order", leave.Ver);
         var deadRead = transaction.StreamReadGroupAsync(events, "gateways", "gw-dead", StreamPosition.NewMessages, 10);
         Assert.True(await transaction.ExecuteAsync());
         Assert.Single(await deadRead);
 
         // The user's newer change is pushed by the live instance before the dead one's entry is reclaimed.
-        var set = await gateway.Store.SetAvailabilityAsync(Role.Therapist, "t-order", true, ct: Ct);
+        var set = await gateway.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-order", true, ct: Ct);
         Assert.Equal(online.Ver + 2, set.Ver);
         await Poll.UntilAsync(() => pushes.All.Any(p => p.Id == "t-order" && p.Ver == set.Ver), () => "the newer event was not pushed");
 
@@ -128,7 +127,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await Poll.UntilAsync(async () => (await redis.Database.StreamConsumerInfoAsync(events, "gateways")).All(c => c.Name != "gw-dead"),
             () => "the dead consumer was not removed from the group");
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order-sentinel" }, Ct);
-        await PushTests.SentinelAsync(gateway, pushes, Role.Therapist, "t-order-sentinel");
+        await PushTests.SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-order-sentinel");
 
         var seen = pushes.All.Where(p => p.Id == "t-order").ToList();
         Assert.Equal([online.Ver, set.Ver], seen.Select(p => p.Ver));

@@ -15,9 +15,9 @@ public sealed class AnalyticsEndpointTests(RedisServer redis) : IAsyncDisposable
     {
         var at = _app.Time.GetUtcNow().AddHours(-1);
         var analytics = _app.Services.GetRequiredService<Analytics>();
-        await analytics.FoldAsync(new PresenceEvent(Role.Therapist, "t-1", 1, at, "online", true, null, at, "join"), Ct);
-        await analytics.FoldAsync(new PresenceEvent(Role.Community, "c-1", 1, at, "online", false, null, at, "join"), Ct);
-        await analytics.FoldAsync(new PresenceEvent(Role.Community, "c-1", 2, at.AddMinutes(5), "recent", false, null, at.AddMinutes(5), "signoff"), Ct);
+        await analytics.FoldAsync(new PresenceEvent(PresenceRole.Therapist, "t-1", 1, at, "online", true, null, at, "join"), Ct);
+        await analytics.FoldAsync(new PresenceEvent(PresenceRole.Community, "c-1", 1, at, "online", false, null, at, "join"), Ct);
+        await analytics.FoldAsync(new PresenceEvent(PresenceRole.Community, "c-1", 2, at.AddMinutes(5), "recent", false, null, at.AddMinutes(5), "signoff"), Ct);
 
         using var therapist = _app.CreateClient(DevTokens.Therapist("t-9"));
         var coverage = await therapist.GetFromJsonAsync<JsonElement>("/v1/analytics/coverage", Ct);

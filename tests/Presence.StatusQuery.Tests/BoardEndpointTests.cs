@@ -58,11 +58,11 @@ public sealed class BoardEndpointTests(RedisServer redis)
     public async Task Specialty_filter_lists_only_therapists_with_it_and_entries_show_specialties_and_available_until()
     {
         await using var app = new StatusQueryApp(redis);
-        await app.Store.HeartbeatAsync(new Core.Heartbeat(Core.Role.Therapist, "t-anx", Core.HeartbeatTransport.Rest, Specialties: ["anxiety", "ocd"]), Ct);
-        await app.Store.HeartbeatAsync(new Core.Heartbeat(Core.Role.Therapist, "t-grief", Core.HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
+        await app.Store.HeartbeatAsync(new Core.Heartbeat(PresenceRole.Therapist, "t-anx", Core.HeartbeatTransport.Rest, Specialties: ["anxiety", "ocd"]), Ct);
+        await app.Store.HeartbeatAsync(new Core.Heartbeat(PresenceRole.Therapist, "t-grief", Core.HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
         var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(2).ToUnixTimeMilliseconds());
-        await app.Store.SetAvailabilityAsync(Core.Role.Therapist, "t-anx", true, until, Ct);
-        await app.Store.SetAvailabilityAsync(Core.Role.Therapist, "t-grief", true, Ct);
+        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-anx", true, until, Ct);
+        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-grief", true, Ct);
         using var client = app.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?specialty=anxiety", Ct);

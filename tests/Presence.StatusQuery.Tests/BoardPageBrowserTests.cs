@@ -30,7 +30,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         // Heartbeats keep t-ada online until the page has shown it; then they stop and the window runs out.
         using var beating = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var beats = BeatUntilCancelledAsync(app, "t-ada", beating.Token);
-        await app.Store.SetAvailabilityAsync(Role.Therapist, "t-bo", true, ct);
+        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-bo", true, ct);
         var ada = page.Locator("li.therapist[data-id='t-ada']");
         await Expect(ada).ToHaveAttributeAsync("data-status", "online", new() { Timeout = Patience });
         await Expect(ada.Locator(".label")).ToHaveTextAsync("Online now");
@@ -57,7 +57,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var app = StartApp(redis);
-        await app.Store.SetAvailabilityAsync(Role.Therapist, "t-cy", true, ct);
+        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-cy", true, ct);
         await using var browser = await BrowserSession.StartAsync();
         await browser.Page.RouteAsync("**/js/presence.js", route => route.FulfillAsync(new() { Status = 404 }));
 
@@ -77,7 +77,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await using var app = StartApp(redis, gateway.Url, pollInterval: "00:10:00");
         Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("js/presence.js").Exists,
             "wwwroot/js/presence.js is missing: run ./dev.sh build-web (it is built from clients/js).");
-        await app.Store.SetAvailabilityAsync(Role.Therapist, "t-dee", true, ct);
+        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-dee", true, ct);
         await using var browser = await BrowserSession.StartAsync();
         var page = browser.Page;
         await page.GotoAsync(BaseUrl(app));
@@ -87,7 +87,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         await gateway.WaitForWatcherAsync(ct);
 
         // As the gateway does: the store records the heartbeat, then the change is pushed.
-        var beat = await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-dee", HeartbeatTransport.Rest), ct);
+        var beat = await app.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-dee", HeartbeatTransport.Rest), ct);
         await gateway.PushAsync(new { role = "therapist", id = "t-dee", ver = beat.Ver, at = DateTimeOffset.UtcNow, status = "online", available = true,
             lastActive = DateTimeOffset.UtcNow, reason = "heartbeat" }, ct);
 

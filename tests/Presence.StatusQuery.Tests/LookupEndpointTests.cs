@@ -24,9 +24,9 @@ public sealed class LookupEndpointTests(RedisServer redis)
     public async Task A_lookup_shows_specialties_and_the_explicit_end_of_the_availability()
     {
         await using var app = new StatusQueryApp(redis);
-        await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-look", HeartbeatTransport.Rest, Specialties: ["sleep"]), Ct);
+        await app.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-look", HeartbeatTransport.Rest, Specialties: ["sleep"]), Ct);
         var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
-        await app.Store.SetAvailabilityAsync(Role.Therapist, "t-look", true, until, Ct);
+        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-look", true, until, Ct);
         using var client = app.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/t-look", Ct);
@@ -42,7 +42,7 @@ public sealed class LookupEndpointTests(RedisServer redis)
     {
         await using var app = new StatusQueryApp(redis);
         await app.BeatAsync("t-1");
-        await app.BeatAsync("c-1", Role.Community);
+        await app.BeatAsync("c-1", PresenceRole.Community);
         using var client = app.CreateClient(Token(caller));
 
         using var response = await client.GetAsync("/v1/presence/" + target, Ct);
@@ -68,7 +68,7 @@ public sealed class LookupEndpointTests(RedisServer redis)
     public async Task A_refusal_is_the_same_whether_or_not_the_user_exists()
     {
         await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("c-known", Role.Community);
+        await app.BeatAsync("c-known", PresenceRole.Community);
         using var anonymous = app.CreateClient(token: null);
         using var stranger = app.CreateClient(DevTokens.Community("c-stranger"));
 

@@ -69,7 +69,7 @@ public sealed class OutageTests(PrivateRedis redis) : IClassFixture<PrivateRedis
             try
             {
                 // A REST heartbeat: not retried, so no backoff delay waits on the fake clock.
-                await app.Store.HeartbeatAsync(new Heartbeat(Role.Therapist, "t-2", HeartbeatTransport.Rest), TestContext.Current.CancellationToken);
+                await app.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-2", HeartbeatTransport.Rest), TestContext.Current.CancellationToken);
                 break;
             }
             catch (RedisUnavailableException) when (DateTime.UtcNow < deadline)

@@ -51,7 +51,7 @@ public sealed class PresenceReaderTests(RedisServer redis)
     {
         await using var h = new ReaderHarness(redis);
         await h.BeatAsync("t-1");
-        await h.Store.SignOffAsync(Role.Therapist, "t-1", "d1", TestContext.Current.CancellationToken);
+        await h.Store.SignOffAsync(PresenceRole.Therapist, "t-1", "d1", TestContext.Current.CancellationToken);
 
         h.Time.Advance(h.Options.LeaveGrace - Ms);
         Assert.Equal(PresenceStatus.Online, (await h.GetAsync("t-1")).Status);
@@ -77,8 +77,8 @@ public sealed class PresenceReaderTests(RedisServer redis)
         await h.SetAvailableAsync("av-b");
         await h.SetAvailableAsync("av-a");
         await h.BeatAsync("o-3");
-        await h.Store.SetAvailabilityAsync(Role.Therapist, "av-never-mind", true, TestContext.Current.CancellationToken);
-        await h.Store.SetAvailabilityAsync(Role.Therapist, "av-never-mind", false, TestContext.Current.CancellationToken);
+        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "av-never-mind", true, TestContext.Current.CancellationToken);
+        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "av-never-mind", false, TestContext.Current.CancellationToken);
 
         var board = await h.BoardAsync();
 
@@ -101,11 +101,11 @@ public sealed class PresenceReaderTests(RedisServer redis)
     public async Task Many_ids_come_back_in_the_order_asked_and_unknown_ids_are_offline()
     {
         await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("c-1", Role.Community);
+        await h.BeatAsync("c-1", PresenceRole.Community);
         h.Time.Advance(h.Options.OnlineWindow);
-        await h.BeatAsync("c-2", Role.Community);
+        await h.BeatAsync("c-2", PresenceRole.Community);
 
-        var entries = await h.Reader.GetManyAsync(Role.Community, ["c-2", "nobody", "c-1"], TestContext.Current.CancellationToken);
+        var entries = await h.Reader.GetManyAsync(PresenceRole.Community, ["c-2", "nobody", "c-1"], TestContext.Current.CancellationToken);
 
         Assert.Equal(["c-2", "nobody", "c-1"], entries.Select(e => e.Id));
         Assert.Equal([PresenceStatus.Online, PresenceStatus.Offline, PresenceStatus.Recent], entries.Select(e => e.Status));
@@ -124,11 +124,11 @@ public sealed class PresenceReaderTests(RedisServer redis)
         h.Time.Advance(h.Options.OnlineWindow);
         await h.BeatAsync("t-online", available: true);
         await h.SetAvailableAsync("t-available");
-        await h.BeatAsync("c-1", Role.Community);
-        await h.BeatAsync("c-2", Role.Community);
+        await h.BeatAsync("c-1", PresenceRole.Community);
+        await h.BeatAsync("c-2", PresenceRole.Community);
 
-        var therapists = await h.Reader.CountAsync(Role.Therapist, TestContext.Current.CancellationToken);
-        var community = await h.Reader.CountAsync(Role.Community, TestContext.Current.CancellationToken);
+        var therapists = await h.Reader.CountAsync(PresenceRole.Therapist, TestContext.Current.CancellationToken);
+        var community = await h.Reader.CountAsync(PresenceRole.Community, TestContext.Current.CancellationToken);
 
         Assert.Equal(new PresenceCounts(1, 2, 1), therapists);
         Assert.Equal((await h.BoardAsync()).Counts, therapists);

@@ -12,9 +12,9 @@ public sealed class QueryEndpointTests(RedisServer redis)
     public async Task Therapist_gets_statuses_in_the_order_asked_with_duplicates_collapsed()
     {
         await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("c-1", Role.Community);
+        await app.BeatAsync("c-1", PresenceRole.Community);
         app.Time.Advance(TimeSpan.FromMinutes(3));
-        await app.BeatAsync("c-2", Role.Community);
+        await app.BeatAsync("c-2", PresenceRole.Community);
         using var client = app.CreateClient(DevTokens.Therapist("t-1"));
 
         using var response = await client.PostAsJsonAsync(Url, new { role = "community", ids = new[] { "c-2", "c-unknown", "c-1", "c-2" } }, Ct);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Role = Presence.Core.Role;
 
 namespace Presence.StatusQuery.Tests;
 
@@ -21,15 +20,15 @@ internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
     private int _devices;
 
     /// <summary>A REST heartbeat (the online window) of a fresh device each time: no min interval applies, so tests can beat whenever they like.</summary>
-    public Task BeatAsync(string id, Role role = Role.Therapist, bool? available = null) =>
+    public Task BeatAsync(string id, PresenceRole role = PresenceRole.Therapist, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Rest, available,
             Session: SessionRef.Rest("d" + Interlocked.Increment(ref _devices).ToString(System.Globalization.CultureInfo.InvariantCulture))), Ct);
 
-    public Task SetAvailableAsync(string id, bool available = true) => Store.SetAvailabilityAsync(Role.Therapist, id, available, Ct);
+    public Task SetAvailableAsync(string id, bool available = true) => Store.SetAvailabilityAsync(PresenceRole.Therapist, id, available, Ct);
 
-    public Task<PresenceEntry> GetAsync(string id, Role role = Role.Therapist) => Reader.GetAsync(role, id, Ct);
+    public Task<PresenceEntry> GetAsync(string id, PresenceRole role = PresenceRole.Therapist) => Reader.GetAsync(role, id, Ct);
 
-    public Task<PresenceBoard> BoardAsync(Role role = Role.Therapist) => Reader.GetBoardAsync(role, Ct);
+    public Task<PresenceBoard> BoardAsync(PresenceRole role = PresenceRole.Therapist) => Reader.GetBoardAsync(role, Ct);
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 }

@@ -10,12 +10,12 @@ public sealed class StatsEndpointTests(RedisServer redis)
     {
         await using var app = new StatusQueryApp(redis);
         await app.BeatAsync("t-recent");
-        await app.BeatAsync("c-recent", Role.Community);
+        await app.BeatAsync("c-recent", PresenceRole.Community);
         app.Time.Advance(TimeSpan.FromMinutes(10));
         await app.BeatAsync("t-online");
         await app.SetAvailableAsync("t-available");
-        await app.BeatAsync("c-1", Role.Community);
-        await app.BeatAsync("c-2", Role.Community);
+        await app.BeatAsync("c-1", PresenceRole.Community);
+        await app.BeatAsync("c-2", PresenceRole.Community);
         using var client = app.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/stats", TestContext.Current.CancellationToken);

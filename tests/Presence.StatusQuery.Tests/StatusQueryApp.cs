@@ -19,11 +19,11 @@ public sealed class StatusQueryApp(RedisServer redis) : PresenceAppFactory<Progr
     private int _devices;
 
     /// <summary>A REST heartbeat (the online window) of a fresh device each time: no min interval applies.</summary>
-    public Task BeatAsync(string id, Role role = Role.Therapist, bool? available = null) =>
+    public Task BeatAsync(string id, PresenceRole role = PresenceRole.Therapist, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Rest, available,
             Session: SessionRef.Rest("d" + Interlocked.Increment(ref _devices).ToString(System.Globalization.CultureInfo.InvariantCulture))), Ct);
 
-    public Task SetAvailableAsync(string id, bool available = true) => Store.SetAvailabilityAsync(Role.Therapist, id, available, Ct);
+    public Task SetAvailableAsync(string id, bool available = true) => Store.SetAvailabilityAsync(PresenceRole.Therapist, id, available, Ct);
 
     /// <summary>
     /// Moves the fake clock and empties the output cache, whose entries expire on the real clock: together they

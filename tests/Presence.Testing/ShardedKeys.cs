@@ -10,7 +10,7 @@ public static class ShardedKeys
     public static RedisKey[] InAllShards(this PresenceKeys keys, Func<int, RedisKey> key) => [.. keys.AllShards.Select(key)];
 
     /// <summary>Members of the role's online index, summed over the shards.</summary>
-    public static Task<long> OnlineLengthAsync(this IDatabaseAsync db, PresenceKeys keys, Presence.Core.Role role) =>
+    public static Task<long> OnlineLengthAsync(this IDatabaseAsync db, PresenceKeys keys, PresenceRole role) =>
         db.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(role, s)));
 
     /// <summary>Sum of ZCARD over the keys.</summary>
@@ -26,7 +26,7 @@ public static class ShardedKeys
         (await Task.WhenAll(keys.Select(k => db.KeyExistsAsync(k))).ConfigureAwait(false)).Any(e => e);
 
     /// <summary>Entries pending in the group, summed over every shard stream of the role.</summary>
-    public static async Task<long> PendingSumAsync(this IDatabaseAsync db, PresenceKeys keys, Presence.Core.Role role, string group) =>
+    public static async Task<long> PendingSumAsync(this IDatabaseAsync db, PresenceKeys keys, PresenceRole role, string group) =>
         (await Task.WhenAll(keys.EventStreams(role).Select(k => db.StreamPendingAsync(k, group))).ConfigureAwait(false)).Sum(p => p.PendingMessageCount);
 
     /// <summary>
@@ -34,7 +34,7 @@ public static class ShardedKeys
     /// are all in one stream, so they keep their order. Users in different shards appended in the same millisecond
     /// have no defined order between them.
     /// </summary>
-    public static async Task<StreamEntry[]> AllEventsAsync(this IDatabaseAsync db, PresenceKeys keys, Presence.Core.Role role) =>
+    public static async Task<StreamEntry[]> AllEventsAsync(this IDatabaseAsync db, PresenceKeys keys, PresenceRole role) =>
         [.. (await Task.WhenAll(keys.EventStreams(role).Select(k => db.StreamRangeAsync(k))).ConfigureAwait(false))
             .SelectMany(e => e).OrderBy(e => EntryTime(e.Id)).ThenBy(e => EntrySequence(e.Id))];
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using Presence.Core;
 using Presence.Testing;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Chaos;
 
@@ -147,7 +146,7 @@ internal sealed class Run(
     }
 
     /// <summary>Every shard stream of every role (the services run with the default shard count).</summary>
-    private static IEnumerable<(Role Role, RedisKey Stream)> Streams(PresenceKeys keys) =>
+    private static IEnumerable<(PresenceRole Role, RedisKey Stream)> Streams(PresenceKeys keys) =>
         Roles.All.SelectMany(r => keys.EventStreams(r).Select(stream => (r, stream)));
 
     private async Task<List<PresenceEvent>> ReadEventsAsync()

@@ -3,7 +3,6 @@ using Presence.Core;
 using Presence.Core.Engagement;
 using Presence.Janitor.Leadership;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Engagement;
 
@@ -22,7 +21,7 @@ internal sealed partial class CoverageSampler(
 {
     public async Task SampleAsync(CancellationToken ct)
     {
-        var board = await reader.GetBoardAsync(Role.Therapist, ct).ConfigureAwait(false);
+        var board = await reader.GetBoardAsync(PresenceRole.Therapist, ct).ConfigureAwait(false);
         var online = board.Entries.Where(e => e.Status == PresenceStatus.Online).Select(e => e.Id).ToArray();
         var available = board.Entries.Where(e => e.Available).Select(e => e.Id).ToArray();
         await analytics.SampleCoverageAsync(online, available, time.GetUtcNow(), ct).ConfigureAwait(false);

@@ -4,7 +4,6 @@ using Presence.Core.Engagement;
 using Presence.Janitor.Leadership;
 using Presence.Janitor.Notifications;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Engagement;
 
@@ -94,7 +93,7 @@ internal sealed partial class EngagementWorker(
     }
 
     private Task NotifyAsync(PresenceEvent e, CancellationToken ct) =>
-        e.Role == Role.Therapist ? notifier.HandleAsync(e, ct) : Task.CompletedTask;
+        e.Role == PresenceRole.Therapist ? notifier.HandleAsync(e, ct) : Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Engagement consumers are off (Engagement:ConsumeStreams=false): no notifications, no analytics folding.")]
     private static partial void LogConsumersOff(ILogger logger);

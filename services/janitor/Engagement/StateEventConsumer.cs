@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Engagement;
 
@@ -27,7 +26,7 @@ internal sealed partial class StateEventConsumer(
     private readonly HashSet<string> _pendingDone = new(StringComparer.Ordinal);
 
     /// <summary>Every stream the consumers read, from the one place that names them.</summary>
-    public IReadOnlyList<(Role Role, RedisKey Stream)> Streams =>
+    public IReadOnlyList<(PresenceRole Role, RedisKey Stream)> Streams =>
         [.. Roles.All.SelectMany(role => keys.EventStreams(role).Select(stream => (role, stream)))];
 
     /// <summary>
@@ -103,7 +102,7 @@ internal sealed partial class StateEventConsumer(
     private static DateTimeOffset TimeOf(StreamedEvent entry) => entry.Event?.At ?? DateTimeOffset.MinValue;
 
     /// <summary>This consumer's own pending entries first (a restart or a change of leader left them unacknowledged), then new ones.</summary>
-    private async Task<StreamedEvent[]> ReadBatchAsync(string group, RedisValue createAt, Role role, RedisKey stream, CancellationToken ct)
+    private async Task<StreamedEvent[]> ReadBatchAsync(string group, RedisValue createAt, PresenceRole role, RedisKey stream, CancellationToken ct)
     {
         var id = group + "|" + stream.ToString();
         if (!_ready.Contains(id))

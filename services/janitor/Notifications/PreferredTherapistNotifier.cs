@@ -33,7 +33,7 @@ internal sealed partial class PreferredTherapistNotifier(
     public async Task HandleAsync(PresenceEvent change, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(change);
-        if (change.Role != Role.Therapist)
+        if (change.Role != PresenceRole.Therapist)
         {
             return;
         }
@@ -52,16 +52,16 @@ internal sealed partial class PreferredTherapistNotifier(
             return;
         }
 
-        if (await events.CurrentVersionAsync(Role.Therapist, change.Id, ct).ConfigureAwait(false) > change.Ver)
+        if (await events.CurrentVersionAsync(PresenceRole.Therapist, change.Id, ct).ConfigureAwait(false) > change.Ver)
         {
             metrics.Notification("none", "stale");
             return;
         }
 
         using var activity = EngagementMetrics.ActivitySource.StartActivity("notify.preferred-online");
-        activity?.SetTag("presence.therapist", change.Id);
+        activity?.SetTag(PresenceTags.Therapist, change.Id);
         var users = await watchlists.WatchersOfAsync(change.Id, ct).ConfigureAwait(false);
-        activity?.SetTag("presence.notify.candidates", users.Count);
+        activity?.SetTag(PresenceTags.NotifyCandidates, users.Count);
         var o = options.CurrentValue;
         var at = change.At.ToUnixTimeMilliseconds();
         foreach (var userId in users)
@@ -95,7 +95,7 @@ internal sealed partial class PreferredTherapistNotifier(
     private async Task<bool> TryHubAsync(string userId, PreferredOnline message, CancellationToken ct)
     {
         var delivered = false;
-        foreach (var (instance, held) in await connections.LiveHubConnectionsAsync(Role.Community, userId, ct).ConfigureAwait(false))
+        foreach (var (instance, held) in await connections.LiveHubConnectionsAsync(PresenceRole.Community, userId, ct).ConfigureAwait(false))
         {
             // A gateway that is gone has no subscriber (0 receivers): the note then goes out as a webhook.
             delivered |= await store.PublishToHubAsync(instance, new HubNotification(held, message), ct).ConfigureAwait(false) > 0;

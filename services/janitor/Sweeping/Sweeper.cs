@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
-using Role = Presence.Core.Role;
 
 namespace Presence.Janitor.Sweeping;
 
@@ -202,7 +201,7 @@ internal sealed class Sweeper(
     }
 
     /// <summary>Users of the role due in <paramref name="index"/> settled, in batches; how many transitions were emitted.</summary>
-    private Task<(long Emitted, bool Done)> SettleDueAsync(DueIndex index, Role role, JanitorOptions o, CancellationToken ct) =>
+    private Task<(long Emitted, bool Done)> SettleDueAsync(DueIndex index, PresenceRole role, JanitorOptions o, CancellationToken ct) =>
         InBatchesAsync(
             async shard =>
             {

@@ -9,7 +9,7 @@ namespace Presence.Janitor.Sweeping;
 /// Users of one role per bucket, as one sweep counted them: the reader's <see cref="PresenceCounts"/> (the same
 /// definition and names as <c>GET /v1/presence/stats</c>, <see cref="PresenceReader.CountAsync"/>).
 /// </summary>
-internal readonly record struct RoleCounts(Role Role, PresenceCounts Counts);
+internal readonly record struct RoleCounts(PresenceRole Role, PresenceCounts Counts);
 
 /// <summary>
 /// <c>presence.users</c> {role, bucket} and <c>presence.janitor.leader</c>. Only the leader reports user
@@ -43,9 +43,9 @@ internal sealed class UserCountGauge
         foreach (var c in Current)
         {
             var role = c.Role.Name();
-            measurements.Add(new Measurement<long>(c.Counts.Online, new TagList { { "role", role }, { "bucket", "online" } }));
-            measurements.Add(new Measurement<long>(c.Counts.Recent, new TagList { { "role", role }, { "bucket", "recent" } }));
-            measurements.Add(new Measurement<long>(c.Counts.Available, new TagList { { "role", role }, { "bucket", "available" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Online, new TagList { { PresenceTags.Role, role }, { PresenceTags.Bucket, "online" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Recent, new TagList { { PresenceTags.Role, role }, { PresenceTags.Bucket, "recent" } }));
+            measurements.Add(new Measurement<long>(c.Counts.Available, new TagList { { PresenceTags.Role, role }, { PresenceTags.Bucket, "available" } }));
         }
 
         return measurements;

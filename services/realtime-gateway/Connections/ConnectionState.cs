@@ -13,7 +13,7 @@ internal sealed class ConnectionState(TokenBucket heartbeats)
     private static readonly object Key = new();
 
     /// <summary>Set by the first heartbeat or join: from then on the connection is recorded in Redis.</summary>
-    public Role? JoinedRole { get; set; }
+    public PresenceRole? JoinedRole { get; set; }
 
     public string? JoinedUserId { get; set; }
 
@@ -27,7 +27,7 @@ internal sealed class ConnectionState(TokenBucket heartbeats)
 
     public int WatchedCount => WatchedTherapists.Count + WatchedCommunity.Count;
 
-    public HashSet<string> Watched(Role role) => role == Role.Therapist ? WatchedTherapists : WatchedCommunity;
+    public HashSet<string> Watched(PresenceRole role) => role == PresenceRole.Therapist ? WatchedTherapists : WatchedCommunity;
 
     public static ConnectionState Of(HubCallerContext context) =>
         context.Items.TryGetValue(Key, out var state) && state is ConnectionState s

@@ -34,7 +34,7 @@ internal sealed partial class HubSessions(
     public Task<HeartbeatAck> HeartbeatAsync(ConnectionState state, HubCallerContext context, HeartbeatMessage? message)
     {
         var (role, id) = RequireUser(context.User, "send heartbeats");
-        if (message?.Available is not null && role != Role.Therapist)
+        if (message?.Available is not null && role != PresenceRole.Therapist)
         {
             throw new HubException("Only therapists have an availability flag.");
         }
@@ -45,7 +45,7 @@ internal sealed partial class HubSessions(
     public Task<HeartbeatAck> JoinAsTherapistAsync(ConnectionState state, HubCallerContext context, JoinTherapistRequest? request)
     {
         var (role, id) = RequireUser(context.User, "join as a therapist");
-        if (role != Role.Therapist)
+        if (role != PresenceRole.Therapist)
         {
             throw new HubException("Only a therapist token may join as a therapist; community users call joinAsUser.");
         }
@@ -62,7 +62,7 @@ internal sealed partial class HubSessions(
     public Task<HeartbeatAck> JoinAsUserAsync(ConnectionState state, HubCallerContext context)
     {
         var (role, id) = RequireUser(context.User, "join");
-        if (role != Role.Community)
+        if (role != PresenceRole.Community)
         {
             throw new HubException("Therapists join with joinAsTherapist.");
         }
@@ -93,7 +93,7 @@ internal sealed partial class HubSessions(
     }
 
     private async Task<HeartbeatAck> BeatAsync(
-        ConnectionState state, HubCallerContext context, Role role, string id, bool? available,
+        ConnectionState state, HubCallerContext context, PresenceRole role, string id, bool? available,
         IReadOnlyList<string>? specialties, DateTimeOffset? clientTime, string reason, bool? visible = null)
     {
         if (!state.Heartbeats.TryTake(time.GetUtcNow(), out var retryAfter))
@@ -122,7 +122,7 @@ internal sealed partial class HubSessions(
     }
 
     /// <summary>The caller's role and id, always from the token.</summary>
-    public static (Role Role, string Id) RequireUser(ClaimsPrincipal? user, string action)
+    public static (PresenceRole Role, string Id) RequireUser(ClaimsPrincipal? user, string action)
     {
         if (!user.TryGetUser(out var role, out var id))
         {

@@ -51,15 +51,15 @@ internal sealed class PresenceHub(HubSessions sessions, Watchers watchers) : Hub
 
     /// <summary>Watches therapists by id.</summary>
     [HubMethodName("watch")]
-    public Task<PresenceSnapshot> Watch(string[]? ids) => watchers.WatchAsync(ConnectionState.Of(Context), Context, Role.Therapist, ids);
+    public Task<PresenceSnapshot> Watch(string[]? ids) => watchers.WatchAsync(ConnectionState.Of(Context), Context, PresenceRole.Therapist, ids);
 
     [HubMethodName("unwatch")]
-    public Task Unwatch(string[]? ids) => watchers.UnwatchAsync(ConnectionState.Of(Context), Context, Role.Therapist, ids);
+    public Task Unwatch(string[]? ids) => watchers.UnwatchAsync(ConnectionState.Of(Context), Context, PresenceRole.Therapist, ids);
 
     /// <summary>Watches community users by id: therapists, or a community user watching itself.</summary>
     [HubMethodName("watchCommunity")]
-    public Task<PresenceSnapshot> WatchCommunity(string[]? ids) => watchers.WatchAsync(ConnectionState.Of(Context), Context, Role.Community, ids);
+    public Task<PresenceSnapshot> WatchCommunity(string[]? ids) => watchers.WatchAsync(ConnectionState.Of(Context), Context, PresenceRole.Community, ids);
 
     [HubMethodName("unwatchCommunity")]
-    public Task UnwatchCommunity(string[]? ids) => watchers.UnwatchAsync(ConnectionState.Of(Context), Context, Role.Community, ids);
+    public Task UnwatchCommunity(string[]? ids) => watchers.UnwatchAsync(ConnectionState.Of(Context), Context, PresenceRole.Community, ids);
 }

@@ -6,7 +6,6 @@ using Presence.Core;
 using Presence.RealtimeGateway.Hubs;
 using Presence.RealtimeGateway.Watching;
 using StackExchange.Redis;
-using Role = Presence.Core.Role;
 
 namespace Presence.RealtimeGateway.Pushes;
 
@@ -39,7 +38,7 @@ internal sealed partial class PresenceEventConsumer(
 {
     private static readonly TimeSpan ErrorDelay = TimeSpan.FromSeconds(1);
     // Every (role, shard) stream, from the one Core list (docs/architecture.md, "Event streams").
-    private readonly (Role Role, int Shard)[] _streams = [.. Roles.All.SelectMany(r => stream.Streams(r).Select(s => (r, s.Shard)))];
+    private readonly (PresenceRole Role, int Shard)[] _streams = [.. Roles.All.SelectMany(r => stream.Streams(r).Select(s => (r, s.Shard)))];
     private bool[]? _ownPending;
     private bool _groupsReady;
     private RedisValue _groupStart = StreamPosition.NewMessages;
@@ -201,8 +200,8 @@ internal sealed partial class PresenceEventConsumer(
     {
         var (role, shard) = _streams[index];
         using var activity = GatewayMetrics.ActivitySource.StartActivity("push presence-changed", ActivityKind.Consumer);
-        activity?.SetTag("presence.role", role.Name());
-        activity?.SetTag("presence.events", entries.Length);
+        activity?.SetTag(PresenceTags.Role, role.Name());
+        activity?.SetTag(PresenceTags.Events, entries.Length);
         var events = new List<(RedisValue EntryId, PresenceEvent Event)>(entries.Length);
         var ack = new List<RedisValue>(entries.Length);
         foreach (var entry in entries)
@@ -265,7 +264,7 @@ internal sealed partial class PresenceEventConsumer(
     /// Each event's user's current version. When it cannot be read the events are pushed as they are (a push is not
     /// held back for it); clients drop stale versions themselves.
     /// </summary>
-    private async Task<long[]> CurrentVersionsAsync(Role role, int shard, List<(RedisValue EntryId, PresenceEvent Event)> events, CancellationToken ct)
+    private async Task<long[]> CurrentVersionsAsync(PresenceRole role, int shard, List<(RedisValue EntryId, PresenceEvent Event)> events, CancellationToken ct)
     {
         try
         {

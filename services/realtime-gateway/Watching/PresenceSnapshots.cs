@@ -9,19 +9,19 @@ internal sealed class PresenceSnapshots(PresenceReader reader, TimeProvider time
     /// <summary>Every therapist that is online, recent or available, in board order.</summary>
     public async Task<PresenceSnapshot> AllTherapistsAsync(CancellationToken ct)
     {
-        var board = await reader.GetBoardAsync(Role.Therapist, ct).ConfigureAwait(false);
-        return new PresenceSnapshot { GeneratedAt = board.At, Entries = [.. board.Entries.Select(e => Map(Role.Therapist, e))] };
+        var board = await reader.GetBoardAsync(PresenceRole.Therapist, ct).ConfigureAwait(false);
+        return new PresenceSnapshot { GeneratedAt = board.At, Entries = [.. board.Entries.Select(e => Map(PresenceRole.Therapist, e))] };
     }
 
     /// <summary>The named users of a role, each with its bucket (<c>offline</c> included), in the order asked.</summary>
-    public async Task<PresenceSnapshot> UsersAsync(Role role, IReadOnlyList<string> ids, CancellationToken ct)
+    public async Task<PresenceSnapshot> UsersAsync(PresenceRole role, IReadOnlyList<string> ids, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var entries = await reader.GetManyAsync(role, ids, ct).ConfigureAwait(false);
         return new PresenceSnapshot { GeneratedAt = now, Entries = [.. entries.Select(e => Map(role, e))] };
     }
 
-    private static SnapshotEntry Map(Role role, PresenceEntry entry) => new()
+    private static SnapshotEntry Map(PresenceRole role, PresenceEntry entry) => new()
     {
         Role = role.Name(),
         Id = entry.Id,

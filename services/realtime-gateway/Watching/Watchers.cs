@@ -19,11 +19,11 @@ internal sealed class Watchers(
 {
     public const string AllTherapistsGroup = "all:therapist";
 
-    public static string UserGroup(Role role, string id) => "w:" + role.Name() + ":" + id;
+    public static string UserGroup(PresenceRole role, string id) => "w:" + role.Name() + ":" + id;
 
     /// <summary>Groups a transition of this user is sent to.</summary>
-    public static IReadOnlyList<string> GroupsFor(Role role, string id) =>
-        role == Role.Therapist ? [AllTherapistsGroup, UserGroup(role, id)] : [UserGroup(role, id)];
+    public static IReadOnlyList<string> GroupsFor(PresenceRole role, string id) =>
+        role == PresenceRole.Therapist ? [AllTherapistsGroup, UserGroup(role, id)] : [UserGroup(role, id)];
 
     public async Task<PresenceSnapshot> WatchAllTherapistsAsync(ConnectionState state, HubCallerContext context)
     {
@@ -32,7 +32,7 @@ internal sealed class Watchers(
         {
             await hub.Groups.AddToGroupAsync(context.ConnectionId, AllTherapistsGroup, ct).ConfigureAwait(false);
             state.WatchesAllTherapists = true;
-            await Task.WhenAll(state.WatchedTherapists.Select(id => hub.Groups.RemoveFromGroupAsync(context.ConnectionId, UserGroup(Role.Therapist, id), ct)))
+            await Task.WhenAll(state.WatchedTherapists.Select(id => hub.Groups.RemoveFromGroupAsync(context.ConnectionId, UserGroup(PresenceRole.Therapist, id), ct)))
                 .ConfigureAwait(false);
         }
 
@@ -49,16 +49,16 @@ internal sealed class Watchers(
         }
 
         // Individually watched therapists stay watched: back into their own groups first, so nothing is missed.
-        await Task.WhenAll(state.WatchedTherapists.Select(id => hub.Groups.AddToGroupAsync(context.ConnectionId, UserGroup(Role.Therapist, id), ct)))
+        await Task.WhenAll(state.WatchedTherapists.Select(id => hub.Groups.AddToGroupAsync(context.ConnectionId, UserGroup(PresenceRole.Therapist, id), ct)))
             .ConfigureAwait(false);
         await hub.Groups.RemoveFromGroupAsync(context.ConnectionId, AllTherapistsGroup, ct).ConfigureAwait(false);
         state.WatchesAllTherapists = false;
     }
 
-    public async Task<PresenceSnapshot> WatchAsync(ConnectionState state, HubCallerContext context, Role role, string[]? ids)
+    public async Task<PresenceSnapshot> WatchAsync(ConnectionState state, HubCallerContext context, PresenceRole role, string[]? ids)
     {
         var requested = ValidIds(ids);
-        if (role == Role.Community)
+        if (role == PresenceRole.Community)
         {
             EnsureMayWatchCommunity(context, requested);
         }
@@ -72,13 +72,13 @@ internal sealed class Watchers(
         }
 
         var ct = context.ConnectionAborted;
-        if (role == Role.Community || !state.WatchesAllTherapists)
+        if (role == PresenceRole.Community || !state.WatchesAllTherapists)
         {
             await Task.WhenAll(added.Select(id => hub.Groups.AddToGroupAsync(context.ConnectionId, UserGroup(role, id), ct))).ConfigureAwait(false);
         }
 
         watched.UnionWith(added);
-        if (role == Role.Therapist)
+        if (role == PresenceRole.Therapist)
         {
             await marks.AddAsync(added, ct).ConfigureAwait(false);
         }
@@ -86,19 +86,19 @@ internal sealed class Watchers(
         return await snapshots.UsersAsync(role, requested, ct).ConfigureAwait(false);
     }
 
-    public async Task UnwatchAsync(ConnectionState state, HubCallerContext context, Role role, string[]? ids)
+    public async Task UnwatchAsync(ConnectionState state, HubCallerContext context, PresenceRole role, string[]? ids)
     {
         var requested = ValidIds(ids);
         var watched = state.Watched(role);
         var removed = requested.Where(watched.Contains).ToArray();
         var ct = context.ConnectionAborted;
-        if (role == Role.Community || !state.WatchesAllTherapists)
+        if (role == PresenceRole.Community || !state.WatchesAllTherapists)
         {
             await Task.WhenAll(removed.Select(id => hub.Groups.RemoveFromGroupAsync(context.ConnectionId, UserGroup(role, id), ct))).ConfigureAwait(false);
         }
 
         watched.ExceptWith(removed);
-        if (role == Role.Therapist)
+        if (role == PresenceRole.Therapist)
         {
             marks.Remove(removed);
         }
@@ -115,7 +115,7 @@ internal sealed class Watchers(
             throw new HubException("Sign in to watch community users; anonymous connections may only watch therapists.");
         }
 
-        if (role != Role.Therapist && ids.Any(id => !string.Equals(id, self, StringComparison.Ordinal)))
+        if (role != PresenceRole.Therapist && ids.Any(id => !string.Equals(id, self, StringComparison.Ordinal)))
         {
             throw new HubException("A community user's status is visible to therapists and to that user only.");
         }

@@ -111,7 +111,7 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
         }, ct).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<SessionDay>> SessionsAsync(Role role, DateOnly from, DateOnly to, CancellationToken ct)
+    public async Task<IReadOnlyList<SessionDay>> SessionsAsync(PresenceRole role, DateOnly from, DateOnly to, CancellationToken ct)
     {
         var days = Days(from, to);
         return await ReadAsync(async db =>
@@ -123,7 +123,7 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
         }, ct).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<ActiveUsersDay>> ActiveUsersAsync(Role role, DateOnly from, DateOnly to, CancellationToken ct)
+    public async Task<IReadOnlyList<ActiveUsersDay>> ActiveUsersAsync(PresenceRole role, DateOnly from, DateOnly to, CancellationToken ct)
     {
         var days = Days(from, to);
         return await ReadAsync(async db =>

@@ -34,13 +34,13 @@ public sealed class EngagementMetrics
     public void WatchlistWritten() => _watchlistWrites.Add(1);
 
     public void Notification(string channel, string outcome) =>
-        _notifications.Add(1, new TagList { { "channel", channel }, { "outcome", outcome } });
+        _notifications.Add(1, new TagList { { PresenceTags.Channel, channel }, { PresenceTags.Outcome, outcome } });
 
     public void SessionEnded(string role, TimeSpan length) =>
-        _sessionLength.Record(length.TotalSeconds, new KeyValuePair<string, object?>("role", role));
+        _sessionLength.Record(length.TotalSeconds, new KeyValuePair<string, object?>(PresenceTags.Role, role));
 
     public void WaitedForAvailable(TimeSpan wait) => _timeToAvailable.Record(wait.TotalSeconds);
 
     public void AnalyticsEvent(string role, string outcome) =>
-        _analyticsEvents.Add(1, new TagList { { "role", role }, { "outcome", outcome } });
+        _analyticsEvents.Add(1, new TagList { { PresenceTags.Role, role }, { PresenceTags.Outcome, outcome } });
 }

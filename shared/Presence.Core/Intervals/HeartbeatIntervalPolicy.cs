@@ -30,18 +30,18 @@ public sealed class HeartbeatIntervalPolicy(
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [10, 15, 20, 30, 45, 60, 90, 120] });
 
     /// <summary>Counts the accepted heartbeat towards this instance's load and decides the next interval.</summary>
-    public int NextHeartbeatSeconds(Role role, string userId, bool? visible)
+    public int NextHeartbeatSeconds(PresenceRole role, string userId, bool? visible)
     {
         load.Record();
         var o = options.CurrentValue;
         var signals = new IntervalSignals(
             visible ?? true,
-            role == Role.Therapist && watched.IsWatched(userId),
+            role == PresenceRole.Therapist && watched.IsWatched(userId),
             load.PerSecond() / o.CapacityPerSecond);
         var seconds = Decide(presence.CurrentValue, o, signals, random.NextDouble());
-        _advertised.Record(seconds, new KeyValuePair<string, object?>("role", role.Name()),
-            new KeyValuePair<string, object?>("rule", !signals.Visible ? "hidden" : signals.Watched ? "watched" : "plain"),
-            new KeyValuePair<string, object?>("shedding", signals.LoadFactor > 1));
+        _advertised.Record(seconds, new KeyValuePair<string, object?>(PresenceTags.Role, role.Name()),
+            new KeyValuePair<string, object?>(PresenceTags.Rule, !signals.Visible ? "hidden" : signals.Watched ? "watched" : "plain"),
+            new KeyValuePair<string, object?>(PresenceTags.Shedding, signals.LoadFactor > 1));
         return seconds;
     }
 

@@ -18,26 +18,16 @@ public static class PresenceClaims
     public static string? RoleOf(this ClaimsPrincipal? user) =>
         user?.Identity?.IsAuthenticated == true ? user.FindFirstValue(Role) : null;
 
-    /// <summary>The caller's id, always from the token (never a body), and only if it could be a key.</summary>
-    public static bool TryGetUserId(this ClaimsPrincipal? user, [NotNullWhen(true)] out string? id)
-    {
-        id = user.SubjectOf();
-        if (id is not null && UserId.IsValid(id))
-        {
-            return true;
-        }
-
-        id = null;
-        return false;
-    }
+    /// <summary>The caller's id, always from the token (never a body), parsed here: only an id that could be a key.</summary>
+    public static bool TryGetUserId(this ClaimsPrincipal? user, out UserId id) => UserId.TryParse(user.SubjectOf(), out id);
 
     /// <summary>The caller's id and role, both valid: what a hub connection or a REST write acts as.</summary>
-    public static bool TryGetUser(this ClaimsPrincipal? user, [NotNullWhen(true)] out Role? role, [NotNullWhen(true)] out string? id)
+    public static bool TryGetUser(this ClaimsPrincipal? user, [NotNullWhen(true)] out PresenceRole? role, out UserId id)
     {
         role = null;
         if (!user.TryGetUserId(out id) || !Roles.TryParse(user.RoleOf(), out role))
         {
-            id = null;
+            id = default;
             return false;
         }
 

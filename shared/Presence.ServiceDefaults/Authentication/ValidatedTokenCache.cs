@@ -74,11 +74,11 @@ public sealed class ValidatedTokenCache
                 Interlocked.Decrement(ref _count);
             }
 
-            _lookups.Add(1, new KeyValuePair<string, object?>("result", "miss"));
+            _lookups.Add(1, new KeyValuePair<string, object?>(PresenceTags.Result, "miss"));
             return false;
         }
 
-        _lookups.Add(1, new KeyValuePair<string, object?>("result", "hit"));
+        _lookups.Add(1, new KeyValuePair<string, object?>(PresenceTags.Result, "hit"));
         cached = new CachedToken(entry.Identity, entry.IssuedUtc, entry.ExpiresUtc);
         return true;
     }

@@ -15,7 +15,7 @@ public sealed class AvailabilityEndpoint(PresenceStore store, IOptionsMonitor<Pr
     public override void Configure()
     {
         Put("/v1/therapists/availability");
-        Roles(Role.Therapist.Name());
+        Roles(PresenceRole.Therapist.Name());
         Options(b => b.RequireRateLimiting(Extensions.WritesRateLimitPolicy));
         Summary(s => s.Summary = "Sets or clears the calling therapist's \"accepting sessions\" flag; it lapses at until or after the availability TTL.");
     }
@@ -36,9 +36,9 @@ public sealed class AvailabilityEndpoint(PresenceStore store, IOptionsMonitor<Pr
         }
 
         var available = req.Available!.Value;
-        var result = await store.SetAvailabilityAsync(Role.Therapist, userId, available, req.Until, ct);
-        activity?.SetTag("presence.available", available);
-        activity?.SetTag("presence.changed", result.Changed);
+        var result = await store.SetAvailabilityAsync(PresenceRole.Therapist, userId, available, req.Until, ct);
+        activity?.SetTag(PresenceTags.Available, available);
+        activity?.SetTag(PresenceTags.Changed, result.Changed);
         await Send.OkAsync(new AvailabilityResponse
         {
             Available = available,

@@ -15,7 +15,7 @@ public abstract class HeartbeatEndpoint(
     private static readonly object BoxedTrue = true;
     private static readonly object BoxedFalse = false;
 
-    protected abstract Role Role { get; }
+    protected abstract PresenceRole Role { get; }
 
     public override void Configure()
     {
@@ -30,14 +30,14 @@ public abstract class HeartbeatEndpoint(
     public override async Task HandleAsync(HeartbeatRequest req, CancellationToken ct)
     {
         using var activity = HeartbeatApiExtensions.ActivitySource.StartActivity("heartbeat");
-        activity?.SetTag("presence.role", Role.Name());
-        if (req.Available is not null && Role != Role.Therapist)
+        activity?.SetTag(PresenceTags.Role, Role.Name());
+        if (req.Available is not null && Role != PresenceRole.Therapist)
         {
             Reject(activity);
             ThrowError(r => r.Available, "Only therapists have an availability flag.");
         }
 
-        if (req.Specialties is not null && Role != Role.Therapist)
+        if (req.Specialties is not null && Role != PresenceRole.Therapist)
         {
             Reject(activity);
             ThrowError(r => r.Specialties, "Only therapists list specialties.");
@@ -65,7 +65,7 @@ public abstract class HeartbeatEndpoint(
 
         var result = await store.HeartbeatAsync(
             new Heartbeat(Role, userId, HeartbeatTransport.Rest, req.Available, specialties, SessionRef.Rest(device)), ct);
-        activity?.SetTag("presence.outcome", result.Accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
+        activity?.SetTag(PresenceTags.Outcome, result.Accepted ? HeartbeatOutcome.Accepted : HeartbeatOutcome.Throttled);
         if (!result.Accepted)
         {
             var seconds = HttpContext.Response.SetRetryAfter(result.RetryAfter);
@@ -76,7 +76,7 @@ public abstract class HeartbeatEndpoint(
             return;
         }
 
-        activity?.SetTag("presence.came_online", result.CameOnline ? BoxedTrue : BoxedFalse);
+        activity?.SetTag(PresenceTags.CameOnline, result.CameOnline ? BoxedTrue : BoxedFalse);
         var o = options.CurrentValue;
         await Send.OkAsync(new HeartbeatResponse
         {
@@ -89,7 +89,7 @@ public abstract class HeartbeatEndpoint(
 
     private void Reject(System.Diagnostics.Activity? activity)
     {
-        activity?.SetTag("presence.outcome", HeartbeatOutcome.Rejected);
+        activity?.SetTag(PresenceTags.Outcome, HeartbeatOutcome.Rejected);
         metrics.Heartbeat(Role, HeartbeatTransport.Rest, HeartbeatOutcome.Rejected);
     }
 }
@@ -98,12 +98,12 @@ public sealed class TherapistHeartbeatEndpoint(
     PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : HeartbeatEndpoint(store, options, metrics, intervals)
 {
-    protected override Role Role => Role.Therapist;
+    protected override PresenceRole Role => PresenceRole.Therapist;
 }
 
 public sealed class CommunityHeartbeatEndpoint(
     PresenceStore store, IOptionsMonitor<PresenceOptions> options, PresenceMetrics metrics, HeartbeatIntervalPolicy intervals)
     : HeartbeatEndpoint(store, options, metrics, intervals)
 {
-    protected override Role Role => Role.Community;
+    protected override PresenceRole Role => PresenceRole.Community;
 }

@@ -18,7 +18,7 @@ public sealed class SignOffRequest
 /// </summary>
 public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffRequest>
 {
-    protected abstract Role Role { get; }
+    protected abstract PresenceRole Role { get; }
 
     public override void Configure()
     {
@@ -33,7 +33,7 @@ public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffReq
     public override async Task HandleAsync(SignOffRequest req, CancellationToken ct)
     {
         using var activity = HeartbeatApiExtensions.ActivitySource.StartActivity("sign-off");
-        activity?.SetTag("presence.role", Role.Name());
+        activity?.SetTag(PresenceTags.Role, Role.Name());
         if (!User.TryGetUserId(out var userId))
         {
             ThrowError(CurrentUser.InvalidSubject);
@@ -45,17 +45,17 @@ public abstract class SignOffEndpoint(PresenceStore store) : Endpoint<SignOffReq
         }
 
         var outcome = await store.SignOffAsync(Role, userId, device, ct);
-        activity?.SetTag("presence.session_end", outcome.ToString());
+        activity?.SetTag(PresenceTags.SessionEnd, outcome.ToString());
         await Send.NoContentAsync(ct);
     }
 }
 
 public sealed class TherapistSignOffEndpoint(PresenceStore store) : SignOffEndpoint(store)
 {
-    protected override Role Role => Role.Therapist;
+    protected override PresenceRole Role => PresenceRole.Therapist;
 }
 
 public sealed class CommunitySignOffEndpoint(PresenceStore store) : SignOffEndpoint(store)
 {
-    protected override Role Role => Role.Community;
+    protected override PresenceRole Role => PresenceRole.Community;
 }

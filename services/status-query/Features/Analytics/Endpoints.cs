@@ -16,7 +16,7 @@ public abstract class AnalyticsEndpoint<TResponse>(TimeProvider time) : Endpoint
     public override void Configure()
     {
         Get(Path);
-        Roles(Role.Therapist.Name(), AdminRole);
+        Roles(PresenceRole.Therapist.Name(), AdminRole);
         Description(b => b.ProducesProblemDetails(400).ProducesProblemDetails(403).ProducesProblemDetails(503));
     }
 

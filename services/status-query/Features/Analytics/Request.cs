@@ -16,7 +16,7 @@ public sealed class Request
     [QueryParam]
     public string? Role { get; init; }
 
-    public Role ParsedRole => Roles.TryParse(Role ?? "community", out var role) ? role.Value : global::Presence.Core.Role.Community;
+    public PresenceRole ParsedRole => Roles.TryParse(Role ?? "community", out var role) ? role.Value : PresenceRole.Community;
 
     public (DateTimeOffset From, DateTimeOffset To) Range(DateTimeOffset now) => (From ?? (To ?? now).AddDays(-1), To ?? now);
 

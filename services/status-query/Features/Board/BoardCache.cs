@@ -75,11 +75,11 @@ public sealed partial class BoardCache(
         // Off the caller's lock and stack: the Redis calls start on the thread pool.
         await Task.Yield();
         using var activity = StatusQueryExtensions.ActivitySource.StartActivity("board.build");
-        activity?.SetTag("presence.role", Role.Therapist.Name());
+        activity?.SetTag(PresenceTags.Role, PresenceRole.Therapist.Name());
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var board = await reader.GetBoardAsync(Role.Therapist, CancellationToken.None).ConfigureAwait(false);
+            var board = await reader.GetBoardAsync(PresenceRole.Therapist, CancellationToken.None).ConfigureAwait(false);
             var thresholds = ThresholdsView.From(presenceOptions.CurrentValue);
             var snapshot = new BoardSnapshot(board, board.At, thresholds);
             if (snapshot.HasSameContentAs(previous))
@@ -93,10 +93,10 @@ public sealed partial class BoardCache(
             }
 
             metrics.BoardBuilt(Stopwatch.GetElapsedTime(started), "ok");
-            activity?.SetTag("presence.board.online", board.Counts.Online);
-            activity?.SetTag("presence.board.recent", board.Counts.Recent);
-            activity?.SetTag("presence.board.available", board.Counts.Available);
-            activity?.SetTag("presence.board.changed", snapshot.GeneratedAt == board.At);
+            activity?.SetTag(PresenceTags.BoardOnline, board.Counts.Online);
+            activity?.SetTag(PresenceTags.BoardRecent, board.Counts.Recent);
+            activity?.SetTag(PresenceTags.BoardAvailable, board.Counts.Available);
+            activity?.SetTag(PresenceTags.BoardChanged, snapshot.GeneratedAt == board.At);
             return snapshot;
         }
         catch (RedisUnavailableException ex)

@@ -11,7 +11,7 @@ public sealed class Endpoint(Watchlists watchlists) : EndpointWithoutRequest<Wat
     public override void Configure()
     {
         Get("/v1/community/watchlist");
-        Roles(Role.Community.Name());
+        Roles(PresenceRole.Community.Name());
         Description(b => b.ProducesProblemDetails(503));
         Summary(s => s.Summary = "The calling community user's preferred therapists; the id comes from the token.");
     }
@@ -25,7 +25,7 @@ public sealed class Endpoint(Watchlists watchlists) : EndpointWithoutRequest<Wat
         }
 
         var ids = await watchlists.GetAsync(userId, ct);
-        activity?.SetTag("presence.watchlist.count", ids.Count);
+        activity?.SetTag(PresenceTags.WatchlistCount, ids.Count);
         await Send.OkAsync(new WatchlistResponse { TherapistIds = ids }, ct);
     }
 }

@@ -11,7 +11,7 @@ public sealed class Endpoint(Watchlists watchlists) : Endpoint<Request, Watchlis
     public override void Configure()
     {
         Put("/v1/community/watchlist");
-        Roles(Role.Community.Name());
+        Roles(PresenceRole.Community.Name());
         Options(b => b.RequireRateLimiting(Extensions.WritesRateLimitPolicy));
         Description(b => b.ProducesProblemDetails(400).ProducesProblemDetails(503));
         Summary(s => s.Summary = $"Replaces the calling community user's preferred therapists (at most {Watchlists.MaxTherapists}).");
@@ -26,7 +26,7 @@ public sealed class Endpoint(Watchlists watchlists) : Endpoint<Request, Watchlis
         }
 
         var ids = await watchlists.ReplaceAsync(userId, req.TherapistIds!, ct);
-        activity?.SetTag("presence.watchlist.count", ids.Count);
+        activity?.SetTag(PresenceTags.WatchlistCount, ids.Count);
         await Send.OkAsync(new WatchlistResponse { TherapistIds = ids }, ct);
     }
 }

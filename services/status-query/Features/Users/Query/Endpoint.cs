@@ -1,7 +1,7 @@
 using FastEndpoints;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Features.Presence.Query;
+namespace Presence.StatusQuery.Features.Users.Query;
 
 /// <summary><c>POST /v1/presence/query</c>: many users' statuses in one pipelined Redis round trip (therapists only).</summary>
 public sealed class QueryEndpoint(PresenceReader reader, TimeProvider time) : Endpoint<QueryRequest, QueryResponse>
@@ -9,7 +9,7 @@ public sealed class QueryEndpoint(PresenceReader reader, TimeProvider time) : En
     public override void Configure()
     {
         Post("/v1/presence/query");
-        Roles(Role.Therapist.Name());
+        Roles(PresenceRole.Therapist.Name());
         Description(b => b.ProducesProblemDetails(400).ProducesProblemDetails(401).ProducesProblemDetails(403)
             .ProducesProblemDetails(413).ProducesProblemDetails(503));
         Summary(s => s.Summary = $"Statuses of up to {QueryRequest.MaxIds} users of one role, for a therapist.");

@@ -3,7 +3,7 @@ using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Features.Presence.Lookup;
+namespace Presence.StatusQuery.Features.Users.Lookup;
 
 /// <summary><c>GET /v1/presence/{role}/{id}</c>: one user's status. An unknown user is offline, never a 404.</summary>
 public sealed class LookupEndpoint(PresenceReader reader, IOptionsMonitor<StatusQueryOptions> options)
@@ -36,7 +36,7 @@ public sealed class LookupEndpoint(PresenceReader reader, IOptionsMonitor<Status
         }
 
         var entry = await reader.GetAsync(role, req.Id, ct);
-        HttpContext.Response.Headers.CacheControl = role == Role.Therapist
+        HttpContext.Response.Headers.CacheControl = role == PresenceRole.Therapist
             ? "public, max-age=" + ((long)options.CurrentValue.ClientMaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture)
             : "private, no-store";
         await Send.OkAsync(new LookupResponse(role, entry), ct);

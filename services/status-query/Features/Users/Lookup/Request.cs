@@ -2,7 +2,7 @@ using FastEndpoints;
 using FluentValidation;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Features.Presence.Lookup;
+namespace Presence.StatusQuery.Features.Users.Lookup;
 
 public sealed class LookupRequest
 {

@@ -2,7 +2,7 @@ using FastEndpoints;
 using FluentValidation;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Features.Presence.Query;
+namespace Presence.StatusQuery.Features.Users.Query;
 
 /// <summary><c>{"role": "therapist", "ids": ["t-1", ...]}</c>, at most <see cref="MaxIds"/> ids.</summary>
 public sealed class QueryRequest

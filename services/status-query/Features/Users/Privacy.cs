@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Presence.Core;
 using Presence.ServiceDefaults;
 
-namespace Presence.StatusQuery.Features.Presence;
+namespace Presence.StatusQuery.Features.Users;
 
 internal enum Visibility
 {
@@ -18,9 +18,9 @@ internal enum Visibility
 /// </summary>
 internal static class Privacy
 {
-    public static Visibility Of(ClaimsPrincipal caller, Role role, string id)
+    public static Visibility Of(ClaimsPrincipal caller, PresenceRole role, string id)
     {
-        if (role == Role.Therapist)
+        if (role == PresenceRole.Therapist)
         {
             return Visibility.Visible;
         }
@@ -31,7 +31,7 @@ internal static class Privacy
         }
 
         var callerRole = caller.RoleOf();
-        if (callerRole == Role.Therapist.Name())
+        if (callerRole == PresenceRole.Therapist.Name())
         {
             return Visibility.Visible;
         }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.StatusQuery.Features.Board;
 
-namespace Presence.StatusQuery.Features.Presence.Stats;
+namespace Presence.StatusQuery.Features.Users.Stats;
 
 /// <summary><c>GET /v1/presence/stats</c>: bucket counts per role, by score counts (no member is read but the available set).</summary>
 public sealed class StatsEndpoint(

@@ -1,4 +1,4 @@
-namespace Presence.StatusQuery.Features.Presence.Stats;
+namespace Presence.StatusQuery.Features.Users.Stats;
 
 public sealed class StatsResponse
 {

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 using Presence.Core;
 
-namespace Presence.StatusQuery.Features.Presence.Lookup;
+namespace Presence.StatusQuery.Features.Users.Lookup;
 
 /// <summary>One user's status (<see cref="PresenceView"/>, the same mapping) with the role it was asked for.</summary>
 public sealed class LookupResponse : PresenceView
@@ -12,7 +12,7 @@ public sealed class LookupResponse : PresenceView
     }
 
     [SetsRequiredMembers]
-    public LookupResponse(Role role, PresenceEntry entry)
+    public LookupResponse(PresenceRole role, PresenceEntry entry)
         : base(entry)
     {
         Role = role.Name();

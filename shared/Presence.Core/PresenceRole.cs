@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Presence.Core;
 
 /// <summary>Who a user is on the platform. Adding a role is one line here and one in <see cref="Roles.All"/>.</summary>
-public enum Role
+public enum PresenceRole
 {
     Therapist,
     Community,
@@ -11,22 +11,22 @@ public enum Role
 
 public static class Roles
 {
-    public static readonly IReadOnlyList<Role> All = [Role.Therapist, Role.Community];
+    public static readonly IReadOnlyList<PresenceRole> All = [PresenceRole.Therapist, PresenceRole.Community];
 
     /// <summary>The singular name: the JWT <c>role</c> claim, the hash tag in keys, the <c>{role}</c> route value and events.</summary>
-    public static string Name(this Role role) => role switch
+    public static string Name(this PresenceRole role) => role switch
     {
-        Role.Therapist => "therapist",
-        Role.Community => "community",
+        PresenceRole.Therapist => "therapist",
+        PresenceRole.Community => "community",
         _ => throw new ArgumentOutOfRangeException(nameof(role)),
     };
 
-    public static bool TryParse(string? value, [NotNullWhen(true)] out Role? role)
+    public static bool TryParse(string? value, [NotNullWhen(true)] out PresenceRole? role)
     {
         role = value switch
         {
-            "therapist" => Role.Therapist,
-            "community" => Role.Community,
+            "therapist" => PresenceRole.Therapist,
+            "community" => PresenceRole.Community,
             _ => null,
         };
         return role is not null;

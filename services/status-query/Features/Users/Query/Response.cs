@@ -1,4 +1,4 @@
-namespace Presence.StatusQuery.Features.Presence.Query;
+namespace Presence.StatusQuery.Features.Users.Query;
 
 public sealed class QueryResponse
 {
