@@ -10,7 +10,7 @@ namespace Presence.Benchmarks;
 /// One run, one machine: Redis, the services (Release) and the baselines side by side, driven by wrk on
 /// loopback, A/B alternated, medians and ratios printed with the machine and the exact commands.
 /// </summary>
-internal static class Orchestrator
+internal static partial class Orchestrator
 {
     private const int Connections = 32;
 

@@ -46,10 +46,13 @@ switch (args.FirstOrDefault())
     case "rest":
         // Only the REST heartbeat's goal rows: allocations per heartbeat and req/s against the naive one.
         return await Orchestrator.RestAsync(quick: args.Contains("--quick"));
+    case "board":
+        // Only the board poll row: status-query's board against (d) fixed bytes of the board's size.
+        return await Orchestrator.BoardAsync(quick: args.Contains("--quick"));
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rest [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks run [--quick] | rest [--quick] | board [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
         return 2;
 }
 
