@@ -10,7 +10,6 @@ builder.Services.AddPresenceCore(builder.Configuration);
 builder.AddStatusQuery();
 
 var app = builder.Build();
-app.UseMiddleware<Presence.StatusQuery.Features.Board.BoardPollTraceSampling>();
 // CORS first: preflights are answered before authentication, and its headers survive error answers.
 app.UseCors();
 app.UseServiceDefaults();

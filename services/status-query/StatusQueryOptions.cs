@@ -21,9 +21,6 @@ public sealed class StatusQueryOptions
 
     /// <summary>Largest <c>limit</c> of one board page.</summary>
     public int MaxPageSize { get; set; } = 1000;
-
-    /// <summary>One board poll in this many keeps its HTTP span (1 keeps every one); the others are counted by the request metrics only.</summary>
-    public int BoardPollTraceEvery { get; set; } = 100;
 }
 
 internal sealed class StatusQueryOptionsValidator : IValidateOptions<StatusQueryOptions>
@@ -55,11 +52,6 @@ internal sealed class StatusQueryOptionsValidator : IValidateOptions<StatusQuery
         if (o.MaxPageSize < 1)
         {
             errors.Add("StatusQuery:MaxPageSize must be at least 1.");
-        }
-
-        if (o.BoardPollTraceEvery < 1)
-        {
-            errors.Add("StatusQuery:BoardPollTraceEvery must be at least 1.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

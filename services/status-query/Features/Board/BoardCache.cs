@@ -74,8 +74,6 @@ public sealed partial class BoardCache(
     {
         // Off the caller's lock and stack: the Redis calls start on the thread pool.
         await Task.Yield();
-        // A root span: the build is shared by every caller waiting for it, and must not be dropped with a poll's span.
-        Activity.Current = null;
         using var activity = StatusQueryExtensions.ActivitySource.StartActivity("board.build");
         activity?.SetTag("presence.role", Role.Therapist.Name());
         var started = Stopwatch.GetTimestamp();
