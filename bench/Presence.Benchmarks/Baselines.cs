@@ -24,9 +24,10 @@ internal static class Baselines
             (builder.Configuration.GetConnectionString("redis") ?? "127.0.0.1:6379") + ",abortConnect=false");
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         var boardFile = builder.Configuration["Board:File"];
-        // Read on the first request: the orchestrator writes the file after this process started.
+        // Read on the first request after the orchestrator wrote the file (it does so after this process started,
+        // and its readiness probe hits /d before): until then "{}" is answered and not kept, so (d) sends the board's size.
         byte[]? board = null;
-        byte[] Board() => board ??= boardFile is not null && File.Exists(boardFile) ? File.ReadAllBytes(boardFile) : "{}"u8.ToArray();
+        byte[] Board() => board ?? (boardFile is not null && File.Exists(boardFile) ? board = File.ReadAllBytes(boardFile) : "{}"u8.ToArray());
 
         var app = builder.Build();
         app.UseAuthentication();

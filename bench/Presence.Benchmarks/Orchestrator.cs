@@ -10,7 +10,7 @@ namespace Presence.Benchmarks;
 /// One run, one machine: Redis, the services (Release) and the baselines side by side, driven by wrk on
 /// loopback, A/B alternated, medians and ratios printed with the machine and the exact commands.
 /// </summary>
-internal static class Orchestrator
+internal static partial class Orchestrator
 {
     private const int Connections = 32;
 
@@ -27,7 +27,7 @@ internal static class Orchestrator
 
         var boardFile = Path.Combine(logs, "board.json");
         var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, boardFile, logs);
-        var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", env, logs);
+        var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", ProductionTelemetry(env, baselineUrl), logs);
         await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
 
         var store = new StoreClient(redis);
@@ -187,6 +187,8 @@ internal static class Orchestrator
     private static string StartBaselines(Processes processes, Dictionary<string, string> env, string boardFile, string logs)
     {
         var baselineUrl = $"http://127.0.0.1:{FreePort()}";
+        // A board file of an earlier run would be read by (d) before this run's is written.
+        File.Delete(boardFile);
         processes.Start("dotnet", [typeof(Orchestrator).Assembly.Location, "baselines", "--urls", baselineUrl],
             // The baselines validate JWTs as a team would with plain JwtBearer: without the services' validated-token cache.
             new Dictionary<string, string>(env) { ["Board__File"] = boardFile, ["Auth__TokenCache__Capacity"] = "0" }, Path.Combine(logs, "baselines.log"));

@@ -51,10 +51,13 @@ switch (args.FirstOrDefault())
         // Every part in order and the one goal table (./dev.sh bench); --skip 1|1b|2|3 (repeatable) leaves a part out.
         return await AllParts.RunAsync(quick: args.Contains("--quick"),
             skip: [.. args.Zip(args.Skip(1)).Where(p => p.First == "--skip").Select(p => p.Second + "/3")]);
+    case "board":
+        // Only the board poll row: status-query's board against (d) fixed bytes of the board's size.
+        return await Orchestrator.BoardAsync(quick: args.Contains("--quick"));
     case "run":
         return await Orchestrator.RunAsync(quick: args.Contains("--quick"));
     default:
-        Console.Error.WriteLine("usage: Presence.Benchmarks all [--quick] [--skip 1|1b|2|3] | run [--quick] | rest [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
+        Console.Error.WriteLine("usage: Presence.Benchmarks all [--quick] [--skip 1|1b|2|3] | run [--quick] | rest [--quick] | board [--quick] | cluster [--quick] | rebuild | intervals | heartbeat-cost | baselines [--urls URL]");
         return 2;
 }
 

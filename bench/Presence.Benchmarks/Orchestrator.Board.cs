@@ -1,0 +1,53 @@
+namespace Presence.Benchmarks;
+
+internal static partial class Orchestrator
+{
+    /// <summary>
+    /// Only the board poll row, for working on status-query's poll path without the rest of part 1: the board of
+    /// 1k therapists and (d), fixed bytes of the same size, in alternating rounds. (d) is checked to send the
+    /// board's size, so the ratio compares the same bytes on the wire.
+    /// </summary>
+    public static async Task<int> BoardAsync(bool quick)
+    {
+        var rounds = quick ? 3 : 5;
+        var seconds = quick ? 5 : 15;
+        var report = new Report(quick, rounds, seconds, Connections);
+        await using var bench = await Bench.StartAsync();
+        var (root, logs, redis, processes, env) = (bench.Root, bench.Logs, bench.Redis, bench.Processes, bench.Env);
+        var boardFile = Path.Combine(logs, "board.json");
+        var baselineUrl = StartBaselines(processes, env, boardFile, logs);
+        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
+        var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", ProductionTelemetry(env, baselineUrl), logs);
+        await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
+        var boardBytes = await CaptureBoardAsync(new StoreClient(redis), statusUrl, boardFile, therapists: 1000);
+        using (var http = new HttpClient())
+        {
+            var fixedBytes = (await http.GetByteArrayAsync(baselineUrl + "/d")).Length;
+            if (fixedBytes != boardBytes)
+            {
+                throw new InvalidOperationException($"(d) answers {fixedBytes} B, the board {boardBytes} B: the comparison would not be fair.");
+            }
+        }
+
+        report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency URL");
+        await Wrk.RunAsync(statusUrl + "/v1/therapists/status/realtime", Connections, 3);
+        await Wrk.RunAsync(baselineUrl + "/d", Connections, 3);
+        var targets = new (string Name, string Url)[]
+        {
+            ("status-query GET board (1k therapists)", statusUrl + "/v1/therapists/status/realtime"),
+            ("(d) fixed JSON of the board's size", baselineUrl + "/d"),
+        };
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var t in round % 2 == 0 ? targets : targets.Reverse())
+            {
+                var result = await Wrk.RunAsync(t.Url, Connections, seconds);
+                report.Add(t.Name, result);
+                Console.Error.WriteLine($"  round {round + 1}/{rounds} {t.Name}: {result.RequestsPerSecond:F0} req/s p99 {result.P99Ms:F2} ms");
+            }
+        }
+
+        report.PrintBoard(Console.Out, boardBytes);
+        return 0;
+    }
+}
