@@ -31,8 +31,8 @@ internal static partial class Orchestrator
         await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
 
         var store = new StoreClient(redis);
-        var boardBytes = await CaptureBoardAsync(store, statusUrl, boardFile, therapists: 1000);
         // The baselines read the board file per request of (d), so it may be written after they started.
+        var boardBytes = await CaptureBoardAsync(store, statusUrl, baselineUrl, boardFile, therapists: 1000);
 
         var (tokens, script) = await TokensAsync(logs);
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
@@ -52,17 +52,9 @@ internal static partial class Orchestrator
             ("status-query GET board (1k therapists)", statusUrl + "/v1/therapists/status/realtime", "GET", ""),
             ("(d) fixed JSON of the board's size", baselineUrl + "/d", "GET", ""),
         };
-        for (var round = 0; round < rounds; round++)
-        {
-            foreach (var t in round % 2 == 0 ? targets : targets.Reverse())
-            {
-                var result = t.Method == "POST"
-                    ? await Wrk.RunAsync(t.Url, Connections, seconds, script, t.Method, t.Path, tokens)
-                    : await Wrk.RunAsync(t.Url, Connections, seconds);
-                report.Add(t.Name, result);
-                Console.Error.WriteLine($"  round {round + 1}/{rounds} {t.Name}: {result.RequestsPerSecond:F0} req/s p99 {result.P99Ms:F2} ms");
-            }
-        }
+        await AlternatingRoundsAsync(report, rounds, targets, t => t.Name, t => t.Method == "POST"
+            ? Wrk.RunAsync(t.Url, Connections, seconds, script, t.Method, t.Path, tokens)
+            : Wrk.RunAsync(t.Url, Connections, seconds));
 
         var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  heartbeat-api: {perHeartbeat.AllocatedBytes:F0} B allocated per heartbeat, {perHeartbeat.Commands:F2} Redis commands"));
@@ -102,15 +94,7 @@ internal static partial class Orchestrator
             ("(c) naive heartbeat: JWT + one ZADD", baselineUrl + "/", "/c"),
             ("(b) empty POST behind JWT", baselineUrl + "/", "/b"),
         };
-        for (var round = 0; round < rounds; round++)
-        {
-            foreach (var t in round % 2 == 0 ? targets : targets.Reverse())
-            {
-                var result = await Wrk.RunAsync(t.Url, Connections, seconds, script, "POST", t.Path, tokens);
-                report.Add(t.Name, result);
-                Console.Error.WriteLine($"  round {round + 1}/{rounds} {t.Name}: {result.RequestsPerSecond:F0} req/s p99 {result.P99Ms:F2} ms");
-            }
-        }
+        await AlternatingRoundsAsync(report, rounds, targets, t => t.Name, t => Wrk.RunAsync(t.Url, Connections, seconds, script, "POST", t.Path, tokens));
 
         var perHeartbeat = await CommandsPerHeartbeatAsync(redis, heartbeatUrl, script, tokens);
         report.PrintRest(Console.Out, perHeartbeat);
@@ -218,13 +202,37 @@ internal static partial class Orchestrator
         return url;
     }
 
-    private static async Task<int> CaptureBoardAsync(StoreClient store, string statusUrl, string file, int therapists)
+    /// <summary>
+    /// Lists <paramref name="therapists"/> online, saves the board status-query answers as (d)'s bytes, and checks that
+    /// (d) now sends that many: a board compared with other bytes would make the ratio meaningless.
+    /// </summary>
+    private static async Task<int> CaptureBoardAsync(StoreClient store, string statusUrl, string baselineUrl, string file, int therapists)
     {
         await store.OnlineTherapistsAsync(therapists, "board-");
         using var http = new HttpClient();
         var bytes = await http.GetByteArrayAsync(statusUrl + "/v1/therapists/status/realtime");
         await File.WriteAllBytesAsync(file, bytes);
+        var fixedBytes = (await http.GetByteArrayAsync(baselineUrl + "/d")).Length;
+        if (fixedBytes != bytes.Length)
+        {
+            throw new InvalidOperationException($"(d) answers {fixedBytes} B, the board {bytes.Length} B: the comparison would not be fair.");
+        }
+
         return bytes.Length;
+    }
+
+    /// <summary>Alternating rounds (the order reversed every round, so neither target always runs on a warmer machine); each result reported.</summary>
+    private static async Task AlternatingRoundsAsync<T>(Report report, int rounds, IReadOnlyList<T> targets, Func<T, string> name, Func<T, Task<WrkResult>> run)
+    {
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var t in round % 2 == 0 ? targets : targets.Reverse())
+            {
+                var result = await run(t);
+                report.Add(name(t), result);
+                Console.Error.WriteLine($"  round {round + 1}/{rounds} {name(t)}: {result.RequestsPerSecond:F0} req/s p99 {result.P99Ms:F2} ms");
+            }
+        }
     }
 
     private static async Task<(double Commands, double RoundTrips, double AllocatedBytes)> CommandsPerHeartbeatAsync(RedisServer redis, string url, string script, string tokens)
