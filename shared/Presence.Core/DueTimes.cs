@@ -14,10 +14,11 @@ public sealed class DueTimes(IConnectionMultiplexer redis, RedisResilience resil
         await resilience.ExecuteAsync(
             static async (s, _) =>
             {
-                var firsts = await Task.WhenAll(Roles.All.SelectMany(role => Enumerable.Range(0, s.keys.Shards)
-                    .Select(shard => s.db.SortedSetRangeByRankWithScoresAsync(s.keys.Online(role, shard), 0, 0)))).ConfigureAwait(false);
+                // Every role's shards started before any is awaited: one pipelined round trip.
+                var perRole = Roles.All.Select(role => ShardFanOut.AllAsync(
+                    s.keys, shard => s.db.SortedSetRangeByRankWithScoresAsync(s.keys.Online(role, shard), 0, 0))).ToArray();
                 long? earliest = null;
-                foreach (var first in firsts)
+                foreach (var first in (await Task.WhenAll(perRole).ConfigureAwait(false)).SelectMany(shards => shards))
                 {
                     if (first.Length > 0 && (earliest is null || first[0].Score < earliest))
                     {
