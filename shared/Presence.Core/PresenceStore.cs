@@ -190,7 +190,7 @@ public sealed class PresenceStore(
     public async Task<long> TrimLastSeenAsync(PresenceRole role, int shard, int batchSize, CancellationToken ct = default)
     {
         var cutoff = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)options.CurrentValue.Retention.TotalMilliseconds;
-        return (long)await scripts.RunAsync("janitor-retention-trim", PresenceScripts.RetentionTrim, [keys.LastSeen(role, shard)],
+        return (long)await scripts.RunAsync("janitor-retention-trim", SweepScripts.RetentionTrim, [keys.LastSeen(role, shard)],
             [cutoff, batchSize], idempotent: true, ct).ConfigureAwait(false);
     }
 
@@ -201,7 +201,7 @@ public sealed class PresenceStore(
     public async Task<bool> ForgetExpiredUserAsync(PresenceRole role, string userId, CancellationToken ct = default)
     {
         UserId.EnsureValid(userId);
-        return (long)await scripts.RunAsync("janitor-user-expired", PresenceScripts.UserExpired,
+        return (long)await scripts.RunAsync("janitor-user-expired", SweepScripts.UserExpired,
             [keys.User(role, userId), keys.LastSeen(role, userId), keys.Versions(role, userId), keys.Specialties(role, userId), keys.Sessions(role, userId),
                 keys.Board(role, userId)],
             [userId], idempotent: true, ct).ConfigureAwait(false) == 1;

@@ -45,14 +45,3 @@ public sealed class RedisScript
         }
     }
 }
-
-internal static class PresenceScripts
-{
-    public static readonly RedisScript Presence = RedisScript.FromResource("presence");
-    public static readonly RedisScript Beat = RedisScript.FromResource("beat");
-
-    public static readonly RedisScript RetentionTrim = RedisScript.FromResource("janitor-retention-trim");
-    public static readonly RedisScript UserExpired = RedisScript.FromResource("janitor-user-expired");
-
-    public static IEnumerable<RedisScript> All => [Beat, Presence];
-}

@@ -27,7 +27,6 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
 {
     public static readonly TimeSpan Retention = TimeSpan.FromDays(90);
     private static readonly TimeSpan Scratch = TimeSpan.FromDays(2);
-    private static readonly RedisScript Fold = RedisScript.FromResource("analytics-fold");
     private static readonly string[] BucketNames = ["le60", "le300", "le900", "le1800", "le3600", "le7200", "le14400", "inf"];
 
     /// <summary>Folds one event; false when it was folded before (a replay changes nothing).</summary>
@@ -47,7 +46,7 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
             keys.Analytics("available-now", "therapist"), keys.Analytics("waiting", "community"), keys.Analytics("time-to-available", day),
         ];
         RedisValue[] args = [identity, role, e.Id, atMs, e.Status, e.Available ? "1" : "0", (long)Retention.TotalMilliseconds, (long)Scratch.TotalMilliseconds];
-        var reply = (long[])(await resilience.ExecuteAsync(static (s, _) => Fold.EvaluateAsync(s.db, s.k, s.args),
+        var reply = (long[])(await resilience.ExecuteAsync(static (s, _) => AnalyticsScripts.Fold.EvaluateAsync(s.db, s.k, s.args),
             (db: redis.GetDatabase(), k, args), idempotent: true, ct).ConfigureAwait(false))!;
         var folded = reply[0] == 1;
         metrics.AnalyticsEvent(role, folded ? "folded" : "duplicate");

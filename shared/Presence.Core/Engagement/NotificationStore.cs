@@ -27,15 +27,6 @@ public sealed class NotificationStore(
     IOptionsMonitor<PresenceOptions> presence,
     TimeProvider time)
 {
-    /// <summary>
-    /// The cooldown compares the service's clock (as the heartbeat throttle does), so every replica and test clock
-    /// shares one timeline; the key's PX only cleans up. The same event id passes again: a redelivered stream entry
-    /// whose first attempt was cut short still gets delivered (at least once).
-    /// </summary>
-    private static readonly RedisScript Cooldown = RedisScript.FromResource("notify-cooldown");
-    private static readonly RedisScript Delivered = RedisScript.FromResource("notify-delivered");
-    private static readonly RedisScript Observe = RedisScript.FromResource("notify-observe");
-
     /// <summary>How long the notifier remembers a therapist's last state (availability lapses after 12 h by default).</summary>
     private static readonly TimeSpan StateKept = TimeSpan.FromDays(2);
 
@@ -45,7 +36,7 @@ public sealed class NotificationStore(
         UserId.EnsureValid(userId);
         UserId.EnsureValid(therapistId);
         RedisValue[] args = [time.GetUtcNow().ToUnixTimeMilliseconds(), (long)cooldown.TotalMilliseconds, eventId];
-        var result = await resilience.ExecuteAsync(static (s, _) => Cooldown.EvaluateAsync(s.db, [s.key], s.args),
+        var result = await resilience.ExecuteAsync(static (s, _) => NotificationScripts.Cooldown.EvaluateAsync(s.db, [s.key], s.args),
             (db: redis.GetDatabase(), key: keys.NotificationCooldown(userId, therapistId), args), idempotent: true, ct).ConfigureAwait(false);
         return (long)result == 1;
     }
@@ -55,7 +46,7 @@ public sealed class NotificationStore(
     {
         UserId.EnsureValid(userId);
         UserId.EnsureValid(therapistId);
-        await resilience.ExecuteAsync(static (s, _) => Delivered.EvaluateAsync(s.db, [s.key], [s.eventId]),
+        await resilience.ExecuteAsync(static (s, _) => NotificationScripts.Delivered.EvaluateAsync(s.db, [s.key], [s.eventId]),
             (db: redis.GetDatabase(), key: keys.NotificationCooldown(userId, therapistId), eventId), idempotent: true, ct).ConfigureAwait(false);
     }
 
@@ -67,7 +58,7 @@ public sealed class NotificationStore(
     {
         UserId.EnsureValid(therapistId);
         RedisValue[] args = [ver, available ? "1" : "0", (long)StateKept.TotalMilliseconds];
-        var result = (long)(await resilience.ExecuteAsync(static (s, _) => Observe.EvaluateAsync(s.db, [s.key], s.args),
+        var result = (long)(await resilience.ExecuteAsync(static (s, _) => NotificationScripts.Observe.EvaluateAsync(s.db, [s.key], s.args),
             (db: redis.GetDatabase(), key: keys.NotifierState(therapistId), args), idempotent: true, ct).ConfigureAwait(false));
         return result < 0 ? null : result == 1;
     }
