@@ -40,6 +40,7 @@ public static class JanitorExtensions
         services.TryAddSingleton<DueTimes>();
         services.TryAddSingleton<UserExpiry>();
         services.TryAddSingleton<ServerConfig>();
+        services.TryAddSingleton<ExpiredKeyEvents>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
         services.AddNotifications(configuration);
         services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.Section)).ValidateOnStart();

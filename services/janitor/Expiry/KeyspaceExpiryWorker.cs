@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.Janitor.Leadership;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Expiry;
 
@@ -13,14 +12,15 @@ namespace Presence.Janitor.Expiry;
 /// On Redis Cluster the events are node-local (docs/architecture.md, "Redis Cluster"): StackExchange.Redis
 /// subscribes a keyevent channel on every primary it knows, and the worker subscribes again whenever the set of
 /// primaries changes (a replica promoted after a failover, a node added), which also re-checks
-/// <c>notify-keyspace-events</c> on the new primary (CONFIG SET is not replicated).
+/// <c>notify-keyspace-events</c> on the new primary (CONFIG SET is not replicated). The Redis side is Core's
+/// <see cref="ExpiredKeyEvents"/>.
 /// </summary>
 internal sealed partial class KeyspaceExpiryWorker : BackgroundService
 {
     /// <summary>How often the local view of the primaries is compared with the subscribed set (no network call).</summary>
     internal static readonly TimeSpan TopologyCheckInterval = TimeSpan.FromSeconds(1);
 
-    private readonly IConnectionMultiplexer _redis;
+    private readonly ExpiredKeyEvents _events;
     private readonly KeyspaceEventsSetting _setting;
     private readonly UserExpiry _expiry;
     private readonly LeaderLease _lease;
@@ -32,7 +32,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     private int _subscribedPrimaries;
 
     public KeyspaceExpiryWorker(
-        IConnectionMultiplexer redis,
+        ExpiredKeyEvents events,
         KeyspaceEventsSetting setting,
         UserExpiry expiry,
         LeaderLease lease,
@@ -41,7 +41,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         PresenceMetrics metrics,
         ILogger<KeyspaceExpiryWorker> logger)
     {
-        _redis = redis;
+        _events = events;
         _setting = setting;
         _expiry = expiry;
         _lease = lease;
@@ -55,21 +55,21 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _redis.ConnectionRestored += OnConnectionRestored;
+        using var restored = _events.OnSubscriptionRestored(OnSubscriptionRestored);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 using var resubscribe = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 Volatile.Write(ref _resubscribe, resubscribe);
-                var queue = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
-                var primaries = Primaries();
+                var subscription = await SubscribeAsync(stoppingToken).ConfigureAwait(false);
+                var primaries = _events.Primaries();
                 Volatile.Write(ref _subscribedPrimaries, primaries.Count);
-                LogSubscribed(_logger, queue.Channel.ToString(), primaries.Count);
+                LogSubscribed(_logger, subscription.Channel, primaries.Count);
                 try
                 {
                     await Task.WhenAll(
-                        HandleAsync(queue, resubscribe.Token),
+                        HandleAsync(subscription, resubscribe.Token),
                         WatchTopologyAsync(primaries, resubscribe.Token)).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
@@ -79,25 +79,14 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
                 finally
                 {
                     Volatile.Write(ref _subscribedPrimaries, 0);
-                    await UnsubscribeAsync(queue).ConfigureAwait(false);
+                    await UnsubscribeAsync(subscription).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        finally
-        {
-            _redis.ConnectionRestored -= OnConnectionRestored;
-        }
     }
-
-    /// <summary>The primaries the multiplexer knows now (connected or not): one for a single node, every primary of a cluster.</summary>
-    private HashSet<string> Primaries() =>
-        [.. _redis.GetServers().Where(s => !s.IsReplica).Select(s => s.EndPoint.ToString() ?? string.Empty)];
-
-    private HashSet<string> ConnectedPrimaries() =>
-        [.. _redis.GetServers().Where(s => !s.IsReplica && s.IsConnected).Select(s => s.EndPoint.ToString() ?? string.Empty)];
 
     /// <summary>
     /// Follows the primaries while subscribed. A primary that joins the set (a replica promoted after a failover)
@@ -115,7 +104,7 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
             {
                 // The real clock on purpose, like the resilience timeouts: a test's frozen presence clock must not stop it.
                 await Task.Delay(TopologyCheckInterval, ct).ConfigureAwait(false);
-                var connected = ConnectedPrimaries();
+                var connected = _events.Primaries(connectedOnly: true);
                 Volatile.Write(ref _subscribedPrimaries, connected.Count);
                 if (!connected.IsSubsetOf(subscribed))
                 {
@@ -125,11 +114,11 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
                     subscribed.UnionWith(connected);
                     await EnsureKeyspaceEventsAsync(ct).ConfigureAwait(false);
                 }
-                else if (!subscribed.IsSubsetOf(connected) && _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster))
+                else if (!subscribed.IsSubsetOf(connected) && _events.IsCluster)
                 {
                     try
                     {
-                        await _redis.ConfigureAsync().WaitAsync(ct).ConfigureAwait(false);
+                        await _events.ReloadTopologyAsync(ct).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
                     {
@@ -157,12 +146,12 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         }
     }
 
-    private async Task HandleAsync(ChannelMessageQueue queue, CancellationToken ct)
+    private async Task HandleAsync(ExpiredKeyEvents.Subscription subscription, CancellationToken ct)
     {
         while (true)
         {
-            var message = await queue.ReadAsync(ct).ConfigureAwait(false);
-            if (!_lease.IsLeader || ExpiredKey(message) is not { } key)
+            var expired = await subscription.ReadExpiredKeyAsync(ct).ConfigureAwait(false);
+            if (!_lease.IsLeader || expired is not { } key)
             {
                 continue;
             }
@@ -180,11 +169,11 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         }
     }
 
-    private async Task UnsubscribeAsync(ChannelMessageQueue queue)
+    private static async Task UnsubscribeAsync(ExpiredKeyEvents.Subscription subscription)
     {
         try
         {
-            await queue.UnsubscribeAsync().ConfigureAwait(false);
+            await subscription.UnsubscribeAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
         {
@@ -193,16 +182,15 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
     }
 
     /// <summary>Subscribes, retrying with backoff while Redis is unreachable at start-up.</summary>
-    private async Task<ChannelMessageQueue> SubscribeAsync(CancellationToken ct)
+    private async Task<ExpiredKeyEvents.Subscription> SubscribeAsync(CancellationToken ct)
     {
-        var channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, _redis.GetDatabase().Database);
         var delay = _options.CurrentValue.SweepInterval;
         while (true)
         {
             try
             {
                 await _setting.EnsureAsync(ct).ConfigureAwait(false);
-                return await _redis.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
+                return await _events.SubscribeAsync().ConfigureAwait(false);
             }
             catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) && !ct.IsCancellationRequested)
             {
@@ -214,21 +202,13 @@ internal sealed partial class KeyspaceExpiryWorker : BackgroundService
         }
     }
 
-    private static string? ExpiredKey(ChannelMessage message) =>
-        message.TryParseKeyNotification(out var notification) ? notification.GetKey().ToString() : null;
-
     /// <summary>
     /// After a reconnect the worker subscribes again (which also re-checks <c>notify-keyspace-events</c>, as a
     /// restarted server forgets a CONFIG SET): StackExchange.Redis was seen not to restore this keyevent
     /// subscription by itself after a server restart.
     /// </summary>
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    private void OnSubscriptionRestored()
     {
-        if (e.ConnectionType != ConnectionType.Subscription)
-        {
-            return;
-        }
-
         try
         {
             Volatile.Read(ref _resubscribe)?.Cancel();
