@@ -17,7 +17,11 @@ app.UseServiceDefaults();
 app.UseOutputCache();
 app.UseDefaultFiles();
 app.UseStaticFiles();
-app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
+app.UseFastEndpoints(c =>
+{
+    c.Errors.UseProblemDetails();
+    c.Binding.FailureMessage = UserIdBinding.Message;
+});
 app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
 app.MapDefaultEndpoints();
 app.Run();

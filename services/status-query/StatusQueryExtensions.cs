@@ -5,6 +5,9 @@ using FastEndpoints.Swagger;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using NJsonSchema;
+using NJsonSchema.Generation.TypeMappers;
+using Presence.Core;
 using Presence.ServiceDefaults;
 using Presence.StatusQuery.Features.Board;
 using Presence.StatusQuery.Features.Board.Realtime;
@@ -49,6 +52,8 @@ public static class StatusQueryExtensions
                 s.DocumentName = "v1";
                 s.Title = "Presence status query";
                 s.Version = "v1";
+                // An id is a JSON string on the wire (UserId.JsonConverter), not the struct's shape.
+                s.SchemaSettings.TypeMappers.Add(new PrimitiveTypeMapper(typeof(UserId), schema => schema.Type = JsonObjectType.String));
             };
         });
         return builder;

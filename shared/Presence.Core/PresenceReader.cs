@@ -51,6 +51,16 @@ public sealed class PresenceReader(
     public async Task<PresenceEntry> GetAsync(PresenceRole role, string userId, CancellationToken ct = default) =>
         (await GetManyAsync(role, [userId], ct).ConfigureAwait(false))[0];
 
+    /// <summary>One user's status, for an id parsed at the edge.</summary>
+    public Task<PresenceEntry> GetAsync(PresenceRole role, UserId userId, CancellationToken ct = default) => GetAsync(role, userId.Value, ct);
+
+    /// <summary>The statuses of many users, for ids parsed at the edge (see the string overload).</summary>
+    public Task<IReadOnlyList<PresenceEntry>> GetManyAsync(PresenceRole role, IReadOnlyList<UserId> userIds, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        return GetManyAsync(role, [.. userIds.Select(id => id.Value)], ct);
+    }
+
     /// <summary>The statuses of many users of one role, in the order asked, in one pipelined round trip (three commands).</summary>
     public async Task<IReadOnlyList<PresenceEntry>> GetManyAsync(PresenceRole role, IReadOnlyList<string> userIds, CancellationToken ct = default)
     {

@@ -1,13 +1,18 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 
 namespace Presence.Core;
 
 /// <summary>
-/// A user id that may reach a Redis key (<see cref="Pattern"/>), parsed once at the edge with <see cref="TryParse"/>
-/// (docs/architecture.md, "Names"). It converts to the string Core's methods take; the static <see cref="IsValid"/>
-/// and <see cref="EnsureValid"/> check ids that still travel as strings (devices, connections, stream fields).
+/// A user id that may reach a Redis key (<see cref="Pattern"/>), parsed at the edge (docs/architecture.md, "Names"):
+/// the token's <c>sub</c>, route and query values (FastEndpoints binds them through <see cref="TryParse"/>), JSON
+/// bodies (<see cref="JsonConverter"/>: a bad id fails the read, a 400) and the hub's watch ids. Core re-checks with
+/// <see cref="EnsureValid"/> as a guard: most of its public methods still take the string this converts to, as do
+/// ids that travel as strings (devices, connections, stream fields), checked with <see cref="IsValid"/>.
 /// </summary>
+[JsonConverter(typeof(UserId.JsonConverter))]
 public readonly partial record struct UserId
 {
     public const int MaxLength = 128;
@@ -37,6 +42,24 @@ public readonly partial record struct UserId
         if (!IsValid(userId))
         {
             throw new ArgumentException("The user id does not match " + Pattern + ".", nameof(userId));
+        }
+    }
+
+    /// <summary>
+    /// A JSON string on the wire; anything else, or a string that is not an id, is a <see cref="JsonException"/>, which
+    /// the services answer as a 400 problem.
+    /// </summary>
+    public sealed class JsonConverter : JsonConverter<UserId>
+    {
+        public override UserId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String && TryParse(reader.GetString(), out var id)
+                ? id
+                : throw new JsonException("Every id must match " + Pattern + ".");
+
+        public override void Write(Utf8JsonWriter writer, UserId value, JsonSerializerOptions options)
+        {
+            ArgumentNullException.ThrowIfNull(writer);
+            writer.WriteStringValue(value.Value);
         }
     }
 

@@ -132,6 +132,19 @@ public sealed class LookupEndpointTests(RedisServer redis)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Fact]
+    public async Task A_bad_id_in_the_route_is_refused_where_it_is_bound_with_the_pattern_it_must_match()
+    {
+        await using var app = new StatusQueryApp(redis);
+        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+
+        using var response = await client.GetAsync("/v1/presence/community/a:b", Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("must match", problem, StringComparison.Ordinal);
+    }
+
     private static string? Token(string? caller) => caller switch
     {
         null => null,

@@ -21,6 +21,13 @@ public sealed class Watchlists(IConnectionMultiplexer redis, EngagementKeys keys
         return [.. members.Select(m => m.ToString()).Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>Replaces the user's list with ids parsed at the edge (see the string overload).</summary>
+    public Task<IReadOnlyList<string>> ReplaceAsync(UserId userId, IReadOnlyCollection<UserId> therapistIds, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(therapistIds);
+        return ReplaceAsync(userId.Value, [.. therapistIds.Select(id => id.Value)], ct);
+    }
+
     /// <summary>Replaces the user's list; ids must be valid and at most <see cref="MaxTherapists"/>.</summary>
     public async Task<IReadOnlyList<string>> ReplaceAsync(string userId, IReadOnlyCollection<string> therapistIds, CancellationToken ct)
     {

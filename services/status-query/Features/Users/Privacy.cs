@@ -18,7 +18,7 @@ internal enum Visibility
 /// </summary>
 internal static class Privacy
 {
-    public static Visibility Of(ClaimsPrincipal caller, PresenceRole role, string id)
+    public static Visibility Of(ClaimsPrincipal caller, PresenceRole role, UserId id)
     {
         if (role == PresenceRole.Therapist)
         {

@@ -19,7 +19,7 @@ public sealed class QueryEndpoint(PresenceReader reader, TimeProvider time) : En
     {
         global::Presence.Core.Roles.TryParse(req.Role, out var parsed);
         var role = parsed!.Value;
-        var ids = req.Ids!.Distinct(StringComparer.Ordinal).ToArray();
+        var ids = req.Ids!.Distinct().ToArray();
         var generatedAt = time.GetUtcNow();
         var entries = await reader.GetManyAsync(role, ids, ct);
         HttpContext.Response.Headers.CacheControl = "private, no-store";
