@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
+using NJsonSchema;
+using NJsonSchema.Generation.TypeMappers;
+using Presence.Core;
 using Presence.Core.Engagement;
 using Presence.Core.Intervals;
 using Presence.ServiceDefaults;
@@ -40,6 +43,7 @@ public static class HeartbeatApiExtensions
                 s.DocumentName = "v1";
                 s.Title = "Presence heartbeat API";
                 s.Version = "v1";
+                s.SchemaSettings.TypeMappers.Add(new PrimitiveTypeMapper(typeof(UserId), schema => schema.Type = JsonObjectType.String));
             };
         });
         return builder;

@@ -65,6 +65,22 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncDisposable
         Assert.False(await _app.AnyKeyAsync());
     }
 
+    [Theory]
+    [InlineData("""{"therapistIds":["t-2","bad id"]}""")]
+    [InlineData("""{"therapistIds":["t-2",null]}""")]
+    [InlineData("""{"therapistIds":["t-2",7]}""")]
+    public async Task One_bad_id_fails_the_body_as_it_is_read_and_the_list_stays(string body)
+    {
+        using var client = _app.CreateClient(DevTokens.Community("c-keep"));
+        Assert.Equal(["t-1"], await IdsAsync(await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-1"]}"""), Ct)));
+
+        var response = await client.PutAsync("/v1/community/watchlist", Http.Json(body), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("must match", (await response.ProblemAsync()).ToString(), StringComparison.Ordinal);
+        Assert.Equal(["t-1"], await IdsAsync(await client.GetAsync("/v1/community/watchlist", Ct)));
+    }
+
     [Fact]
     public async Task More_than_fifty_ids_are_refused_and_fifty_are_kept()
     {
