@@ -231,6 +231,23 @@ public sealed class HubTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task A_bad_id_in_a_watch_is_refused_before_anything_is_watched()
+    {
+        await using var gateway = new GatewayFactory(redis);
+        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-watcher"));
+
+        foreach (var method in new[] { "watch", "watchCommunity", "unwatch" })
+        {
+            var bad = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync(method, new[] { "t-1", "c-1", "a:b" }, Ct));
+            Assert.Contains("must match", bad.Message, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync(method, new[] { "t-1", null }, Ct));
+        }
+
+        // Nothing of the refused calls counts towards the cap: 200 other ids still fit.
+        Assert.Equal(200, (await hub.InvokeAsync<PresenceSnapshot>("watch", Enumerable.Range(0, 200).Select(i => "x-" + i).ToArray(), Ct)).Entries.Count);
+    }
+
+    [Fact]
     public async Task Unknown_methods_and_wrong_payloads_are_answered_with_errors_and_the_connection_carries_on()
     {
         await using var gateway = new GatewayFactory(redis);

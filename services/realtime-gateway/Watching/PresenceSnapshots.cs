@@ -14,7 +14,7 @@ internal sealed class PresenceSnapshots(PresenceReader reader, TimeProvider time
     }
 
     /// <summary>The named users of a role, each with its bucket (<c>offline</c> included), in the order asked.</summary>
-    public async Task<PresenceSnapshot> UsersAsync(PresenceRole role, IReadOnlyList<string> ids, CancellationToken ct)
+    public async Task<PresenceSnapshot> UsersAsync(PresenceRole role, IReadOnlyList<UserId> ids, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var entries = await reader.GetManyAsync(role, ids, ct).ConfigureAwait(false);

@@ -16,9 +16,9 @@ internal sealed partial class WatchMarks(WatchedTherapists watched, ILogger<Watc
 
     public IReadOnlyCollection<string> Watched => [.. _counts.Keys];
 
-    public async Task AddAsync(IReadOnlyCollection<string> therapistIds, CancellationToken ct)
+    public async Task AddAsync(IReadOnlyCollection<UserId> therapistIds, CancellationToken ct)
     {
-        var first = therapistIds.Where(id => _counts.AddOrUpdate(id, 1, (_, n) => n + 1) == 1).ToArray();
+        var first = therapistIds.Select(id => id.Value).Where(id => _counts.AddOrUpdate(id, 1, (_, n) => n + 1) == 1).ToArray();
         if (first.Length > 0)
         {
             await PublishAsync(first, ct).ConfigureAwait(false);

@@ -57,14 +57,14 @@ internal sealed class Watchers(
 
     public async Task<PresenceSnapshot> WatchAsync(ConnectionState state, HubCallerContext context, PresenceRole role, string[]? ids)
     {
-        var requested = ValidIds(ids);
+        var requested = ParseIds(ids);
         if (role == PresenceRole.Community)
         {
             EnsureMayWatchCommunity(context, requested);
         }
 
         var watched = state.Watched(role);
-        var added = requested.Where(id => !watched.Contains(id)).ToArray();
+        var added = requested.Where(id => !watched.Contains(id.Value)).ToArray();
         var max = options.CurrentValue.MaxWatchedIds;
         if (state.WatchedCount + added.Length > max)
         {
@@ -77,7 +77,7 @@ internal sealed class Watchers(
             await Task.WhenAll(added.Select(id => hub.Groups.AddToGroupAsync(context.ConnectionId, UserGroup(role, id), ct))).ConfigureAwait(false);
         }
 
-        watched.UnionWith(added);
+        watched.UnionWith(added.Select(id => id.Value));
         if (role == PresenceRole.Therapist)
         {
             await marks.AddAsync(added, ct).ConfigureAwait(false);
@@ -88,9 +88,9 @@ internal sealed class Watchers(
 
     public async Task UnwatchAsync(ConnectionState state, HubCallerContext context, PresenceRole role, string[]? ids)
     {
-        var requested = ValidIds(ids);
+        var requested = ParseIds(ids);
         var watched = state.Watched(role);
-        var removed = requested.Where(watched.Contains).ToArray();
+        var removed = requested.Select(id => id.Value).Where(watched.Contains).ToArray();
         var ct = context.ConnectionAborted;
         if (role == PresenceRole.Community || !state.WatchesAllTherapists)
         {
@@ -108,20 +108,21 @@ internal sealed class Watchers(
     public void Forget(ConnectionState state) => marks.Remove(state.WatchedTherapists);
 
     /// <summary>Privacy (docs/architecture.md, "Privacy"): a community user's status is visible to therapists and to that user only.</summary>
-    private static void EnsureMayWatchCommunity(HubCallerContext context, string[] ids)
+    private static void EnsureMayWatchCommunity(HubCallerContext context, UserId[] ids)
     {
         if (!context.User.TryGetUser(out var role, out var self))
         {
             throw new HubException("Sign in to watch community users; anonymous connections may only watch therapists.");
         }
 
-        if (role != PresenceRole.Therapist && ids.Any(id => !string.Equals(id, self, StringComparison.Ordinal)))
+        if (role != PresenceRole.Therapist && ids.Any(id => id != self))
         {
             throw new HubException("A community user's status is visible to therapists and to that user only.");
         }
     }
 
-    private string[] ValidIds(string[]? ids)
+    /// <summary>The hub's watch ids parsed where they enter: a HubException for any id that is not a <see cref="UserId"/>.</summary>
+    private UserId[] ParseIds(string[]? ids)
     {
         if (ids is null || ids.Length == 0)
         {
@@ -134,14 +135,15 @@ internal sealed class Watchers(
             throw new HubException($"At most {max.ToString(CultureInfo.InvariantCulture)} ids per call.");
         }
 
-        foreach (var id in ids)
+        var parsed = new UserId[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
         {
-            if (!UserId.IsValid(id))
+            if (!UserId.TryParse(ids[i], out parsed[i]))
             {
                 throw new HubException("Every id must match " + UserId.Pattern + ".");
             }
         }
 
-        return [.. ids.Distinct(StringComparer.Ordinal)];
+        return [.. parsed.Distinct()];
     }
 }
