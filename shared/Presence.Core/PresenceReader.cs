@@ -26,7 +26,10 @@ public readonly record struct PresenceEntry(
     public override int GetHashCode() => HashCode.Combine(Id, Status, Ver);
 }
 
-/// <summary>How many users of a role are in each listed bucket.</summary>
+/// <summary>
+/// How many users of a role are in each listed bucket (docs/architecture.md, "Buckets"): <see cref="Available"/> is the
+/// available bucket (flagged and neither online nor recent), not every therapist flagged available.
+/// </summary>
 public readonly record struct PresenceCounts(int Online, int Recent, int Available);
 
 /// <summary>Everyone of a role who is online, recent or available, in board order, read at <see cref="At"/>.</summary>

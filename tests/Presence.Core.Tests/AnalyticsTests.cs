@@ -46,7 +46,7 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
         var sessions = await _analytics.SessionsAsync(PresenceRole.Community, Day, Day, Ct);
         var therapistSessions = await _analytics.SessionsAsync(PresenceRole.Therapist, Day, Day, Ct);
         var active = await _analytics.ActiveUsersAsync(PresenceRole.Community, Day, Day, Ct);
-        return string.Join(";", coverage.Select(c => $"{c.Online}/{c.Available}"))
+        return string.Join(";", coverage.Select(c => $"{c.Online}/{c.FlaggedAvailable}"))
             + $"|{sessions[0].Sessions.Count}:{sessions[0].Sessions.MeanSeconds}:{string.Join(',', sessions[0].Sessions.Buckets.Values)}"
             + $"|{therapistSessions[0].Sessions.Count}:{therapistSessions[0].Sessions.MeanSeconds}"
             + $"|{sessions[0].TimeToAvailable.Count}:{sessions[0].TimeToAvailable.MeanSeconds}|{active[0].Users}";
@@ -61,7 +61,7 @@ public sealed class AnalyticsTests(RedisServer redis) : IAsyncLifetime
         }
 
         var coverage = await _analytics.CoverageAsync(T0, T0.AddHours(3), Ct);
-        Assert.Equal([(1L, 1L), (1L, 0L), (0L, 0L)], coverage.Select(c => (c.Online, c.Available)));
+        Assert.Equal([(1L, 1L), (1L, 0L), (0L, 0L)], coverage.Select(c => (c.Online, c.FlaggedAvailable)));
         var community = Assert.Single(await _analytics.SessionsAsync(PresenceRole.Community, Day, Day, Ct));
         Assert.Equal(2, community.Sessions.Count);
         Assert.Equal((1800 + 3900) / 2.0, community.Sessions.MeanSeconds);

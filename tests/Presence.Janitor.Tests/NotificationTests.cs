@@ -371,7 +371,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
         var sessions = Assert.Single(await analytics.SessionsAsync(PresenceRole.Community, day, day, Ct));
         var community = Assert.Single(await analytics.ActiveUsersAsync(PresenceRole.Community, day, day, Ct));
         var therapists = Assert.Single(await analytics.ActiveUsersAsync(PresenceRole.Therapist, day, day, Ct));
-        return $"{coverage.Online}/{coverage.Available}|{sessions.Sessions.Count}|{sessions.TimeToAvailable.Count}:{sessions.TimeToAvailable.MeanSeconds}"
+        return $"{coverage.Online}/{coverage.FlaggedAvailable}|{sessions.Sessions.Count}|{sessions.TimeToAvailable.Count}:{sessions.TimeToAvailable.MeanSeconds}"
             + $"|{community.Users}|{therapists.Users}";
     }
 
@@ -401,7 +401,7 @@ public sealed class NotificationTests(RedisServer redis) : IAsyncLifetime
 
         var coverage = await _services.GetRequiredService<Analytics>().CoverageAsync(start, start.AddHours(2), Ct);
 
-        Assert.Equal([(2L, 1L), (1L, 1L)], coverage.Select(c => (c.Online, c.Available)));
+        Assert.Equal([(2L, 1L), (1L, 1L)], coverage.Select(c => (c.Online, c.FlaggedAvailable)));
     }
 
     /// <summary>A real HTTP receiver (Kestrel on a free port) that verifies the Standard Webhooks signature.</summary>

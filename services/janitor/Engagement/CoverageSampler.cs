@@ -7,9 +7,10 @@ using StackExchange.Redis;
 namespace Presence.Janitor.Engagement;
 
 /// <summary>
-/// While this replica leads, adds the therapists online and available now to the hour's coverage every
-/// <see cref="EngagementOptions.CoverageSampleInterval"/> (docs/architecture.md, "Engagement analytics"): events alone
-/// would count a therapist online for three hours only in the hour it came online.
+/// While this replica leads, adds the therapists online now and those flagged available now to the hour's coverage
+/// every <see cref="EngagementOptions.CoverageSampleInterval"/> (docs/architecture.md, "Engagement analytics"): events
+/// alone would count a therapist online for three hours only in the hour it came online. "Flagged available" is the
+/// flag, whatever the bucket, not the available bucket of the stats (docs/architecture.md, "Buckets").
 /// </summary>
 internal sealed partial class CoverageSampler(
     PresenceReader reader,
@@ -23,8 +24,8 @@ internal sealed partial class CoverageSampler(
     {
         var board = await reader.GetBoardAsync(PresenceRole.Therapist, ct).ConfigureAwait(false);
         var online = board.Entries.Where(e => e.Status == PresenceStatus.Online).Select(e => e.Id).ToArray();
-        var available = board.Entries.Where(e => e.Available).Select(e => e.Id).ToArray();
-        await analytics.SampleCoverageAsync(online, available, time.GetUtcNow(), ct).ConfigureAwait(false);
+        var flaggedAvailable = board.Entries.Where(e => e.Available).Select(e => e.Id).ToArray();
+        await analytics.SampleCoverageAsync(online, flaggedAvailable, time.GetUtcNow(), ct).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -7,7 +7,8 @@ namespace Presence.Janitor.Sweeping;
 
 /// <summary>
 /// Users of one role per bucket, as one sweep counted them: the reader's <see cref="PresenceCounts"/> (the same
-/// definition and names as <c>GET /v1/presence/stats</c>, <see cref="PresenceReader.CountAsync"/>).
+/// definition and names as <c>GET /v1/presence/stats</c>, <see cref="PresenceReader.CountAsync"/>); its available is
+/// the bucket, not every flagged therapist (docs/architecture.md, "Buckets").
 /// </summary>
 internal readonly record struct RoleCounts(PresenceRole Role, PresenceCounts Counts);
 

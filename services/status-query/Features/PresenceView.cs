@@ -67,6 +67,7 @@ public sealed class ThresholdsView
     };
 }
 
+/// <summary>Users per bucket (docs/architecture.md, "Buckets"); <see cref="Available"/> is the bucket, not the flag.</summary>
 public sealed class CountsView
 {
     public required int Online { get; init; }

@@ -1,12 +1,16 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 using StackExchange.Redis;
 
 namespace Presence.Core.Engagement;
 
-/// <summary>One hour of therapist coverage: distinct therapists online, and available, in it.</summary>
-public sealed record CoverageHour(DateTimeOffset Hour, long Online, long Available);
+/// <summary>
+/// One hour of therapist coverage: distinct therapists online in it, and distinct therapists flagged available in it
+/// whatever their bucket (docs/architecture.md, "Buckets"); the wire keeps the name <c>available</c>.
+/// </summary>
+public sealed record CoverageHour(DateTimeOffset Hour, long Online, [property: JsonPropertyName("available")] long FlaggedAvailable);
 
 /// <summary>A histogram of durations (seconds buckets <c>le60</c> … <c>inf</c>), its count and mean.</summary>
 public sealed record DurationHistogram(long Count, double MeanSeconds, IReadOnlyDictionary<string, long> Buckets);
@@ -67,17 +71,18 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
     }
 
     /// <summary>
-    /// Adds the therapists online and available now to this hour's coverage, so one online across several hours counts
-    /// in each of them, not only in the hour of its last event (idempotent: HyperLogLogs).
+    /// Adds the therapists online now and those flagged available now (docs/architecture.md, "Buckets": the flag, not
+    /// the bucket) to this hour's coverage, so one online across several hours counts in each of them, not only in the
+    /// hour of its last event (idempotent: HyperLogLogs).
     /// </summary>
-    public async Task SampleCoverageAsync(IReadOnlyCollection<string> online, IReadOnlyCollection<string> available, DateTimeOffset now, CancellationToken ct)
+    public async Task SampleCoverageAsync(IReadOnlyCollection<string> online, IReadOnlyCollection<string> flaggedAvailable, DateTimeOffset now, CancellationToken ct)
     {
         var hour = now.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
         await resilience.ExecuteAsync(static async (s, _) =>
         {
             var db = s.redis.GetDatabase();
             var writes = new List<Task>();
-            foreach (var (key, ids) in new[] { (s.onlineKey, s.online), (s.availableKey, s.available) })
+            foreach (var (key, ids) in new[] { (s.onlineKey, s.online), (s.flaggedKey, s.flaggedAvailable) })
             {
                 foreach (var chunk in ids.Where(UserId.IsValid).Chunk(1000))
                 {
@@ -89,7 +94,7 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
 
             await Task.WhenAll(writes).ConfigureAwait(false);
             return true;
-        }, (redis, onlineKey: keys.Analytics("coverage-online", hour), availableKey: keys.Analytics("coverage-available", hour), online, available),
+        }, (redis, onlineKey: keys.Analytics("coverage-online", hour), flaggedKey: keys.Analytics("coverage-available", hour), online, flaggedAvailable),
             idempotent: true, ct).ConfigureAwait(false);
     }
 
@@ -104,9 +109,9 @@ public sealed class Analytics(IConnectionMultiplexer redis, EngagementKeys keys,
         return await ReadAsync(async db =>
         {
             var online = hours.Select(h => db.HyperLogLogLengthAsync(keys.Analytics("coverage-online", h.ToString("yyyyMMddHH", CultureInfo.InvariantCulture)))).ToArray();
-            var available = hours.Select(h => db.HyperLogLogLengthAsync(keys.Analytics("coverage-available", h.ToString("yyyyMMddHH", CultureInfo.InvariantCulture)))).ToArray();
-            await Task.WhenAll(online.Concat(available)).ConfigureAwait(false);
-            return (IReadOnlyList<CoverageHour>)[.. hours.Select((h, i) => new CoverageHour(h, online[i].Result, available[i].Result))];
+            var flagged = hours.Select(h => db.HyperLogLogLengthAsync(keys.Analytics("coverage-available", h.ToString("yyyyMMddHH", CultureInfo.InvariantCulture)))).ToArray();
+            await Task.WhenAll(online.Concat(flagged)).ConfigureAwait(false);
+            return (IReadOnlyList<CoverageHour>)[.. hours.Select((h, i) => new CoverageHour(h, online[i].Result, flagged[i].Result))];
         }, ct).ConfigureAwait(false);
     }
 

@@ -6,7 +6,10 @@ using Presence.StatusQuery.Features.Board;
 
 namespace Presence.StatusQuery.Features.Users.Stats;
 
-/// <summary><c>GET /v1/presence/stats</c>: bucket counts per role, by score counts (no member is read but the available set).</summary>
+/// <summary>
+/// <c>GET /v1/presence/stats</c>: bucket counts per role (docs/architecture.md, "Buckets": its available is the bucket,
+/// not every flagged therapist), by score counts (no member is read but the available set).
+/// </summary>
 public sealed class StatsEndpoint(
     PresenceReader reader,
     IOptionsMonitor<PresenceOptions> presenceOptions,
