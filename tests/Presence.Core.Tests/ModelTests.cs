@@ -51,6 +51,27 @@ public sealed class ModelTests
         }
     }
 
+    [Theory]
+    [InlineData("""["t-1","user.name@example.org"]""", true)]
+    [InlineData("""["t-1","colon:inside"]""", false)]
+    [InlineData("""["t-1",""]""", false)]
+    [InlineData("""["t-1",null]""", false)]
+    [InlineData("""["t-1",7]""", false)]
+    [InlineData("""["t-1",{"value":"t-2"}]""", false)]
+    public void In_JSON_a_user_id_is_a_string_and_a_bad_one_fails_the_read(string json, bool valid)
+    {
+        if (valid)
+        {
+            var ids = System.Text.Json.JsonSerializer.Deserialize<UserId[]>(json)!;
+            Assert.Equal(json, System.Text.Json.JsonSerializer.Serialize(ids));
+        }
+        else
+        {
+            var error = Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<UserId[]>(json));
+            Assert.Contains("must match", error.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Keys_carry_the_shard_hash_tag_of_the_user_and_the_configured_prefix()
     {
