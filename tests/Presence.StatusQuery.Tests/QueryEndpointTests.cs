@@ -78,20 +78,19 @@ public sealed class QueryEndpointTests(RedisServer redis)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
-    [Theory]
-    [InlineData("""{"role":"therapist","ids":["t-1","not ok"]}""")]
-    [InlineData("""{"role":"therapist","ids":["t-1",null]}""")]
-    [InlineData("""{"role":"therapist","ids":["t-1",7]}""")]
-    public async Task A_bad_id_fails_the_body_as_it_is_read_with_the_pattern_it_must_match(string body)
+    [Fact]
+    public async Task A_bad_id_fails_the_body_as_it_is_read_with_the_pattern_it_must_match()
     {
         await using var app = new StatusQueryApp(redis);
         using var client = app.CreateClient(DevTokens.Therapist("t-1"));
 
-        using var response = await client.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("must match", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        foreach (var bad in new[] { "\"not ok\"", "null", "7" })
+        {
+            var body = """{"role":"therapist","ids":["t-1",""" + bad + "]}";
+            using var response = await client.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("must match", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
