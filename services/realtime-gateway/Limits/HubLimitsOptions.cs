@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Presence.Core;
 
 namespace Presence.RealtimeGateway.Limits;
 
@@ -37,18 +36,22 @@ internal sealed class HubLimitsOptionsValidator : IValidateOptions<HubLimitsOpti
 {
     public ValidateOptionsResult Validate(string? name, HubLimitsOptions o)
     {
-        var errors = new OptionsErrors(HubLimitsOptions.Section);
+        var errors = new List<string>();
         if (o.WatchBurst < 1 || o.MaxConnectionsPerUser < 1 || o.MaxConnectionsPerAddress < 1)
         {
             errors.Add($"{HubLimitsOptions.Section}:WatchBurst, MaxConnectionsPerUser and MaxConnectionsPerAddress must be at least 1.");
         }
 
-        errors.Positive(o.WatchTokenPeriod, nameof(o.WatchTokenPeriod));
+        if (o.WatchTokenPeriod <= TimeSpan.Zero)
+        {
+            errors.Add($"{HubLimitsOptions.Section}:WatchTokenPeriod must be positive (was {o.WatchTokenPeriod}).");
+        }
+
         if (o.BoardReadInterval < TimeSpan.Zero || o.BoardReadInterval > TimeSpan.FromSeconds(5))
         {
             errors.Add($"{HubLimitsOptions.Section}:BoardReadInterval must be between 0 and 5 s (was {o.BoardReadInterval}): it delays watchTherapists answers.");
         }
 
-        return errors.Result;
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
