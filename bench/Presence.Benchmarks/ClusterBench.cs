@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Presence.Core;
 using Presence.Testing;
@@ -174,13 +173,7 @@ internal static class ClusterBench
 
         public Bench(IRedisBackend redis)
         {
-            var services = new ServiceCollection();
-            services.AddMetrics();
-            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-            // A bench measures: a slow read on a busy machine is a figure, not a 503 (the services' 500 ms timeout).
-            services.AddPresenceCore(new ConfigurationBuilder()
-                .AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:Resilience:Timeout"] = "00:00:30" }).Build());
-            var provider = services.BuildServiceProvider();
+            var provider = StoreClient.CoreProvider(redis);
             _store = provider.GetRequiredService<PresenceStore>();
             _reader = provider.GetRequiredService<PresenceReader>();
             Keys = provider.GetRequiredService<PresenceKeys>();

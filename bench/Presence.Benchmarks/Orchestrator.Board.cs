@@ -9,17 +9,11 @@ internal static partial class Orchestrator
     /// </summary>
     public static async Task<int> BoardAsync(bool quick)
     {
-        var rounds = quick ? 3 : 5;
-        var seconds = quick ? 5 : 15;
-        var report = new Report(quick, rounds, seconds, Connections);
-        await using var bench = await Bench.StartAsync();
-        var (root, logs, redis, processes, env) = (bench.Root, bench.Logs, bench.Redis, bench.Processes, bench.Env);
-        var boardFile = Path.Combine(logs, "board.json");
-        var baselineUrl = StartBaselines(processes, env, boardFile, logs);
-        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
-        var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", ProductionTelemetry(env, baselineUrl), logs);
-        await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
-        var boardBytes = await CaptureBoardAsync(new StoreClient(redis), statusUrl, baselineUrl, boardFile, therapists: 1000);
+        await using var bench = await Bench.StartAsync(quick, quickRounds: 3);
+        var (rounds, seconds, report) = (bench.Rounds, bench.Seconds, bench.Report);
+        var baselineUrl = await bench.StartBaselinesAsync();
+        var statusUrl = await bench.StartServiceAsync("status-query", "Presence.StatusQuery", baselineUrl);
+        var boardBytes = await CaptureBoardAsync(new StoreClient(bench.Redis), statusUrl, baselineUrl, bench.BoardFile, therapists: 1000);
 
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency URL");
         await Wrk.RunAsync(statusUrl + "/v1/therapists/status/realtime", Connections, 3);

@@ -19,20 +19,15 @@ internal static partial class Orchestrator
 
     public static async Task<int> RunAsync(bool quick)
     {
-        var rounds = quick ? 2 : 5;
-        var seconds = quick ? 5 : 15;
-        var report = new Report(quick, rounds, seconds, Connections);
-        await using var bench = await Bench.StartAsync();
-        var (root, logs, redis, processes, env) = (bench.Root, bench.Logs, bench.Redis, bench.Processes, bench.Env);
-
-        var boardFile = Path.Combine(logs, "board.json");
-        var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, boardFile, logs);
-        var statusUrl = StartService(processes, root, "status-query", "Presence.StatusQuery", ProductionTelemetry(env, baselineUrl), logs);
-        await Processes.WaitReadyAsync(statusUrl, "/health/ready", TimeSpan.FromSeconds(60));
+        await using var bench = await Bench.StartAsync(quick, quickRounds: 2);
+        var (rounds, seconds, report, logs, redis) = (bench.Rounds, bench.Seconds, bench.Report, bench.Logs, bench.Redis);
+        var baselineUrl = await bench.StartBaselinesAsync();
+        var heartbeatUrl = await bench.StartServiceAsync("heartbeat-api", "Presence.HeartbeatApi", baselineUrl);
+        var statusUrl = await bench.StartServiceAsync("status-query", "Presence.StatusQuery", baselineUrl);
 
         var store = new StoreClient(redis);
         // The baselines read the board file per request of (d), so it may be written after they started.
-        var boardBytes = await CaptureBoardAsync(store, statusUrl, baselineUrl, boardFile, therapists: 1000);
+        var boardBytes = await CaptureBoardAsync(store, statusUrl, baselineUrl, bench.BoardFile, therapists: 1000);
 
         var (tokens, script) = await TokensAsync(logs);
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
@@ -78,12 +73,10 @@ internal static partial class Orchestrator
     /// </summary>
     public static async Task<int> RestAsync(bool quick)
     {
-        var rounds = quick ? 3 : 5;
-        var seconds = quick ? 5 : 15;
-        var report = new Report(quick, rounds, seconds, Connections);
-        await using var bench = await Bench.StartAsync();
-        var (root, logs, redis, processes, env) = (bench.Root, bench.Logs, bench.Redis, bench.Processes, bench.Env);
-        var (baselineUrl, heartbeatUrl) = await StartHeartbeatAsync(processes, root, env, Path.Combine(logs, "board.json"), logs);
+        await using var bench = await Bench.StartAsync(quick, quickRounds: 3);
+        var (rounds, seconds, report, logs, redis) = (bench.Rounds, bench.Seconds, bench.Report, bench.Logs, bench.Redis);
+        var baselineUrl = await bench.StartBaselinesAsync();
+        var heartbeatUrl = await bench.StartServiceAsync("heartbeat-api", "Presence.HeartbeatApi", baselineUrl);
         var (tokens, script) = await TokensAsync(logs);
         report.Command($"wrk -t1 -c{Connections} -d{seconds}s --latency -s {Path.GetFileName(script)} URL -- POST PATH tokens.txt");
         await Wrk.RunAsync(heartbeatUrl + "/", Connections, 3, script, "POST", "/v1/community/heartbeat", tokens);
@@ -101,24 +94,63 @@ internal static partial class Orchestrator
         return 0;
     }
 
-    /// <summary>What every mode of part 1 starts with: the repository, the log folder, Redis, the child processes and their settings.</summary>
-    private sealed class Bench(string root, RedisServer redis) : IAsyncDisposable
+    /// <summary>
+    /// What every mode of part 1 starts with: its rounds (the mode's own number in a quick run, else 5) and seconds
+    /// per run, its report, the repository, the log folder, Redis, the child processes and their settings.
+    /// </summary>
+    private sealed class Bench : IAsyncDisposable
     {
-        public string Root { get; } = root;
+        private readonly string _root;
 
-        public string Logs { get; } = Directory.CreateDirectory(Path.Combine(root, ".artifacts", "bench")).FullName;
+        private Bench(bool quick, int quickRounds, string root, RedisServer redis)
+        {
+            Rounds = quick ? quickRounds : 5;
+            Seconds = quick ? 5 : 15;
+            Report = new Report(quick, Rounds, Seconds, Connections);
+            _root = root;
+            Logs = Directory.CreateDirectory(Path.Combine(root, ".artifacts", "bench")).FullName;
+            Redis = redis;
+            Env = ServiceEnvironment(redis);
+        }
 
-        public RedisServer Redis { get; } = redis;
+        public int Rounds { get; }
+
+        public int Seconds { get; }
+
+        public Report Report { get; }
+
+        public string Logs { get; }
+
+        /// <summary>The board status-query answered, which (d) sends back as fixed bytes.</summary>
+        public string BoardFile => Path.Combine(Logs, "board.json");
+
+        public RedisServer Redis { get; }
 
         public Processes Processes { get; } = new();
 
-        public Dictionary<string, string> Env { get; } = ServiceEnvironment(redis);
+        public Dictionary<string, string> Env { get; }
 
-        public static async Task<Bench> StartAsync()
+        public static async Task<Bench> StartAsync(bool quick, int quickRounds)
         {
             var redis = new RedisServer();
             await redis.InitializeAsync();
-            return new Bench(FindRoot(), redis);
+            return new Bench(quick, quickRounds, FindRoot(), redis);
+        }
+
+        /// <summary>The baselines (also the OTLP sink the services export to), ready; returns their URL.</summary>
+        public async Task<string> StartBaselinesAsync()
+        {
+            var url = StartBaselines(Processes, Env, BoardFile, Logs);
+            await Processes.WaitReadyAsync(url, "/d", TimeSpan.FromSeconds(60));
+            return url;
+        }
+
+        /// <summary>One service (its Release build), exporting telemetry to the baselines, ready; returns its URL.</summary>
+        public async Task<string> StartServiceAsync(string folder, string assembly, string baselineUrl)
+        {
+            var url = StartService(Processes, _root, folder, assembly, ProductionTelemetry(Env, baselineUrl), Logs);
+            await Processes.WaitReadyAsync(url, "/health/ready", TimeSpan.FromSeconds(60));
+            return url;
         }
 
         public async ValueTask DisposeAsync()
@@ -156,17 +188,6 @@ internal static partial class Orchestrator
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "15000",
     };
-
-    /// <summary>The baselines (also the OTLP sink), then heartbeat-api exporting to it; both ready.</summary>
-    private static async Task<(string Baselines, string HeartbeatApi)> StartHeartbeatAsync(
-        Processes processes, string root, Dictionary<string, string> env, string boardFile, string logs)
-    {
-        var baselineUrl = StartBaselines(processes, env, boardFile, logs);
-        await Processes.WaitReadyAsync(baselineUrl, "/d", TimeSpan.FromSeconds(60));
-        var heartbeatUrl = StartService(processes, root, "heartbeat-api", "Presence.HeartbeatApi", ProductionTelemetry(env, baselineUrl), logs);
-        await Processes.WaitReadyAsync(heartbeatUrl, "/health/ready", TimeSpan.FromSeconds(60));
-        return (baselineUrl, heartbeatUrl);
-    }
 
     private static string StartBaselines(Processes processes, Dictionary<string, string> env, string boardFile, string logs)
     {

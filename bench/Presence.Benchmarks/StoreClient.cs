@@ -16,20 +16,27 @@ internal sealed class StoreClient
     public StoreClient(RedisServer redis, IReadOnlyDictionary<string, string?>? settings = null)
     {
         _redis = redis;
+        // Presence__* from the environment (e.g. Presence__Shards), then the caller's settings.
+        var provider = CoreProvider(redis, c => c.AddEnvironmentVariables().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()));
+        _store = provider.GetRequiredService<PresenceStore>();
+        _reader = provider.GetRequiredService<PresenceReader>();
+    }
+
+    /// <summary>
+    /// Presence.Core in process against <paramref name="redis"/>, wired as the services wire it. A bench measures, so
+    /// reads get a long timeout (a 100k board read is close to the 500 ms default on a loaded machine: a slow read is a
+    /// figure, not a 503); <paramref name="configure"/> adds settings after that.
+    /// </summary>
+    public static ServiceProvider CoreProvider(IRedisBackend redis, Action<IConfigurationBuilder>? configure = null)
+    {
         var services = new ServiceCollection();
         services.AddMetrics();
         services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.ConnectionString));
-        // Presence__* from the environment (e.g. Presence__Shards) and the caller's settings; a bench measures, so reads
-        // get a long timeout (a 100k board read is close to the 500 ms default on a loaded machine).
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:Resilience:Timeout"] = "00:00:30" })
-            .AddEnvironmentVariables()
-            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
-            .Build();
-        services.AddPresenceCore(configuration);
-        var provider = services.BuildServiceProvider();
-        _store = provider.GetRequiredService<PresenceStore>();
-        _reader = provider.GetRequiredService<PresenceReader>();
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:Resilience:Timeout"] = "00:00:30" });
+        configure?.Invoke(configuration);
+        services.AddPresenceCore(configuration.Build());
+        return services.BuildServiceProvider();
     }
 
     public Task OnlineTherapistsAsync(int count, string idPrefix) => HeartbeatsAsync(PresenceRole.Therapist, count, idPrefix);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Presence.Core;
 using Presence.Janitor.Engagement;
 using Presence.Janitor.Expiry;
@@ -29,8 +28,7 @@ public static class JanitorExtensions
     /// <summary>Everything but the hosted workers, so tests can drive a sweep or a lease attempt directly.</summary>
     internal static IServiceCollection AddJanitorServices(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<JanitorOptions>().Bind(configuration.GetSection(JanitorOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JanitorOptions>, JanitorOptionsValidator>());
+        services.AddValidatedOptions<JanitorOptions, JanitorOptionsValidator>(configuration.GetSection(JanitorOptions.Section));
         services.TryAddSingleton<JanitorMetrics>();
         services.TryAddSingleton<RedisOutageWatch>();
         services.TryAddSingleton<LeaderLeaseStore>();
@@ -43,8 +41,7 @@ public static class JanitorExtensions
         services.TryAddSingleton<ExpiredKeyEvents>();
         services.TryAddSingleton<KeyspaceEventsSetting>();
         services.AddNotifications(configuration);
-        services.AddOptions<EngagementOptions>().Bind(configuration.GetSection(EngagementOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
+        services.AddValidatedOptions<EngagementOptions, EngagementOptionsValidator>(configuration.GetSection(EngagementOptions.Section));
         services.TryAddSingleton<StateEventConsumer>();
         services.TryAddSingleton<EngagementWorker>();
         services.TryAddSingleton<CoverageSampler>();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Presence.Core;
 using Presence.ServiceDefaults;
 
 namespace Presence.RealtimeGateway;
@@ -74,21 +75,13 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions o)
     {
-        var errors = new List<string>();
-        void Positive(TimeSpan value, string field)
-        {
-            if (value <= TimeSpan.Zero)
-            {
-                errors.Add($"Gateway:{field} must be positive (was {value}).");
-            }
-        }
-
-        Positive(o.KeepAliveInterval, nameof(o.KeepAliveInterval));
-        Positive(o.ClientTimeoutInterval, nameof(o.ClientTimeoutInterval));
-        Positive(o.HeartbeatTokenPeriod, nameof(o.HeartbeatTokenPeriod));
-        Positive(o.EventPollDelay, nameof(o.EventPollDelay));
-        Positive(o.ReclaimIdle, nameof(o.ReclaimIdle));
-        Positive(o.ReclaimInterval, nameof(o.ReclaimInterval));
+        var errors = new OptionsErrors(GatewayOptions.Section);
+        errors.Positive(o.KeepAliveInterval, nameof(o.KeepAliveInterval));
+        errors.Positive(o.ClientTimeoutInterval, nameof(o.ClientTimeoutInterval));
+        errors.Positive(o.HeartbeatTokenPeriod, nameof(o.HeartbeatTokenPeriod));
+        errors.Positive(o.EventPollDelay, nameof(o.EventPollDelay));
+        errors.Positive(o.ReclaimIdle, nameof(o.ReclaimIdle));
+        errors.Positive(o.ReclaimInterval, nameof(o.ReclaimInterval));
         if (o.ClientTimeoutInterval <= o.KeepAliveInterval)
         {
             errors.Add("Gateway:ClientTimeoutInterval must be longer than Gateway:KeepAliveInterval.");
@@ -119,6 +112,6 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:InstanceId must match " + Presence.Core.UserId.Pattern + ".");
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return errors.Result;
     }
 }

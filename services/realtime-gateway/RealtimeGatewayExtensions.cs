@@ -27,8 +27,7 @@ public static class RealtimeGatewayExtensions
     public static WebApplicationBuilder AddRealtimeGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section);
         services.TryAddSingleton<GatewayInstance>();
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<HubSessions>();
@@ -41,8 +40,7 @@ public static class RealtimeGatewayExtensions
         services.AddEngagement();
         services.AddHostedService<PreferredOnlineRelay>();
         services.AddSingleton<PresenceHubFilter>();
-        services.AddOptions<HubLimitsOptions>().BindConfiguration(HubLimitsOptions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HubLimitsOptions>, HubLimitsOptionsValidator>());
+        services.AddValidatedOptions<HubLimitsOptions, HubLimitsOptionsValidator>(HubLimitsOptions.Section);
         services.TryAddSingleton<ConnectionCaps>();
         services.AddSingleton<HubLimitsFilter>();
         services.AddHostedService<InstanceLease>();

@@ -2,9 +2,7 @@ using Presence.Core.Engagement;
 using System.Diagnostics;
 using FastEndpoints;
 using FastEndpoints.Swagger;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using NJsonSchema;
 using NJsonSchema.Generation.TypeMappers;
 using Presence.Core;
@@ -22,8 +20,7 @@ public static class StatusQueryExtensions
 
     public static WebApplicationBuilder AddStatusQuery(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<StatusQueryOptions>().BindConfiguration(StatusQueryOptions.Section).ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StatusQueryOptions>, StatusQueryOptionsValidator>());
+        builder.Services.AddValidatedOptions<StatusQueryOptions, StatusQueryOptionsValidator>(StatusQueryOptions.Section);
         builder.Services.AddSingleton<StatusQueryMetrics>();
         builder.Services.AddSingleton<BoardCache>();
         builder.Services.AddEngagement();

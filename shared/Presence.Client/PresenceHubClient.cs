@@ -188,17 +188,8 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     }
 
     /// <summary>These therapists' transitions.</summary>
-    public async Task<PresenceSnapshot> WatchAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
-    {
-        var snapshot = await _connection.InvokeAsync<PresenceSnapshot>("watch", ids.ToArray(), cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            _watched.UnionWith(ids);
-        }
-
-        RaiseSnapshot(snapshot);
-        return snapshot;
-    }
+    public Task<PresenceSnapshot> WatchAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
+        WatchIdsAsync("watch", _watched, ids, cancellationToken);
 
     /// <summary>Stops watching these therapists.</summary>
     public async Task UnwatchAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
@@ -212,12 +203,16 @@ public sealed partial class PresenceHubClient : IAsyncDisposable
     }
 
     /// <summary>These community users' transitions (therapists, or a community user watching itself).</summary>
-    public async Task<PresenceSnapshot> WatchCommunityAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
+    public Task<PresenceSnapshot> WatchCommunityAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
+        WatchIdsAsync("watchCommunity", _watchedCommunity, ids, cancellationToken);
+
+    /// <summary>Invokes a watch method and remembers <paramref name="ids"/> in <paramref name="watched"/>, to watch them again after a reconnect.</summary>
+    private async Task<PresenceSnapshot> WatchIdsAsync(string method, HashSet<string> watched, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
-        var snapshot = await _connection.InvokeAsync<PresenceSnapshot>("watchCommunity", ids.ToArray(), cancellationToken).ConfigureAwait(false);
+        var snapshot = await _connection.InvokeAsync<PresenceSnapshot>(method, ids.ToArray(), cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
-            _watchedCommunity.UnionWith(ids);
+            watched.UnionWith(ids);
         }
 
         RaiseSnapshot(snapshot);

@@ -122,7 +122,7 @@ public sealed class ConnectionStore(
                 }
 
                 // Issued together: one pipelined round trip per batch; each ending is atomic and removes its entry.
-                var outcomes = await Task.WhenAll(batch.Select(entry => EndLostAsync(db, role, setKey, instanceId, entry, ct))).ConfigureAwait(false);
+                var outcomes = await Task.WhenAll(batch.Select(entry => EndEntryAsync(db, role, setKey, instanceId, entry, lost: true, ct))).ConfigureAwait(false);
                 left += outcomes.Count(o => o == SessionEndOutcome.Left);
                 ended += batch.Length;
             }
@@ -146,7 +146,12 @@ public sealed class ConnectionStore(
         return (left, ended, true);
     }
 
-    private async Task<SessionEndOutcome?> EndLostAsync(IDatabase db, PresenceRole role, RedisKey setKey, string instanceId, RedisValue entry, CancellationToken ct)
+    /// <summary>
+    /// Ends the session one entry of an instance's set names (<c>userId|connectionId</c>): <paramref name="lost"/>, the
+    /// instance's lease lapsed; otherwise the instance closed it on its own stop. A malformed entry is only removed (null).
+    /// </summary>
+    private async Task<SessionEndOutcome?> EndEntryAsync(
+        IDatabase db, PresenceRole role, RedisKey setKey, string instanceId, RedisValue entry, bool lost, CancellationToken ct)
     {
         var text = entry.ToString();
         var split = text.IndexOf(Separator, StringComparison.Ordinal);
@@ -158,7 +163,9 @@ public sealed class ConnectionStore(
             return null;
         }
 
-        return await store.LoseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false);
+        return lost
+            ? await store.LoseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false)
+            : await store.CloseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -185,20 +192,7 @@ public sealed class ConnectionStore(
 
                 foreach (var entry in batch)
                 {
-                    var text = entry.ToString();
-                    var split = text.IndexOf(Separator, StringComparison.Ordinal);
-                    var userId = split > 0 ? text[..split] : string.Empty;
-                    var connectionId = split > 0 ? text[(split + 1)..] : string.Empty;
-                    if (!UserId.IsValid(userId) || !UserId.IsValid(connectionId))
-                    {
-                        await resilience.ExecuteAsync(static (s, _) => s.db.SetRemoveAsync(s.setKey, s.entry), (db, setKey, entry), true, ct).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    var outcome = lost
-                        ? await store.LoseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false)
-                        : await store.CloseConnectionAsync(role, userId, instanceId, connectionId, ct).ConfigureAwait(false);
-                    if (outcome == SessionEndOutcome.Left)
+                    if (await EndEntryAsync(db, role, setKey, instanceId, entry, lost, ct).ConfigureAwait(false) == SessionEndOutcome.Left)
                     {
                         left++;
                     }

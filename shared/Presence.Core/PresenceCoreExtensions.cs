@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Presence.Core;
 
@@ -13,8 +12,7 @@ public static class PresenceCoreExtensions
     /// </summary>
     public static IServiceCollection AddPresenceCore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<PresenceOptions>().Bind(configuration.GetSection(PresenceOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PresenceOptions>, PresenceOptionsValidator>());
+        services.AddValidatedOptions<PresenceOptions, PresenceOptionsValidator>(configuration.GetSection(PresenceOptions.Section));
         services.AddOptions<RedisResilienceOptions>().Bind(configuration.GetSection(RedisResilienceOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PresenceKeys>();

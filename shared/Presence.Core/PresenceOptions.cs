@@ -121,24 +121,16 @@ public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
 {
     public ValidateOptionsResult Validate(string? name, PresenceOptions o)
     {
-        var errors = new List<string>();
-        void Positive(TimeSpan value, string field)
-        {
-            if (value <= TimeSpan.Zero)
-            {
-                errors.Add($"Presence:{field} must be positive (was {value}).");
-            }
-        }
-
-        Positive(o.OnlineWindow, nameof(o.OnlineWindow));
-        Positive(o.RecentWindow, nameof(o.RecentWindow));
-        Positive(o.Retention, nameof(o.Retention));
-        Positive(o.HeartbeatInterval, nameof(o.HeartbeatInterval));
-        Positive(o.MinHeartbeatInterval, nameof(o.MinHeartbeatInterval));
-        Positive(o.StaleConnection, nameof(o.StaleConnection));
-        Positive(o.ClockSkewReportThreshold, nameof(o.ClockSkewReportThreshold));
-        Positive(o.InstanceLease, nameof(o.InstanceLease));
-        Positive(o.AvailabilityTtl, nameof(o.AvailabilityTtl));
+        var errors = new OptionsErrors(PresenceOptions.Section);
+        errors.Positive(o.OnlineWindow, nameof(o.OnlineWindow));
+        errors.Positive(o.RecentWindow, nameof(o.RecentWindow));
+        errors.Positive(o.Retention, nameof(o.Retention));
+        errors.Positive(o.HeartbeatInterval, nameof(o.HeartbeatInterval));
+        errors.Positive(o.MinHeartbeatInterval, nameof(o.MinHeartbeatInterval));
+        errors.Positive(o.StaleConnection, nameof(o.StaleConnection));
+        errors.Positive(o.ClockSkewReportThreshold, nameof(o.ClockSkewReportThreshold));
+        errors.Positive(o.InstanceLease, nameof(o.InstanceLease));
+        errors.Positive(o.AvailabilityTtl, nameof(o.AvailabilityTtl));
         if (o.LeaveGrace < TimeSpan.Zero || o.LeaveGrace >= o.RecentWindow)
         {
             errors.Add("Presence:LeaveGrace must be zero or more and shorter than Presence:RecentWindow.");
@@ -196,6 +188,6 @@ public sealed class PresenceOptionsValidator : IValidateOptions<PresenceOptions>
             errors.Add("Presence:EventStreamMaxLength must be at least 100.");
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return errors.Result;
     }
 }

@@ -1,7 +1,7 @@
 import { joinUrl, roleSegment, settings } from "./config.js";
 import { realtime } from "./realtime.js";
 import type { HeartbeatAck, HeartbeatEvent, Role, TokenSource } from "./types.js";
-import { DEVICE_HEADER, deviceId, heartbeatBody, jitteredDelay, notify, pageHidden, resolveToken, retryAfterMs, subjectOf } from "./util.js";
+import { DEVICE_HEADER, deviceId, heartbeatBody, jitteredDelay, listen, notify, pageHidden, resolveToken, retryAfterMs, subjectOf } from "./util.js";
 
 // Heartbeats go over REST; while `realtime` is connected for the same user, its connection heartbeats instead. Every
 // answer's `nextHeartbeatSeconds` sets the next delay; 429/503 wait for `Retry-After`. One tab per user sends (a Web
@@ -308,8 +308,5 @@ export const heartbeat = {
   intervalMs: (): number => hb.intervalMs,
   lastEvent: (): HeartbeatEvent | null => hb.last,
   /** `cb({outcome, status, transport, nextDelayMs, ack?, error?})` after every attempt; returns an unsubscribe function. */
-  onEvent(cb: (event: HeartbeatEvent) => void): () => void {
-    hb.listeners.add(cb);
-    return () => hb.listeners.delete(cb);
-  },
+  onEvent: (cb: (event: HeartbeatEvent) => void): (() => void) => listen(hb.listeners, cb),
 };

@@ -2,7 +2,7 @@ import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection 
 import { settings } from "./config.js";
 import { PresenceStore } from "./store.js";
 import type { ConnectionState, HeartbeatAck, PreferredOnline, PresenceChange, PresenceSnapshot, TokenSource } from "./types.js";
-import { heartbeatBody, jitteredDelay, jitteredRetryPolicy, notify, resolveToken, subjectOf } from "./util.js";
+import { heartbeatBody, jitteredDelay, jitteredRetryPolicy, listen, notify, resolveToken, subjectOf } from "./util.js";
 
 /** Hub method and message names (docs/hub.md). */
 export const HubMethods = {
@@ -251,30 +251,15 @@ export const realtime = {
   },
 
   /** `cb(change)` for every push newer than what is known; returns an unsubscribe function. */
-  onPresenceChanged(cb: (change: PresenceChange) => void): () => void {
-    rt.changeListeners.add(cb);
-    return () => rt.changeListeners.delete(cb);
-  },
+  onPresenceChanged: (cb: (change: PresenceChange) => void): (() => void) => listen(rt.changeListeners, cb),
   /** `cb({generatedAt, entries})` after each watch and after every reconnect: replace what may have been missed. */
-  onSnapshot(cb: (snapshot: PresenceSnapshot) => void): () => void {
-    rt.snapshotListeners.add(cb);
-    return () => rt.snapshotListeners.delete(cb);
-  },
+  onSnapshot: (cb: (snapshot: PresenceSnapshot) => void): (() => void) => listen(rt.snapshotListeners, cb),
   /** `cb(state, detail)`: connecting, connected, retrying, reconnecting, disconnected. */
-  onStateChanged(cb: (state: ConnectionState, detail?: Record<string, unknown>) => void): () => void {
-    rt.stateListeners.add(cb);
-    return () => rt.stateListeners.delete(cb);
-  },
-  /** `cb(ack)` after every heartbeat the connection sent (and every join). */
+  onStateChanged: (cb: (state: ConnectionState, detail?: Record<string, unknown>) => void): (() => void) => listen(rt.stateListeners, cb),
   /** `cb({type, therapistId, userId, status, at, ver})` when a therapist on this user's watchlist became online or available. */
-  onPreferredOnline(cb: (note: PreferredOnline) => void): () => void {
-    rt.noteListeners.add(cb);
-    return () => rt.noteListeners.delete(cb);
-  },
-  onHeartbeatAck(cb: (ack: HeartbeatAck) => void): () => void {
-    rt.ackListeners.add(cb);
-    return () => rt.ackListeners.delete(cb);
-  },
+  onPreferredOnline: (cb: (note: PreferredOnline) => void): (() => void) => listen(rt.noteListeners, cb),
+  /** `cb(ack)` after every heartbeat the connection sent (and every join). */
+  onHeartbeatAck: (cb: (ack: HeartbeatAck) => void): (() => void) => listen(rt.ackListeners, cb),
   state: (): ConnectionState => rt.state,
   isConnected: (): boolean => Boolean(rt.connection) && rt.connection!.state === HubConnectionState.Connected && rt.state === "connected",
   /** True while connected with a token of this user: the connection heartbeats for it. */

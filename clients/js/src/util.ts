@@ -88,6 +88,12 @@ export function heartbeatBody(extra: Record<string, unknown> = {}): Record<strin
   return body;
 }
 
+/** Adds `cb` to `listeners`; returns the function that removes it again. */
+export function listen<L>(listeners: Set<L>, cb: L): () => void {
+  listeners.add(cb);
+  return () => listeners.delete(cb);
+}
+
 /** Calls each listener, keeping one listener's error its own. */
 export function notify<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
   for (const listener of listeners) {

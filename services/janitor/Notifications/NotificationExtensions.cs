@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Presence.Core;
 using Presence.Core.Engagement;
 
 namespace Presence.Janitor.Notifications;
@@ -9,8 +10,7 @@ internal static class NotificationExtensions
     /// <summary>The notifier and its webhook sender; the stream consumer that feeds it runs under the janitor's leadership.</summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>());
+        services.AddValidatedOptions<NotificationOptions, NotificationOptionsValidator>(configuration.GetSection(NotificationOptions.Section));
         services.AddEngagement();
         // One sender per process: its token bucket paces each endpoint across all deliveries.
         services.AddHttpClient(nameof(WebhookSender));

@@ -11,8 +11,7 @@ public static class IntervalExtensions
     /// <summary>The adaptive interval policy and its signals, for a process that answers heartbeats.</summary>
     public static IServiceCollection AddHeartbeatIntervals(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<HeartbeatIntervalOptions>().Bind(configuration.GetSection(HeartbeatIntervalOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HeartbeatIntervalOptions>, HeartbeatIntervalOptionsValidator>());
+        services.AddValidatedOptions<HeartbeatIntervalOptions, HeartbeatIntervalOptionsValidator>(configuration.GetSection(HeartbeatIntervalOptions.Section));
         services.TryAddSingleton<EngagementKeys>();
         services.TryAddSingleton(sp => new HeartbeatLoad(
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<HeartbeatIntervalOptions>>().Value.LoadWindow));

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Presence.Core;
 using Presence.ServiceDefaults.Authentication;
 
 namespace Presence.ServiceDefaults;
@@ -19,8 +20,7 @@ public static class AuthenticationExtensions
     /// <summary>JWT bearer exactly as the services validate it (also used by the benchmark baselines, so they pay the same).</summary>
     public static void AddPresenceAuthentication(this IServiceCollection services)
     {
-        services.AddOptions<PresenceAuthOptions>().BindConfiguration(PresenceAuthOptions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PresenceAuthOptions>, PresenceAuthOptionsValidator>());
+        services.AddValidatedOptions<PresenceAuthOptions, PresenceAuthOptionsValidator>(PresenceAuthOptions.Section);
         services.AddOptions<TokenCacheOptions>().BindConfiguration(TokenCacheOptions.Section)
             .Validate(o => o.Capacity >= 0, "Auth:TokenCache:Capacity must be 0 (off) or more.")
             .Validate(o => o.MaxAge > TimeSpan.Zero, "Auth:TokenCache:MaxAge must be positive.")
