@@ -1,12 +1,8 @@
-using Presence.Testing;
-
 namespace Presence.Core.Tests;
 
 /// <summary>The steady heartbeat of a session already known (docs/architecture.md, "The steady heartbeat").</summary>
 public sealed class SteadyHeartbeatTests(RedisServer redis)
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>Retention 16 min: the user hash and TTLs are rewritten once a minute (a sixteenth of it).</summary>
     private static void ShortRetention(PresenceOptions o)
     {

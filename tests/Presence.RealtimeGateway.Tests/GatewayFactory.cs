@@ -10,7 +10,7 @@ namespace Presence.RealtimeGateway.Tests;
 /// One gateway instance in memory, its own fake clock, on the given Redis. Instances built with the same
 /// <c>sharedPrefix</c> share keys, event streams and backplane channels: scale-out as in production.
 /// </summary>
-internal sealed class GatewayFactory : PresenceAppFactory<Program>
+public sealed class GatewayFactory : PresenceAppFactory<Program>
 {
     public GatewayFactory(IRedisBackend redis, string? sharedPrefix = null, IReadOnlyDictionary<string, string?>? settings = null)
         : base(redis)
