@@ -41,9 +41,7 @@ public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFac
         using var client = App.CreateClient(DevTokens.Mint(role, "u-1"));
         var response = await client.PostAsync(path, null, Ct);
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.Forbidden);
     }
 
     [Fact]
@@ -99,9 +97,7 @@ public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFac
         using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json(body), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Theory]
@@ -118,9 +114,7 @@ public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFac
             ? await client.PutAsync(path, content, Ct)
             : await client.PostAsync(path, content, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -131,9 +125,7 @@ public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFac
 
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json(big), Ct);
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
 
     [Fact]
@@ -158,8 +150,6 @@ public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFac
 
         var response = await client.PutAsync("/v1/therapists/availability", content, Ct);
 
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
 }

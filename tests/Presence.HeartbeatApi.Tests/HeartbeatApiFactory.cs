@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using StackExchange.Redis;
 
 namespace Presence.HeartbeatApi.Tests;
@@ -17,6 +15,14 @@ public sealed class HeartbeatApiFactory(RedisServer redis) : PresenceAppFactory<
         }
 
         return false;
+    }
+
+    /// <summary>A refused request: this status, a problem-details body, and not one key written to Redis.</summary>
+    public async Task AssertRefusedAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        await response.ProblemAsync();
+        Assert.False(await AnyKeyAsync());
     }
 }
 

@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class HeartbeatEndpointTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis))
@@ -67,9 +64,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : HostTests<Heartb
         using var client = App.CreateClient(DevTokens.Therapist("t-empty-put"));
         var response = await client.PutAsync("/v1/therapists/availability", EmptyJson(), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -129,9 +124,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : HostTests<Heartb
         using var client = App.CreateClient(DevTokens.Community("c-2"));
         var response = await client.PostAsync("/v1/community/heartbeat", Http.Json("""{"available":true}"""), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -222,9 +215,7 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : HostTests<Heartb
         using var client = App.CreateClient(DevTokens.Therapist("t-6"));
         var response = await client.PutAsync("/v1/therapists/availability", Http.Json("{}"), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Theory]

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Presence.Core.Engagement;
 
 namespace Presence.HeartbeatApi.Tests;
@@ -56,9 +54,7 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : HostTests<Heartb
     {
         using var client = App.CreateClient(DevTokens.Community("c-bad"));
         var response = await client.PutAsync("/v1/community/watchlist", Http.Json(body), Ct);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]

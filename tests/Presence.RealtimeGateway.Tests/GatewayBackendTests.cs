@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
-
 namespace Presence.RealtimeGateway.Tests;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.SignalR.Client;
 using Presence.RealtimeGateway;
-using Presence.RealtimeGateway.Hubs;
 
 namespace Presence.RealtimeGateway.Tests;
 

@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
 using Presence.RealtimeGateway.Limits;
 using Presence.RealtimeGateway.Watching;
 

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
-
 namespace Presence.RealtimeGateway.Tests;
 
 public sealed class PushTests(RedisServer redis) : HostTests<GatewayFactory>(new(redis))

@@ -1,8 +1,6 @@
 using System.Diagnostics.Metrics;
-using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
-using Presence.RealtimeGateway.Hubs;
 
 namespace Presence.RealtimeGateway.Tests;
 

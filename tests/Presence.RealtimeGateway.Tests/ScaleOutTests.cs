@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
 using StackExchange.Redis;
 
 namespace Presence.RealtimeGateway.Tests;

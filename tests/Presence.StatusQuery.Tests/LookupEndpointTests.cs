@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace Presence.StatusQuery.Tests;
 
 public sealed class LookupEndpointTests(RedisServer redis) : HostTests<StatusQueryApp>(new(redis))
