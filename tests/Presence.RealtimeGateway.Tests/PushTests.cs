@@ -5,9 +5,7 @@ public sealed class PushTests(RedisServer redis) : HostTests<GatewayFactory>(new
     [Fact]
     public async Task A_store_heartbeat_of_a_therapist_produces_exactly_one_presence_changed_on_a_watcher()
     {
-        await using var watcher = await App.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1", "t-sentinel" }, Ct);
+        await using var pushes = await App.WatchAsync("t-1", "t-sentinel");
 
         await App.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         App.Time.Advance(TimeSpan.FromSeconds(30));
@@ -70,9 +68,7 @@ public sealed class PushTests(RedisServer redis) : HostTests<GatewayFactory>(new
     [Fact]
     public async Task Closing_one_tab_of_two_keeps_the_user_online_and_closing_the_last_pushes_recent_after_the_grace()
     {
-        await using var watcher = await App.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-md", "t-sentinel" }, Ct);
+        await using var pushes = await App.WatchAsync("t-md", "t-sentinel");
         var tab1 = await App.ConnectAsync(DevTokens.Therapist("t-md"));
         var tab2 = await App.ConnectAsync(DevTokens.Therapist("t-md"));
         await tab1.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-md" }, Ct);
@@ -103,9 +99,7 @@ public sealed class PushTests(RedisServer redis) : HostTests<GatewayFactory>(new
     [Fact]
     public async Task Devices_mixed_over_rest_and_hub_keep_the_user_online_until_the_last_leaves_with_one_signoff()
     {
-        await using var watcher = await App.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-mix", "t-sentinel" }, Ct);
+        await using var pushes = await App.WatchAsync("t-mix", "t-sentinel");
         await App.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-mix", HeartbeatTransport.Rest, Session: SessionRef.Rest("phone")), Ct);
         var tab = await App.ConnectAsync(DevTokens.Therapist("t-mix"));
         await tab.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-mix" }, Ct);
@@ -132,9 +126,7 @@ public sealed class PushTests(RedisServer redis) : HostTests<GatewayFactory>(new
     {
         var prefix = RedisServer.NewKeyPrefix();
         await using var survivor = new GatewayFactory(redis, prefix);
-        await using var watcher = await survivor.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-gs" }, Ct);
+        await using var pushes = await survivor.WatchAsync("t-gs");
         var stopping = new GatewayFactory(redis, prefix);
         var user = await stopping.ConnectAsync(DevTokens.Therapist("t-gs"));
         await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-gs" }, Ct);

@@ -11,9 +11,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         var prefix = RedisServer.NewKeyPrefix();
         await using var a = new GatewayFactory(redis, prefix);
         await using var b = new GatewayFactory(redis, prefix);
-        await using var watcher = await a.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-x", "t-sentinel" }, Ct);
+        await using var pushes = await a.WatchAsync("t-x", "t-sentinel");
         await using var user = await b.ConnectAsync(DevTokens.Therapist("t-x"));
 
         await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-x", Available = true }, Ct);
@@ -36,9 +34,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await using var a = new GatewayFactory(redis, prefix);
         // B renews its lease on its own clock, which the test never moves: to the rest of the system it is a killed pod.
         await using var b = new GatewayFactory(redis, prefix);
-        await using var watcher = await a.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-k" }, Ct);
+        await using var pushes = await a.WatchAsync("t-k");
         await using var user = await b.ConnectAsync(DevTokens.Therapist("t-k"));
         await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-k" }, Ct);
         await pushes.WaitForAsync("t-k", "online");
@@ -63,9 +59,7 @@ public sealed class ScaleOutTests(RedisServer redis)
             ["Gateway:ReclaimIdle"] = "00:00:01",
             ["Gateway:ReclaimInterval"] = "00:00:00.200",
         });
-        await using var watcher = await gateway.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-orphan" }, Ct);
+        await using var pushes = await gateway.WatchAsync("t-orphan");
         var events = gateway.PresenceKeys.Events(PresenceRole.Therapist, "t-orphan");
         var at = gateway.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -95,9 +89,7 @@ public sealed class ScaleOutTests(RedisServer redis)
             ["Gateway:ReclaimIdle"] = "00:00:01",
             ["Gateway:ReclaimInterval"] = "00:00:00.200",
         });
-        await using var watcher = await gateway.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order" }, Ct);
+        await using var pushes = await gateway.WatchAsync("t-order");
         var online = await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-order", HeartbeatTransport.Rest), Ct);
         await pushes.WaitForAsync("t-order", "online");
 
@@ -124,7 +116,7 @@ public sealed class ScaleOutTests(RedisServer redis)
             () => "the reclaimed event was not acknowledged");
         await Poll.UntilAsync(async () => (await redis.Database.StreamConsumerInfoAsync(events, "gateways")).All(c => c.Name != "gw-dead"),
             () => "the dead consumer was not removed from the group");
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order-sentinel" }, Ct);
+        await pushes.Hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order-sentinel" }, Ct);
         await PushTests.SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-order-sentinel");
 
         var seen = pushes.All.Where(p => p.Id == "t-order").ToList();
