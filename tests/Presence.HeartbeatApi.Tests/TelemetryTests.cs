@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
@@ -9,9 +8,8 @@ public sealed class TelemetryTests(RedisServer redis) : HostTests<HeartbeatApiFa
     [Fact]
     public async Task Heartbeats_are_counted_by_role_transport_and_outcome_and_store_latency_is_recorded()
     {
-        var meters = App.Services.GetRequiredService<IMeterFactory>();
-        using var heartbeats = new MetricCollector<long>(meters, "Presence", "presence.heartbeats");
-        using var latency = new MetricCollector<double>(meters, "Presence", "presence.store.duration");
+        using var heartbeats = App.Services.Collect<long>("presence.heartbeats");
+        using var latency = App.Services.Collect<double>("presence.store.duration");
         using var therapist = App.CreateClient(DevTokens.Therapist("t-1"));
         using var badId = App.CreateClient(DevTokens.Therapist("bad id"));
 

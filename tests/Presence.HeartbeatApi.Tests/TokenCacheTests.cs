@@ -13,8 +13,7 @@ public sealed class TokenCacheTests(RedisServer redis) : HostTests<HeartbeatApiF
     [Fact]
     public async Task A_token_is_validated_once_then_served_from_the_cache_as_its_own_user()
     {
-        var meters = App.Services.GetRequiredService<IMeterFactory>();
-        using var lookups = new MetricCollector<long>(meters, "Presence", "presence.auth.token_cache.lookups");
+        using var lookups = App.Services.Collect<long>("presence.auth.token_cache.lookups");
         using var first = App.CreateClient(DevTokens.Community("cache-1"));
         using var second = App.CreateClient(DevTokens.Community("cache-2"));
 

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 
@@ -21,7 +20,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
         await using var app = new JanitorAppFactory(redis);
         // The renewal comes every third of the lease: a short one puts a few of them inside the fault.
         app.Settings["Janitor:LeaseDuration"] = "00:00:30";
-        using var errors = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Presence", "presence.redis.errors");
+        using var errors = app.Services.Collect<long>("presence.redis.errors");
         using var client = app.CreateClient();
         await app.AdvanceUntilAsync(() => Task.FromResult(app.Lease.IsLeader));
         var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;

@@ -8,13 +8,12 @@ public sealed class AdaptiveIntervalTests(RedisServer redis) : HostTests<Gateway
     public async Task A_hidden_hub_client_gets_a_longer_interval_in_the_ack_and_the_message()
     {
         await using var hub = await App.ConnectAsync(DevTokens.Community("c-hidden"));
-        var acked = new TaskCompletionSource<HeartbeatAck>(TaskCreationOptions.RunContinuationsAsynchronously);
-        hub.On<HeartbeatAck>("heartbeat-ack", ack => acked.TrySetResult(ack));
+        var acked = hub.NextAsync<HeartbeatAck>("heartbeat-ack");
 
         var result = await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage { Visible = false }, Ct);
 
         Assert.Equal(60, result.NextHeartbeatSeconds);
-        Assert.Equal(60, (await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct)).NextHeartbeatSeconds);
+        Assert.Equal(60, (await acked.WaitAsync(Poll.DefaultTimeout, Ct)).NextHeartbeatSeconds);
         Assert.Equal(30, (await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage { Visible = true }, Ct)).NextHeartbeatSeconds);
     }
 

@@ -73,6 +73,17 @@ public sealed class GatewayFactory : PresenceAppFactory<Program>
     }
 }
 
+public static class HubConnectionExtensions
+{
+    /// <summary>The first message of this name that the connection receives from now on.</summary>
+    public static Task<T> NextAsync<T>(this HubConnection hub, string method)
+    {
+        var first = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.On<T>(method, message => first.TrySetResult(message));
+        return first.Task;
+    }
+}
+
 /// <summary>Every <c>presence-changed</c> a client received.</summary>
 public sealed class Pushes : IAsyncDisposable
 {

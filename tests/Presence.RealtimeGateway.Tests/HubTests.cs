@@ -8,15 +8,14 @@ public sealed class HubTests(RedisServer redis) : HostTests<GatewayFactory>(new(
     public async Task Heartbeat_is_acknowledged_with_server_time_and_the_advertised_interval_and_records_the_connection()
     {
         await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-hb"));
-        var acked = new TaskCompletionSource<HeartbeatAck>(TaskCreationOptions.RunContinuationsAsynchronously);
-        hub.On<HeartbeatAck>("heartbeat-ack", ack => acked.TrySetResult(ack));
+        var acked = hub.NextAsync<HeartbeatAck>("heartbeat-ack");
 
         var result = await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
 
         Assert.Equal(App.Time.GetUtcNow(), result.ServerTime);
         Assert.Equal(30, result.NextHeartbeatSeconds);
         Assert.Null(result.ClockSkewSeconds);
-        var message = await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct);
+        var message = await acked.WaitAsync(Poll.DefaultTimeout, Ct);
         Assert.Equal(result.ServerTime, message.ServerTime);
         var keys = App.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-hb"), "t-hb"));

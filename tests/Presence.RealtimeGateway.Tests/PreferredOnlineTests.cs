@@ -9,9 +9,8 @@ public sealed class PreferredOnlineTests(RedisServer redis) : HostTests<GatewayF
     {
         await using var user = await App.ConnectAsync(DevTokens.Community("c-note"));
         await using var other = await App.ConnectAsync(DevTokens.Community("c-other"));
-        var received = new TaskCompletionSource<PreferredOnline>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var received = user.NextAsync<PreferredOnline>("preferred-online");
         var otherReceived = 0;
-        user.On<PreferredOnline>("preferred-online", m => received.TrySetResult(m));
         other.On<PreferredOnline>("preferred-online", _ => Interlocked.Increment(ref otherReceived));
         await user.InvokeAsync<HeartbeatAck>("joinAsUser", Ct);
         await other.InvokeAsync<HeartbeatAck>("joinAsUser", Ct);
@@ -24,7 +23,7 @@ public sealed class PreferredOnlineTests(RedisServer redis) : HostTests<GatewayF
         var sent = new PreferredOnline(PreferredOnline.TypeName, "t-1", "c-note", "online", 1_000, 3);
         Assert.Equal(1, await store.PublishToHubAsync(instance, new HubNotification(connections, sent), Ct));
 
-        Assert.Equal(sent, await received.Task.WaitAsync(Poll.DefaultTimeout, Ct));
+        Assert.Equal(sent, await received.WaitAsync(Poll.DefaultTimeout, Ct));
         Assert.Equal(0, otherReceived);
     }
 }

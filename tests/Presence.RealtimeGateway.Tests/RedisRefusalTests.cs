@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 
@@ -20,7 +19,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
     {
         var redis = own.Server;
         await using var gateway = new GatewayFactory(redis);
-        using var errors = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "Presence", "presence.redis.errors");
+        using var errors = gateway.Services.Collect<long>("presence.redis.errors");
         await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-refused-" + fault));
         await therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-refused-" + fault }, Ct);
         var stopping = gateway.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
