@@ -44,14 +44,16 @@ public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFac
         await App.AssertRefusedAsync(response, HttpStatusCode.Forbidden);
     }
 
-    [Fact]
-    public async Task Community_token_cannot_set_availability()
+    [Theory]
+    [InlineData("PUT", "/v1/therapists/availability", HttpStatusCode.Forbidden)] // a community token cannot set it
+    [InlineData("POST", "/v1/community/heartbeat", HttpStatusCode.BadRequest)]   // nor can a community heartbeat carry it
+    public async Task A_community_user_cannot_mark_itself_available(string method, string path, HttpStatusCode status)
     {
         using var client = App.CreateClient(DevTokens.Community("c-1"));
-        var response = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Http.Json("""{"available":true}""") };
+        var response = await client.SendAsync(request, Ct);
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.False(await App.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, status);
     }
 
     [Theory]

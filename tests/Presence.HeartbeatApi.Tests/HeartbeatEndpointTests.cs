@@ -119,15 +119,6 @@ public sealed class HeartbeatEndpointTests(RedisServer redis) : HostTests<Heartb
     }
 
     [Fact]
-    public async Task Community_heartbeat_cannot_carry_availability()
-    {
-        using var client = App.CreateClient(DevTokens.Community("c-2"));
-        var response = await client.PostAsync("/v1/community/heartbeat", Http.Json("""{"available":true}"""), Ct);
-
-        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
-    }
-
-    [Fact]
     public async Task Availability_put_sets_and_clears_the_flag()
     {
         using var client = App.CreateClient(DevTokens.Therapist("t-5"));

@@ -7,9 +7,7 @@ namespace Presence.HeartbeatApi.Tests;
 public sealed class RedisRefusalTests(PrivateRedis own) : HostTests<HeartbeatApiFactory>(new(own.Server)), IClassFixture<PrivateRedis>
 {
     [Theory]
-    [InlineData("oom")]       // full under noeviction
-    [InlineData("misconf")]   // a failed background save
-    [InlineData("readonly")]  // a replica, until it is promoted
+    [MemberData(nameof(RedisFaults.Refusals), MemberType = typeof(RedisFaults))]
     public async Task A_refusing_redis_gives_503_with_retry_after_then_the_api_recovers(string fault)
     {
         using var client = await ReadyAsync();

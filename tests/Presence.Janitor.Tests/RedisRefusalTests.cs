@@ -11,9 +11,7 @@ namespace Presence.Janitor.Tests;
 public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
     [Theory]
-    [InlineData("oom")]
-    [InlineData("misconf")]
-    [InlineData("readonly")]
+    [MemberData(nameof(RedisFaults.Refusals), MemberType = typeof(RedisFaults))]
     public async Task The_janitor_keeps_running_through_a_Redis_refusing_writes_and_sweeps_once_it_accepts_them(string fault)
     {
         var redis = own.Server;

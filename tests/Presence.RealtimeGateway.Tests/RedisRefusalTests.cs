@@ -12,9 +12,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
     private static readonly TimeSpan RenewalPace = TimeSpan.FromSeconds(5);
 
     [Theory]
-    [InlineData("oom")]
-    [InlineData("misconf")]
-    [InlineData("readonly")]
+    [MemberData(nameof(RedisFaults.Refusals), MemberType = typeof(RedisFaults))]
     public async Task The_lease_loop_survives_a_Redis_refusing_writes_and_renews_once_it_accepts_them(string fault)
     {
         var redis = own.Server;
