@@ -91,8 +91,7 @@ public sealed class BoardEndpointTests(RedisServer redis) : HostTests<StatusQuer
 
         using var response = await client.GetAsync(StatusQueryApp.BoardUrl + query, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class LookupEndpointTests(RedisServer redis) : HostTests<StatusQue
         }
         else
         {
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            await response.ProblemAsync();
         }
 
         if (expected == HttpStatusCode.Unauthorized)
@@ -119,8 +119,7 @@ public sealed class LookupEndpointTests(RedisServer redis) : HostTests<StatusQue
 
         using var response = await client.GetAsync(url, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     private static string? Token(string? caller) => caller switch

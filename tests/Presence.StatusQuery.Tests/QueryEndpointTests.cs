@@ -47,8 +47,7 @@ public sealed class QueryEndpointTests(RedisServer redis) : HostTests<StatusQuer
 
         using var response = await client.PostAsJsonAsync(Url, new { role = "therapist", ids = Enumerable.Range(0, 501).Select(i => "t-" + i) }, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains("500", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
@@ -68,8 +67,7 @@ public sealed class QueryEndpointTests(RedisServer redis) : HostTests<StatusQuer
 
         using var response = await client.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
