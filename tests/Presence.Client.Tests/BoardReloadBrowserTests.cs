@@ -8,32 +8,17 @@ namespace Presence.Client.Tests;
 /// (docs/architecture.md, "Leave grace"). heartbeat-api, status-query and the gateway run on real Kestrel ports behind
 /// <see cref="TestIngress"/>, on the real clock.
 /// </summary>
-public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
+public sealed class BoardReloadBrowserTests(RedisServer redis) : BrowserStackTests(redis, Grace)
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(4);
-    private readonly Dictionary<string, string?> _settings = new()
-    {
-        ["Presence:OnlineWindow"] = "00:00:30",
-        ["Presence:HeartbeatInterval"] = "00:00:02",
-        ["Presence:MinHeartbeatInterval"] = "00:00:01",
-        ["Presence:LeaveGrace"] = "00:00:04",
-    };
-
-    private BrowserStack _stack = null!;
-
-    private PresenceKeys Keys => _stack.Keys;
-
-    public async ValueTask InitializeAsync() => _stack = await BrowserStack.StartAsync(redis, _settings);
-
-    public ValueTask DisposeAsync() => _stack.DisposeAsync();
 
     [Fact(Timeout = 120_000)]
     public async Task Reloading_the_board_page_of_a_signed_in_therapist_gives_zero_transitions_on_the_stream()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
+        var store = Stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
         var events = Keys.Events(Core.PresenceRole.Therapist, "t-reload");
-        var page = await (await _stack.Chromium.Browser.NewContextAsync()).NewPageAsync();
+        var page = await Stack.Chromium.NewPageAsync();
         await SignInOnTheBoardAsync(page);
         await Poll.UntilAsync(async () => (await TransitionsAsync()).Length == 1, "t-reload online", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());
@@ -43,10 +28,10 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         await SignInOnTheBoardAsync(page);
 
         // The old page signed off (the leave grace began), and the new page's heartbeat ended it.
-        await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/therapists/offline").Count == 1), "sign-off on pagehide", timeout: TimeSpan.FromSeconds(10));
-        var signOff = _stack.Ingress.Requests("POST", "/v1/therapists/offline")[0];
+        await Poll.UntilAsync(() => Task.FromResult(Stack.Ingress.Requests("POST", "/v1/therapists/offline").Count == 1), "sign-off on pagehide", timeout: TimeSpan.FromSeconds(10));
+        var signOff = Stack.Ingress.Requests("POST", "/v1/therapists/offline")[0];
         await Poll.UntilAsync(
-            () => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)), "a heartbeat of the reloaded page", timeout:
+            () => Task.FromResult(Stack.Ingress.Requests("POST", "/v1/therapists/heartbeat").Any(r => r.At > signOff.At && r.Status == 200)), "a heartbeat of the reloaded page", timeout:
             TimeSpan.FromSeconds(10));
         Assert.True(DateTimeOffset.UtcNow - reloadedAt < Grace, "the reload took longer than the grace: the test proves nothing");
 
@@ -55,17 +40,17 @@ public sealed class BoardReloadBrowserTests(RedisServer redis) : IAsyncLifetime
         Assert.False(await store.SettleAsync(DueIndex.Online, Core.PresenceRole.Therapist, "t-reload", ct));
         Assert.Empty(await store.DueAsync(DueIndex.Online, Core.PresenceRole.Therapist, Keys.ShardOf("t-reload"), 10, ct));
         Assert.Equal(["online/heartbeat"], await TransitionsAsync());
-        Assert.Equal(1, await redis.Database.StreamLengthAsync(events));
+        Assert.Equal(1, await Redis.Database.StreamLengthAsync(events));
 
         async Task<string[]> TransitionsAsync() =>
-            [.. (await redis.Database.StreamRangeAsync(events)).Where(e => e["id"] == "t-reload").Select(e => e["status"] + "/" + e["reason"])];
+            [.. (await Redis.Database.StreamRangeAsync(events)).Where(e => e["id"] == "t-reload").Select(e => e["status"] + "/" + e["reason"])];
     }
 
     private async Task SignInOnTheBoardAsync(IPage page)
     {
-        if (page.Url != _stack.Ingress.Url + "/")
+        if (page.Url != Stack.Ingress.Url + "/")
         {
-            await page.GotoAsync(_stack.Ingress.Url + "/");
+            await page.GotoAsync(Stack.Ingress.Url + "/");
         }
 
         await page.EvaluateAsync("""

@@ -7,29 +7,15 @@ namespace Presence.Client.Tests;
 /// the realtime gateway on real Kestrel ports behind <see cref="TestIngress"/> (one origin, as behind the production
 /// ingress), on the real clock with short intervals.
 /// </summary>
-public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
+public sealed class BrowserClientTests(RedisServer redis) : BrowserStackTests(redis, Grace)
 {
-    private readonly Dictionary<string, string?> _settings = new()
-    {
-        ["Presence:OnlineWindow"] = "00:00:30",
-        ["Presence:HeartbeatInterval"] = "00:00:02",
-        ["Presence:MinHeartbeatInterval"] = "00:00:01",
-        // Short, so "signed off" (online ends when the leave grace does) is seen within the tests' deadlines.
-        ["Presence:LeaveGrace"] = "00:00:01",
-    };
-
-    private BrowserStack _stack = null!;
-
-    private PresenceKeys Keys => _stack.Keys;
-
-    public async ValueTask InitializeAsync() => _stack = await BrowserStack.StartAsync(redis, _settings);
-
-    public ValueTask DisposeAsync() => _stack.DisposeAsync();
+    /// <summary>Short, so "signed off" (online ends when the leave grace does) is seen within the tests' deadlines.</summary>
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
 
     [Fact(Timeout = 120_000)]
     public async Task Start_sends_a_heartbeat_that_lands_in_redis_and_stop_signs_off()
     {
-        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await Stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
 
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-start"));
 
@@ -48,7 +34,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Two_tabs_of_one_user_have_one_sender_and_the_other_takes_over_when_it_closes()
     {
-        var context = await _stack.Chromium.Browser.NewContextAsync();
+        var context = await Stack.Chromium.Browser.NewContextAsync();
         var first = await OpenAsync(context, TestContext.Current.CancellationToken);
         var second = await OpenAsync(context, TestContext.Current.CancellationToken);
         var token = DevTokens.Community("c-tabs");
@@ -70,13 +56,13 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         await Poll.UntilAsync(() => Task.FromResult(Heartbeats("community").Count >= before + 2), "heartbeats go on", timeout: TimeSpan.FromSeconds(15));
         Assert.All(Heartbeats("community"), r => Assert.Equal(200, r.Status));
         // The closing tab did not sign the user off while another tab was visible.
-        Assert.Empty(_stack.Ingress.Requests("POST", "/v1/community/offline"));
+        Assert.Empty(Stack.Ingress.Requests("POST", "/v1/community/offline"));
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Hidden_past_the_grace_period_signs_off_and_visible_again_beats_at_once()
     {
-        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
+        var page = await OpenAsync(await Stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ hiddenGraceMs: 1000 }");
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'therapist')", DevTokens.Therapist("t-hide"));
         await Poll.UntilAsync(async () => await OnlineAsync("t-hide"), "online", timeout: TimeSpan.FromSeconds(15));
 
@@ -84,8 +70,8 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 
         await Poll.UntilAsync(async () => !await OnlineAsync("t-hide"), "signed off after the grace period", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
-        await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/therapists/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
-        Assert.Single(_stack.Ingress.Requests("POST", "/v1/therapists/offline"));
+        await Poll.UntilAsync(() => Task.FromResult(Stack.Ingress.Requests("POST", "/v1/therapists/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
+        Assert.Single(Stack.Ingress.Requests("POST", "/v1/therapists/offline"));
         var beatsWhileHidden = Heartbeats("therapists").Count;
 
         await SetVisibilityAsync(page, "visible");
@@ -96,7 +82,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Pagehide_signs_off_with_a_keepalive_request()
     {
-        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await Stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         await page.EvaluateAsync("t => presence.heartbeat.start(t, 'community')", DevTokens.Community("c-leave"));
         await Poll.UntilAsync(async () => await OnlineAsync("c-leave", Core.PresenceRole.Community), "online", timeout: TimeSpan.FromSeconds(15));
 
@@ -104,8 +90,8 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
 
         await Poll.UntilAsync(async () => !await OnlineAsync("c-leave", Core.PresenceRole.Community), "signed off on pagehide", timeout: TimeSpan.FromSeconds(10));
         // The ingress logs a request once its answer is back, which can be just after Redis changed.
-        await Poll.UntilAsync(() => Task.FromResult(_stack.Ingress.Requests("POST", "/v1/community/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
-        Assert.Single(_stack.Ingress.Requests("POST", "/v1/community/offline"));
+        await Poll.UntilAsync(() => Task.FromResult(Stack.Ingress.Requests("POST", "/v1/community/offline").Count > 0), "the sign-off logged", timeout: TimeSpan.FromSeconds(5));
+        Assert.Single(Stack.Ingress.Requests("POST", "/v1/community/offline"));
     }
 
     [Fact(Timeout = 120_000)]
@@ -113,14 +99,14 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     {
         // This browser (its device session) sent just now, under a long min interval: the page's first heartbeat is refused.
         // The min interval is per device: the page sends its device id, so the earlier beat is sent as that device.
-        await using var server = ServiceHosts.Create(PresenceService.HeartbeatApi, redis, _stack.Prefix, new Dictionary<string, string?>(_settings)
+        await using var server = ServiceHosts.Create(PresenceService.HeartbeatApi, Redis, Stack.Prefix, new Dictionary<string, string?>(Stack.Settings)
         {
             ["Presence:MinHeartbeatInterval"] = "00:00:04",
             ["Presence:HeartbeatInterval"] = "00:00:05",
         }, realClock: true);
-        _stack.Ingress.HeartbeatApi = server.StartKestrel();
+        Stack.Ingress.HeartbeatApi = server.StartKestrel();
         var token = DevTokens.Therapist("t-429");
-        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
+        var page = await OpenAsync(await Stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken);
         // The module keeps its device id in localStorage (made on first use): this browser's id, set up front.
         const string device = "browser-429";
         await page.EvaluateAsync("d => localStorage.setItem('presence:device', d)", device);
@@ -148,7 +134,7 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
     [Fact(Timeout = 150_000)]
     public async Task Gateway_restart_reconnects_rewatches_applies_the_snapshot_and_receives_the_next_push()
     {
-        var page = await OpenAsync(await _stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
+        var page = await OpenAsync(await Stack.Chromium.Browser.NewContextAsync(), TestContext.Current.CancellationToken, "{ firstRetryWindowMs: 500, retryBaseMs: 300, retryMaxMs: 2000 }");
         await page.EvaluateAsync("""
             async () => {
               window.pushes = []; window.states = []; window.snapshots = 0;
@@ -159,15 +145,15 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
               await presence.realtime.watchTherapists();
             }
             """);
-        var store = _stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
+        var store = Stack.HeartbeatApi.Services.GetRequiredService<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
         await WaitForPushAsync(page, "t-before online");
 
-        await _stack.Gateway.DisposeAsync();
+        await Stack.Gateway.DisposeAsync();
         await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") != "connected", "the page noticed the gateway went away", timeout:
             TimeSpan.FromSeconds(15));
         await store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", Core.HeartbeatTransport.Hub), TestContext.Current.CancellationToken);
-        _stack.StartNewGateway();
+        Stack.StartNewGateway();
 
         await Poll.UntilAsync(async () => await page.EvaluateAsync<string>("() => presence.realtime.state()") == "connected", "reconnected", timeout:
             TimeSpan.FromSeconds(30));
@@ -182,15 +168,15 @@ public sealed class BrowserClientTests(RedisServer redis) : IAsyncLifetime
         ct.ThrowIfCancellationRequested();
         var page = await context.NewPageAsync();
         // The client's floor follows the server's min interval of these tests (1 s).
-        await page.GotoAsync(_stack.Ingress.Url + "/blank.html");
+        await page.GotoAsync(Stack.Ingress.Url + "/blank.html");
         await page.EvaluateAsync($"async () => {{ window.presence = await import('/js/presence.js'); presence.configure({{ minIntervalMs: 1000, ...{options} }}); }}");
         return page;
     }
 
-    private List<ProxiedRequest> Heartbeats(string segment) => [.. _stack.Ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
+    private List<ProxiedRequest> Heartbeats(string segment) => [.. Stack.Ingress.Requests("POST", $"/v1/{segment}/heartbeat")];
 
     private async Task<bool> OnlineAsync(string id, Core.PresenceRole role = Core.PresenceRole.Therapist) =>
-        await redis.Database.SortedSetScoreAsync(Keys.Online(role, id), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await Redis.Database.SortedSetScoreAsync(Keys.Online(role, id), id) is { } until && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private static Task<bool> IsSenderAsync(IPage page) => page.EvaluateAsync<bool>("() => presence.heartbeat.isSender()");
 

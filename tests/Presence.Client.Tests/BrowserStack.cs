@@ -36,8 +36,19 @@ public sealed class BrowserStack : IAsyncDisposable
 
     public HeadlessChromium Chromium { get; private set; } = null!;
 
-    public static async Task<BrowserStack> StartAsync(RedisServer redis, IReadOnlyDictionary<string, string?> settings)
+    /// <summary>The settings of every service: short intervals, so a browser's beats and windows pass within a test on the real clock.</summary>
+    public IReadOnlyDictionary<string, string?> Settings => _settings;
+
+    /// <param name="leaveGrace">The leave grace of the test (the intervals are the same for every browser test).</param>
+    public static async Task<BrowserStack> StartAsync(RedisServer redis, TimeSpan leaveGrace)
     {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Presence:OnlineWindow"] = "00:00:30",
+            ["Presence:HeartbeatInterval"] = "00:00:02",
+            ["Presence:MinHeartbeatInterval"] = "00:00:01",
+            ["Presence:LeaveGrace"] = leaveGrace.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+        };
         var stack = new BrowserStack(redis, settings, RedisServer.NewKeyPrefix());
         stack.Ingress = await TestIngress.StartAsync(stack.HeartbeatApi.StartKestrel(), stack.StatusQuery.StartKestrel(), stack.Gateway.StartKestrel());
         stack.Chromium = await HeadlessChromium.LaunchAsync();
@@ -68,5 +79,27 @@ public sealed class BrowserStack : IAsyncDisposable
         await Gateway.DisposeAsync();
         await StatusQuery.DisposeAsync();
         await HeartbeatApi.DisposeAsync();
+    }
+}
+
+/// <summary>A browser test class: each test has a <see cref="BrowserStack"/> of its own, started before it and stopped after it.</summary>
+public abstract class BrowserStackTests(RedisServer redis, TimeSpan leaveGrace) : IAsyncLifetime
+{
+    protected BrowserStack Stack { get; private set; } = null!;
+
+    protected RedisServer Redis { get; } = redis;
+
+    protected PresenceKeys Keys => Stack.Keys;
+
+    public async ValueTask InitializeAsync() => Stack = await BrowserStack.StartAsync(Redis, leaveGrace);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Stack is not null)
+        {
+            await Stack.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
     }
 }

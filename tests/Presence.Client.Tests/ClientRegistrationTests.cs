@@ -3,12 +3,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace Presence.Client.Tests;
 
 /// <summary><c>services.AddPresenceClient(...)</c> against the real heartbeat-api and status-query: one token provider, asked per request.</summary>
-public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncDisposable
+public sealed class ClientRegistrationTests(RedisServer redis) : HostTests<Stack>(new(redis))
 {
-    private readonly Stack _stack = new(redis);
-
-    public ValueTask DisposeAsync() => _stack.DisposeAsync();
-
     [Fact]
     public async Task AddPresenceClient_registers_the_rest_and_hub_clients_over_one_token_provider_asked_for_every_request()
     {
@@ -21,15 +17,15 @@ public sealed class ClientRegistrationTests(RedisServer redis) : IAsyncDisposabl
             tokens.Add(token);
             return ValueTask.FromResult<string?>(token);
         });
-        presence.HeartbeatApi.ConfigurePrimaryHttpMessageHandler(() => _stack.HeartbeatApi.Server.CreateHandler());
-        presence.StatusQuery.ConfigurePrimaryHttpMessageHandler(() => _stack.StatusQuery.Server.CreateHandler());
+        presence.HeartbeatApi.ConfigurePrimaryHttpMessageHandler(() => App.HeartbeatApi.Server.CreateHandler());
+        presence.StatusQuery.ConfigurePrimaryHttpMessageHandler(() => App.StatusQuery.Server.CreateHandler());
         await using var provider = services.BuildServiceProvider(validateScopes: true);
 
         var client = provider.GetRequiredService<PresenceClient>();
         await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
         var board = await client.GetBoardAsync(cancellationToken: Ct);
 
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-di"), "t-di"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Online(Core.PresenceRole.Therapist, "t-di"), "t-di"));
         Assert.Contains(board.Board!.Therapists, t => t.Id == "t-di");
         Assert.Equal(2, tokens.Distinct().Count());
         Assert.Same(provider.GetRequiredService<PresenceHubClient>(), provider.GetRequiredService<PresenceHubClient>());

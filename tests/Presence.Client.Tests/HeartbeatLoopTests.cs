@@ -4,15 +4,13 @@ namespace Presence.Client.Tests;
 /// <see cref="HeartbeatLoop"/> against the real heartbeat-api, the loop and the services on one fake clock: the loop's
 /// waits and the server's min interval move only when the test advances time, so nothing here sleeps.
 /// </summary>
-public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
+public sealed class HeartbeatLoopTests(RedisServer redis) : HostTests<Stack>(new(redis, Intervals))
 {
-    private readonly Stack _stack = new(redis, new Dictionary<string, string?>
+    private static readonly Dictionary<string, string?> Intervals = new()
     {
         ["Presence:HeartbeatInterval"] = "00:00:20",
         ["Presence:MinHeartbeatInterval"] = "00:00:05",
-    });
-
-    public ValueTask DisposeAsync() => _stack.DisposeAsync();
+    };
 
     [Fact]
     public async Task Loop_obeys_next_heartbeat_seconds_and_adapts_when_the_server_changes_it()
@@ -22,23 +20,23 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         var first = await attempts.NextAsync();
         Assert.Equal(HeartbeatOutcome.Accepted, first.Outcome);
         Assert.Equal(TimeSpan.FromSeconds(20), loop.CurrentInterval);
-        Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(20), loop.NextBeatDue);
+        Assert.Equal(App.Time.GetUtcNow() + TimeSpan.FromSeconds(20), loop.NextBeatDue);
 
-        _stack.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:45");
-        _stack.Time.Advance(TimeSpan.FromSeconds(19));
+        App.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:45");
+        App.Time.Advance(TimeSpan.FromSeconds(19));
         Assert.Equal(1, attempts.Count);
-        _stack.Time.Advance(TimeSpan.FromSeconds(1));
+        App.Time.Advance(TimeSpan.FromSeconds(1));
         var second = await attempts.NextAsync();
 
         Assert.Equal(HeartbeatOutcome.Accepted, second.Outcome);
         Assert.Equal(45, second.Ack!.NextHeartbeatSeconds);
         Assert.Equal(TimeSpan.FromSeconds(45), loop.CurrentInterval);
-        Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(45), loop.NextBeatDue);
-        Assert.Equal(_stack.Time.GetUtcNow().ToUnixTimeMilliseconds(), await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Core.PresenceRole.Therapist, "t-adapt"), "t-adapt"));
+        Assert.Equal(App.Time.GetUtcNow() + TimeSpan.FromSeconds(45), loop.NextBeatDue);
+        Assert.Equal(App.Time.GetUtcNow().ToUnixTimeMilliseconds(), await App.Db.SortedSetScoreAsync(App.Keys.LastSeen(Core.PresenceRole.Therapist, "t-adapt"), "t-adapt"));
 
         // Shorter again, but never below the client's floor (the server's min interval).
-        _stack.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:08");
-        _stack.Time.Advance(TimeSpan.FromSeconds(45));
+        App.HeartbeatApi.SetConfiguration("Presence:HeartbeatInterval", "00:00:08");
+        App.Time.Advance(TimeSpan.FromSeconds(45));
         await attempts.NextAsync();
         Assert.Equal(TimeSpan.FromSeconds(8), loop.CurrentInterval);
     }
@@ -47,8 +45,8 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
     public async Task Loop_waits_for_retry_after_when_throttled_then_beats()
     {
         var token = DevTokens.Therapist("t-throttled");
-        await _stack.Client(token).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
-        _stack.Time.Advance(TimeSpan.FromSeconds(2));
+        await App.Client(token).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
+        App.Time.Advance(TimeSpan.FromSeconds(2));
         await using var loop = Loop("t-throttled", out var attempts);
 
         await loop.StartAsync(Ct);
@@ -56,8 +54,8 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
 
         Assert.Equal(HeartbeatOutcome.Throttled, throttled.Outcome);
         Assert.Equal(TimeSpan.FromSeconds(3), throttled.NextDelay);
-        Assert.Equal(_stack.Time.GetUtcNow() + TimeSpan.FromSeconds(3), loop.NextBeatDue);
-        _stack.Time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(App.Time.GetUtcNow() + TimeSpan.FromSeconds(3), loop.NextBeatDue);
+        App.Time.Advance(TimeSpan.FromSeconds(3));
         Assert.Equal(HeartbeatOutcome.Accepted, (await attempts.NextAsync()).Outcome);
     }
 
@@ -74,11 +72,11 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         }
 
         // Signed off: the session ended, and the user leaves when the leave grace ends.
-        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Core.PresenceRole.Therapist, "t-stop")));
-        Assert.True(await _stack.Db.HashExistsAsync(_stack.Keys.User(Core.PresenceRole.Therapist, "t-stop"), "leave"));
+        Assert.Equal(0, await App.Db.SortedSetLengthAsync(App.Keys.Sessions(Core.PresenceRole.Therapist, "t-stop")));
+        Assert.True(await App.Db.HashExistsAsync(App.Keys.User(Core.PresenceRole.Therapist, "t-stop"), "leave"));
 
-        var client = _stack.Client(DevTokens.Expired("therapist", "t-expired"));
-        await using var refused = new HeartbeatLoop(client, new HeartbeatLoopOptions { Role = PresenceRole.Therapist, SignOffOnStop = false }, time: _stack.Time);
+        var client = App.Client(DevTokens.Expired("therapist", "t-expired"));
+        await using var refused = new HeartbeatLoop(client, new HeartbeatLoopOptions { Role = PresenceRole.Therapist, SignOffOnStop = false }, time: App.Time);
         var seen = new Attempts(refused);
         await refused.StartAsync(Ct);
         var attempt = await seen.NextAsync();
@@ -90,9 +88,9 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
     public async Task Loop_uses_the_hub_while_it_is_connected()
     {
         var token = DevTokens.Therapist("t-hubbeat");
-        await using var hub = _stack.Hub(token);
+        await using var hub = App.Hub(token);
         await hub.StartAsync(Ct);
-        await using var loop = new HeartbeatLoop(_stack.Client(token), new HeartbeatLoopOptions { Role = PresenceRole.Therapist }, hub, _stack.Time);
+        await using var loop = new HeartbeatLoop(App.Client(token), new HeartbeatLoopOptions { Role = PresenceRole.Therapist }, hub, App.Time);
         var attempts = new Attempts(loop);
 
         await loop.StartAsync(Ct);
@@ -101,16 +99,16 @@ public sealed class HeartbeatLoopTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(HeartbeatOutcome.Accepted, attempt.Outcome);
         Assert.Equal(HeartbeatTransport.Hub, attempt.Transport);
         Assert.Equal(20, attempt.Ack!.NextHeartbeatSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-hubbeat"), "t-hubbeat"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Online(Core.PresenceRole.Therapist, "t-hubbeat"), "t-hubbeat"));
     }
 
     private HeartbeatLoop Loop(string id, out Attempts attempts)
     {
-        var loop = new HeartbeatLoop(_stack.Client(DevTokens.Therapist(id)), new HeartbeatLoopOptions
+        var loop = new HeartbeatLoop(App.Client(DevTokens.Therapist(id)), new HeartbeatLoopOptions
         {
             Role = PresenceRole.Therapist,
             MinInterval = TimeSpan.FromSeconds(5),
-        }, time: _stack.Time);
+        }, time: App.Time);
         attempts = new Attempts(loop);
         return loop;
     }

@@ -4,16 +4,12 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace Presence.Client.Tests;
 
 /// <summary><see cref="PresenceHubClient"/> against the real gateway: watch, pushes, and a gateway restart.</summary>
-public sealed class HubClientTests(RedisServer redis) : IAsyncDisposable
+public sealed class HubClientTests(RedisServer redis) : HostTests<Stack>(new(redis))
 {
-    private readonly Stack _stack = new(redis);
-
-    public ValueTask DisposeAsync() => _stack.DisposeAsync();
-
     [Fact]
     public async Task Gateway_restart_reconnects_rewatches_with_a_snapshot_and_the_next_push_arrives()
     {
-        await using var hub = _stack.Hub(token: null);
+        await using var hub = App.Hub(token: null);
         var pushes = new ConcurrentQueue<PresenceChange>();
         var snapshots = new ConcurrentQueue<PresenceSnapshot>();
         var reconnected = 0;
@@ -22,14 +18,14 @@ public sealed class HubClientTests(RedisServer redis) : IAsyncDisposable
         hub.Reconnected += () => Interlocked.Increment(ref reconnected);
         await hub.StartAsync(Ct);
         await hub.WatchTherapistsAsync(Ct);
-        await _stack.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", Core.HeartbeatTransport.Rest), Ct);
+        await App.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-before", Core.HeartbeatTransport.Rest), Ct);
         await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-before" && p.Status == "online")), "push before restart", timeout: TimeSpan.FromSeconds(15));
 
-        await _stack.RestartGatewayAsync();
+        await App.RestartGatewayAsync();
         // Comes online while the client is reconnecting.
-        await _stack.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", Core.HeartbeatTransport.Rest), Ct);
+        await App.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-during", Core.HeartbeatTransport.Rest), Ct);
         await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref reconnected) == 1), "reconnected and re-watched", timeout: TimeSpan.FromSeconds(20));
-        await _stack.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-after", Core.HeartbeatTransport.Rest), Ct);
+        await App.Store.HeartbeatAsync(new Heartbeat(Core.PresenceRole.Therapist, "t-after", Core.HeartbeatTransport.Rest), Ct);
 
         await Poll.UntilAsync(() => Task.FromResult(pushes.Any(p => p.Id == "t-after" && p.Status == "online")), "push after restart", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(2, snapshots.Count);
@@ -46,9 +42,9 @@ public sealed class HubClientTests(RedisServer redis) : IAsyncDisposable
     [Fact]
     public async Task Therapist_joins_and_watched_ids_get_their_snapshot_and_pushes()
     {
-        await using var therapist = _stack.Hub(DevTokens.Therapist("t-join"));
+        await using var therapist = App.Hub(DevTokens.Therapist("t-join"));
         await therapist.StartAsync(Ct);
-        await using var watcher = _stack.Hub(DevTokens.Community("c-watch"));
+        await using var watcher = App.Hub(DevTokens.Community("c-watch"));
         await watcher.StartAsync(Ct);
         var pushes = new ConcurrentQueue<PresenceChange>();
         watcher.PresenceChanged += pushes.Enqueue;

@@ -125,7 +125,7 @@ public sealed class PackageEndToEndTests(RedisServer redis) : IAsyncLifetime
     private async Task<IPage> OpenAsync(CancellationToken ct, string query = "")
     {
         ct.ThrowIfCancellationRequested();
-        var page = await (await _chromium.Browser.NewContextAsync()).NewPageAsync();
+        var page = await _chromium.NewPageAsync();
         page.Request += (_, request) =>
         {
             if (request.Url.StartsWith(_proxy, StringComparison.Ordinal) && request.Method != "OPTIONS")

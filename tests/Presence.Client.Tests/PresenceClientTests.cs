@@ -1,55 +1,49 @@
 namespace Presence.Client.Tests;
 
 /// <summary>Every REST endpoint (README.md, "HTTP API") through <see cref="PresenceClient"/>, against the real heartbeat-api and status-query.</summary>
-public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
+public sealed class PresenceClientTests(RedisServer redis) : HostTests<Stack>(new(redis))
 {
-    private readonly Stack _stack = new(redis);
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync() => _stack.DisposeAsync();
-
     [Fact]
     public async Task Therapist_heartbeat_is_recorded_and_answers_the_advertised_interval()
     {
-        var ack = await _stack.Client(DevTokens.Therapist("t-hb")).HeartbeatAsync(PresenceRole.Therapist, new HeartbeatRequest { Timestamp = _stack.Time.GetUtcNow() }, Ct);
+        var ack = await App.Client(DevTokens.Therapist("t-hb")).HeartbeatAsync(PresenceRole.Therapist, new HeartbeatRequest { Timestamp = App.Time.GetUtcNow() }, Ct);
 
         Assert.True(ack.Accepted);
         Assert.Equal(30, ack.NextHeartbeatSeconds);
         Assert.Null(ack.ClockSkewSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.LastSeen(Core.PresenceRole.Therapist, "t-hb"), "t-hb"));
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Therapist, "t-hb"), "t-hb"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.LastSeen(Core.PresenceRole.Therapist, "t-hb"), "t-hb"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Online(Core.PresenceRole.Therapist, "t-hb"), "t-hb"));
     }
 
     [Fact]
     public async Task Community_heartbeat_reports_clock_skew_and_is_recorded()
     {
-        var ack = await _stack.Client(DevTokens.Community("c-hb"))
-            .HeartbeatAsync(PresenceRole.Community, new HeartbeatRequest { Timestamp = _stack.Time.GetUtcNow().AddMinutes(10) }, Ct);
+        var ack = await App.Client(DevTokens.Community("c-hb"))
+            .HeartbeatAsync(PresenceRole.Community, new HeartbeatRequest { Timestamp = App.Time.GetUtcNow().AddMinutes(10) }, Ct);
 
         Assert.Equal(600, ack.ClockSkewSeconds);
-        Assert.NotNull(await _stack.Db.SortedSetScoreAsync(_stack.Keys.Online(Core.PresenceRole.Community, "c-hb"), "c-hb"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Online(Core.PresenceRole.Community, "c-hb"), "c-hb"));
     }
 
     [Fact]
     public async Task Heartbeat_within_the_min_interval_throws_rate_limited_with_retry_after_and_is_accepted_after_it()
     {
-        var client = _stack.Client(DevTokens.Therapist("t-soon"));
+        var client = App.Client(DevTokens.Therapist("t-soon"));
         await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
-        _stack.Time.Advance(TimeSpan.FromSeconds(4));
+        App.Time.Advance(TimeSpan.FromSeconds(4));
 
         var limited = await Assert.ThrowsAsync<PresenceRateLimitedException>(() => client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct));
 
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.Status);
         Assert.Equal(TimeSpan.FromSeconds(6), limited.RetryAfter);
-        _stack.Time.Advance(limited.RetryAfter!.Value);
+        App.Time.Advance(limited.RetryAfter!.Value);
         Assert.True((await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct)).Accepted);
     }
 
     [Fact]
     public async Task Availability_is_set_idempotently_and_shows_on_the_board()
     {
-        var client = _stack.Client(DevTokens.Therapist("t-av"));
+        var client = App.Client(DevTokens.Therapist("t-av"));
 
         Assert.Equal(new AvailabilityResult { Available = true, Changed = true }, await client.SetAvailabilityAsync(true, Ct));
         Assert.Equal(new AvailabilityResult { Available = true, Changed = false }, await client.SetAvailabilityAsync(true, Ct));
@@ -63,15 +57,15 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task Sign_off_ends_the_session_and_after_the_leave_grace_the_lookup_says_recent()
     {
-        var client = _stack.Client(DevTokens.Therapist("t-off"));
+        var client = App.Client(DevTokens.Therapist("t-off"));
         await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
 
         await client.SignOffAsync(PresenceRole.Therapist, Ct);
 
-        Assert.Equal(0, await _stack.Db.SortedSetLengthAsync(_stack.Keys.Sessions(Core.PresenceRole.Therapist, "t-off")));
-        Assert.Equal("online", (await _stack.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct)).Status);
-        _stack.Time.Advance(TimeSpan.FromSeconds(10));
-        var status = await _stack.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct);
+        Assert.Equal(0, await App.Db.SortedSetLengthAsync(App.Keys.Sessions(Core.PresenceRole.Therapist, "t-off")));
+        Assert.Equal("online", (await App.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct)).Status);
+        App.Time.Advance(TimeSpan.FromSeconds(10));
+        var status = await App.Client(null).GetPresenceAsync(PresenceRole.Therapist, "t-off", Ct);
         Assert.Equal("recent", status.Status);
         Assert.Equal("t-off", status.Id);
         Assert.Equal("therapist", status.Role);
@@ -80,9 +74,9 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task Board_with_its_etag_is_not_modified_and_filters_apply()
     {
-        await _stack.Client(DevTokens.Therapist("t-b1")).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
-        await _stack.Client(DevTokens.Therapist("t-b2")).SetAvailabilityAsync(true, Ct);
-        var anonymous = _stack.Client(null);
+        await App.Client(DevTokens.Therapist("t-b1")).HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct);
+        await App.Client(DevTokens.Therapist("t-b2")).SetAvailabilityAsync(true, Ct);
+        var anonymous = App.Client(null);
 
         var first = await anonymous.GetBoardAsync(cancellationToken: Ct);
         var again = await anonymous.GetBoardAsync(ifNoneMatch: first.ETag, cancellationToken: Ct);
@@ -100,11 +94,11 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task Batch_query_answers_each_id_in_order_and_stats_count_per_role()
     {
-        await _stack.Client(DevTokens.Community("c-q1")).HeartbeatAsync(PresenceRole.Community, cancellationToken: Ct);
-        var therapist = _stack.Client(DevTokens.Therapist("t-q"));
+        await App.Client(DevTokens.Community("c-q1")).HeartbeatAsync(PresenceRole.Community, cancellationToken: Ct);
+        var therapist = App.Client(DevTokens.Therapist("t-q"));
 
         var result = await therapist.QueryAsync(PresenceRole.Community, ["c-unknown", "c-q1"], Ct);
-        var stats = await _stack.Client(null).GetStatsAsync(Ct);
+        var stats = await App.Client(null).GetStatsAsync(Ct);
 
         Assert.Equal("community", result.Role);
         Assert.Equal([("c-unknown", "offline"), ("c-q1", "online")], result.Users.Select(u => (u.Id, u.Status)));
@@ -124,29 +118,29 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
     [MemberData(nameof(BadTokens))]
     public async Task Missing_or_invalid_token_is_unauthorized(string kind, string token)
     {
-        var client = _stack.Client(token.Length == 0 ? null : token);
+        var client = App.Client(token.Length == 0 ? null : token);
 
         var error = await Assert.ThrowsAsync<PresenceUnauthorizedException>(() => client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct));
 
         Assert.True(error.Status == HttpStatusCode.Unauthorized, kind);
-        Assert.False(await _stack.Db.AnyKeyExistsAsync(_stack.Keys.InAllShards(s => _stack.Keys.LastSeen(Core.PresenceRole.Therapist, s))));
+        Assert.False(await App.Db.AnyKeyExistsAsync(App.Keys.InAllShards(s => App.Keys.LastSeen(Core.PresenceRole.Therapist, s))));
     }
 
     [Fact]
     public async Task Wrong_role_is_forbidden_for_writes_and_for_the_batch()
     {
-        var community = _stack.Client(DevTokens.Community("c-wrong"));
+        var community = App.Client(DevTokens.Community("c-wrong"));
 
         await Assert.ThrowsAsync<PresenceForbiddenException>(() => community.SetAvailabilityAsync(true, Ct));
         await Assert.ThrowsAsync<PresenceForbiddenException>(() => community.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: Ct));
         await Assert.ThrowsAsync<PresenceForbiddenException>(() => community.QueryAsync(PresenceRole.Therapist, ["t-1"], Ct));
-        await Assert.ThrowsAsync<PresenceForbiddenException>(() => _stack.Client(DevTokens.Therapist("t-w")).SignOffAsync(PresenceRole.Community, Ct));
+        await Assert.ThrowsAsync<PresenceForbiddenException>(() => App.Client(DevTokens.Therapist("t-w")).SignOffAsync(PresenceRole.Community, Ct));
     }
 
     [Fact]
     public async Task Bad_input_is_a_bad_request_naming_the_field()
     {
-        var therapist = _stack.Client(DevTokens.Therapist("t-bad"));
+        var therapist = App.Client(DevTokens.Therapist("t-bad"));
 
         var badId = await Assert.ThrowsAsync<PresenceBadRequestException>(() => therapist.GetPresenceAsync(PresenceRole.Therapist, "not an id!", Ct));
         var tooMany = await Assert.ThrowsAsync<PresenceBadRequestException>(
@@ -155,7 +149,7 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
         var badFilter = await Assert.ThrowsAsync<PresenceBadRequestException>(() => therapist.GetBoardAsync(new BoardQuery { Statuses = ["bogus"] }, cancellationToken: Ct));
         var badLimit = await Assert.ThrowsAsync<PresenceBadRequestException>(() => therapist.GetBoardAsync(new BoardQuery { Limit = 0 }, cancellationToken: Ct));
         var communityAvailable = await Assert.ThrowsAsync<PresenceBadRequestException>(
-            () => _stack.Client(DevTokens.Community("c-bad")).HeartbeatAsync(PresenceRole.Community, new HeartbeatRequest { Available = true }, Ct));
+            () => App.Client(DevTokens.Community("c-bad")).HeartbeatAsync(PresenceRole.Community, new HeartbeatRequest { Available = true }, Ct));
 
         Assert.Contains(badId.Errors.Keys, k => k.Equals("id", StringComparison.OrdinalIgnoreCase));
         Assert.Contains(tooMany.Errors.Keys, k => k.Equals("ids", StringComparison.OrdinalIgnoreCase));
@@ -169,38 +163,25 @@ public sealed class PresenceClientTests(RedisServer redis) : IAsyncLifetime
 }
 
 /// <summary>503 + <c>Retry-After</c> while Redis is down: surfaced typed, retried when asked to. A Redis of its own, since it is stopped.</summary>
-public sealed class PresenceClientOutageTests : IAsyncLifetime
+public sealed class PresenceClientOutageTests(PrivateRedis own) : HostTests<Stack>(new(own.Server)), IClassFixture<PrivateRedis>
 {
-    private readonly RedisServer _redis = new();
-    private Stack _stack = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        await _redis.InitializeAsync();
-        _stack = new Stack(_redis);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stack.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    protected override ValueTask DisposeCoreAsync() => new(own.Server.StartAsync());
 
     [Fact]
     public async Task Redis_outage_is_unavailable_with_retry_after_and_the_client_recovers_with_redis()
     {
         var ct = TestContext.Current.CancellationToken;
-        var client = _stack.Client(DevTokens.Therapist("t-out"), unavailableRetries: 0);
+        var client = App.Client(DevTokens.Therapist("t-out"), unavailableRetries: 0);
         await client.HeartbeatAsync(PresenceRole.Therapist, cancellationToken: ct);
-        await _redis.StopAsync();
+        await own.Server.StopAsync();
 
         var down = await Assert.ThrowsAsync<PresenceUnavailableException>(() => client.GetStatsAsync(ct));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, down.Status);
         Assert.NotNull(down.RetryAfter);
-        await _redis.StartAsync();
+        await own.Server.StartAsync();
         // Retrying after Retry-After (as the client does by default) gets through once the circuit lets calls pass.
-        var retrying = _stack.Client(null, unavailableRetries: 10);
+        var retrying = App.Client(null, unavailableRetries: 10);
         await Poll.UntilAsync(async () =>
         {
             try

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace Presence.Core.Tests;
 
 /// <summary>The store wired as the services wire it, against the shared test Redis, with a fake clock and a key prefix of its own.</summary>
-internal sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
+public sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
     : IAsyncDisposable
 {
     private readonly CoreServices _core = new(redis, configure, prefix, start);

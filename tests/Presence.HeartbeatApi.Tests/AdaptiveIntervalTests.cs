@@ -1,15 +1,9 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Presence.Core.Intervals;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncDisposable
+public sealed class AdaptiveIntervalTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis))
 {
-    private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     private async Task<int> BeatAsync(HttpClient client, string path, string? body)
     {
         var response = await client.PostAsync(path, body is null ? null : Http.Json(body), Ct);
@@ -20,18 +14,18 @@ public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncDisposable
     [Fact]
     public async Task A_hidden_client_is_told_to_beat_half_as_often()
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-hidden"));
+        using var client = App.CreateClient(DevTokens.Community("c-hidden"));
         Assert.Equal(60, await BeatAsync(client, "/v1/community/heartbeat", """{"visible":false}"""));
-        _app.Time.Advance(TimeSpan.FromSeconds(60));
+        App.Time.Advance(TimeSpan.FromSeconds(60));
         Assert.Equal(30, await BeatAsync(client, "/v1/community/heartbeat", """{"visible":true}"""));
     }
 
     [Fact]
     public async Task A_therapist_watched_by_id_on_a_gateway_is_told_to_beat_twice_as_often()
     {
-        using var watchedClient = _app.CreateClient(DevTokens.Therapist("t-watched"));
-        using var otherClient = _app.CreateClient(DevTokens.Therapist("t-other"));
-        var watched = _app.Services.GetRequiredService<WatchedTherapists>();
+        using var watchedClient = App.CreateClient(DevTokens.Therapist("t-watched"));
+        using var otherClient = App.CreateClient(DevTokens.Therapist("t-other"));
+        var watched = App.Services.GetRequiredService<WatchedTherapists>();
         // What a gateway does when one of its connections watches t-watched; this instance then re-reads the marks.
         await watched.MarkAsync(["t-watched"], Ct);
         await watched.RefreshAsync(Ct);
@@ -40,7 +34,7 @@ public sealed class AdaptiveIntervalTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(30, await BeatAsync(otherClient, "/v1/therapists/heartbeat", null));
 
         // The mark lapses unless renewed.
-        _app.Time.Advance(TimeSpan.FromSeconds(31));
+        App.Time.Advance(TimeSpan.FromSeconds(31));
         await watched.RefreshAsync(Ct);
         Assert.Equal(30, await BeatAsync(watchedClient, "/v1/therapists/heartbeat", null));
     }

@@ -3,12 +3,8 @@ using System.Net.Http.Headers;
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>docs/architecture.md, "Failure behaviour": each bad input gets a problem-details 4xx and changes nothing in Redis.</summary>
-public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
+public sealed class BadInputTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis))
 {
-    private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     public static TheoryData<string, string> BadTokens() => new()
     {
         { "none", "" },
@@ -24,13 +20,13 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
     [MemberData(nameof(BadTokens))]
     public async Task Missing_or_invalid_token_is_401(string kind, string token)
     {
-        using var client = _app.CreateClient(token.Length == 0 ? null : token);
+        using var client = App.CreateClient(token.Length == 0 ? null : token);
         var response = await client.PostAsync("/v1/therapists/heartbeat", null, Ct);
 
         Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, kind);
         Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
         await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        Assert.False(await App.AnyKeyAsync());
     }
 
     [Theory]
@@ -42,22 +38,22 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
     [InlineData("admin", "/v1/community/heartbeat")]
     public async Task Wrong_role_is_403(string role, string path)
     {
-        using var client = _app.CreateClient(DevTokens.Mint(role, "u-1"));
+        using var client = App.CreateClient(DevTokens.Mint(role, "u-1"));
         var response = await client.PostAsync(path, null, Ct);
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.Forbidden);
     }
 
-    [Fact]
-    public async Task Community_token_cannot_set_availability()
+    [Theory]
+    [InlineData("PUT", "/v1/therapists/availability", HttpStatusCode.Forbidden)] // a community token cannot set it
+    [InlineData("POST", "/v1/community/heartbeat", HttpStatusCode.BadRequest)]   // nor can a community heartbeat carry it
+    public async Task A_community_user_cannot_mark_itself_available(string method, string path, HttpStatusCode status)
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-1"));
-        var response = await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
+        using var client = App.CreateClient(DevTokens.Community("c-1"));
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Http.Json("""{"available":true}""") };
+        var response = await client.SendAsync(request, Ct);
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, status);
     }
 
     [Theory]
@@ -68,7 +64,7 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
     [InlineData("t-1\n")]
     public async Task Sub_that_is_not_a_valid_id_is_400(string sub)
     {
-        using var client = _app.CreateClient(DevTokens.Therapist(sub));
+        using var client = App.CreateClient(DevTokens.Therapist(sub));
         foreach (var request in new[]
         {
             client.PostAsync("/v1/therapists/heartbeat", null, Ct),
@@ -81,17 +77,17 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
             await response.ProblemAsync();
         }
 
-        Assert.False(await _app.AnyKeyAsync());
+        Assert.False(await App.AnyKeyAsync());
     }
 
     [Fact]
     public async Task Sub_longer_than_128_characters_is_400()
     {
-        using var client = _app.CreateClient(DevTokens.Therapist(new string('a', 129)));
+        using var client = App.CreateClient(DevTokens.Therapist(new string('a', 129)));
         var response = await client.PostAsync("/v1/therapists/heartbeat", null, Ct);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.False(await _app.AnyKeyAsync());
+        Assert.False(await App.AnyKeyAsync());
     }
 
     [Theory]
@@ -100,12 +96,10 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
     [InlineData("[1,2")]
     public async Task Malformed_json_is_400(string body)
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json(body), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Theory]
@@ -116,34 +110,30 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
     [InlineData("/v1/therapists/availability", "[true]")]
     public async Task Wrong_types_are_400(string path, string body)
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var content = Http.Json(body);
         var response = path.EndsWith("availability", StringComparison.Ordinal)
             ? await client.PutAsync(path, content, Ct)
             : await client.PostAsync(path, content, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]
     public async Task Body_over_4_KiB_is_413()
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var big = "{\"timestamp\":\"2026-11-27T12:00:00Z\",\"pad\":\"" + new string('x', 4200) + "\"}";
 
         var response = await client.PostAsync("/v1/therapists/heartbeat", Http.Json(big), Ct);
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
 
     [Fact]
     public async Task Body_of_exactly_4_KiB_is_read()
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var prefix = "{\"pad\":\"";
         var body = prefix + new string('x', 4096 - prefix.Length - 2) + "\"}";
         Assert.Equal(4096, body.Length);
@@ -156,14 +146,12 @@ public sealed class BadInputTests(RedisServer redis) : IAsyncDisposable
     [Fact]
     public async Task Wrong_content_type_on_availability_is_415()
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var content = new StringContent("available=true");
         content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
 
         var response = await client.PutAsync("/v1/therapists/availability", content, Ct);
 
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
 }

@@ -1,19 +1,16 @@
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>A frontend on another origin sends heartbeats: the preflight is granted to the configured origins only.</summary>
-public sealed class CorsTests(RedisServer redis) : IAsyncLifetime
+public sealed class CorsTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis)), IAsyncLifetime
 {
     private const string Frontend = "https://frontend.example";
-    private readonly HeartbeatApiFactory _app = new(redis);
 
     public ValueTask InitializeAsync()
     {
         // The one value a deployment sets (k8s: FRONTEND_URL in presence-config); the list from appsettings stays.
-        _app.Settings["FRONTEND_URL"] = Frontend + "/";
+        App.Settings["FRONTEND_URL"] = Frontend + "/";
         return ValueTask.CompletedTask;
     }
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
 
     [Theory]
     [InlineData("/v1/therapists/heartbeat", "POST")]
@@ -21,7 +18,7 @@ public sealed class CorsTests(RedisServer redis) : IAsyncLifetime
     [InlineData("/v1/therapists/availability", "PUT")]
     public async Task Preflight_from_the_frontend_origin_is_granted_and_cached_without_credentials(string path, string method)
     {
-        using var client = _app.CreateClient(token: null);
+        using var client = App.CreateClient(token: null);
 
         using var response = await client.SendAsync(Preflight(path, method, Frontend), Ct);
 
@@ -39,7 +36,7 @@ public sealed class CorsTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task Preflight_from_another_origin_gets_no_grant()
     {
-        using var client = _app.CreateClient(token: null);
+        using var client = App.CreateClient(token: null);
 
         using var response = await client.SendAsync(Preflight("/v1/therapists/heartbeat", "POST", "https://evil.example"), Ct);
 
@@ -50,7 +47,7 @@ public sealed class CorsTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task A_refused_heartbeat_still_carries_cors_headers_and_exposes_retry_after()
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-cors"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-cors"));
         using var first = new HttpRequestMessage(HttpMethod.Post, "/v1/therapists/heartbeat");
         first.Headers.Add("Origin", Frontend);
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(first, Ct)).StatusCode);

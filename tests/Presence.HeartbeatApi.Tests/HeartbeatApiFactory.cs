@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using StackExchange.Redis;
 
 namespace Presence.HeartbeatApi.Tests;
@@ -18,17 +16,16 @@ public sealed class HeartbeatApiFactory(RedisServer redis) : PresenceAppFactory<
 
         return false;
     }
+
+    /// <summary>A refused request: this status, a problem-details body, and not one key written to Redis.</summary>
+    public async Task AssertRefusedAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        await response.ProblemAsync(status);
+        Assert.False(await AnyKeyAsync());
+    }
 }
 
 internal static class Http
 {
-    public static async Task<JsonElement> ProblemAsync(this HttpResponseMessage response)
-    {
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
-        Assert.Equal((int)response.StatusCode, problem.GetProperty("status").GetInt32());
-        return problem;
-    }
-
     public static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 }

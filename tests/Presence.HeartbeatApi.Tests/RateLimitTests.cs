@@ -1,15 +1,11 @@
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class RateLimitTests(RedisServer redis) : IAsyncDisposable
+public sealed class RateLimitTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(CreateApp(redis))
 {
-    private readonly HeartbeatApiFactory _app = CreateApp(redis);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     [Fact]
     public async Task Writes_beyond_the_per_user_burst_are_429_with_retry_after_and_other_users_are_unaffected()
     {
-        using var noisy = _app.CreateClient(DevTokens.Therapist("t-noisy"));
+        using var noisy = App.CreateClient(DevTokens.Therapist("t-noisy"));
         for (var i = 0; i < 3; i++)
         {
             var ok = await noisy.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
@@ -20,9 +16,9 @@ public sealed class RateLimitTests(RedisServer redis) : IAsyncDisposable
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.NotNull(limited.Headers.RetryAfter?.Delta);
         await limited.ProblemAsync();
-        Assert.NotNull(await _app.Db.SortedSetScoreAsync(_app.Keys.Available(PresenceRole.Therapist, "t-noisy"), "t-noisy"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Available(PresenceRole.Therapist, "t-noisy"), "t-noisy"));
 
-        using var quiet = _app.CreateClient(DevTokens.Therapist("t-quiet"));
+        using var quiet = App.CreateClient(DevTokens.Therapist("t-quiet"));
         Assert.Equal(HttpStatusCode.OK, (await quiet.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct)).StatusCode);
     }
 

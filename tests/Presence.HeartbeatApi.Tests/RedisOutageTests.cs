@@ -3,20 +3,14 @@ using System.Diagnostics;
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>Stops its own Redis (a class fixture), so the assembly's shared server is never touched; each test starts it again.</summary>
-public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
+public sealed class RedisOutageTests(PrivateRedis own) : HostTests<HeartbeatApiFactory>(new(own.Server)), IClassFixture<PrivateRedis>
 {
-    private readonly HeartbeatApiFactory _app = new(own.Server);
-
-    public async ValueTask DisposeAsync()
-    {
-        await own.Server.StartAsync();
-        await _app.DisposeAsync();
-    }
+    protected override ValueTask DisposeCoreAsync() => new(own.Server.StartAsync());
 
     [Fact]
     public async Task Redis_down_gives_fast_503_with_retry_after_stays_ready_degraded_then_recovers_by_itself()
     {
-        using var client = _app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
 
@@ -50,7 +44,7 @@ public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRe
             TimeSpan.FromSeconds(20));
         await Poll.UntilAsync(async () =>
             {
-                _app.Time.Advance(TimeSpan.FromSeconds(11));
+                App.Time.Advance(TimeSpan.FromSeconds(11));
                 return (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode == HttpStatusCode.OK;
             }, "heartbeats accepted after the circuit closed", timeout:
             TimeSpan.FromSeconds(20));
@@ -59,7 +53,7 @@ public sealed class RedisOutageTests(PrivateRedis own) : IClassFixture<PrivateRe
     [Fact]
     public async Task Redis_down_gives_503_with_retry_after_for_watchlist_reads_and_writes()
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-1"));
+        using var client = App.CreateClient(DevTokens.Community("c-1"));
         Assert.Equal(HttpStatusCode.OK, (await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-1"]}"""), Ct)).StatusCode);
 
         await own.Server.StopAsync();

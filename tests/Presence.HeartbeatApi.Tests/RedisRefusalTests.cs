@@ -4,16 +4,10 @@ namespace Presence.HeartbeatApi.Tests;
 /// A Redis that answers but refuses writes (OOM, MISCONF, READONLY) gets the same fast 503 problem with Retry-After
 /// as an outage, never a 500; once it accepts writes again, so does the API. Each test breaks its own server.
 /// </summary>
-public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
+public sealed class RedisRefusalTests(PrivateRedis own) : HostTests<HeartbeatApiFactory>(new(own.Server)), IClassFixture<PrivateRedis>
 {
-    private readonly HeartbeatApiFactory _app = new(own.Server);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     [Theory]
-    [InlineData("oom")]       // full under noeviction
-    [InlineData("misconf")]   // a failed background save
-    [InlineData("readonly")]  // a replica, until it is promoted
+    [MemberData(nameof(RedisFaults.Refusals), MemberType = typeof(RedisFaults))]
     public async Task A_refusing_redis_gives_503_with_retry_after_then_the_api_recovers(string fault)
     {
         using var client = await ReadyAsync();
@@ -34,7 +28,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
     /// <summary>A running service: started, connected, scripts loaded, one heartbeat accepted before the fault.</summary>
     private async Task<HttpClient> ReadyAsync()
     {
-        var client = _app.CreateClient(DevTokens.Therapist("t-refused"));
+        var client = App.CreateClient(DevTokens.Therapist("t-refused"));
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode);
         return client;
     }
@@ -44,7 +38,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
         // READONLY is transient: after a few it opens the circuit, whose answer is the same 503.
         for (var i = 0; i < 6; i++)
         {
-            _app.Time.Advance(TimeSpan.FromSeconds(11));
+            App.Time.Advance(TimeSpan.FromSeconds(11));
             var response = i % 2 == 0
                 ? await client.PostAsync("/v1/therapists/heartbeat", null, Ct)
                 : await client.PutAsync("/v1/therapists/availability", Http.Json("""{"available":true}"""), Ct);
@@ -62,7 +56,7 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
     private async Task AssertRecoveredAsync(HttpClient client) =>
         await Poll.UntilAsync(async () =>
             {
-                _app.Time.Advance(TimeSpan.FromSeconds(11));
+                App.Time.Advance(TimeSpan.FromSeconds(11));
                 return (await client.PostAsync("/v1/therapists/heartbeat", null, Ct)).StatusCode == HttpStatusCode.OK;
             }, "heartbeats accepted once Redis takes writes again", timeout:
             TimeSpan.FromSeconds(20));

@@ -1,12 +1,8 @@
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>Uses a Redis of its own, so no other test can have loaded the scripts before the service starts.</summary>
-public sealed class ScriptPreloadTests(PrivateRedis own) : IClassFixture<PrivateRedis>, IAsyncDisposable
+public sealed class ScriptPreloadTests(PrivateRedis own) : HostTests<HeartbeatApiFactory>(new(own.Server)), IClassFixture<PrivateRedis>
 {
-    private readonly HeartbeatApiFactory _app = new(own.Server);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     [Fact]
     public async Task Scripts_are_loaded_into_redis_at_start_before_any_request()
     {
@@ -15,7 +11,7 @@ public sealed class ScriptPreloadTests(PrivateRedis own) : IClassFixture<Private
             System.Text.Encoding.UTF8.GetBytes(Core.RedisScript.FromResource("presence").Text));
         Assert.False(await server.ScriptExistsAsync(heartbeatSha));
 
-        _ = _app.Services; // starts the host; no request is sent
+        _ = App.Services; // starts the host; no request is sent
 
         await Poll.UntilAsync(() => server.ScriptExistsAsync(heartbeatSha), "presence script loaded", timeout: TimeSpan.FromSeconds(10));
     }

@@ -1,23 +1,17 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class TelemetryTests(RedisServer redis) : IAsyncDisposable
+public sealed class TelemetryTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis))
 {
-    private readonly HeartbeatApiFactory _app = new(redis);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     [Fact]
     public async Task Heartbeats_are_counted_by_role_transport_and_outcome_and_store_latency_is_recorded()
     {
-        var meters = _app.Services.GetRequiredService<IMeterFactory>();
-        using var heartbeats = new MetricCollector<long>(meters, "Presence", "presence.heartbeats");
-        using var latency = new MetricCollector<double>(meters, "Presence", "presence.store.duration");
-        using var therapist = _app.CreateClient(DevTokens.Therapist("t-1"));
-        using var badId = _app.CreateClient(DevTokens.Therapist("bad id"));
+        using var heartbeats = App.Services.Collect<long>("presence.heartbeats");
+        using var latency = App.Services.Collect<double>("presence.store.duration");
+        using var therapist = App.CreateClient(DevTokens.Therapist("t-1"));
+        using var badId = App.CreateClient(DevTokens.Therapist("bad id"));
 
         await therapist.PostAsync("/v1/therapists/heartbeat", null, Ct);
         await therapist.PostAsync("/v1/therapists/heartbeat", null, Ct);
@@ -54,7 +48,7 @@ public sealed class TelemetryTests(RedisServer redis) : IAsyncDisposable
             },
         };
         ActivitySource.AddActivityListener(listener);
-        using var client = _app.CreateClient(DevTokens.Community("c-span"));
+        using var client = App.CreateClient(DevTokens.Community("c-span"));
         // Other test classes run in parallel: this test's spans are the ones in its own trace.
         var traceId = ActivityTraceId.CreateRandom();
         client.DefaultRequestHeaders.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");

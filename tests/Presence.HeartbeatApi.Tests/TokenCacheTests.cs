@@ -1,33 +1,21 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 using System.Security.Claims;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Presence.ServiceDefaults;
 using Presence.ServiceDefaults.Authentication;
-using Presence.Testing;
 
 namespace Presence.HeartbeatApi.Tests;
 
 /// <summary>The validated-token cache: a token is parsed and checked once, and never accepted past its lifetime.</summary>
-public sealed class TokenCacheTests(RedisServer redis) : IAsyncLifetime
+public sealed class TokenCacheTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis))
 {
-    private readonly HeartbeatApiFactory _app = new(redis);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     [Fact]
     public async Task A_token_is_validated_once_then_served_from_the_cache_as_its_own_user()
     {
-        var meters = _app.Services.GetRequiredService<IMeterFactory>();
-        using var lookups = new MetricCollector<long>(meters, "Presence", "presence.auth.token_cache.lookups");
-        using var first = _app.CreateClient(DevTokens.Community("cache-1"));
-        using var second = _app.CreateClient(DevTokens.Community("cache-2"));
+        using var lookups = App.Services.Collect<long>("presence.auth.token_cache.lookups");
+        using var first = App.CreateClient(DevTokens.Community("cache-1"));
+        using var second = App.CreateClient(DevTokens.Community("cache-2"));
 
         Assert.Equal(HttpStatusCode.OK, (await first.PostAsync("/v1/community/heartbeat", null, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await second.PostAsync("/v1/community/heartbeat", null, Ct)).StatusCode);
@@ -38,20 +26,20 @@ public sealed class TokenCacheTests(RedisServer redis) : IAsyncLifetime
         var byResult = lookups.GetMeasurementSnapshot().GroupBy(m => (string?)m.Tags["result"]).ToDictionary(g => g.Key!, g => g.Sum(m => m.Value));
         Assert.Equal(2, byResult["miss"]);
         Assert.Equal(2, byResult["hit"]);
-        Assert.True(await _app.Db.KeyExistsAsync(_app.Keys.User(PresenceRole.Community, "cache-1")));
-        Assert.True(await _app.Db.KeyExistsAsync(_app.Keys.User(PresenceRole.Community, "cache-2")));
+        Assert.True(await App.Db.KeyExistsAsync(App.Keys.User(PresenceRole.Community, "cache-1")));
+        Assert.True(await App.Db.KeyExistsAsync(App.Keys.User(PresenceRole.Community, "cache-2")));
     }
 
     [Fact]
     public async Task A_cached_token_with_a_wrong_signature_twin_is_still_refused()
     {
         var token = DevTokens.Community("cache-3");
-        using var good = _app.CreateClient(token);
+        using var good = App.CreateClient(token);
         Assert.Equal(HttpStatusCode.OK, (await good.PostAsync("/v1/community/heartbeat", null, Ct)).StatusCode);
 
         // Same header and payload, another signature: not the cached string, so fully validated and refused.
         var forged = token[..(token.LastIndexOf('.') + 1)] + new string('A', 43);
-        using var bad = _app.CreateClient(forged);
+        using var bad = App.CreateClient(forged);
         Assert.Equal(HttpStatusCode.Unauthorized, (await bad.PostAsync("/v1/community/heartbeat", null, Ct)).StatusCode);
     }
 

@@ -1,16 +1,10 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Presence.Core.Engagement;
 
 namespace Presence.HeartbeatApi.Tests;
 
-public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncDisposable
+public sealed class WatchlistEndpointTests(RedisServer redis) : HostTests<HeartbeatApiFactory>(new(redis))
 {
-    private readonly HeartbeatApiFactory _app = new(redis);
-
-    private EngagementKeys Keys => new(_app.Keys);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    private EngagementKeys Keys => new(App.Keys);
 
     private static async Task<string[]> IdsAsync(HttpResponseMessage response)
     {
@@ -22,32 +16,32 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncDisposable
     [Fact]
     public async Task A_community_user_replaces_and_reads_its_own_list_and_the_reverse_index_follows()
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-1"));
+        using var client = App.CreateClient(DevTokens.Community("c-1"));
         Assert.Empty(await IdsAsync(await client.GetAsync("/v1/community/watchlist", Ct)));
 
         Assert.Equal(["t-a", "t-b"], await IdsAsync(await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-b","t-a","t-b"]}"""), Ct)));
         Assert.Equal(["t-b", "t-c"], await IdsAsync(await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-c","t-b"]}"""), Ct)));
 
         Assert.Equal(["t-b", "t-c"], await IdsAsync(await client.GetAsync("/v1/community/watchlist", Ct)));
-        Assert.False(await _app.Db.SetContainsAsync(Keys.Watchers("t-a"), "c-1"));
-        Assert.True(await _app.Db.SetContainsAsync(Keys.Watchers("t-c"), "c-1"));
-        using var other = _app.CreateClient(DevTokens.Community("c-2"));
+        Assert.False(await App.Db.SetContainsAsync(Keys.Watchers("t-a"), "c-1"));
+        Assert.True(await App.Db.SetContainsAsync(Keys.Watchers("t-c"), "c-1"));
+        using var other = App.CreateClient(DevTokens.Community("c-2"));
         Assert.Empty(await IdsAsync(await other.GetAsync("/v1/community/watchlist", Ct)));
 
         Assert.Empty(await IdsAsync(await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":[]}"""), Ct)));
-        Assert.False(await _app.Db.KeyExistsAsync(Keys.Watchlist("c-1")));
-        Assert.False(await _app.Db.SetContainsAsync(Keys.Watchers("t-b"), "c-1"));
+        Assert.False(await App.Db.KeyExistsAsync(Keys.Watchlist("c-1")));
+        Assert.False(await App.Db.SetContainsAsync(Keys.Watchers("t-b"), "c-1"));
     }
 
     [Fact]
     public async Task Therapists_and_anonymous_callers_are_refused()
     {
-        using var therapist = _app.CreateClient(DevTokens.Therapist("t-1"));
-        using var anonymous = _app.CreateClient((string?)null);
+        using var therapist = App.CreateClient(DevTokens.Therapist("t-1"));
+        using var anonymous = App.CreateClient((string?)null);
         Assert.Equal(HttpStatusCode.Forbidden, (await therapist.GetAsync("/v1/community/watchlist", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await therapist.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-2"]}"""), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v1/community/watchlist", Ct)).StatusCode);
-        Assert.False(await _app.AnyKeyAsync());
+        Assert.False(await App.AnyKeyAsync());
     }
 
     [Theory]
@@ -58,11 +52,9 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncDisposable
     [InlineData("""{"therapistIds":[""")]
     public async Task Bad_lists_are_refused_with_400_and_change_nothing(string body)
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-bad"));
+        using var client = App.CreateClient(DevTokens.Community("c-bad"));
         var response = await client.PutAsync("/v1/community/watchlist", Http.Json(body), Ct);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.ProblemAsync();
-        Assert.False(await _app.AnyKeyAsync());
+        await App.AssertRefusedAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Theory]
@@ -84,7 +76,7 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : IAsyncDisposable
     [Fact]
     public async Task More_than_fifty_ids_are_refused_and_fifty_are_kept()
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-many"));
+        using var client = App.CreateClient(DevTokens.Community("c-many"));
         var fifty = Enumerable.Range(0, 50).Select(i => $"t-{i:00}").ToArray();
         var tooMany = JsonSerializer.Serialize(new { therapistIds = fifty.Append("t-50") });
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PutAsync("/v1/community/watchlist", Http.Json(tooMany), Ct)).StatusCode);

@@ -22,8 +22,7 @@ public sealed class ClusterAclTests(RedisCluster cluster) : IClassFixture<RedisC
 
         var backend = new AclBackend(cluster, cluster.ConnectionString + ",user=presence,password=s3cret");
         await using var app = new JanitorAppFactory(backend);
-        using var client = app.CreateClient();
-        await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader), "the janitor leads");
+        using var client = await app.StartLeadingAsync();
         await Poll.UntilAsync(() => Task.FromResult(app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal))), "the janitor listens");
         await Poll.UntilAsync(async () =>
         {

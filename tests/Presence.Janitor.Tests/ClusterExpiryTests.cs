@@ -14,9 +14,8 @@ public sealed class ClusterExpiryTests(ReplicatedRedisCluster cluster) : IClassF
     public async Task Expired_user_hashes_are_handled_on_every_primary_and_on_a_replica_promoted_after_a_sigkill()
     {
         await using var app = new JanitorAppFactory(cluster);
-        using var client = app.CreateClient();
         using var metrics = new MetricReader(app.Get<PresenceMetrics>().Meter);
-        await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader), "the janitor leads");
+        using var client = await app.StartLeadingAsync();
         await Poll.UntilAsync(async () => await SubscribersAsync(await cluster.PrimariesAsync()) == 3, "the janitor listens on the 3 primaries");
         Assert.Equal(3, metrics.Observe("presence.janitor.expiry.primaries"));
         Assert.Equal(0, await SubscribersAsync(cluster.Nodes.Skip(3)));

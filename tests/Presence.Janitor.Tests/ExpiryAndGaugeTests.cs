@@ -2,43 +2,41 @@ using Presence.Janitor.Expiry;
 
 namespace Presence.Janitor.Tests;
 
-public sealed class ExpiryAndGaugeTests(RedisServer redis)
+public sealed class ExpiryAndGaugeTests(RedisServer redis) : HostTests<JanitorHarness>(new(redis))
 {
     [Fact]
     public async Task An_expired_user_hash_forgets_last_seen_version_specialties_and_board_entry_but_keeps_the_availability()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
-        await j.BeatAsync(PresenceRole.Therapist, "t-2");
-        var key = j.Keys.User(PresenceRole.Therapist, "t-1");
-        await j.Db.KeyDeleteAsync(key);
+        await App.BeatAsync(PresenceRole.Therapist, "t-1", available: true);
+        await App.BeatAsync(PresenceRole.Therapist, "t-2");
+        var key = App.Keys.User(PresenceRole.Therapist, "t-1");
+        await App.Db.KeyDeleteAsync(key);
 
-        Assert.True(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
+        Assert.True(await App.Expiry.HandleExpiredAsync(key.ToString(), Ct));
 
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.False(await j.Db.HashExistsAsync(j.Keys.Versions(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.False(await j.Db.HashExistsAsync(j.Keys.Board(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.True(await j.Db.HashExistsAsync(j.Keys.Board(PresenceRole.Therapist, "t-2"), "t-2"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Therapist, "t-2"), "t-2"));
-        Assert.Null(await j.Expiry.HandleExpiredAsync(j.Keys.Sessions(PresenceRole.Therapist, "t-2").ToString(), Ct));
-        Assert.Null(await j.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
+        Assert.Null(await App.Db.SortedSetScoreAsync(App.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.False(await App.Db.HashExistsAsync(App.Keys.Versions(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.False(await App.Db.HashExistsAsync(App.Keys.Board(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.True(await App.Db.HashExistsAsync(App.Keys.Board(PresenceRole.Therapist, "t-2"), "t-2"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Available(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.LastSeen(PresenceRole.Therapist, "t-2"), "t-2"));
+        Assert.Null(await App.Expiry.HandleExpiredAsync(App.Keys.Sessions(PresenceRole.Therapist, "t-2").ToString(), Ct));
+        Assert.Null(await App.Expiry.HandleExpiredAsync("someone-else:{therapist}:user:t-2", Ct));
     }
 
     [Fact]
     public async Task A_user_active_again_after_the_expiry_keeps_last_seen()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(PresenceRole.Community, "c-1");
-        var key = j.Keys.User(PresenceRole.Community, "c-1");
+        await App.BeatAsync(PresenceRole.Community, "c-1");
+        var key = App.Keys.User(PresenceRole.Community, "c-1");
         // The retention TTL takes the user hash and the sessions set together: every beat that sets one sets the other
         // (docs/architecture.md, "The steady heartbeat").
-        await j.Db.KeyDeleteAsync([key, j.Keys.Sessions(PresenceRole.Community, "c-1")]);
-        j.Fake.Advance(TimeSpan.FromMinutes(1));
-        await j.BeatAsync(PresenceRole.Community, "c-1");
+        await App.Db.KeyDeleteAsync([key, App.Keys.Sessions(PresenceRole.Community, "c-1")]);
+        App.Fake.Advance(TimeSpan.FromMinutes(1));
+        await App.BeatAsync(PresenceRole.Community, "c-1");
 
-        Assert.False(await j.Expiry.HandleExpiredAsync(key.ToString(), Ct));
-        Assert.Equal(j.NowMs, await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Community, "c-1"), "c-1"));
+        Assert.False(await App.Expiry.HandleExpiredAsync(key.ToString(), Ct));
+        Assert.Equal(App.NowMs, await App.Db.SortedSetScoreAsync(App.Keys.LastSeen(PresenceRole.Community, "c-1"), "c-1"));
     }
 
     [Fact]

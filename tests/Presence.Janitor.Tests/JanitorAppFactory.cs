@@ -34,6 +34,14 @@ internal sealed class JanitorAppFactory : PresenceAppFactory<Program>
     public async Task<string[]> StatusesAsync(PresenceRole role, string id) =>
         [.. (await Db.AllEventsAsync(Keys, role)).Where(e => e["id"] == id).Select(e => e["status"].ToString())];
 
+    /// <summary>Starts the host, its workers with it, and waits until it leads (the only replica); the client is the host's.</summary>
+    public async Task<HttpClient> StartLeadingAsync()
+    {
+        var client = CreateClient();
+        await Poll.UntilAsync(() => Lease.IsLeader, "the janitor leads");
+        return client;
+    }
+
     /// <summary>Moves the fake clock a step at a time, giving the workers real time to act, until the condition holds.</summary>
     public Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan? step = null, TimeSpan? timeout = null) =>
         Poll.UntilAsync(condition, "the condition, on the fake clock", timeout, Time, step ?? TimeSpan.FromSeconds(1));

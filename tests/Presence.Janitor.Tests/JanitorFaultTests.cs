@@ -77,8 +77,7 @@ public sealed class JanitorFaultTests(PrivateRedis own) : IClassFixture<PrivateR
     {
         var redis = own.Server;
         await using var app = new JanitorAppFactory(redis);
-        using var client = app.CreateClient();
-        await Poll.UntilAsync(() => Task.FromResult(app.Lease.IsLeader));
+        using var client = await app.StartLeadingAsync();
         var store = app.Get<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Hub), Ct);

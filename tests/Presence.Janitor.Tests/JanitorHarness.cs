@@ -10,15 +10,16 @@ namespace Presence.Janitor.Tests;
 /// <summary>
 /// One janitor replica wired as the host wires it (minus the hosted loops, which tests drive directly): the shared
 /// wiring of <see cref="CoreServices"/> plus the janitor's own, with its own Redis connection, against a real Redis. Replicas that share a key prefix (and a clock) compete as real
-/// replicas do.
+/// replicas do. Public, so a test class can have it as its host (<see cref="HostTests{THost}"/>); what shows the janitor's
+/// own types stays internal.
 /// </summary>
-internal sealed class JanitorHarness : IAsyncDisposable
+public sealed class JanitorHarness : IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = CoreServices.DefaultStart;
 
     private readonly CoreServices _core;
 
-    public JanitorHarness(
+    internal JanitorHarness(
         RedisServer redis,
         string? prefix = null,
         Action<JanitorOptions>? janitor = null,
@@ -54,7 +55,7 @@ internal sealed class JanitorHarness : IAsyncDisposable
 
     public PresenceOptions Options => _core.Options;
 
-    public JanitorOptions JanitorOptions { get; }
+    internal JanitorOptions JanitorOptions { get; }
 
     public PresenceKeys Keys => _core.Get<PresenceKeys>();
 
@@ -62,13 +63,13 @@ internal sealed class JanitorHarness : IAsyncDisposable
 
     public ConnectionStore Connections => _core.Get<ConnectionStore>();
 
-    public Sweeper Sweeper => _core.Get<Sweeper>();
+    internal Sweeper Sweeper => _core.Get<Sweeper>();
 
-    public LeaderLease Lease => _core.Get<LeaderLease>();
+    internal LeaderLease Lease => _core.Get<LeaderLease>();
 
-    public UserExpiry Expiry => _core.Get<UserExpiry>();
+    internal UserExpiry Expiry => _core.Get<UserExpiry>();
 
-    public KeyspaceEventsSetting KeyspaceEvents => _core.Get<KeyspaceEventsSetting>();
+    internal KeyspaceEventsSetting KeyspaceEvents => _core.Get<KeyspaceEventsSetting>();
 
     public System.Diagnostics.Metrics.Meter Meter => _core.Get<PresenceMetrics>().Meter;
 
@@ -83,7 +84,7 @@ internal sealed class JanitorHarness : IAsyncDisposable
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, Session: SessionRef.Hub(instance, connection)), TestContext.Current.CancellationToken);
 
     /// <summary>Sweeps until a tick reports it caught up (bounded, so a bug cannot loop forever).</summary>
-    public async Task<List<SweepReport>> SweepUntilCaughtUpAsync(int maxTicks = 100)
+    internal async Task<List<SweepReport>> SweepUntilCaughtUpAsync(int maxTicks = 100)
     {
         var reports = new List<SweepReport>();
         for (var i = 0; i < maxTicks; i++)

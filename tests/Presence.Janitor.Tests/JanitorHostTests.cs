@@ -14,8 +14,7 @@ public abstract class JanitorHostTests
     public async Task The_running_janitor_moves_a_lapsed_user_to_recent_with_exactly_one_recent_event()
     {
         await using var app = new JanitorAppFactory(Server);
-        using var client = app.CreateClient();
-        await Poll.UntilAsync(() => app.Lease.IsLeader);
+        using var client = await app.StartLeadingAsync();
         var store = app.Get<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest), Ct);
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Community, "c-1", HeartbeatTransport.Hub), Ct);
@@ -47,8 +46,7 @@ public abstract class JanitorHostTests
     public async Task An_expired_user_hash_is_forgotten_at_once_when_notifications_are_on()
     {
         await using var app = new JanitorAppFactory(Server);
-        using var client = app.CreateClient();
-        await Poll.UntilAsync(() => app.Lease.IsLeader);
+        using var client = await app.StartLeadingAsync();
         await Poll.UntilAsync(() => app.Logs.Any(l => l.Message.StartsWith("Listening to expired-key events", StringComparison.Ordinal)));
         var store = app.Get<PresenceStore>();
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-1", HeartbeatTransport.Rest, Available: true), Ct);

@@ -1,7 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.SignalR.Client;
-using Presence.Core;
-using Presence.Testing;
 using StackExchange.Redis;
 
 namespace Presence.Janitor.Tests;
@@ -16,8 +14,6 @@ namespace Presence.Janitor.Tests;
 public sealed class ProcessStallTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
     private static readonly TimeSpan Ready = TimeSpan.FromSeconds(90);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_gateway_process_paused_for_less_than_its_lease_gives_its_connected_users_no_transition()

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 
@@ -12,16 +11,14 @@ namespace Presence.Janitor.Tests;
 public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateRedis>
 {
     [Theory]
-    [InlineData("oom")]
-    [InlineData("misconf")]
-    [InlineData("readonly")]
+    [MemberData(nameof(RedisFaults.Refusals), MemberType = typeof(RedisFaults))]
     public async Task The_janitor_keeps_running_through_a_Redis_refusing_writes_and_sweeps_once_it_accepts_them(string fault)
     {
         var redis = own.Server;
         await using var app = new JanitorAppFactory(redis);
         // The renewal comes every third of the lease: a short one puts a few of them inside the fault.
         app.Settings["Janitor:LeaseDuration"] = "00:00:30";
-        using var errors = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Presence", "presence.redis.errors");
+        using var errors = app.Services.Collect<long>("presence.redis.errors");
         using var client = app.CreateClient();
         await app.AdvanceUntilAsync(() => Task.FromResult(app.Lease.IsLeader));
         var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;

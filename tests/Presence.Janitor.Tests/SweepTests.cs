@@ -2,31 +2,30 @@ using Presence.Janitor.Sweeping;
 
 namespace Presence.Janitor.Tests;
 
-public sealed class SweepTests(RedisServer redis)
+public sealed class SweepTests(RedisServer redis) : HostTests<JanitorHarness>(new(redis))
 {
     [Fact]
     public async Task A_user_whose_online_window_passes_becomes_recent_with_exactly_one_recent_event()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(PresenceRole.Therapist, "t-1");
-        await j.BeatAsync(PresenceRole.Community, "c-1");
-        var onlineUntil = j.NowMs + (long)j.Options.OnlineWindow.TotalMilliseconds;
+        await App.BeatAsync(PresenceRole.Therapist, "t-1");
+        await App.BeatAsync(PresenceRole.Community, "c-1");
+        var onlineUntil = App.NowMs + (long)App.Options.OnlineWindow.TotalMilliseconds;
 
-        j.Fake.Advance(j.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
-        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).OnlineRemoved);
+        App.Fake.Advance(App.Options.OnlineWindow - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, (await App.Sweeper.SweepOnceAsync(Ct)).OnlineRemoved);
 
-        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
-        var report = await j.Sweeper.SweepOnceAsync(Ct);
-        var again = await j.Sweeper.SweepOnceAsync(Ct);
+        App.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var report = await App.Sweeper.SweepOnceAsync(Ct);
+        var again = await App.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(2, report.OnlineRemoved);
         Assert.Equal(2, report.Transitions);
         Assert.Equal(0, again.Transitions);
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.Equal(["online", "recent"], await j.StatusesAsync(PresenceRole.Therapist, "t-1"));
-        Assert.Equal(["online", "recent"], await j.StatusesAsync(PresenceRole.Community, "c-1"));
-        var recent = (await j.EventsAsync(PresenceRole.Therapist)).Last();
+        Assert.Null(await App.Db.SortedSetScoreAsync(App.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.LastSeen(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.Equal(["online", "recent"], await App.StatusesAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online", "recent"], await App.StatusesAsync(PresenceRole.Community, "c-1"));
+        var recent = (await App.EventsAsync(PresenceRole.Therapist)).Last();
         Assert.Equal("therapist", recent["role"]);
         Assert.Equal(onlineUntil, (long)recent["at"]);
         Assert.Equal("timeout", recent["reason"]);
@@ -56,16 +55,15 @@ public sealed class SweepTests(RedisServer redis)
     [Fact]
     public async Task A_heartbeat_that_lands_before_the_sweep_keeps_the_user_online_without_a_recent_event()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
-        j.Fake.Advance(j.Options.OnlineWindow + TimeSpan.FromSeconds(1));
+        await App.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
+        App.Fake.Advance(App.Options.OnlineWindow + TimeSpan.FromSeconds(1));
 
-        await j.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
-        var report = await j.Sweeper.SweepOnceAsync(Ct);
+        await App.BeatAsync(PresenceRole.Therapist, "t-1", HeartbeatTransport.Hub);
+        var report = await App.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(0, report.Transitions);
-        Assert.True(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1") > j.NowMs);
-        Assert.DoesNotContain("recent", await j.StatusesAsync(PresenceRole.Therapist, "t-1"));
+        Assert.True(await App.Db.SortedSetScoreAsync(App.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1") > App.NowMs);
+        Assert.DoesNotContain("recent", await App.StatusesAsync(PresenceRole.Therapist, "t-1"));
     }
 
     [Fact]
@@ -139,72 +137,69 @@ public sealed class SweepTests(RedisServer redis)
     [Fact]
     public async Task A_hub_session_without_heartbeats_times_out_after_the_stale_window_and_its_user_leaves_once()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.Connections.RenewInstanceAsync("gw-a", Ct);
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-a", "conn-1");
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-2", "gw-a", "conn-2");
-        j.Fake.Advance(j.Options.StaleConnection - TimeSpan.FromSeconds(10));
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-2", "gw-a", "conn-2");
-        j.Fake.Advance(TimeSpan.FromSeconds(10));
-        await j.Connections.RenewInstanceAsync("gw-a", Ct);
+        await App.Connections.RenewInstanceAsync("gw-a", Ct);
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-a", "conn-1");
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-2", "gw-a", "conn-2");
+        App.Fake.Advance(App.Options.StaleConnection - TimeSpan.FromSeconds(10));
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-2", "gw-a", "conn-2");
+        App.Fake.Advance(TimeSpan.FromSeconds(10));
+        await App.Connections.RenewInstanceAsync("gw-a", Ct);
 
-        var report = await j.Sweeper.SweepOnceAsync(Ct);
+        var report = await App.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(1, report.OnlineRemoved);
         Assert.Equal(1, report.Transitions);
         Assert.Equal(0, report.InstancesRemoved);
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.Equal(0, await j.Db.SortedSetLengthAsync(j.Keys.Sessions(PresenceRole.Therapist, "t-1")));
-        Assert.Equal(["online/heartbeat", "recent/timeout"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-2"));
-        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
+        Assert.Null(await App.Db.SortedSetScoreAsync(App.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.Equal(0, await App.Db.SortedSetLengthAsync(App.Keys.Sessions(PresenceRole.Therapist, "t-1")));
+        Assert.Equal(["online/heartbeat", "recent/timeout"], await App.TransitionsAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await App.TransitionsAsync(PresenceRole.Therapist, "t-2"));
+        Assert.Equal(0, (await App.Sweeper.SweepOnceAsync(Ct)).Transitions);
     }
 
     [Fact]
     public async Task A_lapsed_gateway_instance_ends_its_sessions_only_with_lost_instance()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await j.Connections.RenewInstanceAsync("gw-live", Ct);
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-dead", "a");
-        await j.HubBeatAsync(PresenceRole.Community, "c-1", "gw-dead", "b");
-        await j.HubBeatAsync(PresenceRole.Community, "c-1", "gw-live", "c");
+        await App.Connections.RenewInstanceAsync("gw-dead", Ct);
+        await App.Connections.RenewInstanceAsync("gw-live", Ct);
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-dead", "a");
+        await App.HubBeatAsync(PresenceRole.Community, "c-1", "gw-dead", "b");
+        await App.HubBeatAsync(PresenceRole.Community, "c-1", "gw-live", "c");
         // A janitor that starts sweeping gives gateways one lease to renew first; from then on it ticks every few seconds.
-        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
-        Assert.True(j.Sweeper.HoldingInstances);
+        Assert.Equal(0, (await App.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
+        Assert.True(App.Sweeper.HoldingInstances);
         var reports = new List<SweepReport>();
         for (var t = 0; t < 5; t++)
         {
-            j.Fake.Advance(TimeSpan.FromSeconds(4));
-            await j.Connections.RenewInstanceAsync("gw-live", Ct);
-            reports.Add(await j.Sweeper.SweepOnceAsync(Ct));
+            App.Fake.Advance(TimeSpan.FromSeconds(4));
+            await App.Connections.RenewInstanceAsync("gw-live", Ct);
+            reports.Add(await App.Sweeper.SweepOnceAsync(Ct));
         }
 
         // gw-dead lapsed at 20 s (lease 15 s + the renewal pace 5 s), after the hold (15 s): removed by the last tick.
         Assert.Equal([0, 0, 0, 0, 1], reports.Select(r => r.InstancesRemoved));
         Assert.Equal(1, reports.Sum(r => r.Transitions));
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.Online(PresenceRole.Community, "c-1"), "c-1"));
-        Assert.Null(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-dead"));
-        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Community, "c-1"));
-        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
+        Assert.Null(await App.Db.SortedSetScoreAsync(App.Keys.Online(PresenceRole.Therapist, "t-1"), "t-1"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.Online(PresenceRole.Community, "c-1"), "c-1"));
+        Assert.Null(await App.Db.SortedSetScoreAsync(App.Keys.GatewayInstances, "gw-dead"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await App.TransitionsAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await App.TransitionsAsync(PresenceRole.Community, "c-1"));
+        Assert.Equal(0, (await App.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
     }
 
     [Fact]
     public async Task The_last_device_signing_off_leaves_with_one_recent_signoff_when_the_grace_ends()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.BeatAsync(PresenceRole.Therapist, "t-1");
-        await j.Store.SignOffAsync(PresenceRole.Therapist, "t-1", ct: Ct);
-        j.Fake.Advance(j.Options.LeaveGrace - TimeSpan.FromMilliseconds(1));
-        Assert.Equal(0, (await j.Sweeper.SweepOnceAsync(Ct)).Transitions);
+        await App.BeatAsync(PresenceRole.Therapist, "t-1");
+        await App.Store.SignOffAsync(PresenceRole.Therapist, "t-1", ct: Ct);
+        App.Fake.Advance(App.Options.LeaveGrace - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, (await App.Sweeper.SweepOnceAsync(Ct)).Transitions);
 
-        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
-        var report = await j.Sweeper.SweepOnceAsync(Ct);
+        App.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var report = await App.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal(1, report.Transitions);
-        Assert.Equal(["online/heartbeat", "recent/signoff"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat", "recent/signoff"], await App.TransitionsAsync(PresenceRole.Therapist, "t-1"));
     }
 
     [Fact]
@@ -234,21 +229,20 @@ public sealed class SweepTests(RedisServer redis)
     [Fact]
     public async Task Availability_expires_by_ttl_and_by_until_through_the_sweep()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-ttl", true, ct: Ct);
-        await j.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-until", true, j.Time.GetUtcNow().AddHours(1), Ct);
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-ttl", true, ct: Ct);
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-until", true, App.Time.GetUtcNow().AddHours(1), Ct);
 
-        j.Fake.Advance(TimeSpan.FromHours(1));
-        var first = await j.Sweeper.SweepOnceAsync(Ct);
-        j.Fake.Advance(j.Options.AvailabilityTtl - TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(1));
-        var between = await j.Sweeper.SweepOnceAsync(Ct);
-        j.Fake.Advance(TimeSpan.FromMilliseconds(1));
-        var last = await j.Sweeper.SweepOnceAsync(Ct);
+        App.Fake.Advance(TimeSpan.FromHours(1));
+        var first = await App.Sweeper.SweepOnceAsync(Ct);
+        App.Fake.Advance(App.Options.AvailabilityTtl - TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(1));
+        var between = await App.Sweeper.SweepOnceAsync(Ct);
+        App.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        var last = await App.Sweeper.SweepOnceAsync(Ct);
 
         Assert.Equal((1, 0, 1), (first.AvailabilityLapsed, between.AvailabilityLapsed, last.AvailabilityLapsed));
-        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(PresenceRole.Therapist, "t-until"));
-        Assert.Equal(["offline/set", "offline/expired"], await j.TransitionsAsync(PresenceRole.Therapist, "t-ttl"));
-        Assert.Equal(0, await j.Db.SortedSetLengthSumAsync(j.Keys.InAllShards(s => j.Keys.Available(PresenceRole.Therapist, s))));
+        Assert.Equal(["offline/set", "offline/expired"], await App.TransitionsAsync(PresenceRole.Therapist, "t-until"));
+        Assert.Equal(["offline/set", "offline/expired"], await App.TransitionsAsync(PresenceRole.Therapist, "t-ttl"));
+        Assert.Equal(0, await App.Db.SortedSetLengthSumAsync(App.Keys.InAllShards(s => App.Keys.Available(PresenceRole.Therapist, s))));
     }
 
     [Fact]
@@ -272,28 +266,27 @@ public sealed class SweepTests(RedisServer redis)
     [Fact]
     public async Task After_a_stall_gateways_get_one_lease_to_renew_and_only_a_dead_one_is_removed()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.Connections.RenewInstanceAsync("gw-live", Ct);
-        await j.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-live", "gw-live", "a");
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-dead", "gw-dead", "b");
-        await SweepEveryFourSecondsAsync(j, 5, renew: ["gw-live", "gw-dead"]);
-        Assert.False(j.Sweeper.HoldingInstances);
+        await App.Connections.RenewInstanceAsync("gw-live", Ct);
+        await App.Connections.RenewInstanceAsync("gw-dead", Ct);
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-live", "gw-live", "a");
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-dead", "gw-dead", "b");
+        await SweepEveryFourSecondsAsync(App, 5, renew: ["gw-live", "gw-dead"]);
+        Assert.False(App.Sweeper.HoldingInstances);
 
         // Redis (or this janitor) stalls 25 s: nobody renews, nobody sweeps. Both leases look lapsed when it is back.
-        j.Fake.Advance(TimeSpan.FromSeconds(25));
-        Assert.Equal(["gw-dead", "gw-live"], (await j.Connections.LapsedInstancesAsync(10, Ct)).Order());
-        var resumed = await j.Sweeper.SweepOnceAsync(Ct);
+        App.Fake.Advance(TimeSpan.FromSeconds(25));
+        Assert.Equal(["gw-dead", "gw-live"], (await App.Connections.LapsedInstancesAsync(10, Ct)).Order());
+        var resumed = await App.Sweeper.SweepOnceAsync(Ct);
         Assert.Equal(0, resumed.InstancesRemoved);
-        Assert.True(j.Sweeper.HoldingInstances);
+        Assert.True(App.Sweeper.HoldingInstances);
 
         // The live gateway renews within its pace; the dead one never does.
-        var after = await SweepEveryFourSecondsAsync(j, 5, renew: ["gw-live"]);
+        var after = await SweepEveryFourSecondsAsync(App, 5, renew: ["gw-live"]);
 
         Assert.Equal(1, after.Sum(r => r.InstancesRemoved));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-live"));
-        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await j.TransitionsAsync(PresenceRole.Therapist, "t-dead"));
-        Assert.NotNull(await j.Db.SortedSetScoreAsync(j.Keys.GatewayInstances, "gw-live"));
+        Assert.Equal(["online/heartbeat"], await App.TransitionsAsync(PresenceRole.Therapist, "t-live"));
+        Assert.Equal(["online/heartbeat", "recent/lost-instance"], await App.TransitionsAsync(PresenceRole.Therapist, "t-dead"));
+        Assert.NotNull(await App.Db.SortedSetScoreAsync(App.Keys.GatewayInstances, "gw-live"));
     }
 
     [Fact]
@@ -334,25 +327,24 @@ public sealed class SweepTests(RedisServer redis)
     [Fact]
     public async Task A_gateway_paused_for_less_than_its_lease_gives_no_transition()
     {
-        await using var j = new JanitorHarness(redis);
-        await j.Connections.RenewInstanceAsync("gw-1", Ct);
-        await j.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-1", "a");
+        await App.Connections.RenewInstanceAsync("gw-1", Ct);
+        await App.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-1", "a");
         var reports = new List<SweepReport>();
         // Ticks every second; the gateway renews every 5 s until 20 s, then is paused just before its renewal at 25 s
         // for 14 s (under its 15 s lease) and renews at 39 s, as soon as it runs again.
         for (var second = 1; second <= 45; second++)
         {
-            j.Fake.Advance(TimeSpan.FromSeconds(1));
+            App.Fake.Advance(TimeSpan.FromSeconds(1));
             if ((second <= 20 && second % 5 == 0) || second == 39)
             {
-                await j.Connections.RenewInstanceAsync("gw-1", Ct);
+                await App.Connections.RenewInstanceAsync("gw-1", Ct);
             }
 
-            reports.Add(await j.Sweeper.SweepOnceAsync(Ct));
+            reports.Add(await App.Sweeper.SweepOnceAsync(Ct));
         }
 
         Assert.Equal(0, reports.Sum(r => r.InstancesRemoved));
-        Assert.Equal(["online/heartbeat"], await j.TransitionsAsync(PresenceRole.Therapist, "t-1"));
+        Assert.Equal(["online/heartbeat"], await App.TransitionsAsync(PresenceRole.Therapist, "t-1"));
     }
 
     /// <summary>Ticks as the leader does after a start (a few seconds apart, under the renewal pace), renewing the given gateways first.</summary>

@@ -1,35 +1,30 @@
-using Microsoft.AspNetCore.SignalR.Client;
 using Presence.Core.Intervals;
-using Presence.RealtimeGateway.Hubs;
 
 namespace Presence.RealtimeGateway.Tests;
 
-public sealed class AdaptiveIntervalTests(RedisServer redis)
+public sealed class AdaptiveIntervalTests(RedisServer redis) : HostTests<GatewayFactory>(new(redis))
 {
     [Fact]
     public async Task A_hidden_hub_client_gets_a_longer_interval_in_the_ack_and_the_message()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Community("c-hidden"));
-        var acked = new TaskCompletionSource<HeartbeatAck>(TaskCreationOptions.RunContinuationsAsynchronously);
-        hub.On<HeartbeatAck>("heartbeat-ack", ack => acked.TrySetResult(ack));
+        await using var hub = await App.ConnectAsync(DevTokens.Community("c-hidden"));
+        var acked = hub.NextAsync<HeartbeatAck>("heartbeat-ack");
 
         var result = await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage { Visible = false }, Ct);
 
         Assert.Equal(60, result.NextHeartbeatSeconds);
-        Assert.Equal(60, (await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct)).NextHeartbeatSeconds);
+        Assert.Equal(60, (await acked.WaitAsync(Poll.DefaultTimeout, Ct)).NextHeartbeatSeconds);
         Assert.Equal(30, (await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage { Visible = true }, Ct)).NextHeartbeatSeconds);
     }
 
     [Fact]
     public async Task Watching_a_therapist_by_id_shortens_its_interval_until_the_watcher_leaves_and_the_mark_lapses()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-watched"));
-        var watched = gateway.Services.GetRequiredService<WatchedTherapists>();
+        await using var therapist = await App.ConnectAsync(DevTokens.Therapist("t-watched"));
+        var watched = App.Services.GetRequiredService<WatchedTherapists>();
         Assert.Equal(30, (await therapist.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct)).NextHeartbeatSeconds);
 
-        var watcher = await gateway.ConnectAsync(DevTokens.Community("c-watcher"));
+        var watcher = await App.ConnectAsync(DevTokens.Community("c-watcher"));
         await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-watched" }, Ct);
         await watched.RefreshAsync(Ct);
         Assert.Equal(15, (await therapist.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct)).NextHeartbeatSeconds);
@@ -37,9 +32,9 @@ public sealed class AdaptiveIntervalTests(RedisServer redis)
         Assert.Equal(60, (await therapist.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage { Visible = false }, Ct)).NextHeartbeatSeconds);
 
         await watcher.DisposeAsync();
-        await Poll.UntilAsync(() => gateway.Services.GetRequiredService<Presence.RealtimeGateway.Watching.WatchMarks>().Watched.Count == 0,
+        await Poll.UntilAsync(() => App.Services.GetRequiredService<Presence.RealtimeGateway.Watching.WatchMarks>().Watched.Count == 0,
             () => "the closed watcher no longer counts");
-        gateway.Time.Advance(TimeSpan.FromSeconds(31));
+        App.Time.Advance(TimeSpan.FromSeconds(31));
         await watched.RefreshAsync(Ct);
         Assert.Equal(30, (await therapist.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct)).NextHeartbeatSeconds);
     }

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
-
 namespace Presence.RealtimeGateway.Tests;
 
 /// <summary>
@@ -19,9 +16,7 @@ public abstract class GatewayBackendTests(IRedisBackend redis)
         // One therapist in each of 8 different shards.
         var ids = Enumerable.Range(0, 1000).Select(i => "t-s" + i).GroupBy(keys.ShardOf).Take(8).Select(g => g.First()).ToArray();
         Assert.Equal(8, ids.Select(keys.ShardOf).Distinct().Count());
-        await using var watcher = await a.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", ids, Ct);
+        await using var pushes = await a.WatchAsync(ids);
 
         var users = new List<HubConnection>();
         try

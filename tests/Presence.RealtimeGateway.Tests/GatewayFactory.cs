@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.SignalR.Client;
 using Presence.RealtimeGateway;
-using Presence.RealtimeGateway.Hubs;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -10,7 +8,7 @@ namespace Presence.RealtimeGateway.Tests;
 /// One gateway instance in memory, its own fake clock, on the given Redis. Instances built with the same
 /// <c>sharedPrefix</c> share keys, event streams and backplane channels: scale-out as in production.
 /// </summary>
-internal sealed class GatewayFactory : PresenceAppFactory<Program>
+public sealed class GatewayFactory : PresenceAppFactory<Program>
 {
     public GatewayFactory(IRedisBackend redis, string? sharedPrefix = null, IReadOnlyDictionary<string, string?>? settings = null)
         : base(redis)
@@ -64,25 +62,54 @@ internal sealed class GatewayFactory : PresenceAppFactory<Program>
         await hub.StartAsync(TestContext.Current.CancellationToken);
         return hub;
     }
+
+    /// <summary>An anonymous watcher of these users, collecting its pushes from before its <c>watch</c> call; disposing it closes its connection.</summary>
+    public async Task<Pushes> WatchAsync(params string[] ids)
+    {
+        var watcher = await ConnectAsync(token: null);
+        var pushes = Pushes.On(watcher, owned: true);
+        await watcher.InvokeAsync<PresenceSnapshot>("watch", ids, TestContext.Current.CancellationToken);
+        return pushes;
+    }
+}
+
+public static class HubConnectionExtensions
+{
+    /// <summary>The first message of this name that the connection receives from now on.</summary>
+    public static Task<T> NextAsync<T>(this HubConnection hub, string method)
+    {
+        var first = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.On<T>(method, message => first.TrySetResult(message));
+        return first.Task;
+    }
 }
 
 /// <summary>Every <c>presence-changed</c> a client received.</summary>
-internal sealed class Pushes
+public sealed class Pushes : IAsyncDisposable
 {
     private readonly ConcurrentQueue<PresenceChanged> _received = new();
+    private readonly bool _owned;
 
-    private Pushes()
+    private Pushes(HubConnection hub, bool owned)
     {
+        Hub = hub;
+        _owned = owned;
     }
+
+    /// <summary>The connection that receives them.</summary>
+    public HubConnection Hub { get; }
 
     public IReadOnlyList<PresenceChanged> All => [.. _received];
 
-    public static Pushes On(HubConnection hub)
+    /// <param name="owned">Whether disposing these pushes closes the connection too.</param>
+    public static Pushes On(HubConnection hub, bool owned = false)
     {
-        var pushes = new Pushes();
+        var pushes = new Pushes(hub, owned);
         hub.On<PresenceChanged>("presence-changed", pushes._received.Enqueue);
         return pushes;
     }
+
+    public ValueTask DisposeAsync() => _owned ? Hub.DisposeAsync() : ValueTask.CompletedTask;
 
     public int Count(string id, string status) => _received.Count(p => p.Id == id && p.Status == status);
 

@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
 using Presence.RealtimeGateway.Limits;
 using Presence.RealtimeGateway.Watching;
 
@@ -133,8 +131,7 @@ public sealed class HubLimitsTests(RedisServer redis)
         using var negotiate = new HttpRequestMessage(HttpMethod.Post, "/hubs/presence/negotiate?negotiateVersion=1");
         negotiate.Headers.Add("X-Forwarded-For", "203.0.113.7");
         var problem = await http.SendAsync(negotiate, Ct);
-        Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, problem.StatusCode);
-        Assert.Equal("application/problem+json", problem.Content.Headers.ContentType?.MediaType);
+        await problem.ProblemAsync(System.Net.HttpStatusCode.TooManyRequests);
         Assert.Contains("Too many connections from this address: at most 2 at once", await problem.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromSeconds(10), problem.Headers.RetryAfter?.Delta);
 

@@ -1,44 +1,39 @@
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
 
 namespace Presence.RealtimeGateway.Tests;
 
-public sealed class HubTests(RedisServer redis)
+public sealed class HubTests(RedisServer redis) : HostTests<GatewayFactory>(new(redis))
 {
     [Fact]
     public async Task Heartbeat_is_acknowledged_with_server_time_and_the_advertised_interval_and_records_the_connection()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-hb"));
-        var acked = new TaskCompletionSource<HeartbeatAck>(TaskCreationOptions.RunContinuationsAsynchronously);
-        hub.On<HeartbeatAck>("heartbeat-ack", ack => acked.TrySetResult(ack));
+        await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-hb"));
+        var acked = hub.NextAsync<HeartbeatAck>("heartbeat-ack");
 
         var result = await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
 
-        Assert.Equal(gateway.Time.GetUtcNow(), result.ServerTime);
+        Assert.Equal(App.Time.GetUtcNow(), result.ServerTime);
         Assert.Equal(30, result.NextHeartbeatSeconds);
         Assert.Null(result.ClockSkewSeconds);
-        var message = await acked.Task.WaitAsync(Poll.DefaultTimeout, Ct);
+        var message = await acked.WaitAsync(Poll.DefaultTimeout, Ct);
         Assert.Equal(result.ServerTime, message.ServerTime);
-        var keys = gateway.PresenceKeys;
+        var keys = App.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-hb"), "t-hb"));
         Assert.Equal("hub", (string?)await redis.Database.HashGetAsync(keys.User(PresenceRole.Therapist, "t-hb"), "transport"));
         var sessions = await redis.Database.SortedSetRangeByRankAsync(keys.Sessions(PresenceRole.Therapist, "t-hb"));
         Assert.StartsWith("hub:", Assert.Single(sessions).ToString(), StringComparison.Ordinal);
-        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(PresenceRole.Therapist, "t-hb", gateway.InstanceId));
+        var held = await redis.Database.SetMembersAsync(keys.InstanceConnections(PresenceRole.Therapist, "t-hb", App.InstanceId));
         Assert.Equal("t-hb|" + sessions[0].ToString()["hub:".Length..], Assert.Single(held).ToString());
     }
 
     [Fact]
     public async Task A_heartbeat_without_payload_and_one_with_a_skewed_clock_are_accepted()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Community("c-hb"));
+        await using var hub = await App.ConnectAsync(DevTokens.Community("c-hb"));
 
         var bare = await hub.InvokeAsync<HeartbeatAck>("heartbeat", null, Ct);
         var skewed = await hub.InvokeAsync<HeartbeatAck>("heartbeat",
-            new HeartbeatMessage { Timestamp = gateway.Time.GetUtcNow().AddMinutes(-10) }, Ct);
+            new HeartbeatMessage { Timestamp = App.Time.GetUtcNow().AddMinutes(-10) }, Ct);
 
         Assert.Equal(30, bare.NextHeartbeatSeconds);
         Assert.Equal(-600, skewed.ClockSkewSeconds);
@@ -47,8 +42,7 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Hub_heartbeats_are_rate_limited_per_connection_and_allowed_again_as_time_passes()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-rl"));
+        await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-rl"));
         for (var i = 0; i < 5; i++)
         {
             await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
@@ -57,10 +51,10 @@ public sealed class HubTests(RedisServer redis)
         var refused = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct));
         Assert.Contains("Too many heartbeats", refused.Message, StringComparison.Ordinal);
 
-        await using var otherTab = await gateway.ConnectAsync(DevTokens.Therapist("t-rl"));
+        await using var otherTab = await App.ConnectAsync(DevTokens.Therapist("t-rl"));
         await otherTab.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
 
-        gateway.Time.Advance(TimeSpan.FromSeconds(2));
+        App.Time.Advance(TimeSpan.FromSeconds(2));
         await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
         Assert.Equal(HubConnectionState.Connected, hub.State);
     }
@@ -68,14 +62,13 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task JoinAsTherapist_records_allow_listed_specialties_and_availability()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-join"));
+        await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-join"));
 
         var ack = await hub.InvokeAsync<HeartbeatAck>("joinAsTherapist",
             new JoinTherapistRequest { TherapistId = "t-join", Specialties = ["anxiety", "trauma"], Available = true }, Ct);
 
         Assert.Equal(30, ack.NextHeartbeatSeconds);
-        var keys = gateway.PresenceKeys;
+        var keys = App.PresenceKeys;
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Online(PresenceRole.Therapist, "t-join"), "t-join"));
         Assert.NotNull(await redis.Database.SortedSetScoreAsync(keys.Available(PresenceRole.Therapist, "t-join"), "t-join"));
         Assert.Equal("anxiety,trauma", (string?)await redis.Database.HashGetAsync(keys.Specialties(PresenceRole.Therapist, "t-join"), "t-join"));
@@ -85,9 +78,8 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Joins_that_do_not_match_the_token_or_the_allow_list_are_refused_and_change_nothing()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-real"));
-        await using var community = await gateway.ConnectAsync(DevTokens.Community("c-real"));
+        await using var therapist = await App.ConnectAsync(DevTokens.Therapist("t-real"));
+        await using var community = await App.ConnectAsync(DevTokens.Community("c-real"));
 
         var otherId = await Assert.ThrowsAsync<HubException>(() => therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist",
             new JoinTherapistRequest { TherapistId = "t-someone-else", Specialties = [] }, Ct));
@@ -105,7 +97,7 @@ public sealed class HubTests(RedisServer redis)
             new HeartbeatMessage { Available = true }, Ct));
         Assert.Contains("Only therapists", availability.Message, StringComparison.Ordinal);
 
-        var keys = gateway.PresenceKeys;
+        var keys = App.PresenceKeys;
         Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(PresenceRole.Therapist, s))));
         Assert.Equal(0, await redis.Database.SortedSetLengthSumAsync(keys.InAllShards(s => keys.Online(PresenceRole.Community, s))));
         Assert.False(await redis.Database.KeyExistsAsync(keys.Sessions(PresenceRole.Therapist, "t-real")));
@@ -117,8 +109,7 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Anonymous_connections_may_watch_therapists_and_nothing_else()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var anonymous = await gateway.ConnectAsync(token: null);
+        await using var anonymous = await App.ConnectAsync(token: null);
 
         var board = await anonymous.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
         var some = await anonymous.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-1" }, Ct);
@@ -135,19 +126,16 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task An_expired_or_forged_token_is_refused_at_connect_instead_of_falling_back_to_anonymous()
     {
-        await using var gateway = new GatewayFactory(redis);
-
-        await Assert.ThrowsAnyAsync<Exception>(() => gateway.ConnectAsync(DevTokens.Expired("therapist", "t-old")));
-        await Assert.ThrowsAnyAsync<Exception>(() => gateway.ConnectAsync(DevTokens.Unsigned("therapist", "t-forged")));
-        await using var fine = await gateway.ConnectAsync(DevTokens.Therapist("t-fine"));
+        await Assert.ThrowsAnyAsync<Exception>(() => App.ConnectAsync(DevTokens.Expired("therapist", "t-old")));
+        await Assert.ThrowsAnyAsync<Exception>(() => App.ConnectAsync(DevTokens.Unsigned("therapist", "t-forged")));
+        await using var fine = await App.ConnectAsync(DevTokens.Therapist("t-fine"));
         Assert.Equal(HubConnectionState.Connected, fine.State);
     }
 
     [Fact]
     public async Task A_connection_is_closed_when_its_token_expires_and_keeps_the_token_user_until_then()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Mint("therapist", "t-lapse", lifetime: TimeSpan.FromSeconds(4)));
+        await using var hub = await App.ConnectAsync(DevTokens.Mint("therapist", "t-lapse", lifetime: TimeSpan.FromSeconds(4)));
 
         // The connection's principal is the token's user (subject and role) while it is valid.
         var joined = await hub.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-lapse" }, Ct);
@@ -173,9 +161,8 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Community_statuses_are_visible_to_therapists_and_to_the_user_only()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-priv"));
-        await using var community = await gateway.ConnectAsync(DevTokens.Community("c-self"));
+        await using var therapist = await App.ConnectAsync(DevTokens.Therapist("t-priv"));
+        await using var community = await App.ConnectAsync(DevTokens.Community("c-self"));
 
         await therapist.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-self", "c-other" }, Ct);
         await community.InvokeAsync<PresenceSnapshot>("watchCommunity", new[] { "c-self" }, Ct);
@@ -186,23 +173,22 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Watch_answers_a_snapshot_of_the_current_statuses()
     {
-        await using var gateway = new GatewayFactory(redis);
-        var store = gateway.Store;
+        var store = App.Store;
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-on", HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
         await store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-rec", HeartbeatTransport.Rest), Ct);
         await store.SignOffAsync(PresenceRole.Therapist, "t-rec", ct: Ct);
-        gateway.Time.Advance(gateway.LeaveGrace);
+        App.Time.Advance(App.LeaveGrace);
         await store.SettleAsync(DueIndex.Online, PresenceRole.Therapist, "t-rec", Ct);
-        var until = DateTimeOffset.FromUnixTimeMilliseconds(gateway.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
+        var until = DateTimeOffset.FromUnixTimeMilliseconds(App.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
         await store.SetAvailabilityAsync(PresenceRole.Therapist, "t-av", true, until, Ct);
-        await using var hub = await gateway.ConnectAsync(token: null);
+        await using var hub = await App.ConnectAsync(token: null);
 
         var some = await hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-on", "t-rec", "t-av", "t-off" }, Ct);
         var board = await hub.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct);
 
-        Assert.Equal(gateway.Time.GetUtcNow(), some.GeneratedAt);
+        Assert.Equal(App.Time.GetUtcNow(), some.GeneratedAt);
         Assert.Equal(["online", "recent", "available", "offline"], some.Entries.Select(e => e.Status).ToArray());
-        Assert.Equal((gateway.Time.GetUtcNow() - gateway.LeaveGrace).ToUnixTimeMilliseconds(), some.Entries[1].LastActive?.ToUnixTimeMilliseconds());
+        Assert.Equal((App.Time.GetUtcNow() - App.LeaveGrace).ToUnixTimeMilliseconds(), some.Entries[1].LastActive?.ToUnixTimeMilliseconds());
         Assert.True(some.Entries[2].Available);
         Assert.Equal(until, some.Entries[2].AvailableUntil);
         Assert.Equal(["grief"], some.Entries[0].Specialties);
@@ -214,8 +200,7 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Watch_lists_are_validated_and_capped_at_200_ids_per_connection()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(token: null);
+        await using var hub = await App.ConnectAsync(token: null);
         string[] Ids(string prefix, int count) => [.. Enumerable.Range(0, count).Select(i => prefix + i)];
 
         await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<PresenceSnapshot>("watch", Ids("t-", 201), Ct));
@@ -250,8 +235,7 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task Unknown_methods_and_wrong_payloads_are_answered_with_errors_and_the_connection_carries_on()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(DevTokens.Therapist("t-bad"));
+        await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-bad"));
 
         var unknown = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync("noSuchMethod", Ct));
         Assert.Contains("noSuchMethod", unknown.Message, StringComparison.Ordinal);
@@ -266,8 +250,7 @@ public sealed class HubTests(RedisServer redis)
     [Fact]
     public async Task An_oversized_message_closes_that_connection_only()
     {
-        await using var gateway = new GatewayFactory(redis);
-        await using var hub = await gateway.ConnectAsync(token: null);
+        await using var hub = await App.ConnectAsync(token: null);
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         hub.Closed += error =>
         {
@@ -279,15 +262,14 @@ public sealed class HubTests(RedisServer redis)
         await Assert.ThrowsAnyAsync<Exception>(() => hub.InvokeAsync<PresenceSnapshot>("watch", new[] { huge }, Ct));
 
         await closed.Task.WaitAsync(Poll.DefaultTimeout, Ct);
-        await using var other = await gateway.ConnectAsync(token: null);
+        await using var other = await App.ConnectAsync(token: null);
         Assert.Empty((await other.InvokeAsync<PresenceSnapshot>("watchTherapists", Ct)).Entries);
     }
 
     [Fact]
     public async Task The_board_page_origin_may_negotiate_cross_origin_with_credentials_and_others_may_not()
     {
-        await using var gateway = new GatewayFactory(redis);
-        using var client = gateway.CreateClient();
+        using var client = App.CreateClient();
 
         async Task<HttpResponseMessage> NegotiateAsync(string origin)
         {

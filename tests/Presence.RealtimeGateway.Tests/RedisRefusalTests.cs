@@ -1,8 +1,5 @@
-using System.Diagnostics.Metrics;
-using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
-using Presence.RealtimeGateway.Hubs;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -15,14 +12,12 @@ public sealed class RedisRefusalTests(PrivateRedis own) : IClassFixture<PrivateR
     private static readonly TimeSpan RenewalPace = TimeSpan.FromSeconds(5);
 
     [Theory]
-    [InlineData("oom")]
-    [InlineData("misconf")]
-    [InlineData("readonly")]
+    [MemberData(nameof(RedisFaults.Refusals), MemberType = typeof(RedisFaults))]
     public async Task The_lease_loop_survives_a_Redis_refusing_writes_and_renews_once_it_accepts_them(string fault)
     {
         var redis = own.Server;
         await using var gateway = new GatewayFactory(redis);
-        using var errors = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "Presence", "presence.redis.errors");
+        using var errors = gateway.Services.Collect<long>("presence.redis.errors");
         await using var therapist = await gateway.ConnectAsync(DevTokens.Therapist("t-refused-" + fault));
         await therapist.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-refused-" + fault }, Ct);
         var stopping = gateway.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
-using Presence.RealtimeGateway.Hubs;
 using StackExchange.Redis;
 
 namespace Presence.RealtimeGateway.Tests;
@@ -7,15 +5,20 @@ namespace Presence.RealtimeGateway.Tests;
 /// <summary>Two gateway instances on one Redis (one key prefix, one backplane channel prefix), as the aspnetcore backplane tests run two servers.</summary>
 public sealed class ScaleOutTests(RedisServer redis)
 {
+    /// <summary>An entry idle for a second is reclaimed, looked for five times a second: a dead consumer's events move on within the test.</summary>
+    private static readonly Dictionary<string, string?> QuickReclaim = new()
+    {
+        ["Gateway:ReclaimIdle"] = "00:00:01",
+        ["Gateway:ReclaimInterval"] = "00:00:00.200",
+    };
+
     [Fact]
     public async Task A_watcher_on_one_instance_receives_the_push_caused_by_a_user_on_the_other_exactly_once()
     {
         var prefix = RedisServer.NewKeyPrefix();
         await using var a = new GatewayFactory(redis, prefix);
         await using var b = new GatewayFactory(redis, prefix);
-        await using var watcher = await a.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-x", "t-sentinel" }, Ct);
+        await using var pushes = await a.WatchAsync("t-x", "t-sentinel");
         await using var user = await b.ConnectAsync(DevTokens.Therapist("t-x"));
 
         await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-x", Available = true }, Ct);
@@ -38,9 +41,7 @@ public sealed class ScaleOutTests(RedisServer redis)
         await using var a = new GatewayFactory(redis, prefix);
         // B renews its lease on its own clock, which the test never moves: to the rest of the system it is a killed pod.
         await using var b = new GatewayFactory(redis, prefix);
-        await using var watcher = await a.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-k" }, Ct);
+        await using var pushes = await a.WatchAsync("t-k");
         await using var user = await b.ConnectAsync(DevTokens.Therapist("t-k"));
         await user.InvokeAsync<HeartbeatAck>("joinAsTherapist", new JoinTherapistRequest { TherapistId = "t-k" }, Ct);
         await pushes.WaitForAsync("t-k", "online");
@@ -60,14 +61,8 @@ public sealed class ScaleOutTests(RedisServer redis)
     [Fact]
     public async Task An_event_read_by_a_consumer_that_never_acknowledges_is_reclaimed_and_delivered_by_a_live_instance()
     {
-        await using var gateway = new GatewayFactory(redis, settings: new Dictionary<string, string?>
-        {
-            ["Gateway:ReclaimIdle"] = "00:00:01",
-            ["Gateway:ReclaimInterval"] = "00:00:00.200",
-        });
-        await using var watcher = await gateway.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-orphan" }, Ct);
+        await using var gateway = new GatewayFactory(redis, settings: QuickReclaim);
+        await using var pushes = await gateway.WatchAsync("t-orphan");
         var events = gateway.PresenceKeys.Events(PresenceRole.Therapist, "t-orphan");
         var at = gateway.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -92,14 +87,8 @@ public sealed class ScaleOutTests(RedisServer redis)
     [Fact]
     public async Task A_reclaimed_event_older_than_a_pushed_one_is_not_pushed_and_the_watcher_ends_on_the_true_state()
     {
-        await using var gateway = new GatewayFactory(redis, settings: new Dictionary<string, string?>
-        {
-            ["Gateway:ReclaimIdle"] = "00:00:01",
-            ["Gateway:ReclaimInterval"] = "00:00:00.200",
-        });
-        await using var watcher = await gateway.ConnectAsync(token: null);
-        var pushes = Pushes.On(watcher);
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order" }, Ct);
+        await using var gateway = new GatewayFactory(redis, settings: QuickReclaim);
+        await using var pushes = await gateway.WatchAsync("t-order");
         var online = await gateway.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-order", HeartbeatTransport.Rest), Ct);
         await pushes.WaitForAsync("t-order", "online");
 
@@ -126,7 +115,7 @@ public sealed class ScaleOutTests(RedisServer redis)
             () => "the reclaimed event was not acknowledged");
         await Poll.UntilAsync(async () => (await redis.Database.StreamConsumerInfoAsync(events, "gateways")).All(c => c.Name != "gw-dead"),
             () => "the dead consumer was not removed from the group");
-        await watcher.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order-sentinel" }, Ct);
+        await pushes.Hub.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-order-sentinel" }, Ct);
         await PushTests.SentinelAsync(gateway, pushes, PresenceRole.Therapist, "t-order-sentinel");
 
         var seen = pushes.All.Where(p => p.Id == "t-order").ToList();

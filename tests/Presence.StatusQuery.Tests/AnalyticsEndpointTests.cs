@@ -1,36 +1,30 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Presence.Core.Engagement;
 
 namespace Presence.StatusQuery.Tests;
 
-public sealed class AnalyticsEndpointTests(RedisServer redis) : IAsyncDisposable
+public sealed class AnalyticsEndpointTests(RedisServer redis) : HostTests<StatusQueryApp>(new(redis))
 {
-    private readonly StatusQueryApp _app = new(redis);
-
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
-
     [Fact]
     public async Task Therapists_and_admins_read_the_figures_and_community_users_are_refused()
     {
-        var at = _app.Time.GetUtcNow().AddHours(-1);
-        var analytics = _app.Services.GetRequiredService<Analytics>();
+        var at = App.Time.GetUtcNow().AddHours(-1);
+        var analytics = App.Services.GetRequiredService<Analytics>();
         await analytics.FoldAsync(new PresenceEvent(PresenceRole.Therapist, "t-1", 1, at, "online", true, null, at, "join"), Ct);
         await analytics.FoldAsync(new PresenceEvent(PresenceRole.Community, "c-1", 1, at, "online", false, null, at, "join"), Ct);
         await analytics.FoldAsync(new PresenceEvent(PresenceRole.Community, "c-1", 2, at.AddMinutes(5), "recent", false, null, at.AddMinutes(5), "signoff"), Ct);
 
-        using var therapist = _app.CreateClient(DevTokens.Therapist("t-9"));
+        using var therapist = App.CreateClient(DevTokens.Therapist("t-9"));
         var coverage = await therapist.GetFromJsonAsync<JsonElement>("/v1/analytics/coverage", Ct);
         Assert.Contains(coverage.EnumerateArray(), h => h.GetProperty("online").GetInt64() == 1 && h.GetProperty("available").GetInt64() == 1);
         var sessions = await therapist.GetFromJsonAsync<JsonElement>("/v1/analytics/sessions?role=community", Ct);
         Assert.Equal(1, sessions.EnumerateArray().Sum(d => d.GetProperty("sessions").GetProperty("count").GetInt64()));
         Assert.Equal(1, sessions.EnumerateArray().Sum(d => d.GetProperty("timeToAvailable").GetProperty("count").GetInt64()));
 
-        using var admin = _app.CreateClient(DevTokens.Mint("admin", "ops-1"));
+        using var admin = App.CreateClient(DevTokens.Mint("admin", "ops-1"));
         var active = await admin.GetFromJsonAsync<JsonElement>("/v1/analytics/active-users?role=community", Ct);
         Assert.Equal(1, active.EnumerateArray().Sum(d => d.GetProperty("users").GetInt64()));
 
-        using var community = _app.CreateClient(DevTokens.Community("c-1"));
+        using var community = App.CreateClient(DevTokens.Community("c-1"));
         foreach (var path in new[] { "/v1/analytics/coverage", "/v1/analytics/sessions", "/v1/analytics/active-users" })
         {
             Assert.Equal(HttpStatusCode.Forbidden, (await community.GetAsync(path, Ct)).StatusCode);

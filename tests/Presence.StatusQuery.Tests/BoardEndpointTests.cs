@@ -1,18 +1,15 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 
 namespace Presence.StatusQuery.Tests;
 
-public sealed class BoardEndpointTests(RedisServer redis)
+public sealed class BoardEndpointTests(RedisServer redis) : HostTests<StatusQueryApp>(new(redis))
 {
     [Fact]
     public async Task Board_has_the_contract_shape_with_totals_thresholds_and_entries()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1", available: true);
-        await app.SetAvailableAsync("t-2");
-        using var client = app.CreateClient(token: null);
+        await App.BeatAsync("t-1", available: true);
+        await App.SetAvailableAsync("t-2");
+        using var client = App.CreateClient(token: null);
 
         using var response = await client.GetAsync(StatusQueryApp.BoardUrl, Ct);
 
@@ -28,7 +25,7 @@ public sealed class BoardEndpointTests(RedisServer redis)
         Assert.Equal("t-1", first.GetProperty("id").GetString());
         Assert.Equal("online", first.GetProperty("status").GetString());
         Assert.True(first.GetProperty("available").GetBoolean());
-        Assert.Equal(app.Time.GetUtcNow().ToUnixTimeMilliseconds(), first.GetProperty("lastActive").GetDateTimeOffset().ToUnixTimeMilliseconds());
+        Assert.Equal(App.Time.GetUtcNow().ToUnixTimeMilliseconds(), first.GetProperty("lastActive").GetDateTimeOffset().ToUnixTimeMilliseconds());
         Assert.Equal("just now", first.GetProperty("lastActiveAgo").GetString());
         var second = json.GetProperty("therapists")[1];
         Assert.Equal("available", second.GetProperty("status").GetString());
@@ -39,12 +36,11 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Status_filter_lists_only_those_buckets_and_counts_stay_totals()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-recent");
-        await app.AdvanceAsync(TimeSpan.FromSeconds(130));
-        await app.BeatAsync("t-online");
-        await app.SetAvailableAsync("t-available");
-        using var client = app.CreateClient(token: null);
+        await App.BeatAsync("t-recent");
+        await App.AdvanceAsync(TimeSpan.FromSeconds(130));
+        await App.BeatAsync("t-online");
+        await App.SetAvailableAsync("t-available");
+        using var client = App.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?status=recent,available", Ct);
 
@@ -57,13 +53,12 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Specialty_filter_lists_only_therapists_with_it_and_entries_show_specialties_and_available_until()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.Store.HeartbeatAsync(new Core.Heartbeat(PresenceRole.Therapist, "t-anx", Core.HeartbeatTransport.Rest, Specialties: ["anxiety", "ocd"]), Ct);
-        await app.Store.HeartbeatAsync(new Core.Heartbeat(PresenceRole.Therapist, "t-grief", Core.HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
-        var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(2).ToUnixTimeMilliseconds());
-        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-anx", true, until, Ct);
-        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-grief", true, Ct);
-        using var client = app.CreateClient(token: null);
+        await App.Store.HeartbeatAsync(new Core.Heartbeat(PresenceRole.Therapist, "t-anx", Core.HeartbeatTransport.Rest, Specialties: ["anxiety", "ocd"]), Ct);
+        await App.Store.HeartbeatAsync(new Core.Heartbeat(PresenceRole.Therapist, "t-grief", Core.HeartbeatTransport.Rest, Specialties: ["grief"]), Ct);
+        var until = DateTimeOffset.FromUnixTimeMilliseconds(App.Time.GetUtcNow().AddHours(2).ToUnixTimeMilliseconds());
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-anx", true, until, Ct);
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-grief", true, Ct);
+        using var client = App.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?specialty=anxiety", Ct);
         var all = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl, Ct);
@@ -92,31 +87,28 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [InlineData("?cursor=MTp4Onst")]
     public async Task Bad_query_is_a_400_problem(string query)
     {
-        await using var app = new StatusQueryApp(redis);
-        using var client = app.CreateClient(token: null);
+        using var client = App.CreateClient(token: null);
 
         using var response = await client.GetAsync(StatusQueryApp.BoardUrl + query, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
     public async Task Pages_follow_the_cursor_through_the_whole_board_in_order_without_repeats()
     {
-        await using var app = new StatusQueryApp(redis);
         for (var i = 0; i < 7; i++)
         {
-            await app.BeatAsync($"t-{i}");
-            app.Time.Advance(TimeSpan.FromSeconds(1));
+            await App.BeatAsync($"t-{i}");
+            App.Time.Advance(TimeSpan.FromSeconds(1));
         }
 
         for (var i = 0; i < 4; i++)
         {
-            await app.SetAvailableAsync($"a-{i}");
+            await App.SetAvailableAsync($"a-{i}");
         }
 
-        using var client = app.CreateClient(token: null);
+        using var client = App.CreateClient(token: null);
         var whole = Ids(await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl, Ct));
         var paged = new List<string>();
         string? cursor = null;
@@ -140,19 +132,18 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task A_cursor_stays_valid_when_the_board_changes_between_pages()
     {
-        await using var app = new StatusQueryApp(redis);
         foreach (var id in new[] { "a-1", "a-2", "a-3", "a-4" })
         {
-            await app.SetAvailableAsync(id);
+            await App.SetAvailableAsync(id);
         }
 
-        using var client = app.CreateClient(token: null);
+        using var client = App.CreateClient(token: null);
         var first = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?limit=2", Ct);
         Assert.Equal(["a-1", "a-2"], Ids(first));
 
         // a-1 comes online: it moves ahead of the cursor, which must neither repeat nor skip the rest.
-        await app.BeatAsync("a-1", available: true);
-        await app.AdvanceAsync(TimeSpan.FromSeconds(3));
+        await App.BeatAsync("a-1", available: true);
+        await App.AdvanceAsync(TimeSpan.FromSeconds(3));
         var cursor = first.GetProperty("nextCursor").GetString()!;
         var second = await client.GetFromJsonAsync<JsonElement>(StatusQueryApp.BoardUrl + "?limit=2&cursor=" + Uri.EscapeDataString(cursor), Ct);
 
@@ -162,9 +153,8 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Board_carries_a_strong_etag_and_short_public_cache_control_and_if_none_match_gets_304()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1");
-        using var client = app.CreateClient(token: null);
+        await App.BeatAsync("t-1");
+        using var client = App.CreateClient(token: null);
 
         using var first = await client.GetAsync(StatusQueryApp.BoardUrl, Ct);
         var etag = first.Headers.ETag;
@@ -178,7 +168,7 @@ public sealed class BoardEndpointTests(RedisServer redis)
         {
             if (rebuild)
             {
-                await app.AdvanceAsync(TimeSpan.FromSeconds(3));
+                await App.AdvanceAsync(TimeSpan.FromSeconds(3));
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Get, StatusQueryApp.BoardUrl);
@@ -189,8 +179,8 @@ public sealed class BoardEndpointTests(RedisServer redis)
             Assert.Equal(etag, again.Headers.ETag);
         }
 
-        await app.SetAvailableAsync("t-2");
-        await app.AdvanceAsync(TimeSpan.FromSeconds(3));
+        await App.SetAvailableAsync("t-2");
+        await App.AdvanceAsync(TimeSpan.FromSeconds(3));
         using var changedRequest = new HttpRequestMessage(HttpMethod.Get, StatusQueryApp.BoardUrl);
         changedRequest.Headers.IfNoneMatch.Add(etag);
         using var changed = await client.SendAsync(changedRequest, Ct);
@@ -202,10 +192,9 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Hundred_concurrent_polls_cost_one_board_build()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1");
-        using var builds = app.CountBuilds();
-        using var client = app.CreateClient(token: null);
+        await App.BeatAsync("t-1");
+        using var builds = App.CountBuilds();
+        using var client = App.CreateClient(token: null);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => client.GetAsync(StatusQueryApp.BoardUrl, Ct)));
 
@@ -221,10 +210,9 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Concurrent_polls_of_different_filters_and_pages_share_one_build_per_interval()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1");
-        await app.SetAvailableAsync("t-2");
-        using var builds = app.CountBuilds();
+        await App.BeatAsync("t-1");
+        await App.SetAvailableAsync("t-2");
+        using var builds = App.CountBuilds();
         string[] urls = ["", "?status=online", "?status=available", "?limit=1", "?status=online,recent&limit=5"];
 
         async Task PollAllAsync()
@@ -232,7 +220,7 @@ public sealed class BoardEndpointTests(RedisServer redis)
             var statuses = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
             {
                 // Half the pollers send a token: a public board is shared with them too.
-                using var client = app.CreateClient(i % 2 == 0 ? null : DevTokens.Community("c-" + i));
+                using var client = App.CreateClient(i % 2 == 0 ? null : DevTokens.Community("c-" + i));
                 using var response = await client.GetAsync(StatusQueryApp.BoardUrl + urls[i % urls.Length], Ct);
                 return response.StatusCode;
             }));
@@ -242,11 +230,11 @@ public sealed class BoardEndpointTests(RedisServer redis)
         await PollAllAsync();
         Assert.Equal(1, builds.Builds);
 
-        app.Time.Advance(TimeSpan.FromSeconds(1));
+        App.Time.Advance(TimeSpan.FromSeconds(1));
         await PollAllAsync();
         Assert.Equal(1, builds.Builds);
 
-        await app.AdvanceAsync(TimeSpan.FromSeconds(1));
+        await App.AdvanceAsync(TimeSpan.FromSeconds(1));
         await PollAllAsync();
         Assert.Equal(2, builds.Builds);
     }
@@ -254,9 +242,8 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Allowed_origins_get_cors_headers_and_others_do_not()
     {
-        await using var app = new StatusQueryApp(redis);
-        app.Settings["Cors:AllowedOrigins:0"] = "https://frontend.example";
-        using var client = app.CreateClient(token: null);
+        App.Settings["Cors:AllowedOrigins:0"] = "https://frontend.example";
+        using var client = App.CreateClient(token: null);
 
         using var allowed = new HttpRequestMessage(HttpMethod.Get, StatusQueryApp.BoardUrl);
         allowed.Headers.Add("Origin", "https://frontend.example");
@@ -281,10 +268,9 @@ public sealed class BoardEndpointTests(RedisServer redis)
     [Fact]
     public async Task Page_is_served_at_the_root_with_its_configuration()
     {
-        await using var app = new StatusQueryApp(redis);
-        app.Settings["StatusQuery:GatewayUrl"] = "http://127.0.0.1:5102/";
-        app.Settings["StatusQuery:PagePollInterval"] = "00:00:30";
-        using var client = app.CreateClient(token: null);
+        App.Settings["StatusQuery:GatewayUrl"] = "http://127.0.0.1:5102/";
+        App.Settings["StatusQuery:PagePollInterval"] = "00:00:30";
+        using var client = App.CreateClient(token: null);
 
         var html = await client.GetStringAsync("/", Ct);
         var config = await client.GetFromJsonAsync<JsonElement>("/v1/board/config", Ct);

@@ -15,6 +15,8 @@ namespace Presence.StatusQuery.Tests;
 /// </summary>
 public sealed class BoardPageBrowserTests(RedisServer redis)
 {
+    private const int Width = 900;
+    private const int Height = 600;
     private static readonly float Patience = 20_000;
 
     [Fact(Timeout = 180_000)]
@@ -22,8 +24,8 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var app = StartApp(redis);
-        await using var browser = await BrowserSession.StartAsync();
-        var page = browser.Page;
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(Width, Height);
         await page.GotoAsync(BaseUrl(app));
         await Expect(page.Locator("#empty")).ToBeVisibleAsync(new() { Timeout = Patience });
 
@@ -58,14 +60,15 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         var ct = TestContext.Current.CancellationToken;
         await using var app = StartApp(redis);
         await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-cy", true, ct);
-        await using var browser = await BrowserSession.StartAsync();
-        await browser.Page.RouteAsync("**/js/presence.js", route => route.FulfillAsync(new() { Status = 404 }));
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(Width, Height);
+        await page.RouteAsync("**/js/presence.js", route => route.FulfillAsync(new() { Status = 404 }));
 
-        await browser.Page.GotoAsync(BaseUrl(app));
+        await page.GotoAsync(BaseUrl(app));
 
-        await Expect(browser.Page.Locator("li.therapist[data-id='t-cy'] .label")).ToHaveTextAsync("Available", new() { Timeout = Patience });
-        await Expect(browser.Page.Locator("[data-count='available']")).ToHaveTextAsync("1");
-        await Expect(browser.Page.Locator("#connection")).ToContainTextAsync("unavailable (polling every 1 s)");
+        await Expect(page.Locator("li.therapist[data-id='t-cy'] .label")).ToHaveTextAsync("Available", new() { Timeout = Patience });
+        await Expect(page.Locator("[data-count='available']")).ToHaveTextAsync("1");
+        await Expect(page.Locator("#connection")).ToContainTextAsync("unavailable (polling every 1 s)");
     }
 
     [Fact(Timeout = 120_000)]
@@ -78,8 +81,8 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         Assert.True(app.Services.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo("js/presence.js").Exists,
             "wwwroot/js/presence.js is missing: run ./dev.sh build-web (it is built from clients/js).");
         await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-dee", true, ct);
-        await using var browser = await BrowserSession.StartAsync();
-        var page = browser.Page;
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(Width, Height);
         await page.GotoAsync(BaseUrl(app));
         var dee = page.Locator("li.therapist[data-id='t-dee']");
         await Expect(dee).ToHaveAttributeAsync("data-status", "available", new() { Timeout = Patience });
@@ -145,28 +148,6 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
         var folder = RepoRoot.Path(".artifacts", "status-query");
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, name);
-    }
-
-    private sealed class BrowserSession : IAsyncDisposable
-    {
-        private readonly HeadlessChromium _chromium;
-
-        private BrowserSession(HeadlessChromium chromium, IPage page)
-        {
-            _chromium = chromium;
-            Page = page;
-        }
-
-        public IPage Page { get; }
-
-        public static async Task<BrowserSession> StartAsync()
-        {
-            var chromium = await HeadlessChromium.LaunchAsync();
-            var page = await chromium.Browser.NewPageAsync(new() { ViewportSize = new() { Width = 900, Height = 600 } });
-            return new BrowserSession(chromium, page);
-        }
-
-        public ValueTask DisposeAsync() => _chromium.DisposeAsync();
     }
 
     /// <summary>A stand-in for the realtime gateway's hub contract (docs/architecture.md, "Hub"): <c>watchTherapists</c> and <c>presence-changed</c>.</summary>

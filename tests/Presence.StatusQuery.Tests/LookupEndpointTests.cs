@@ -1,9 +1,6 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace Presence.StatusQuery.Tests;
 
-public sealed class LookupEndpointTests(RedisServer redis)
+public sealed class LookupEndpointTests(RedisServer redis) : HostTests<StatusQueryApp>(new(redis))
 {
     public static TheoryData<string, string?, HttpStatusCode> Matrix => new()
     {
@@ -23,11 +20,10 @@ public sealed class LookupEndpointTests(RedisServer redis)
     [Fact]
     public async Task A_lookup_shows_specialties_and_the_explicit_end_of_the_availability()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-look", HeartbeatTransport.Rest, Specialties: ["sleep"]), Ct);
-        var until = DateTimeOffset.FromUnixTimeMilliseconds(app.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
-        await app.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-look", true, until, Ct);
-        using var client = app.CreateClient(token: null);
+        await App.Store.HeartbeatAsync(new Heartbeat(PresenceRole.Therapist, "t-look", HeartbeatTransport.Rest, Specialties: ["sleep"]), Ct);
+        var until = DateTimeOffset.FromUnixTimeMilliseconds(App.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "t-look", true, until, Ct);
+        using var client = App.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/t-look", Ct);
 
@@ -40,10 +36,9 @@ public sealed class LookupEndpointTests(RedisServer redis)
     [MemberData(nameof(Matrix))]
     public async Task Privacy_matrix(string target, string? caller, HttpStatusCode expected)
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1");
-        await app.BeatAsync("c-1", PresenceRole.Community);
-        using var client = app.CreateClient(Token(caller));
+        await App.BeatAsync("t-1");
+        await App.BeatAsync("c-1", PresenceRole.Community);
+        using var client = App.CreateClient(Token(caller));
 
         using var response = await client.GetAsync("/v1/presence/" + target, Ct);
 
@@ -55,7 +50,7 @@ public sealed class LookupEndpointTests(RedisServer redis)
         }
         else
         {
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            await response.ProblemAsync();
         }
 
         if (expected == HttpStatusCode.Unauthorized)
@@ -67,10 +62,9 @@ public sealed class LookupEndpointTests(RedisServer redis)
     [Fact]
     public async Task A_refusal_is_the_same_whether_or_not_the_user_exists()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("c-known", PresenceRole.Community);
-        using var anonymous = app.CreateClient(token: null);
-        using var stranger = app.CreateClient(DevTokens.Community("c-stranger"));
+        await App.BeatAsync("c-known", PresenceRole.Community);
+        using var anonymous = App.CreateClient(token: null);
+        using var stranger = App.CreateClient(DevTokens.Community("c-stranger"));
 
         foreach (var client in new[] { anonymous, stranger })
         {
@@ -87,8 +81,7 @@ public sealed class LookupEndpointTests(RedisServer redis)
     [Fact]
     public async Task Unknown_user_is_offline_not_404()
     {
-        await using var app = new StatusQueryApp(redis);
-        using var client = app.CreateClient(token: null);
+        using var client = App.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/nobody", Ct);
 
@@ -103,10 +96,9 @@ public sealed class LookupEndpointTests(RedisServer redis)
     [Fact]
     public async Task Lookup_reports_recent_with_the_server_text_and_the_available_flag()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1", available: true);
-        app.Time.Advance(TimeSpan.FromMinutes(5));
-        using var client = app.CreateClient(token: null);
+        await App.BeatAsync("t-1", available: true);
+        App.Time.Advance(TimeSpan.FromMinutes(5));
+        using var client = App.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/therapist/t-1", Ct);
 
@@ -123,13 +115,11 @@ public sealed class LookupEndpointTests(RedisServer redis)
     [InlineData("/v1/presence/community/%7Btag%7D")]
     public async Task Bad_role_or_id_is_a_400_problem(string url)
     {
-        await using var app = new StatusQueryApp(redis);
-        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
 
         using var response = await client.GetAsync(url, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]

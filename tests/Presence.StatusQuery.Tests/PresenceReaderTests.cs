@@ -1,22 +1,21 @@
 namespace Presence.StatusQuery.Tests;
 
-public sealed class PresenceReaderTests(RedisServer redis)
+public sealed class PresenceReaderTests(RedisServer redis) : HostTests<ReaderHarness>(new(redis))
 {
     private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
 
     [Fact]
     public async Task Online_lasts_until_the_online_window_has_fully_passed_then_the_user_is_recent()
     {
-        await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("t-1");
+        await App.BeatAsync("t-1");
 
-        h.Time.Advance(h.Options.OnlineWindow - Ms);
-        Assert.Equal(PresenceStatus.Online, (await h.GetAsync("t-1")).Status);
-        Assert.Equal(new PresenceCounts(1, 0, 0), (await h.BoardAsync()).Counts);
+        App.Time.Advance(App.Options.OnlineWindow - Ms);
+        Assert.Equal(PresenceStatus.Online, (await App.GetAsync("t-1")).Status);
+        Assert.Equal(new PresenceCounts(1, 0, 0), (await App.BoardAsync()).Counts);
 
-        h.Time.Advance(Ms);
-        Assert.Equal(PresenceStatus.Recent, (await h.GetAsync("t-1")).Status);
-        var board = await h.BoardAsync();
+        App.Time.Advance(Ms);
+        Assert.Equal(PresenceStatus.Recent, (await App.GetAsync("t-1")).Status);
+        var board = await App.BoardAsync();
         Assert.Equal(new PresenceCounts(0, 1, 0), board.Counts);
         Assert.Equal(PresenceStatus.Recent, Assert.Single(board.Entries).Status);
     }
@@ -24,24 +23,23 @@ public sealed class PresenceReaderTests(RedisServer redis)
     [Fact]
     public async Task Recent_lasts_until_the_recent_window_has_fully_passed_then_available_or_offline()
     {
-        await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("t-flagged", available: true);
-        await h.BeatAsync("t-plain");
+        await App.BeatAsync("t-flagged", available: true);
+        await App.BeatAsync("t-plain");
 
-        h.Time.Advance(h.Options.RecentWindow - Ms);
-        Assert.Equal(PresenceStatus.Recent, (await h.GetAsync("t-flagged")).Status);
-        Assert.Equal(PresenceStatus.Recent, (await h.GetAsync("t-plain")).Status);
-        Assert.Equal(new PresenceCounts(0, 2, 0), (await h.BoardAsync()).Counts);
+        App.Time.Advance(App.Options.RecentWindow - Ms);
+        Assert.Equal(PresenceStatus.Recent, (await App.GetAsync("t-flagged")).Status);
+        Assert.Equal(PresenceStatus.Recent, (await App.GetAsync("t-plain")).Status);
+        Assert.Equal(new PresenceCounts(0, 2, 0), (await App.BoardAsync()).Counts);
 
-        h.Time.Advance(Ms);
-        var flagged = await h.GetAsync("t-flagged");
+        App.Time.Advance(Ms);
+        var flagged = await App.GetAsync("t-flagged");
         Assert.Equal(PresenceStatus.Available, flagged.Status);
         Assert.Equal("1h ago", flagged.LastActiveAgo);
-        var plain = await h.GetAsync("t-plain");
+        var plain = await App.GetAsync("t-plain");
         Assert.Equal(PresenceStatus.Offline, plain.Status);
         Assert.NotNull(plain.LastActive);
 
-        var board = await h.BoardAsync();
+        var board = await App.BoardAsync();
         Assert.Equal(new PresenceCounts(0, 0, 1), board.Counts);
         Assert.Equal("t-flagged", Assert.Single(board.Entries).Id);
     }
@@ -49,14 +47,13 @@ public sealed class PresenceReaderTests(RedisServer redis)
     [Fact]
     public async Task Sign_off_keeps_the_user_online_for_the_leave_grace_then_recent()
     {
-        await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("t-1");
-        await h.Store.SignOffAsync(PresenceRole.Therapist, "t-1", "d1", TestContext.Current.CancellationToken);
+        await App.BeatAsync("t-1");
+        await App.Store.SignOffAsync(PresenceRole.Therapist, "t-1", "d1", TestContext.Current.CancellationToken);
 
-        h.Time.Advance(h.Options.LeaveGrace - Ms);
-        Assert.Equal(PresenceStatus.Online, (await h.GetAsync("t-1")).Status);
-        h.Time.Advance(Ms);
-        var entry = await h.GetAsync("t-1");
+        App.Time.Advance(App.Options.LeaveGrace - Ms);
+        Assert.Equal(PresenceStatus.Online, (await App.GetAsync("t-1")).Status);
+        App.Time.Advance(Ms);
+        var entry = await App.GetAsync("t-1");
         Assert.Equal(PresenceStatus.Recent, entry.Status);
         Assert.Equal("just now", entry.LastActiveAgo);
     }
@@ -64,23 +61,22 @@ public sealed class PresenceReaderTests(RedisServer redis)
     [Fact]
     public async Task Board_is_online_then_recent_by_recency_then_available_with_server_made_texts()
     {
-        await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("av-old", available: true);
-        h.Time.Advance(TimeSpan.FromSeconds(3601));
-        await h.BeatAsync("r-1");
-        h.Time.Advance(TimeSpan.FromSeconds(5));
-        await h.BeatAsync("r-2");
-        h.Time.Advance(TimeSpan.FromSeconds(121));
-        await h.BeatAsync("o-1");
-        h.Time.Advance(TimeSpan.FromSeconds(1));
-        await h.BeatAsync("o-2", available: true);
-        await h.SetAvailableAsync("av-b");
-        await h.SetAvailableAsync("av-a");
-        await h.BeatAsync("o-3");
-        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "av-never-mind", true, TestContext.Current.CancellationToken);
-        await h.Store.SetAvailabilityAsync(PresenceRole.Therapist, "av-never-mind", false, TestContext.Current.CancellationToken);
+        await App.BeatAsync("av-old", available: true);
+        App.Time.Advance(TimeSpan.FromSeconds(3601));
+        await App.BeatAsync("r-1");
+        App.Time.Advance(TimeSpan.FromSeconds(5));
+        await App.BeatAsync("r-2");
+        App.Time.Advance(TimeSpan.FromSeconds(121));
+        await App.BeatAsync("o-1");
+        App.Time.Advance(TimeSpan.FromSeconds(1));
+        await App.BeatAsync("o-2", available: true);
+        await App.SetAvailableAsync("av-b");
+        await App.SetAvailableAsync("av-a");
+        await App.BeatAsync("o-3");
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "av-never-mind", true, TestContext.Current.CancellationToken);
+        await App.Store.SetAvailabilityAsync(PresenceRole.Therapist, "av-never-mind", false, TestContext.Current.CancellationToken);
 
-        var board = await h.BoardAsync();
+        var board = await App.BoardAsync();
 
         Assert.Equal(["o-2", "o-3", "o-1", "r-2", "r-1", "av-old", "av-a", "av-b"], board.Entries.Select(e => e.Id));
         Assert.Equal(new PresenceCounts(3, 2, 3), board.Counts);
@@ -94,18 +90,17 @@ public sealed class PresenceReaderTests(RedisServer redis)
         Assert.Null(byId["av-a"].LastActive);
         Assert.Null(byId["av-a"].LastActiveAgo);
         Assert.Equal(PresenceStatus.Available, byId["av-a"].Status);
-        Assert.Equal(h.Time.GetUtcNow().AddSeconds(-122).ToUnixTimeMilliseconds(), byId["r-2"].LastActive!.Value.ToUnixTimeMilliseconds());
+        Assert.Equal(App.Time.GetUtcNow().AddSeconds(-122).ToUnixTimeMilliseconds(), byId["r-2"].LastActive!.Value.ToUnixTimeMilliseconds());
     }
 
     [Fact]
     public async Task Many_ids_come_back_in_the_order_asked_and_unknown_ids_are_offline()
     {
-        await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("c-1", PresenceRole.Community);
-        h.Time.Advance(h.Options.OnlineWindow);
-        await h.BeatAsync("c-2", PresenceRole.Community);
+        await App.BeatAsync("c-1", PresenceRole.Community);
+        App.Time.Advance(App.Options.OnlineWindow);
+        await App.BeatAsync("c-2", PresenceRole.Community);
 
-        var entries = await h.Reader.GetManyAsync(PresenceRole.Community, ["c-2", "nobody", "c-1"], TestContext.Current.CancellationToken);
+        var entries = await App.Reader.GetManyAsync(PresenceRole.Community, ["c-2", "nobody", "c-1"], TestContext.Current.CancellationToken);
 
         Assert.Equal(["c-2", "nobody", "c-1"], entries.Select(e => e.Id));
         Assert.Equal([PresenceStatus.Online, PresenceStatus.Offline, PresenceStatus.Recent], entries.Select(e => e.Status));
@@ -118,20 +113,19 @@ public sealed class PresenceReaderTests(RedisServer redis)
     [Fact]
     public async Task Counts_by_score_agree_with_the_board_and_are_kept_per_role()
     {
-        await using var h = new ReaderHarness(redis);
-        await h.BeatAsync("t-recent");
-        await h.BeatAsync("t-recent-flagged", available: true);
-        h.Time.Advance(h.Options.OnlineWindow);
-        await h.BeatAsync("t-online", available: true);
-        await h.SetAvailableAsync("t-available");
-        await h.BeatAsync("c-1", PresenceRole.Community);
-        await h.BeatAsync("c-2", PresenceRole.Community);
+        await App.BeatAsync("t-recent");
+        await App.BeatAsync("t-recent-flagged", available: true);
+        App.Time.Advance(App.Options.OnlineWindow);
+        await App.BeatAsync("t-online", available: true);
+        await App.SetAvailableAsync("t-available");
+        await App.BeatAsync("c-1", PresenceRole.Community);
+        await App.BeatAsync("c-2", PresenceRole.Community);
 
-        var therapists = await h.Reader.CountAsync(PresenceRole.Therapist, TestContext.Current.CancellationToken);
-        var community = await h.Reader.CountAsync(PresenceRole.Community, TestContext.Current.CancellationToken);
+        var therapists = await App.Reader.CountAsync(PresenceRole.Therapist, TestContext.Current.CancellationToken);
+        var community = await App.Reader.CountAsync(PresenceRole.Community, TestContext.Current.CancellationToken);
 
         Assert.Equal(new PresenceCounts(1, 2, 1), therapists);
-        Assert.Equal((await h.BoardAsync()).Counts, therapists);
+        Assert.Equal((await App.BoardAsync()).Counts, therapists);
         Assert.Equal(new PresenceCounts(2, 0, 0), community);
     }
 
@@ -142,7 +136,6 @@ public sealed class PresenceReaderTests(RedisServer redis)
     [InlineData("has space")]
     public async Task Invalid_ids_never_reach_a_key(string id)
     {
-        await using var h = new ReaderHarness(redis);
-        await Assert.ThrowsAsync<ArgumentException>(() => h.GetAsync(id));
+        await Assert.ThrowsAsync<ArgumentException>(() => App.GetAsync(id));
     }
 }

@@ -1,21 +1,18 @@
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 
 namespace Presence.StatusQuery.Tests;
 
-public sealed class QueryEndpointTests(RedisServer redis)
+public sealed class QueryEndpointTests(RedisServer redis) : HostTests<StatusQueryApp>(new(redis))
 {
     private const string Url = "/v1/presence/query";
 
     [Fact]
     public async Task Therapist_gets_statuses_in_the_order_asked_with_duplicates_collapsed()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("c-1", PresenceRole.Community);
-        app.Time.Advance(TimeSpan.FromMinutes(3));
-        await app.BeatAsync("c-2", PresenceRole.Community);
-        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        await App.BeatAsync("c-1", PresenceRole.Community);
+        App.Time.Advance(TimeSpan.FromMinutes(3));
+        await App.BeatAsync("c-2", PresenceRole.Community);
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
 
         using var response = await client.PostAsJsonAsync(Url, new { role = "community", ids = new[] { "c-2", "c-unknown", "c-1", "c-2" } }, Ct);
 
@@ -31,10 +28,9 @@ public sealed class QueryEndpointTests(RedisServer redis)
     [Fact]
     public async Task Five_hundred_ids_of_full_length_are_accepted()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-live");
+        await App.BeatAsync("t-live");
         var ids = Enumerable.Range(0, 499).Select(i => i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture).PadLeft(UserId.MaxLength, 'x')).Append("t-live").ToArray();
-        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
 
         using var response = await client.PostAsJsonAsync(Url, new { role = "therapist", ids }, Ct);
 
@@ -47,13 +43,11 @@ public sealed class QueryEndpointTests(RedisServer redis)
     [Fact]
     public async Task Five_hundred_and_one_ids_are_a_400_problem()
     {
-        await using var app = new StatusQueryApp(redis);
-        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
 
         using var response = await client.PostAsJsonAsync(Url, new { role = "therapist", ids = Enumerable.Range(0, 501).Select(i => "t-" + i) }, Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains("500", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
@@ -69,13 +63,11 @@ public sealed class QueryEndpointTests(RedisServer redis)
     [InlineData("not json")]
     public async Task Bad_bodies_are_a_400_problem(string body)
     {
-        await using var app = new StatusQueryApp(redis);
-        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
 
         using var response = await client.PostAsync(Url, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await response.ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -96,9 +88,8 @@ public sealed class QueryEndpointTests(RedisServer redis)
     [Fact]
     public async Task Anonymous_is_401_and_a_community_user_403()
     {
-        await using var app = new StatusQueryApp(redis);
-        using var anonymous = app.CreateClient(token: null);
-        using var community = app.CreateClient(DevTokens.Community("c-1"));
+        using var anonymous = App.CreateClient(token: null);
+        using var community = App.CreateClient(DevTokens.Community("c-1"));
         var body = new { role = "therapist", ids = new[] { "t-1" } };
 
         using var unauthorized = await anonymous.PostAsJsonAsync(Url, body, Ct);
@@ -111,8 +102,7 @@ public sealed class QueryEndpointTests(RedisServer redis)
     [Fact]
     public async Task A_body_over_the_limit_is_413()
     {
-        await using var app = new StatusQueryApp(redis);
-        using var client = app.CreateClient(DevTokens.Therapist("t-1"));
+        using var client = App.CreateClient(DevTokens.Therapist("t-1"));
         var huge = """{"role":"therapist","ids":["t-1"],"pad":""" + "\"" + new string('x', 140_000) + "\"}";
 
         using var response = await client.PostAsync(Url, new StringContent(huge, Encoding.UTF8, "application/json"), Ct);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Presence.StatusQuery.Tests;
 
 /// <summary>The store and the reader wired as the services wire them, on a fake clock and a key prefix of their own.</summary>
-internal sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
+public sealed class ReaderHarness(RedisServer redis) : IAsyncDisposable
 {
     private readonly CoreServices _core = new(redis);
 

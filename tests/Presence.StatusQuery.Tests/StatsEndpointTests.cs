@@ -1,22 +1,18 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace Presence.StatusQuery.Tests;
 
-public sealed class StatsEndpointTests(RedisServer redis)
+public sealed class StatsEndpointTests(RedisServer redis) : HostTests<StatusQueryApp>(new(redis))
 {
     [Fact]
     public async Task Stats_count_every_role_and_bucket_for_anyone()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-recent");
-        await app.BeatAsync("c-recent", PresenceRole.Community);
-        app.Time.Advance(TimeSpan.FromMinutes(10));
-        await app.BeatAsync("t-online");
-        await app.SetAvailableAsync("t-available");
-        await app.BeatAsync("c-1", PresenceRole.Community);
-        await app.BeatAsync("c-2", PresenceRole.Community);
-        using var client = app.CreateClient(token: null);
+        await App.BeatAsync("t-recent");
+        await App.BeatAsync("c-recent", PresenceRole.Community);
+        App.Time.Advance(TimeSpan.FromMinutes(10));
+        await App.BeatAsync("t-online");
+        await App.SetAvailableAsync("t-available");
+        await App.BeatAsync("c-1", PresenceRole.Community);
+        await App.BeatAsync("c-2", PresenceRole.Community);
+        using var client = App.CreateClient(token: null);
 
         var json = await client.GetFromJsonAsync<JsonElement>("/v1/presence/stats", TestContext.Current.CancellationToken);
 

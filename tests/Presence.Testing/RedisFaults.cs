@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using Xunit;
 
 namespace Presence.Testing;
 
@@ -129,6 +130,9 @@ public static class RedisFaults
     private static string Info(IGrouping<string, KeyValuePair<string, string>>[] info, string field) =>
         info.SelectMany(g => g).FirstOrDefault(p => p.Key == field).Value
             ?? throw new InvalidOperationException($"INFO has no field {field}.");
+
+    /// <summary>The refusals <see cref="BreakAsync"/> knows, by name: the rows of every test that takes each of them.</summary>
+    public static TheoryData<string> Refusals => new() { "oom", "misconf", "readonly" };
 
     /// <summary>
     /// Puts <paramref name="redis"/> into one refusal by name: <c>oom</c> (full under noeviction), <c>misconf</c> (a

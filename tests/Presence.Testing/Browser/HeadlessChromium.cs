@@ -39,6 +39,13 @@ public sealed class HeadlessChromium : IAsyncDisposable
         return new HeadlessChromium(playwright, browser);
     }
 
+    /// <summary>A page in a browser context of its own (its own cookies and storage), of this size when given.</summary>
+    public async Task<IPage> NewPageAsync(int? width = null, int? height = null)
+    {
+        var context = await Browser.NewContextAsync(width is null || height is null ? new() : new() { ViewportSize = new() { Width = width.Value, Height = height.Value } });
+        return await context.NewPageAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Browser.DisposeAsync();
