@@ -63,7 +63,7 @@ public sealed class WatchlistEndpointTests(RedisServer redis) : HostTests<Heartb
     [InlineData("""{"therapistIds":["t-2",7]}""")]
     public async Task One_bad_id_fails_the_body_as_it_is_read_and_the_list_stays(string body)
     {
-        using var client = _app.CreateClient(DevTokens.Community("c-keep"));
+        using var client = App.CreateClient(DevTokens.Community("c-keep"));
         Assert.Equal(["t-1"], await IdsAsync(await client.PutAsync("/v1/community/watchlist", Http.Json("""{"therapistIds":["t-1"]}"""), Ct)));
 
         var response = await client.PutAsync("/v1/community/watchlist", Http.Json(body), Ct);
