@@ -14,6 +14,7 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY shared/Presence.Core/Presence.Core.csproj shared/Presence.Core/
 COPY shared/Presence.ServiceDefaults/Presence.ServiceDefaults.csproj shared/Presence.ServiceDefaults/
+COPY shared/Presence.Endpoints/Presence.Endpoints.csproj shared/Presence.Endpoints/
 COPY services/${SERVICE}/*.csproj services/${SERVICE}/
 RUN dotnet restore services/${SERVICE}
 COPY shared/ shared/

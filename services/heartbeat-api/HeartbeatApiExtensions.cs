@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using FastEndpoints;
-using FastEndpoints.Swagger;
-using NJsonSchema;
-using NJsonSchema.Generation.TypeMappers;
 using Presence.Core;
+using Presence.Endpoints;
 using Presence.Core.Engagement;
 using Presence.Core.Intervals;
 using Presence.ServiceDefaults;
@@ -27,25 +24,9 @@ public static class HeartbeatApiExtensions
             .WithMethods(HttpMethods.Post, HttpMethods.Put)
             .WithHeaders("Authorization", "Content-Type", DeviceHeader)
             .WithExposedHeaders("Retry-After"));
-        // Only this assembly's endpoints: FastEndpoints otherwise scans every loaded assembly, and a process
-        // hosting two services (the deployment tests boot all four) would map the other's endpoints too.
-        builder.Services.AddFastEndpoints(o =>
-        {
-            o.DisableAutoDiscovery = true;
-            o.Assemblies = [typeof(HeartbeatApiExtensions).Assembly];
-        });
+        builder.Services.AddPresenceEndpoints(typeof(HeartbeatApiExtensions).Assembly, "Presence heartbeat API");
         builder.Services.AddHeartbeatIntervals(builder.Configuration);
         builder.Services.AddEngagement();
-        builder.Services.SwaggerDocument(o =>
-        {
-            o.DocumentSettings = s =>
-            {
-                s.DocumentName = "v1";
-                s.Title = "Presence heartbeat API";
-                s.Version = "v1";
-                s.SchemaSettings.TypeMappers.Add(new PrimitiveTypeMapper(typeof(UserId), schema => schema.Type = JsonObjectType.String));
-            };
-        });
         return builder;
     }
 }

@@ -1,6 +1,5 @@
-using FastEndpoints.Swagger;
-using FastEndpoints;
 using Presence.Core;
+using Presence.Endpoints;
 using Presence.HeartbeatApi;
 using Presence.ServiceDefaults;
 
@@ -13,11 +12,6 @@ var app = builder.Build();
 // CORS first: preflights are answered before authentication, and its headers survive error answers (a 429's Retry-After).
 app.UseCors();
 app.UseServiceDefaults();
-app.UseFastEndpoints(c =>
-{
-    c.Errors.UseProblemDetails();
-    c.Serializer.RequestDeserializer = OptionalJsonBody.With(c.Serializer.Options);
-});
-app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
+app.UsePresenceEndpoints(c => c.Serializer.RequestDeserializer = OptionalJsonBody.With(c.Serializer.Options));
 app.MapDefaultEndpoints();
 app.Run();

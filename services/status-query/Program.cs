@@ -1,6 +1,5 @@
-using FastEndpoints.Swagger;
-using FastEndpoints;
 using Presence.Core;
+using Presence.Endpoints;
 using Presence.ServiceDefaults;
 using Presence.StatusQuery;
 
@@ -17,11 +16,6 @@ app.UseServiceDefaults();
 app.UseOutputCache();
 app.UseDefaultFiles();
 app.UseStaticFiles();
-app.UseFastEndpoints(c =>
-{
-    c.Errors.UseProblemDetails();
-    c.Binding.FailureMessage = UserIdBinding.Message;
-});
-app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
+app.UsePresenceEndpoints();
 app.MapDefaultEndpoints();
 app.Run();

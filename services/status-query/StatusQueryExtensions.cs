@@ -1,11 +1,8 @@
 using Presence.Core.Engagement;
 using System.Diagnostics;
-using FastEndpoints;
-using FastEndpoints.Swagger;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using NJsonSchema;
-using NJsonSchema.Generation.TypeMappers;
 using Presence.Core;
+using Presence.Endpoints;
 using Presence.ServiceDefaults;
 using Presence.StatusQuery.Features.Board;
 using Presence.StatusQuery.Features.Board.Realtime;
@@ -35,24 +32,7 @@ public static class StatusQueryExtensions
             .WithMethods(HttpMethods.Get, HttpMethods.Post)
             .WithHeaders("Authorization", "Content-Type", "If-None-Match")
             .WithExposedHeaders("ETag", "Age", "Retry-After", BoardEndpoint.StaleHeader));
-        // Only this assembly's endpoints: FastEndpoints otherwise scans every loaded assembly, and a process
-        // hosting two services (the deployment tests boot all four) would map the other's endpoints too.
-        builder.Services.AddFastEndpoints(o =>
-        {
-            o.DisableAutoDiscovery = true;
-            o.Assemblies = [typeof(StatusQueryExtensions).Assembly];
-        });
-        builder.Services.SwaggerDocument(o =>
-        {
-            o.DocumentSettings = s =>
-            {
-                s.DocumentName = "v1";
-                s.Title = "Presence status query";
-                s.Version = "v1";
-                // An id is a JSON string on the wire (UserId.JsonConverter), not the struct's shape.
-                s.SchemaSettings.TypeMappers.Add(new PrimitiveTypeMapper(typeof(UserId), schema => schema.Type = JsonObjectType.String));
-            };
-        });
+        builder.Services.AddPresenceEndpoints(typeof(StatusQueryExtensions).Assembly, "Presence status query");
         return builder;
     }
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using Presence.Core;
 
-namespace Presence.StatusQuery;
+namespace Presence.Endpoints;
 
 /// <summary>
 /// The 400's message when a route or query value cannot be bound (FastEndpoints binds through a static TryParse):
