@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -52,6 +53,7 @@ public sealed class RedisUnavailableException(TimeSpan retryAfter, RedisErrorCla
 /// </summary>
 public sealed class RedisResilience
 {
+    private readonly ResiliencePipeline _breaker;
     private readonly ResiliencePipeline _core;
     private readonly ResiliencePipeline _idempotent;
     private readonly CircuitBreakerStateProvider _state = new();
@@ -66,7 +68,9 @@ public sealed class RedisResilience
         _breakDuration = o.BreakDuration;
         _timeout = o.Timeout;
         var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
-        _core = new ResiliencePipelineBuilder()
+        // The breaker is a pipeline of its own so that a call run beside the pipeline can hand it its outcome without
+        // a timeout around the hand-over; _core is the breaker around the timeout, as one pipeline.
+        _breaker = new ResiliencePipelineBuilder()
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 ShouldHandle = transient,
@@ -76,6 +80,9 @@ public sealed class RedisResilience
                 BreakDuration = o.BreakDuration,
                 StateProvider = _state,
             })
+            .Build();
+        _core = new ResiliencePipelineBuilder()
+            .AddPipeline(_breaker)
             .AddTimeout(o.Timeout)
             .Build();
         _idempotent = new ResiliencePipelineBuilder()
@@ -97,8 +104,7 @@ public sealed class RedisResilience
     /// <remarks>
     /// A call that is not retried, made while the breaker is closed (the steady state), runs without the pipeline
     /// (docs/architecture.md, "Failure behaviour"): the same timeout around it, and its outcome handed to the breaker
-    /// afterwards through a synchronous pass of the same pipeline, so the breaker counts exactly what it would have
-    /// counted. Every other call (retried, breaker open, half-open or isolated) goes through the pipeline.
+    /// afterwards through a synchronous pass of the breaker, so it counts exactly what it would have counted. Every other call (retried, breaker open, half-open or isolated) goes through the pipeline.
     /// </remarks>
     public ValueTask<T> ExecuteAsync<T, TState>(
         Func<TState, CancellationToken, Task<T>> call, TState state, bool idempotent, CancellationToken ct) =>
@@ -106,6 +112,7 @@ public sealed class RedisResilience
             ? ExecuteClosedAsync(call, state, ct)
             : ExecutePipelineAsync(call, state, idempotent ? _idempotent : _core, ct);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> ExecutePipelineAsync<T, TState>(
         Func<TState, CancellationToken, Task<T>> call, TState state, ResiliencePipeline pipeline, CancellationToken ct)
     {
@@ -127,6 +134,7 @@ public sealed class RedisResilience
     /// The call without the pipeline's async layers (five state machines per call): the pipeline's timeout as a
     /// <see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>, then the outcome recorded in the breaker.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> ExecuteClosedAsync<T, TState>(Func<TState, CancellationToken, Task<T>> call, TState state, CancellationToken ct)
     {
         Task<T>? task = null;
@@ -170,7 +178,7 @@ public sealed class RedisResilience
     {
         try
         {
-            _core.Execute(static failure => ExceptionDispatchInfo.Throw(failure), ex);
+            _breaker.Execute(static failure => ExceptionDispatchInfo.Throw(failure), ex);
         }
         catch (Exception recorded) when (ReferenceEquals(recorded, ex) || recorded is BrokenCircuitException)
         {
@@ -188,7 +196,7 @@ public sealed class RedisResilience
         {
             try
             {
-                _core.Execute(static () => { });
+                _breaker.Execute(static () => { });
             }
             catch (BrokenCircuitException)
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using StackExchange.Redis;
 
 namespace Presence.Core;
@@ -6,7 +7,12 @@ namespace Presence.Core;
 /// <summary>Runs a store script through the resilience pipelines, timing it and counting Redis errors per operation.</summary>
 public sealed class ScriptRunner(IConnectionMultiplexer redis, RedisResilience resilience, PresenceMetrics metrics)
 {
-    public async Task<RedisResult> RunAsync(
+    /// <remarks>
+    /// A pooled state machine (docs/architecture.md, "The steady heartbeat"): the heartbeat's script call allocates no
+    /// box for this layer. Await the answer once, as every caller does.
+    /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<RedisResult> RunAsync(
         string operation, RedisScript script, RedisKey[] keys, RedisValue[] args, bool idempotent, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
