@@ -18,6 +18,7 @@ app.UseFastEndpoints(c =>
     c.Errors.UseProblemDetails();
     c.Serializer.RequestDeserializer = OptionalJsonBody.With(c.Serializer.Options);
 });
-app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
+// Only its own path enters the document middleware: it would otherwise hold an async frame of every request.
+app.UseWhen(c => c.Request.Path.StartsWithSegments("/openapi", StringComparison.Ordinal), b => b.UseOpenApi(c => c.Path = "/openapi/{documentName}.json"));
 app.MapDefaultEndpoints();
 app.Run();

@@ -21,6 +21,7 @@ app.UseOutputCache();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseFastEndpoints(c => c.Errors.UseProblemDetails());
-app.UseOpenApi(c => c.Path = "/openapi/{documentName}.json");
+// Only its own path enters the document middleware: it would otherwise hold an async frame of every request.
+app.UseWhen(c => c.Request.Path.StartsWithSegments("/openapi", StringComparison.Ordinal), b => b.UseOpenApi(c => c.Path = "/openapi/{documentName}.json"));
 app.MapDefaultEndpoints();
 app.Run();
