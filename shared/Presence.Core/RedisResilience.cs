@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
@@ -101,21 +102,29 @@ public sealed class RedisResilience
     public CircuitState CircuitState => _state.CircuitState;
 
     /// <summary>Runs a Redis call; <paramref name="idempotent"/> calls may be retried.</summary>
+    public ValueTask<T> ExecuteAsync<T, TState>(
+        Func<TState, CancellationToken, Task<T>> call, TState state, bool idempotent, CancellationToken ct) =>
+        ExecuteAsync(call, state, idempotent, default, ct);
+
+    /// <summary>Runs a Redis call, timed and its outage answers counted by <paramref name="timing"/>.</summary>
     /// <remarks>
     /// A call that is not retried, made while the breaker is closed (the steady state), runs without the pipeline
     /// (docs/architecture.md, "Failure behaviour"): the same timeout around it, and its outcome handed to the breaker
-    /// afterwards through a synchronous pass of the breaker, so it counts exactly what it would have counted. Every other call (retried, breaker open, half-open or isolated) goes through the pipeline.
+    /// afterwards through a synchronous pass of the breaker, so it counts exactly what it would have counted. Every
+    /// other call (retried, breaker open, half-open or isolated) goes through the pipeline. The timing is done here
+    /// rather than in an async method around this one: one state machine per call instead of two.
     /// </remarks>
     public ValueTask<T> ExecuteAsync<T, TState>(
-        Func<TState, CancellationToken, Task<T>> call, TState state, bool idempotent, CancellationToken ct) =>
+        Func<TState, CancellationToken, Task<T>> call, TState state, bool idempotent, RedisCallTiming timing, CancellationToken ct) =>
         !idempotent && _state.CircuitState == CircuitState.Closed
-            ? ExecuteClosedAsync(call, state, ct)
-            : ExecutePipelineAsync(call, state, idempotent ? _idempotent : _core, ct);
+            ? ExecuteClosedAsync(call, state, timing, ct)
+            : ExecutePipelineAsync(call, state, idempotent ? _idempotent : _core, timing, ct);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> ExecutePipelineAsync<T, TState>(
-        Func<TState, CancellationToken, Task<T>> call, TState state, ResiliencePipeline pipeline, CancellationToken ct)
+        Func<TState, CancellationToken, Task<T>> call, TState state, ResiliencePipeline pipeline, RedisCallTiming timing, CancellationToken ct)
     {
+        var started = timing.Start();
         try
         {
             return await pipeline.ExecuteAsync(
@@ -126,7 +135,12 @@ public sealed class RedisResilience
         }
         catch (Exception ex) when (Unavailable(ex, ct) is { } unavailable)
         {
+            timing.Failed(unavailable);
             throw unavailable;
+        }
+        finally
+        {
+            timing.Done(started);
         }
     }
 
@@ -135,20 +149,24 @@ public sealed class RedisResilience
     /// <see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>, then the outcome recorded in the breaker.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<T> ExecuteClosedAsync<T, TState>(Func<TState, CancellationToken, Task<T>> call, TState state, CancellationToken ct)
+    private async ValueTask<T> ExecuteClosedAsync<T, TState>(
+        Func<TState, CancellationToken, Task<T>> call, TState state, RedisCallTiming timing, CancellationToken ct)
     {
+        var started = timing.Start();
         Task<T>? task = null;
-        T result;
         try
         {
             task = call(state, ct);
-            result = await task.WaitAsync(_timeout, ct).ConfigureAwait(false);
+            var result = await task.WaitAsync(_timeout, ct).ConfigureAwait(false);
+            RecordSuccess();
+            return result;
         }
         catch (Exception caught)
         {
             var ex = Record(AsPipelineException(caught, task));
             if (Unavailable(ex, ct) is { } unavailable)
             {
+                timing.Failed(unavailable);
                 throw unavailable;
             }
 
@@ -159,9 +177,10 @@ public sealed class RedisResilience
 
             throw ex;
         }
-
-        RecordSuccess();
-        return result;
+        finally
+        {
+            timing.Done(started);
+        }
     }
 
     /// <summary>What the pipeline would have thrown: its timeout leaves as <see cref="TimeoutRejectedException"/>.</summary>
@@ -241,4 +260,14 @@ public sealed class RedisResilience
         && (ex.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
             || ex.Message.StartsWith("MOVED ", StringComparison.Ordinal)
             || ex.Message.StartsWith("ASK ", StringComparison.Ordinal));
+}
+
+/// <summary>Who times a Redis call and counts its outage answers, by store operation; the default times nothing.</summary>
+public readonly record struct RedisCallTiming(PresenceMetrics? Metrics, string Operation)
+{
+    internal long Start() => Metrics is null ? 0 : Stopwatch.GetTimestamp();
+
+    internal void Failed(RedisUnavailableException ex) => Metrics?.RedisError(Operation, ex.Class);
+
+    internal void Done(long started) => Metrics?.StoreCall(Operation, Stopwatch.GetElapsedTime(started));
 }
