@@ -7,29 +7,35 @@ namespace Presence.StatusQuery.Tests;
 /// Polls of the whole board within the refresh interval are answered from the board held: the same bytes and
 /// headers as the first answer, counted as cache hits, no second build, and whatever token the poll carries.
 /// </summary>
-public sealed class BoardFastPathTests(RedisServer redis)
+public sealed class BoardFastPathTests(RedisServer redis) : IAsyncLifetime
 {
+    private readonly StatusQueryApp _app = new(redis);
+
+    public async ValueTask InitializeAsync() => await _app.BeatAsync("t-held");
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private MetricCollector<T> Collect<T>(string instrument)
+        where T : struct => new(_app.Services.GetRequiredService<IMeterFactory>(), "Presence", instrument);
+
     [Fact]
     public async Task Repeated_polls_get_the_same_answer_from_the_held_board_without_another_build()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1");
-        var meters = app.Services.GetRequiredService<IMeterFactory>();
-        using var builds = new MetricCollector<double>(meters, "Presence", "presence.board.build.duration");
-        using var cache = new MetricCollector<long>(meters, "Presence", "presence.query.cache");
-        using var client = app.CreateClient(token: null);
+        using var builds = Collect<double>("presence.board.build.duration");
+        using var cache = Collect<long>("presence.query.cache");
+        using var poller = _app.CreateClient(token: null);
 
-        using var first = await client.GetAsync(StatusQueryApp.BoardUrl, Ct);
+        using var first = await poller.GetAsync(StatusQueryApp.BoardUrl, Ct);
         var body = await first.Content.ReadAsByteArrayAsync(Ct);
-        for (var i = 0; i < 3; i++)
+        foreach (var _ in Enumerable.Range(0, 3))
         {
-            using var again = await client.GetAsync(StatusQueryApp.BoardUrl, Ct);
-            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-            Assert.Equal(body, await again.Content.ReadAsByteArrayAsync(Ct));
-            Assert.Equal(first.Headers.ETag, again.Headers.ETag);
-            Assert.Equal(first.Headers.CacheControl, again.Headers.CacheControl);
-            Assert.Equal(first.Content.Headers.ContentType, again.Content.Headers.ContentType);
-            Assert.Equal(body.Length, again.Content.Headers.ContentLength);
+            using var repeat = await poller.GetAsync(StatusQueryApp.BoardUrl, Ct);
+            Assert.Equal(HttpStatusCode.OK, repeat.StatusCode);
+            Assert.Equal(body, await repeat.Content.ReadAsByteArrayAsync(Ct));
+            Assert.Equal(first.Headers.ETag, repeat.Headers.ETag);
+            Assert.Equal(first.Headers.CacheControl, repeat.Headers.CacheControl);
+            Assert.Equal(first.Content.Headers.ContentType, repeat.Content.Headers.ContentType);
+            Assert.Equal(body.Length, repeat.Content.Headers.ContentLength);
         }
 
         Assert.Single(builds.GetMeasurementSnapshot());
@@ -39,15 +45,13 @@ public sealed class BoardFastPathTests(RedisServer redis)
     [Fact]
     public async Task A_poll_with_a_bad_token_still_gets_the_anonymous_board()
     {
-        await using var app = new StatusQueryApp(redis);
-        await app.BeatAsync("t-1");
-        using var anonymous = app.CreateClient(token: null);
-        using var first = await anonymous.GetAsync(StatusQueryApp.BoardUrl, Ct);
-        using var badToken = app.CreateClient(token: "not-a-jwt");
+        using var anonymous = _app.CreateClient(token: null);
+        var held = (await anonymous.GetAsync(StatusQueryApp.BoardUrl, Ct)).Headers.ETag;
+        using var withBadToken = _app.CreateClient(token: "not-a-jwt");
 
-        using var again = await badToken.GetAsync(StatusQueryApp.BoardUrl, Ct);
+        using var answer = await withBadToken.GetAsync(StatusQueryApp.BoardUrl, Ct);
 
-        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        Assert.Equal(first.Headers.ETag, again.Headers.ETag);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(held, answer.Headers.ETag);
     }
 }
