@@ -6,7 +6,7 @@ namespace Presence.StatusQuery.Features.Board;
 
 /// <summary>
 /// The whole board, polled without a query, answered from the fresh snapshot's rendered bytes ahead of the rest of
-/// the pipeline (docs/architecture.md, "Board entries"): the answer the endpoint or the output cache would give (the
+/// the pipeline (docs/architecture.md, "Board polls"): the answer the endpoint or the output cache would give (the
 /// same bytes, ETag, Cache-Control, a 304 to a matching If-None-Match), without authentication, rate limiting or the
 /// output cache's per-hit copy of its stored entry, none of which changes this anonymous, unlimited, shared answer.
 /// Placed after CORS (its headers are set) and after routing (the request span and metrics keep the route). Any other
