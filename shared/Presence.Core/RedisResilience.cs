@@ -154,12 +154,11 @@ public sealed class RedisResilience
     {
         var started = timing.Start();
         Task<T>? task = null;
+        T result;
         try
         {
             task = call(state, ct);
-            var result = await task.WaitAsync(_timeout, ct).ConfigureAwait(false);
-            RecordSuccess();
-            return result;
+            result = await task.WaitAsync(_timeout, ct).ConfigureAwait(false);
         }
         catch (Exception caught)
         {
@@ -181,6 +180,9 @@ public sealed class RedisResilience
         {
             timing.Done(started);
         }
+
+        RecordSuccess();
+        return result;
     }
 
     /// <summary>What the pipeline would have thrown: its timeout leaves as <see cref="TimeoutRejectedException"/>.</summary>
@@ -190,7 +192,7 @@ public sealed class RedisResilience
             : caught;
 
     /// <summary>
-    /// Hands a call's exception to the breaker (a synchronous pass of the pipeline that throws it: the breaker's own
+    /// Hands a call's exception to the breaker (a synchronous pass of the breaker that throws it: the breaker's own
     /// predicate decides whether it counts as a failure) and returns it.
     /// </summary>
     private Exception Record(Exception ex)
