@@ -7,7 +7,9 @@ namespace Presence.Core;
 /// </summary>
 internal sealed class ExactArrayPool<T>(int length)
 {
-    private readonly T[]?[] _items = new T[]?[Math.Max(16, Environment.ProcessorCount * 8)];
+    // Room for every call in flight at once under load (a service holds 32-64 concurrent heartbeats): a smaller pool
+    // runs dry and every call beyond it allocates its arrays.
+    private readonly T[]?[] _items = new T[]?[Math.Max(64, Environment.ProcessorCount * 16)];
 
     public T[] Rent()
     {

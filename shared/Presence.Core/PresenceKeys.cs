@@ -178,10 +178,11 @@ public sealed class PresenceKeys
     /// <summary>The event stream <paramref name="userId"/>'s events go to.</summary>
     public RedisKey Events(PresenceRole role, string userId) => Events(role, ShardOf(userId));
 
-    public RedisKey User(PresenceRole role, string id) => Of(role, ShardOf(id)).Tag + ":user:" + id;
+    // The shard's head bytes kept with the id rather than one new string per call (the steady heartbeat names both).
+    public RedisKey User(PresenceRole role, string id) => Of(role, ShardOf(id)).UserHead.Append(id);
 
     /// <summary>ZSET of one user's sessions (<c>rest:{device}</c>, <c>hub:{connection}</c>), score = expires-at (unix ms).</summary>
-    public RedisKey Sessions(PresenceRole role, string id) => Of(role, ShardOf(id)).Tag + ":sessions:" + id;
+    public RedisKey Sessions(PresenceRole role, string id) => Of(role, ShardOf(id)).SessionsHead.Append(id);
 
     /// <summary>
     /// SET of <c>user|connection</c> held by one gateway instance among one shard's users, so a lapsed instance's
@@ -236,6 +237,8 @@ public sealed class PresenceKeys
             Versions = Tag + ":versions";
             Events = Tag + ":events";
             Board = Tag + ":board";
+            UserHead = System.Text.Encoding.UTF8.GetBytes(Tag + ":user:");
+            SessionsHead = System.Text.Encoding.UTF8.GetBytes(Tag + ":sessions:");
         }
 
         public string HashTag { get; }
@@ -259,5 +262,9 @@ public sealed class PresenceKeys
         public RedisKey Events { get; }
 
         public RedisKey Board { get; }
+
+        public RedisKey UserHead { get; }
+
+        public RedisKey SessionsHead { get; }
     }
 }

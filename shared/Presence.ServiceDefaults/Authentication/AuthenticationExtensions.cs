@@ -79,8 +79,7 @@ public static class AuthenticationExtensions
                 if (!token.IsEmpty && cache.TryGet(token, out var cached))
                 {
                     ctx.Principal = new ClaimsPrincipal(cached.Identity);
-                    ctx.Properties.IssuedUtc = cached.IssuedUtc;
-                    ctx.Properties.ExpiresUtc = cached.ExpiresUtc;
+                    AuthenticationTimes.Set(ctx.Properties, cached.Issued, cached.Expires);
                     ctx.Success();
                 }
 

@@ -30,6 +30,13 @@ public sealed partial class BoardCache(
     /// <summary>True once a board was read: during an outage it can still be served, marked stale.</summary>
     public bool HasLastGood => Volatile.Read(ref _current) is not null;
 
+    /// <summary>The board held, when it was read within the refresh interval (no read, no wait): what <see cref="GetAsync"/> would answer at once.</summary>
+    public bool TryGetFresh([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BoardSnapshot? snapshot)
+    {
+        snapshot = Volatile.Read(ref _current);
+        return snapshot is not null && time.GetUtcNow() - snapshot.ReadAt < options.CurrentValue.BoardRefreshInterval;
+    }
+
     public async Task<BoardRead> GetAsync(CancellationToken ct)
     {
         Task<BoardSnapshot> build;
