@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Time.Testing;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
 using Presence.Janitor.Sweeping;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Tests;
 
