@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
-
 namespace Presence.ServiceDefaults;
 
 /// <summary>

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Presence.Core.Engagement;
-using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
 

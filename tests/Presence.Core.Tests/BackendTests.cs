@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.Core.Tests;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.Core.Tests;
 
 /// <summary>The janitor's wake time (docs/architecture.md, "Sweeps"): the lowest online-until over every role and shard.</summary>

@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.Core.Tests;
 
 /// <summary>The cluster fixture itself: slots, routing and the nodes' own view, on 3 primaries.</summary>

@@ -1,5 +1,4 @@
 using Polly.CircuitBreaker;
-using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
 

@@ -80,12 +80,8 @@ public sealed class SessionModelTests(RedisServer redis) : HostTests<StoreHarnes
     [Fact]
     public async Task A_lapsed_gateway_ends_its_sessions_only_and_gives_lost_instance_without_grace()
     {
-        await App.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await App.Connections.RenewInstanceAsync("gw-live", Ct);
-        await App.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-dead", "a");
-        await App.HubBeatAsync(PresenceRole.Community, "c-1", "gw-dead", "b");
-        await App.HubBeatAsync(PresenceRole.Community, "c-2", "gw-dead", "c");
-        await App.HubBeatAsync(PresenceRole.Community, "c-2", "gw-live", "d");
+        await App.GatewayHoldsAsync("gw-dead", (PresenceRole.Therapist, "t-1"), (PresenceRole.Community, "c-1"), (PresenceRole.Community, "c-2"));
+        await App.GatewayHoldsAsync("gw-live", (PresenceRole.Community, "c-2"));
         App.Time.Advance(TimeSpan.FromSeconds(10));
         await App.Connections.RenewInstanceAsync("gw-live", Ct);
         // Lapsed: no renewal for the lease plus the renewal pace (15 s + 5 s) since gw-dead's last one.

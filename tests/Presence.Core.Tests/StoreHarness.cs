@@ -1,11 +1,10 @@
 using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 
 namespace Presence.Core.Tests;
 
 /// <summary>The store wired as the services wire it, against the shared test Redis, with a fake clock and a key prefix of its own.</summary>
 public sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
-    : IAsyncDisposable
+    : IStoreHost, IAsyncDisposable
 {
     private readonly CoreServices _core = new(redis, configure, prefix, start);
 
@@ -28,15 +27,8 @@ public sealed class StoreHarness(RedisServer redis, Action<PresenceOptions>? con
 
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public Task<HeartbeatResult> BeatAsync(PresenceRole role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
-        Store.HeartbeatAsync(new Heartbeat(role, id, transport, available), TestContext.Current.CancellationToken);
-
     public Task<HeartbeatResult> DeviceBeatAsync(PresenceRole role, string id, string device, bool? available = null) =>
         Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Rest, available, Session: SessionRef.Rest(device)), TestContext.Current.CancellationToken);
-
-    public Task<HeartbeatResult> HubBeatAsync(PresenceRole role, string id, string instance, string connection, string reason = PresenceReason.Heartbeat) =>
-        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, Session: SessionRef.Hub(instance, connection), Reason: reason),
-            TestContext.Current.CancellationToken);
 
     /// <summary>The role's stream, parsed; a malformed entry fails the test.</summary>
     public async Task<PresenceEvent[]> StateEventsAsync(PresenceRole role) =>

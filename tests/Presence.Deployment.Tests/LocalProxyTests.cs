@@ -2,8 +2,6 @@ using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Presence.LocalProxy;
@@ -34,7 +32,7 @@ public sealed class LocalProxyTests : IAsyncLifetime
         var proxy = LocalProxyApp.Build(builder);
         await proxy.StartAsync(Ct);
         _apps.Add(proxy);
-        _proxy = Address(proxy);
+        _proxy = proxy.Services.ServerAddress();
     }
 
     public async ValueTask DisposeAsync()
@@ -120,9 +118,6 @@ public sealed class LocalProxyTests : IAsyncLifetime
         });
         await app.StartAsync(Ct);
         _apps.Add(app);
-        return Address(app) + "/";
+        return app.Services.ServerAddress() + "/";
     }
-
-    private static string Address(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
 }

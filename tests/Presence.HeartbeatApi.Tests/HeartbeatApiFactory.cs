@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.HeartbeatApi.Tests;
 
 public sealed class HeartbeatApiFactory(RedisServer redis) : PresenceAppFactory<Program>(redis)

@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.Janitor.Tests;
 
 /// <summary>

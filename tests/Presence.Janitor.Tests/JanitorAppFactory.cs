@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Presence.Janitor.Leadership;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Tests;
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Time.Testing;
 using Presence.Janitor.Expiry;
 using Presence.Janitor.Leadership;
 using Presence.Janitor.Sweeping;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Tests;
 
@@ -13,7 +12,7 @@ namespace Presence.Janitor.Tests;
 /// replicas do. Public, so a test class can have it as its host (<see cref="HostTests{THost}"/>); what shows the janitor's
 /// own types stays internal.
 /// </summary>
-public sealed class JanitorHarness : IAsyncDisposable
+public sealed class JanitorHarness : IStoreHost, IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = CoreServices.DefaultStart;
 
@@ -76,12 +75,6 @@ public sealed class JanitorHarness : IAsyncDisposable
     public IDatabase Db => Redis.Database;
 
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    public Task<HeartbeatResult> BeatAsync(PresenceRole role, string id, HeartbeatTransport transport = HeartbeatTransport.Rest, bool? available = null) =>
-        Store.HeartbeatAsync(new Heartbeat(role, id, transport, available), TestContext.Current.CancellationToken);
-
-    public Task<HeartbeatResult> HubBeatAsync(PresenceRole role, string id, string instance, string connection) =>
-        Store.HeartbeatAsync(new Heartbeat(role, id, HeartbeatTransport.Hub, Session: SessionRef.Hub(instance, connection)), TestContext.Current.CancellationToken);
 
     /// <summary>Sweeps until a tick reports it caught up (bounded, so a bug cannot loop forever).</summary>
     internal async Task<List<SweepReport>> SweepUntilCaughtUpAsync(int maxTicks = 100)

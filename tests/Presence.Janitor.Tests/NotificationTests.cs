@@ -11,7 +11,6 @@ using Microsoft.Extensions.Time.Testing;
 using Presence.Core.Engagement;
 using Presence.Janitor.Engagement;
 using Presence.Janitor.Notifications;
-using StackExchange.Redis;
 using GatewayProgram = gateway::Program;
 
 namespace Presence.Janitor.Tests;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.SignalR.Client;
-using StackExchange.Redis;
 
 namespace Presence.Janitor.Tests;
 

@@ -160,11 +160,8 @@ public sealed class SweepTests(RedisServer redis) : HostTests<JanitorHarness>(ne
     [Fact]
     public async Task A_lapsed_gateway_instance_ends_its_sessions_only_with_lost_instance()
     {
-        await App.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await App.Connections.RenewInstanceAsync("gw-live", Ct);
-        await App.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-dead", "a");
-        await App.HubBeatAsync(PresenceRole.Community, "c-1", "gw-dead", "b");
-        await App.HubBeatAsync(PresenceRole.Community, "c-1", "gw-live", "c");
+        await App.GatewayHoldsAsync("gw-dead", (PresenceRole.Therapist, "t-1"), (PresenceRole.Community, "c-1"));
+        await App.GatewayHoldsAsync("gw-live", (PresenceRole.Community, "c-1"));
         // A janitor that starts sweeping gives gateways one lease to renew first; from then on it ticks every few seconds.
         Assert.Equal(0, (await App.Sweeper.SweepOnceAsync(Ct)).InstancesRemoved);
         Assert.True(App.Sweeper.HoldingInstances);
@@ -266,10 +263,8 @@ public sealed class SweepTests(RedisServer redis) : HostTests<JanitorHarness>(ne
     [Fact]
     public async Task After_a_stall_gateways_get_one_lease_to_renew_and_only_a_dead_one_is_removed()
     {
-        await App.Connections.RenewInstanceAsync("gw-live", Ct);
-        await App.Connections.RenewInstanceAsync("gw-dead", Ct);
-        await App.HubBeatAsync(PresenceRole.Therapist, "t-live", "gw-live", "a");
-        await App.HubBeatAsync(PresenceRole.Therapist, "t-dead", "gw-dead", "b");
+        await App.GatewayHoldsAsync("gw-live", (PresenceRole.Therapist, "t-live"));
+        await App.GatewayHoldsAsync("gw-dead", (PresenceRole.Therapist, "t-dead"));
         await SweepEveryFourSecondsAsync(App, 5, renew: ["gw-live", "gw-dead"]);
         Assert.False(App.Sweeper.HoldingInstances);
 
@@ -327,8 +322,7 @@ public sealed class SweepTests(RedisServer redis) : HostTests<JanitorHarness>(ne
     [Fact]
     public async Task A_gateway_paused_for_less_than_its_lease_gives_no_transition()
     {
-        await App.Connections.RenewInstanceAsync("gw-1", Ct);
-        await App.HubBeatAsync(PresenceRole.Therapist, "t-1", "gw-1", "a");
+        await App.GatewayHoldsAsync("gw-1", (PresenceRole.Therapist, "t-1"));
         var reports = new List<SweepReport>();
         // Ticks every second; the gateway renews every 5 s until 20 s, then is paused just before its renewal at 25 s
         // for 14 s (under its 15 s lease) and renews at 39 s, as soon as it runs again.

@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.RealtimeGateway.Tests;
 
 public sealed class ResilienceTests

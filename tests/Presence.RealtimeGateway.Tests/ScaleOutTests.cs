@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace Presence.RealtimeGateway.Tests;
 
 /// <summary>Two gateway instances on one Redis (one key prefix, one backplane channel prefix), as the aspnetcore backplane tests run two servers.</summary>

@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Playwright;
 using Presence.Testing.Browser;
 using static Microsoft.Playwright.Assertions;
@@ -125,7 +123,7 @@ public sealed class BoardPageBrowserTests(RedisServer redis)
     }
 
     private static string BaseUrl(StatusQueryApp app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/";
+        app.Services.ServerAddress() + "/";
 
     private static async Task BeatUntilCancelledAsync(StatusQueryApp app, string id, CancellationToken ct)
     {

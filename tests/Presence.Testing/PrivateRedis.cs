@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Presence.Testing;
 
 /// <summary>

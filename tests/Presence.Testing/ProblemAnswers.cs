@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Xunit;
-
 namespace Presence.Testing;
 
 /// <summary>The services' refusals are problem details (docs/architecture.md, "Failure behaviour"): one assertion of them for every test.</summary>

@@ -1,10 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using StackExchange.Redis;
-using Xunit;
 
 namespace Presence.Testing;
 

@@ -1,5 +1,4 @@
 using StackExchange.Redis;
-using Xunit;
 
 namespace Presence.Testing;
 

@@ -1,9 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Presence.Testing;
@@ -98,7 +95,7 @@ internal sealed class ServiceHost<TProgram> : PresenceAppFactory<TProgram>, ISer
     {
         UseKestrel(0);
         StartServer();
-        return Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+        return Services.ServerAddress();
     }
 
     public void SetConfiguration(string key, string value)

@@ -1,4 +1,3 @@
-using Presence.Core;
 using StackExchange.Redis;
 
 namespace Presence.Testing;

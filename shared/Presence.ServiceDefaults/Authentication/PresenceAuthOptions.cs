@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace Presence.ServiceDefaults;
 
 /// <summary>JWT settings (section <c>Auth</c>). Development signs HS256 with a shared key; production names an OIDC authority.</summary>

@@ -1,22 +1,29 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Xunit;
 
 namespace Presence.Testing;
 
 /// <summary>
 /// docs/api/ holds the OpenAPI documents of heartbeat-api and status-query, written by their build (docs/api/OpenApi.targets).
 /// What a running service serves at /openapi/v1.json must equal its document in docs/api/, and that must be the
-/// committed one: an endpoint change without its regenerated, committed document fails. Checked from each service's own
-/// test project: one service per process, as FastEndpoints keeps process-wide state.
+/// committed one: an endpoint change without its regenerated, committed document fails. Derived once in each service's
+/// own test project: one service per process, as FastEndpoints keeps process-wide state.
 /// </summary>
-public static class OpenApiDocuments
+public abstract class OpenApiDocumentTests<TProgram>(PresenceAppFactory<TProgram> app, string name)
+    : HostTests<PresenceAppFactory<TProgram>>(app)
+    where TProgram : class
 {
-    public const string Regenerate = "Regenerate with `./dev.sh openapi` (it builds both services, which writes docs/api/) and commit docs/api/.";
+    private const string Regenerate = "Regenerate with `./dev.sh openapi` (it builds both services, which writes docs/api/) and commit docs/api/.";
 
-    public static async Task AssertServedIsCommittedAsync(HttpClient service, string name, CancellationToken ct)
+    [Fact]
+    public async Task The_served_openapi_document_is_the_committed_one_in_docs_api()
     {
-        ArgumentNullException.ThrowIfNull(service);
+        using var client = App.CreateClient(token: null);
+
+        await AssertServedIsCommittedAsync(client, TestContext.Current.CancellationToken);
+    }
+
+    private async Task AssertServedIsCommittedAsync(HttpClient service, CancellationToken ct)
+    {
         var root = RepoRoot.Directory;
         var served = JsonNode.Parse(await service.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative), ct))!.AsObject();
         // The serving host adds its own address; the document is otherwise the same.
