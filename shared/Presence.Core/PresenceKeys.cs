@@ -178,11 +178,17 @@ public sealed class PresenceKeys
     /// <summary>The event stream <paramref name="userId"/>'s events go to.</summary>
     public RedisKey Events(PresenceRole role, string userId) => Events(role, ShardOf(userId));
 
-    // The shard's head bytes kept with the id rather than one new string per call (the steady heartbeat names both).
-    public RedisKey User(PresenceRole role, string id) => Of(role, ShardOf(id)).UserHead.Append(id);
+    /// <summary>HASH of one user (last activity, transport), expiring after the retention.</summary>
+    public RedisKey User(PresenceRole role, string id) => User(role, ShardOf(id), id);
 
     /// <summary>ZSET of one user's sessions (<c>rest:{device}</c>, <c>hub:{connection}</c>), score = expires-at (unix ms).</summary>
-    public RedisKey Sessions(PresenceRole role, string id) => Of(role, ShardOf(id)).SessionsHead.Append(id);
+    public RedisKey Sessions(PresenceRole role, string id) => Sessions(role, ShardOf(id), id);
+
+    // For a caller that already has the user's shard (the store names every key of one call in it): the shard's head
+    // bytes kept with the id rather than one new string per call, and the shard hashed once.
+    internal RedisKey User(PresenceRole role, int shard, string id) => Of(role, shard).UserHead.Append(id);
+
+    internal RedisKey Sessions(PresenceRole role, int shard, string id) => Of(role, shard).SessionsHead.Append(id);
 
     /// <summary>
     /// SET of <c>user|connection</c> held by one gateway instance among one shard's users, so a lapsed instance's

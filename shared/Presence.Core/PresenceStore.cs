@@ -226,10 +226,10 @@ public sealed class PresenceStore(
         var withAvailability = h.Available is not null;
         var shard = keys.ShardOf(h.UserId);
         var scriptKeys = (withAvailability ? SteadyKeysWithAvailability : SteadyKeys).Rent();
-        scriptKeys[0] = keys.Sessions(h.Role, h.UserId);
+        scriptKeys[0] = keys.Sessions(h.Role, shard, h.UserId);
         scriptKeys[1] = keys.LastSeen(h.Role, shard);
         scriptKeys[2] = keys.Online(h.Role, shard);
-        scriptKeys[3] = keys.User(h.Role, h.UserId);
+        scriptKeys[3] = keys.User(h.Role, shard, h.UserId);
         if (withAvailability)
         {
             scriptKeys[4] = keys.Available(h.Role, shard);
@@ -315,8 +315,8 @@ public sealed class PresenceStore(
         RedisKey[] scriptKeys =
         [
             keys.LastSeen(role, shard), keys.Online(role, shard), keys.Recent(role, shard), keys.Available(role, shard),
-            keys.AvailableUntil(role, shard), keys.Specialties(role, shard), keys.Versions(role, shard), keys.User(role, userId),
-            keys.Sessions(role, userId), keys.Events(role, shard), keys.InstanceConnections(role, shard, session.InstanceId ?? "none"),
+            keys.AvailableUntil(role, shard), keys.Specialties(role, shard), keys.Versions(role, shard), keys.User(role, shard, userId),
+            keys.Sessions(role, shard, userId), keys.Events(role, shard), keys.InstanceConnections(role, shard, session.InstanceId ?? "none"),
             keys.Board(role, shard),
         ];
         return scripts.RunAsync(operation, PresenceScripts.Presence, scriptKeys, args, idempotent, ct);
