@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 
 namespace Presence.StatusQuery;
@@ -13,6 +14,28 @@ public sealed class StatusQueryOptions
     /// <summary><c>Cache-Control: public, max-age</c> of the board and the counts.</summary>
     public TimeSpan ClientMaxAge { get; set; } = TimeSpan.FromSeconds(5);
 
+    private PublicHeader? _publicCacheControl;
+
+    /// <summary>
+    /// The <c>Cache-Control</c> of a public read, <see cref="ClientMaxAge"/> in whole seconds: written here once for
+    /// every endpoint that sends it, and one string per value rather than one per request.
+    /// </summary>
+    public string PublicCacheControl
+    {
+        get
+        {
+            var seconds = (long)ClientMaxAge.TotalSeconds;
+            var current = _publicCacheControl;
+            if (current is null || current.Seconds != seconds)
+            {
+                current = new PublicHeader(seconds, "public, max-age=" + seconds.ToString(CultureInfo.InvariantCulture));
+                _publicCacheControl = current;
+            }
+
+            return current.Value;
+        }
+    }
+
     /// <summary>How often the board page polls (it also gets live pushes from the gateway when it can reach it).</summary>
     public TimeSpan PagePollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -22,6 +45,8 @@ public sealed class StatusQueryOptions
     /// <summary>Largest <c>limit</c> of one board page.</summary>
     public int MaxPageSize { get; set; } = 1000;
 }
+
+internal sealed record PublicHeader(long Seconds, string Value);
 
 internal sealed class StatusQueryOptionsValidator : IValidateOptions<StatusQueryOptions>
 {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using Presence.StatusQuery.Features.Board.Realtime;
 
@@ -17,8 +16,6 @@ internal sealed class BoardFastPath(RequestDelegate next, BoardCache cache, IOpt
 {
     private const string Resource = "board";
     private static readonly BoardQuery WholeBoard = new BoardRequest().ToQuery();
-    private static readonly string[] SmallNumbers = [.. Enumerable.Range(0, 64).Select(i => i.ToString(CultureInfo.InvariantCulture))];
-    private (long Seconds, string Header) _cacheControl = (-1, "");
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -32,10 +29,9 @@ internal sealed class BoardFastPath(RequestDelegate next, BoardCache cache, IOpt
 
         var rendered = snapshot.Render(WholeBoard);
         var response = context.Response;
-        response.Headers.ETag = rendered.ETag;
-        response.Headers.CacheControl = CacheControl();
+        BoardAnswer.SetHeaders(response, rendered, options.CurrentValue);
         // As the output cache answers a hit: the age of the content it holds.
-        response.Headers.Age = Number((long)Math.Max(0, (time.GetUtcNow() - snapshot.ReadAt).TotalSeconds));
+        response.Headers.Age = BoardAnswer.Age(snapshot, time.GetUtcNow());
         metrics.Cache(Resource, hit: true);
         if (ETags.IfNoneMatchMatches(request, rendered.ETag))
         {
@@ -44,23 +40,6 @@ internal sealed class BoardFastPath(RequestDelegate next, BoardCache cache, IOpt
             return Task.CompletedTask;
         }
 
-        response.ContentType = "application/json; charset=utf-8";
-        response.ContentLength = rendered.Body.Length;
-        return response.Body.WriteAsync(rendered.Body, context.RequestAborted).AsTask();
+        return BoardAnswer.WriteBodyAsync(response, rendered, context.RequestAborted);
     }
-
-    private string CacheControl()
-    {
-        var seconds = (long)options.CurrentValue.ClientMaxAge.TotalSeconds;
-        var current = _cacheControl;
-        if (current.Seconds != seconds)
-        {
-            current = (seconds, "public, max-age=" + seconds.ToString(CultureInfo.InvariantCulture));
-            _cacheControl = current;
-        }
-
-        return current.Header;
-    }
-
-    private static string Number(long value) => value < SmallNumbers.Length ? SmallNumbers[value] : value.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.StatusQuery.Features.Board;
@@ -35,15 +34,12 @@ public sealed class BoardEndpoint(BoardCache cache, IOptionsMonitor<StatusQueryO
         var read = await cache.GetAsync(ct);
         var rendered = read.Snapshot.Render(req.ToQuery());
         var response = HttpContext.Response;
-        response.Headers.ETag = rendered.ETag;
-        response.Headers.CacheControl = "public, max-age="
-            + ((long)options.CurrentValue.ClientMaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        BoardAnswer.SetHeaders(response, rendered, options.CurrentValue);
         if (read.Stale)
         {
             PublicReadCachePolicy.DoNotStore(HttpContext);
-            var age = time.GetUtcNow() - read.Snapshot.ReadAt;
             response.Headers[StaleHeader] = "true";
-            response.Headers.Age = ((long)Math.Max(0, age.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            response.Headers.Age = BoardAnswer.Age(read.Snapshot, time.GetUtcNow());
         }
 
         if (ETags.IfNoneMatchMatches(HttpContext.Request, rendered.ETag))
@@ -54,8 +50,6 @@ public sealed class BoardEndpoint(BoardCache cache, IOptionsMonitor<StatusQueryO
             return;
         }
 
-        response.ContentType = "application/json; charset=utf-8";
-        response.ContentLength = rendered.Body.Length;
-        await response.Body.WriteAsync(rendered.Body, ct);
+        await BoardAnswer.WriteBodyAsync(response, rendered, ct);
     }
 }

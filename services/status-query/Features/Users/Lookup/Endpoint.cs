@@ -1,4 +1,3 @@
-using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
@@ -37,7 +36,7 @@ public sealed class LookupEndpoint(PresenceReader reader, IOptionsMonitor<Status
 
         var entry = await reader.GetAsync(role, req.Id, ct);
         HttpContext.Response.Headers.CacheControl = role == PresenceRole.Therapist
-            ? "public, max-age=" + ((long)options.CurrentValue.ClientMaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture)
+            ? options.CurrentValue.PublicCacheControl
             : "private, no-store";
         await Send.OkAsync(new LookupResponse(role, entry), ct);
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Presence.Core;
@@ -35,8 +34,7 @@ public sealed class StatsEndpoint(
             roles[global::Presence.Core.Roles.All[i].Name()] = CountsView.From(counts[i]);
         }
 
-        HttpContext.Response.Headers.CacheControl = "public, max-age="
-            + ((long)options.CurrentValue.ClientMaxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        HttpContext.Response.Headers.CacheControl = options.CurrentValue.PublicCacheControl;
         await Send.OkAsync(new StatsResponse
         {
             GeneratedAt = generatedAt,
