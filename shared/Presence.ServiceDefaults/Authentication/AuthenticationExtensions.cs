@@ -75,7 +75,8 @@ public static class AuthenticationExtensions
                 if (!token.IsEmpty && cache.TryGet(token, out var cached))
                 {
                     ctx.Principal = new ClaimsPrincipal(cached.Identity);
-                    AuthenticationTimes.Set(ctx.Properties, cached.Issued, cached.Expires);
+                    ctx.Properties.IssuedUtc = cached.IssuedUtc;
+                    ctx.Properties.ExpiresUtc = cached.ExpiresUtc;
                     ctx.Success();
                 }
 

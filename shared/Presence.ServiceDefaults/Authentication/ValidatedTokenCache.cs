@@ -79,7 +79,7 @@ public sealed class ValidatedTokenCache
         }
 
         _lookups.Add(1, new KeyValuePair<string, object?>(PresenceTags.Result, "hit"));
-        cached = new CachedToken(entry.Identity, entry.IssuedUtc, entry.ExpiresUtc, entry.Issued, entry.Expires);
+        cached = new CachedToken(entry.Identity, entry.IssuedUtc, entry.ExpiresUtc);
         return true;
     }
 
@@ -105,12 +105,7 @@ public sealed class ValidatedTokenCache
         var identity = new ClaimsIdentity(
             validated.Claims.Select(c => new Claim(c.Type, c.Value, c.ValueType, c.Issuer, c.OriginalIssuer)),
             validated.AuthenticationType, validated.NameClaimType, validated.RoleClaimType);
-        var entry = new Entry(token, identity, issuedUtc, expiresUtc, until)
-        {
-            Issued = issuedUtc is { } issued ? AuthenticationTimes.Format(issued) : null,
-            Expires = AuthenticationTimes.Format(expiresUtc),
-        };
-        if (_entries.TryAdd(token, entry))
+        if (_entries.TryAdd(token, new Entry(token, identity, issuedUtc, expiresUtc, until)))
         {
             Interlocked.Increment(ref _count);
         }
@@ -134,42 +129,8 @@ public sealed class ValidatedTokenCache
         return Volatile.Read(ref _count) < _capacity;
     }
 
-    private sealed record Entry(string Token, ClaimsIdentity Identity, DateTimeOffset? IssuedUtc, DateTimeOffset ExpiresUtc, DateTimeOffset Until)
-    {
-        public string? Issued { get; init; }
-
-        public required string Expires { get; init; }
-    }
+    private sealed record Entry(string Token, ClaimsIdentity Identity, DateTimeOffset? IssuedUtc, DateTimeOffset ExpiresUtc, DateTimeOffset Until);
 }
 
-/// <summary>
-/// A cached token's identity (shared, read only) and the lifetime the authentication ticket reports, also as the
-/// ticket stores it (<see cref="AuthenticationTimes"/>), formatted once per token rather than on every request.
-/// </summary>
-public readonly record struct CachedToken(ClaimsIdentity Identity, DateTimeOffset? IssuedUtc, DateTimeOffset ExpiresUtc, string? Issued, string Expires);
-
-/// <summary>
-/// How <see cref="Microsoft.AspNetCore.Authentication.AuthenticationProperties"/> keeps <c>IssuedUtc</c> and
-/// <c>ExpiresUtc</c> (strings in its items): the keys are read from the type itself once, the values formatted as it does.
-/// </summary>
-public static class AuthenticationTimes
-{
-    public static readonly string IssuedKey = KeyOf(new Microsoft.AspNetCore.Authentication.AuthenticationProperties { IssuedUtc = DateTimeOffset.UnixEpoch });
-
-    public static readonly string ExpiresKey = KeyOf(new Microsoft.AspNetCore.Authentication.AuthenticationProperties { ExpiresUtc = DateTimeOffset.UnixEpoch });
-
-    public static string Format(DateTimeOffset value) => value.ToString("r", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Sets both as the properties' own setters would, from the strings formatted once.</summary>
-    public static void Set(Microsoft.AspNetCore.Authentication.AuthenticationProperties properties, string? issued, string expires)
-    {
-        if (issued is not null)
-        {
-            properties.Items[IssuedKey] = issued;
-        }
-
-        properties.Items[ExpiresKey] = expires;
-    }
-
-    private static string KeyOf(Microsoft.AspNetCore.Authentication.AuthenticationProperties properties) => properties.Items.Keys.Single();
-}
+/// <summary>A cached token's identity (shared, read only) and the lifetime the authentication ticket reports.</summary>
+public readonly record struct CachedToken(ClaimsIdentity Identity, DateTimeOffset? IssuedUtc, DateTimeOffset ExpiresUtc);
