@@ -1,9 +1,12 @@
 import { joinUrl, settings } from "./config.js";
 import { realtime } from "./realtime.js";
 import type { Board, BoardTherapist, PresenceChange } from "./types.js";
-import { notify } from "./util.js";
+import { notify, retryAfterMs } from "./util.js";
 
 const ORDER: Record<BoardTherapist["status"], number> = { online: 0, recent: 1, available: 2 };
+
+/** The wait before a failed board read is tried again when the answer names none (no `Retry-After`, no answer). */
+export const FAILED_READ_RETRY_MS = 5_000;
 
 /** What `useTherapistBoard` shows: the board (null until the first answer), whether it is stale, the last error. */
 export interface BoardView {
@@ -14,8 +17,10 @@ export interface BoardView {
 
 /**
  * The therapist board: polled (with `If-None-Match`, so an unchanged board is a bodiless 304) every `boardPollMs`, with
- * the hub's pushes applied in between (highest `ver` per therapist). Snapshots are stable objects for
- * `useSyncExternalStore`. Starts with the first subscriber, stops with the last.
+ * the hub's pushes applied in between (highest `ver` per therapist). A failed read is tried again sooner: after the
+ * answer's `Retry-After` (a 503 in an outage), else after `FAILED_READ_RETRY_MS`, never later than the next poll; a
+ * push that comes before the first board has nothing to apply to, so that board must not wait a whole poll interval.
+ * Snapshots are stable objects for `useSyncExternalStore`. Starts with the first subscriber, stops with the last.
  */
 export class BoardStore {
   #view: BoardView = { board: null, stale: false, error: null };
@@ -39,6 +44,8 @@ export class BoardStore {
   /** Reads the board now. */
   async refresh(): Promise<void> {
     clearTimeout(this.#timer);
+    let retryMs = FAILED_READ_RETRY_MS;
+    let failed = false;
     try {
       const headers: Record<string, string> = this.#etag ? { "If-None-Match": this.#etag } : {};
       const response = await fetch(joinUrl(settings.statusBaseUrl, "/v1/therapists/status/realtime"), { headers, cache: "no-store" });
@@ -49,12 +56,16 @@ export class BoardStore {
       } else if (response.status === 304) {
         if (this.#view.stale !== stale || this.#view.error) this.#set({ ...this.#view, stale, error: null });
       } else {
+        // A refused read (a 503 in an outage) says when to come back.
+        retryMs = retryAfterMs(response.headers, FAILED_READ_RETRY_MS);
         throw new Error(`HTTP ${response.status}`);
       }
     } catch (error) {
+      failed = true;
       this.#set({ ...this.#view, error: String(error) });
     } finally {
-      if (this.#running) this.#timer = setTimeout(() => void this.refresh(), settings.boardPollMs);
+      const nextMs = failed ? Math.min(settings.boardPollMs, retryMs) : settings.boardPollMs;
+      if (this.#running) this.#timer = setTimeout(() => void this.refresh(), nextMs);
     }
   }
 
