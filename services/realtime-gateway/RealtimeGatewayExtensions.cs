@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Presence.Core;
@@ -16,6 +17,7 @@ using Presence.RealtimeGateway.Limits;
 using Presence.RealtimeGateway.Pushes;
 using Presence.RealtimeGateway.Watching;
 using Presence.ServiceDefaults;
+using Presence.ServiceDefaults.Authentication;
 using StackExchange.Redis;
 
 namespace Presence.RealtimeGateway;
@@ -27,6 +29,13 @@ public static class RealtimeGatewayExtensions
     public static WebApplicationBuilder AddRealtimeGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        // A hub connection presents its token once (negotiate and connect at most), and a cached entry outlived the
+        // connection that never looked it up again: no validated-token cache unless configured (docs/architecture.md,
+        // "Authentication"). The lowest-priority source, so appsettings and the environment still set it.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = [new($"{TokenCacheOptions.Section}:{nameof(TokenCacheOptions.Capacity)}", "0")],
+        });
         services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section);
         services.TryAddSingleton<GatewayInstance>();
         services.TryAddSingleton<GatewayMetrics>();
