@@ -108,35 +108,41 @@ public static class RealtimeGatewayExtensions
         var path = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.HubPath;
         app.UseCors();
         // A presented but invalid token is refused (401) rather than silently treated as anonymous.
-        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments(path, StringComparison.Ordinal), branch => branch.Use(async (ctx, next) =>
-        {
-            var presented = ctx.Request.Query.ContainsKey("access_token") || ctx.Request.Headers.Authorization.Count > 0;
-            if (presented && ctx.User.Identity?.IsAuthenticated != true)
-            {
-                await ctx.ChallengeAsync().ConfigureAwait(false);
-                return;
-            }
-
-            // Over a connection cap: a 429 problem at negotiate already (the hub refuses the connection anyway).
-            if (ctx.Request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true
-                && ctx.RequestServices.GetRequiredService<ConnectionCaps>().Refusal(
-                    ctx.User.SubjectOf(),
-                    ctx.Connection.RemoteIpAddress?.ToString()) is { } refusal)
-            {
-                // Places free as connections close (a tab, a device): worth trying again after a few seconds, not at once.
-                ctx.Response.SetRetryAfter(TimeSpan.FromSeconds(10));
-                await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many connections", detail: refusal)
-                    .ExecuteAsync(ctx).ConfigureAwait(false);
-                return;
-            }
-
-            await next(ctx).ConfigureAwait(false);
-        }));
+        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments(path, StringComparison.Ordinal), branch => branch.Use(HubRequestGate));
         app.MapHub<PresenceHub>(path, o =>
         {
             o.CloseOnAuthenticationExpiration = true;
             o.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
         }).AllowAnonymous().RequireCors(HubCorsPolicy);
         return app;
+    }
+
+    /// <summary>
+    /// The hub path's checks before SignalR. Not <c>async</c>: a WebSocket's request stays in the pipeline for the
+    /// connection's whole life, and an awaiting middleware would keep its state machine (120 bytes) per connection
+    /// (docs/benchmarks.md, "Gateway memory per connection (2026-11-30, sixth session)").
+    /// </summary>
+    private static Task HubRequestGate(HttpContext ctx, RequestDelegate next)
+    {
+        // A presented but invalid token is refused (401) rather than silently treated as anonymous.
+        var presented = ctx.Request.Query.ContainsKey("access_token") || ctx.Request.Headers.Authorization.Count > 0;
+        if (presented && ctx.User.Identity?.IsAuthenticated != true)
+        {
+            return ctx.ChallengeAsync();
+        }
+
+        // Over a connection cap: a 429 problem at negotiate already (the hub refuses the connection anyway).
+        if (ctx.Request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true
+            && ctx.RequestServices.GetRequiredService<ConnectionCaps>().Refusal(
+                ctx.User.SubjectOf(),
+                ctx.Connection.RemoteIpAddress?.ToString()) is { } refusal)
+        {
+            // Places free as connections close (a tab, a device): worth trying again after a few seconds, not at once.
+            ctx.Response.SetRetryAfter(TimeSpan.FromSeconds(10));
+            return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many connections", detail: refusal)
+                .ExecuteAsync(ctx);
+        }
+
+        return next(ctx);
     }
 }

@@ -25,8 +25,8 @@ internal sealed partial class HubLimitsFilter(
 
     private static readonly ConcurrentDictionary<MethodInfo, string> ClientNames = new();
 
-    private static readonly object CapsKey = new();
-    private static readonly object RateKey = new();
+    // The lease and the watch-call bucket are features of the connection, not HubCallerContext.Items entries (see
+    // ConnectionState.Of); the watch-call bucket is the only TokenBucket feature.
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
@@ -45,7 +45,7 @@ internal sealed partial class HubLimitsFilter(
 
         try
         {
-            context.Context.Items[CapsKey] = lease;
+            context.Context.Features.Set(lease);
             await next(context).ConfigureAwait(false);
         }
         catch
@@ -64,7 +64,7 @@ internal sealed partial class HubLimitsFilter(
         }
         finally
         {
-            (context.Context.Items[CapsKey] as ConnectionCaps.Lease)?.Release();
+            context.Context.Features.Get<ConnectionCaps.Lease>()?.Release();
         }
     }
 
@@ -78,11 +78,11 @@ internal sealed partial class HubLimitsFilter(
         }
 
         var o = options.CurrentValue;
-        var items = invocationContext.Context.Items;
-        if (items[RateKey] is not TokenBucket limit)
+        var features = invocationContext.Context.Features;
+        if (features.Get<TokenBucket>() is not { } limit)
         {
             limit = new TokenBucket(o.WatchBurst, o.WatchTokenPeriod, time.GetUtcNow());
-            items[RateKey] = limit;
+            features.Set(limit);
         }
 
         if (!limit.TryTake(time.GetUtcNow(), out var retryAfter))
