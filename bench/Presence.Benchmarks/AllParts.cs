@@ -110,11 +110,15 @@ internal static class AllParts
             new Dictionary<string, string>(), Path.Combine(dir, "redis.log"));
 
         // Every load connection comes from 127.0.0.1: the per-address connection cap (200) is lifted for the run, as part 1
-        // lifts the per-user write limiter (a refused connection would measure the cap, not the gateway).
+        // lifts the per-user write limiter (a refused connection would measure the cap, not the gateway). Production, as
+        // part 1: a WebSocket's request stays in the middleware pipeline for the connection's life, and Development's
+        // exception page held its state per connection; the load tool signs with the run's random key.
         var gatewayDir = Path.Combine(root, "services", "realtime-gateway", "bin", Configuration, "net10.0");
+        var signingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var env = new Dictionary<string, string>
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Auth__SigningKey"] = signingKey,
             ["ConnectionStrings__redis"] = $"127.0.0.1:{redisPort}",
             ["Presence__KeyPrefix"] = "bench",
             ["Gateway__Limits__MaxConnectionsPerAddress"] = $"{connections + 100}",
@@ -128,10 +132,11 @@ internal static class AllParts
         await Processes.WaitReadyAsync($"http://127.0.0.1:{gatewayPort}", "/health/ready", TimeSpan.FromSeconds(60));
 
         Console.WriteLine($"command: {(pinTool.Length > 0 ? string.Join(' ', pinTool) + " " : "")}Presence.Gateway.LoadTool --connections {connections} --duration {duration} " +
-            $"(one gateway{(pinServer.Length > 0 ? " under " + string.Join(' ', pinServer) : "")}, {Configuration})");
+            $"(one gateway as Production{(pinServer.Length > 0 ? " under " + string.Join(' ', pinServer) : "")}, {Configuration})");
         return await RunAsync(pinTool, "dotnet",
             [BenchAssembly(root, "Presence.Gateway.LoadTool"), "--url", $"http://127.0.0.1:{gatewayPort}/hubs/presence",
-             "--connections", $"{connections}", "--duration", $"{duration}", "--gateway-pid", $"{gateway.Id}"], root, echo: false);
+             "--connections", $"{connections}", "--duration", $"{duration}", "--gateway-pid", $"{gateway.Id}",
+             "--signing-key", signingKey], root, echo: false);
     }
 
     /// <summary>A part in the foreground: its output is the run's output; <paramref name="pin"/> (taskset) wraps it when given.</summary>

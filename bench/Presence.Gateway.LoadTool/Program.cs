@@ -6,6 +6,7 @@ using HdrHistogram;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Diagnostics.NETCore.Client;
+using Presence.ServiceDefaults;
 using Presence.Testing;
 
 // Load tool for the realtime gateway (docs/benchmarks.md); how to run it is in README.md beside this file.
@@ -48,7 +49,7 @@ for (var i = 0; i < o.Watchers; i++)
 // are paid for before it, not counted per connection.
 for (var i = 0; i < 20; i++)
 {
-    await using var warm = Build(DevTokens.Community("load-warm-" + i.ToString(CultureInfo.InvariantCulture)));
+    await using var warm = Build(DevTokens.Mint("community", "load-warm-" + i.ToString(CultureInfo.InvariantCulture), signingKey: o.SigningKey));
     await warm.StartAsync();
     await warm.InvokeAsync<Ack>("joinAsUser");
     await warm.InvokeAsync<Ack>("heartbeat", new { });
@@ -62,7 +63,7 @@ var interval = o.Interval;
 var opened = Stopwatch.StartNew();
 await Parallel.ForAsync(0, o.Connections, new ParallelOptions { MaxDegreeOfParallelism = o.Ramp }, async (i, ct) =>
 {
-    var hub = Build(DevTokens.Community("load-c-" + i.ToString(CultureInfo.InvariantCulture)));
+    var hub = Build(DevTokens.Mint("community", "load-c-" + i.ToString(CultureInfo.InvariantCulture), signingKey: o.SigningKey));
     try
     {
         await hub.StartAsync(ct);
@@ -112,7 +113,7 @@ var loops = users.Where(u => u is not null).Select(async (hub, i) =>
 var probers = Enumerable.Range(0, o.Probers).Select(async i =>
 {
     var id = "load-t-" + i.ToString(CultureInfo.InvariantCulture);
-    await using var hub = Build(DevTokens.Therapist(id));
+    await using var hub = Build(DevTokens.Mint("therapist", id, signingKey: o.SigningKey));
     var available = false;
     try
     {
@@ -252,6 +253,9 @@ internal sealed class LoadOptions
 
     public int? GatewayPid { get; private init; }
 
+    /// <summary>The gateway's HS256 key: the Development key unless the gateway runs as Production with its own.</summary>
+    public string SigningKey { get; private init; } = PresenceAuthOptions.DevSigningKey;
+
     public static LoadOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -281,6 +285,7 @@ internal sealed class LoadOptions
             Interval = values.ContainsKey("interval") ? Seconds("interval", TimeSpan.Zero) : null,
             Ramp = Int("ramp", defaults.Ramp),
             GatewayPid = values.TryGetValue("gateway-pid", out var p) ? int.Parse(p, CultureInfo.InvariantCulture) : null,
+            SigningKey = values.GetValueOrDefault("signing-key", defaults.SigningKey),
         };
     }
 }
