@@ -70,6 +70,7 @@ public static class RealtimeGatewayExtensions
             .AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolver =
                 JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
             .AddStackExchangeRedis();
+        services.Replace(ServiceDescriptor.Singleton<IUserIdProvider, NoUserIdProvider>());
         services.AddOptions<HubOptions>().Configure<IOptions<GatewayOptions>>((hub, gateway) =>
         {
             var o = gateway.Value;

@@ -27,6 +27,19 @@ public sealed class HubTests(RedisServer redis) : HostTests<GatewayFactory>(new(
     }
 
     [Fact]
+    public async Task A_signed_in_connection_has_no_user_identifier_so_the_backplane_subscribes_no_user_channel()
+    {
+        await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-nouser"));
+        await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+
+        // docs/architecture.md, "Hub": one backplane subscription per connection (its own channel), none per user.
+        var server = redis.Client.GetServer(redis.Client.GetEndPoints()[0]);
+        var channels = (await server.SubscriptionChannelsAsync(RedisChannel.Pattern(App.Prefix + ":signalr*"))).Select(c => c.ToString()).ToArray();
+        Assert.NotEmpty(channels);
+        Assert.DoesNotContain(channels, c => c.Contains(":user:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_heartbeat_without_payload_and_one_with_a_skewed_clock_are_accepted()
     {
         await using var hub = await App.ConnectAsync(DevTokens.Community("c-hb"));
