@@ -71,6 +71,8 @@ public static class RealtimeGatewayExtensions
                 JsonTypeInfoResolver.Combine(GatewayJsonContext.Default, new DefaultJsonTypeInfoResolver()))
             .AddStackExchangeRedis();
         services.Replace(ServiceDescriptor.Singleton<IUserIdProvider, NoUserIdProvider>());
+        // No Redis subscription per connection: the gateway sends only to its own connections (LocalConnectionsRedisHubLifetimeManager).
+        services.AddSingleton<HubLifetimeManager<PresenceHub>, LocalConnectionsRedisHubLifetimeManager<PresenceHub>>();
         services.AddOptions<HubOptions>().Configure<IOptions<GatewayOptions>>((hub, gateway) =>
         {
             var o = gateway.Value;

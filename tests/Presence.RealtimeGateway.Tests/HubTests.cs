@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Presence.RealtimeGateway.Watching;
 
 namespace Presence.RealtimeGateway.Tests;
 
@@ -27,16 +28,24 @@ public sealed class HubTests(RedisServer redis) : HostTests<GatewayFactory>(new(
     }
 
     [Fact]
-    public async Task A_signed_in_connection_has_no_user_identifier_so_the_backplane_subscribes_no_user_channel()
+    public async Task Connections_get_no_backplane_subscription_of_their_own_neither_per_connection_nor_per_user()
     {
-        await using var hub = await App.ConnectAsync(DevTokens.Therapist("t-nouser"));
-        await hub.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+        await using var therapist = await App.ConnectAsync(DevTokens.Therapist("t-nosub"));
+        await using var community = await App.ConnectAsync(DevTokens.Community("c-nosub"));
+        await using var anonymous = await App.ConnectAsync(token: null);
+        await therapist.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+        await community.InvokeAsync<HeartbeatAck>("heartbeat", new HeartbeatMessage(), Ct);
+        await anonymous.InvokeAsync<PresenceSnapshot>("watch", new[] { "t-nosub" }, Ct);
 
-        // docs/architecture.md, "Hub": one backplane subscription per connection (its own channel), none per user.
+        // docs/architecture.md, "Hub": the backplane's own channels and the watched groups' only; SignalR's names are
+        // {hub}:all, {hub}:internal:..., {hub}:group:..., {hub}:user:... and {hub}:connection:{id}.
+        var hubChannels = App.Prefix + ":signalr" + typeof(PresenceHub).FullName + ":";
         var server = redis.Client.GetServer(redis.Client.GetEndPoints()[0]);
-        var channels = (await server.SubscriptionChannelsAsync(RedisChannel.Pattern(App.Prefix + ":signalr*"))).Select(c => c.ToString()).ToArray();
-        Assert.NotEmpty(channels);
-        Assert.DoesNotContain(channels, c => c.Contains(":user:", StringComparison.Ordinal));
+        var channels = (await server.SubscriptionChannelsAsync(RedisChannel.Pattern(hubChannels + "*")))
+            .Select(c => c.ToString()[hubChannels.Length..]).ToArray();
+        Assert.Contains("all", channels);
+        Assert.Contains("group:" + Watchers.UserGroup(PresenceRole.Therapist, "t-nosub"), channels);
+        Assert.All(channels, c => Assert.True(c == "all" || c.StartsWith("internal:", StringComparison.Ordinal) || c.StartsWith("group:", StringComparison.Ordinal), c));
     }
 
     [Fact]

@@ -21,6 +21,9 @@ internal sealed class BackplaneHealth
         _multiplexer is null
         || (!_subscriptionDown && _multiplexer.IsConnected && Stopwatch.GetElapsedTime(Interlocked.Read(ref _restoredAt)) >= Grace);
 
+    /// <summary>The backplane's subscriber once SignalR has opened it.</summary>
+    public ISubscriber? Subscriber => _multiplexer?.GetSubscriber();
+
     public void Attach(IConnectionMultiplexer multiplexer)
     {
         multiplexer.ConnectionFailed += (_, e) =>
