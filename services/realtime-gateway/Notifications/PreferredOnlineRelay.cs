@@ -51,6 +51,7 @@ internal sealed partial class PreferredOnlineRelay(
 
         try
         {
+            // This instance's connections: written locally, no backplane channel per connection (docs/architecture.md, "Hub").
             await hub.Clients.Clients(note.ConnectionIds).PreferredOnline(note.Message).ConfigureAwait(false);
             metrics.Notification("hub", "relayed");
         }
