@@ -34,9 +34,18 @@ internal sealed class LocalConnectionsRedisHubLifetimeManager<THub>(
     {
         await base.OnConnectedAsync(connection).ConfigureAwait(false);
         // The base opened the backplane's multiplexer (our connection factory, which hands it to BackplaneHealth).
-        if (backplane.Subscriber is { } subscriber)
+        if (backplane.Subscriber is not { } subscriber)
+        {
+            return;
+        }
+
+        try
         {
             await subscriber.UnsubscribeAsync(RedisChannel.Literal(ConnectionChannelPrefix + connection.ConnectionId)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            // Redis away (or the host stopping): the connection keeps its channel, as with the base class; only memory.
         }
     }
 
