@@ -177,13 +177,16 @@ internal static partial class Orchestrator
     };
 
     /// <summary>
-    /// Telemetry as production runs it (k8s/base): every span and metric on, exported over OTLP (here to the
-    /// baselines' OTLP sink, which accepts and drops it), plus the Prometheus scrape that gives the service's own
-    /// allocation counter (bytes allocated per heartbeat).
+    /// Telemetry as production runs it (k8s/base): every metric and span on, heartbeat writes traced at k8s/base's
+    /// ratio, 0.1 (docs/architecture.md, "Trace sampling of heartbeats"), exported over OTLP (here to the baselines' OTLP
+    /// sink, which accepts and drops it), plus the Prometheus scrape that gives the service's own allocation counter
+    /// (bytes allocated per heartbeat).
     /// </summary>
     private static Dictionary<string, string> ProductionTelemetry(Dictionary<string, string> env, string otlpSink) => new(env)
     {
         ["Telemetry__Prometheus"] = "true",
+        // An A/B of the sampling sets the variable in the bench's own environment.
+        ["Telemetry__HeartbeatTraceRatio"] = Environment.GetEnvironmentVariable("Telemetry__HeartbeatTraceRatio") ?? "0.1",
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpSink,
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "15000",
