@@ -264,8 +264,13 @@ internal static partial class Orchestrator
         var server = redis.Client.GetServer(redis.Client.GetEndPoints()[0]);
         var before = await CommandStatsAsync(server);
         var allocatedBefore = await AllocatedBytesAsync(url);
+        var cpuBefore = await CpuSecondsAsync(url);
         var run = await Wrk.RunAsync(url + "/", 8, 3, script, "POST", "/v1/community/heartbeat", tokens);
+        var cpuAfter = await CpuSecondsAsync(url);
         var allocatedAfter = await AllocatedBytesAsync(url);
+        // CPU time is steadier than req/s on a shared machine: a context line for before/after rows, not a goal row.
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  heartbeat-api: {(cpuAfter - cpuBefore) * 1e6 / run.Requests:F1} us CPU per heartbeat (user + system, all threads, {run.Requests} requests)"));
         var after = await CommandStatsAsync(server);
         var delta = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
         // Commands a script runs are counted too; the round trips are the top-level calls (EVALSHA/EVAL).
@@ -290,6 +295,16 @@ internal static partial class Orchestrator
         }
 
         throw new InvalidOperationException("No allocation counter in the service's /metrics.");
+    }
+
+    /// <summary>The service's CPU time so far (user + system, all threads), from its Prometheus scrape of the runtime metrics.</summary>
+    private static async Task<double> CpuSecondsAsync(string url)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(url + "/metrics");
+        return text.Split('\n')
+            .Where(line => line.StartsWith("dotnet_process_cpu_time_seconds", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
     }
 
     /// <summary>
