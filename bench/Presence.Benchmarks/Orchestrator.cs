@@ -182,11 +182,13 @@ internal static partial class Orchestrator
     /// sink, which accepts and drops it), plus the Prometheus scrape that gives the service's own allocation counter
     /// (bytes allocated per heartbeat).
     /// </summary>
+    /// <summary>k8s/base's share of heartbeat traces recorded; an A/B of the sampling sets the variable in the bench's own environment.</summary>
+    internal static string HeartbeatTraceRatio => Environment.GetEnvironmentVariable("Telemetry__HeartbeatTraceRatio") ?? "0.1";
+
     private static Dictionary<string, string> ProductionTelemetry(Dictionary<string, string> env, string otlpSink) => new(env)
     {
         ["Telemetry__Prometheus"] = "true",
-        // An A/B of the sampling sets the variable in the bench's own environment.
-        ["Telemetry__HeartbeatTraceRatio"] = Environment.GetEnvironmentVariable("Telemetry__HeartbeatTraceRatio") ?? "0.1",
+        ["Telemetry__HeartbeatTraceRatio"] = HeartbeatTraceRatio,
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpSink,
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "15000",
