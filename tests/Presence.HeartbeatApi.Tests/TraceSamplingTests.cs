@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Presence.HeartbeatApi.Features.Heartbeats;
 using Presence.ServiceDefaults;
@@ -86,6 +87,73 @@ public sealed class TraceSamplingTests(RedisServer redis) : HostTests<HeartbeatA
 
         unrecorded.ActivityTraceFlags = ActivityTraceFlags.Recorded;
         Assert.Same(session, gate());
+    }
+
+    [Fact]
+    public async Task A_failed_heartbeat_logs_under_its_trace_id_when_its_trace_is_not_recorded()
+    {
+        var logs = new ActivityLogs();
+        await using var app = new LoggingApp(redis, logs);
+        app.Settings["Telemetry:HeartbeatTraceRatio"] = "0";
+        // Nothing listens on port 1: the heartbeat fails at once, a 503 and a warning of the exception handler.
+        app.Settings["ConnectionStrings:redis"] = "127.0.0.1:1,connectTimeout=200";
+        using var spans = new StoppedSpans();
+        using var client = app.CreateClient(DevTokens.Community("c-failed"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsync(HeartbeatEndpoint.Route(PresenceRole.Community), null, Ct)).StatusCode);
+
+        var request = await spans.SingleRequestAsync();
+        Assert.False(request.Recorded);
+        // The log exporter takes the current activity's ids, recorded or not: the warning names the request's trace.
+        var warning = Assert.Single(logs.Entries, e => e.Category.EndsWith("PresenceExceptionHandler", StringComparison.Ordinal));
+        Assert.Equal(request.TraceId, warning.TraceId);
+    }
+
+    /// <summary>heartbeat-api with one more logger, which notes the current activity's trace id of each warning.</summary>
+    private sealed class LoggingApp(RedisServer redis, ActivityLogs logs) : PresenceAppFactory<Program>(redis)
+    {
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs));
+        }
+    }
+
+    private sealed class ActivityLogs : ILoggerProvider
+    {
+        private readonly List<(string Category, ActivityTraceId TraceId)> _entries = [];
+
+        public (string Category, ActivityTraceId TraceId)[] Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ActivityLogs logs, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (logs._entries)
+                {
+                    logs._entries.Add((category, Activity.Current?.TraceId ?? default));
+                }
+            }
+        }
     }
 
     /// <summary>Every activity of the request, the heartbeat and Redis sources that stops, recorded or not.</summary>
