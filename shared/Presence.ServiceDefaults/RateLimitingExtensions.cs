@@ -60,15 +60,16 @@ public static class RateLimitingExtensions
 /// A token bucket refilled when it is asked (<see cref="TokenBucketRateLimiter"/> without auto-replenishment, which
 /// adds tokens for the time elapsed), not by the partitioned limiter's 100 ms timer: that timer replenished every
 /// partition under its lock ten times a second, one per writer seen in the idle window (a tenth of heartbeat-api's
-/// CPU samples under load, docs/benchmarks.md). It is idle, and may be dropped by the partitioned limiter, once it
-/// is certainly full again: the time to refill the whole bucket after its last acquisition (docs/architecture.md,
-/// "Service defaults").
+/// CPU samples under load, docs/benchmarks.md). It is idle, and may be dropped by the partitioned limiter, from the
+/// moment it is full again, which it computes from the tokens it handed out: each takes one refill interval to come
+/// back (docs/architecture.md, "Service defaults").
 /// </summary>
 public sealed class LazyTokenBucketLimiter : RateLimiter
 {
     private readonly TokenBucketRateLimiter _bucket;
-    private readonly TimeSpan _refillTime;
-    private long _lastAcquired;
+    private readonly long _ticksPerToken;
+    private readonly Lock _gate = new();
+    private long _fullAt;
 
     public LazyTokenBucketLimiter(TokenBucketRateLimiterOptions options)
     {
@@ -79,16 +80,23 @@ public sealed class LazyTokenBucketLimiter : RateLimiter
         }
 
         _bucket = new TokenBucketRateLimiter(options);
-        _refillTime = options.ReplenishmentPeriod * ((double)options.TokenLimit / options.TokensPerPeriod);
-        _lastAcquired = Stopwatch.GetTimestamp();
+        // Stopwatch ticks for one token to come back, at least one.
+        _ticksPerToken = Math.Max(1, (long)(options.ReplenishmentPeriod.TotalSeconds * Stopwatch.Frequency / options.TokensPerPeriod));
+        _fullAt = Stopwatch.GetTimestamp();
     }
 
     public override TimeSpan? IdleDuration
     {
         get
         {
-            var sinceFull = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastAcquired)) - _refillTime;
-            return sinceFull > TimeSpan.Zero ? sinceFull : null;
+            var now = Stopwatch.GetTimestamp();
+            long fullAt;
+            lock (_gate)
+            {
+                fullAt = _fullAt;
+            }
+
+            return now > fullAt ? Stopwatch.GetElapsedTime(fullAt, now) : null;
         }
     }
 
@@ -100,14 +108,15 @@ public sealed class LazyTokenBucketLimiter : RateLimiter
 
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
-        Touch();
-        return _bucket.AttemptAcquire(permitCount);
+        _bucket.TryReplenish();
+        return Count(_bucket.AttemptAcquire(permitCount), permitCount);
     }
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
-        Touch();
-        return _bucket.AcquireAsync(permitCount, cancellationToken);
+        _bucket.TryReplenish();
+        var lease = _bucket.AcquireAsync(permitCount, cancellationToken);
+        return lease.IsCompletedSuccessfully ? ValueTask.FromResult(Count(lease.Result, permitCount)) : CountAsync(lease, permitCount);
     }
 
     protected override void Dispose(bool disposing)
@@ -122,10 +131,22 @@ public sealed class LazyTokenBucketLimiter : RateLimiter
 
     protected override ValueTask DisposeAsyncCore() => _bucket.DisposeAsync();
 
-    private void Touch()
+    private async ValueTask<RateLimitLease> CountAsync(ValueTask<RateLimitLease> lease, int permitCount) =>
+        Count(await lease.ConfigureAwait(false), permitCount);
+
+    /// <summary>Tokens handed out push the moment the bucket is full again: one refill interval each, from now or later.</summary>
+    private RateLimitLease Count(RateLimitLease lease, int permitCount)
     {
-        _bucket.TryReplenish();
-        Volatile.Write(ref _lastAcquired, Stopwatch.GetTimestamp());
+        if (lease.IsAcquired && permitCount > 0)
+        {
+            var now = Stopwatch.GetTimestamp();
+            lock (_gate)
+            {
+                _fullAt = Math.Max(_fullAt, now) + (permitCount * _ticksPerToken);
+            }
+        }
+
+        return lease;
     }
 }
 
