@@ -177,13 +177,18 @@ internal static partial class Orchestrator
     };
 
     /// <summary>
-    /// Telemetry as production runs it (k8s/base): every span and metric on, exported over OTLP (here to the
-    /// baselines' OTLP sink, which accepts and drops it), plus the Prometheus scrape that gives the service's own
-    /// allocation counter (bytes allocated per heartbeat).
+    /// Telemetry as production runs it (k8s/base): every metric and span on, heartbeat writes traced at k8s/base's
+    /// ratio, 0.1 (docs/architecture.md, "Trace sampling of heartbeats"), exported over OTLP (here to the baselines' OTLP
+    /// sink, which accepts and drops it), plus the Prometheus scrape that gives the service's own allocation counter
+    /// (bytes allocated per heartbeat).
     /// </summary>
+    /// <summary>k8s/base's share of heartbeat traces recorded; an A/B of the sampling sets the variable in the bench's own environment.</summary>
+    internal static string HeartbeatTraceRatio => Environment.GetEnvironmentVariable("Telemetry__HeartbeatTraceRatio") ?? "0.1";
+
     private static Dictionary<string, string> ProductionTelemetry(Dictionary<string, string> env, string otlpSink) => new(env)
     {
         ["Telemetry__Prometheus"] = "true",
+        ["Telemetry__HeartbeatTraceRatio"] = HeartbeatTraceRatio,
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpSink,
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "15000",
@@ -261,8 +266,13 @@ internal static partial class Orchestrator
         var server = redis.Client.GetServer(redis.Client.GetEndPoints()[0]);
         var before = await CommandStatsAsync(server);
         var allocatedBefore = await AllocatedBytesAsync(url);
+        var cpuBefore = await CpuSecondsAsync(url);
         var run = await Wrk.RunAsync(url + "/", 8, 3, script, "POST", "/v1/community/heartbeat", tokens);
+        var cpuAfter = await CpuSecondsAsync(url);
         var allocatedAfter = await AllocatedBytesAsync(url);
+        // CPU time is steadier than req/s on a shared machine: a context line for before/after rows, not a goal row.
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  heartbeat-api: {(cpuAfter - cpuBefore) * 1e6 / run.Requests:F1} us CPU per heartbeat (user + system, all threads, {run.Requests} requests)"));
         var after = await CommandStatsAsync(server);
         var delta = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
         // Commands a script runs are counted too; the round trips are the top-level calls (EVALSHA/EVAL).
@@ -287,6 +297,16 @@ internal static partial class Orchestrator
         }
 
         throw new InvalidOperationException("No allocation counter in the service's /metrics.");
+    }
+
+    /// <summary>The service's CPU time so far (user + system, all threads), from its Prometheus scrape of the runtime metrics.</summary>
+    private static async Task<double> CpuSecondsAsync(string url)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(url + "/metrics");
+        return text.Split('\n')
+            .Where(line => line.StartsWith("dotnet_process_cpu_time_seconds", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
     }
 
     /// <summary>

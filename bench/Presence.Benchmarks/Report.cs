@@ -95,7 +95,7 @@ internal sealed class Report(bool quick, int rounds, int seconds, int connection
     {
         Ratio(o, "REST heartbeats/s vs (c) naive heartbeat", "heartbeat-api POST /v1/community/heartbeat", "(c) naive heartbeat: JWT + one ZADD", 0.8);
         Ratio(o, "REST heartbeats/s vs (b) JWT empty POST", "heartbeat-api POST /v1/community/heartbeat", "(b) empty POST behind JWT", null);
-        BenchRows.Write(o, "allocations per REST heartbeat in heartbeat-api (all threads, telemetry exported over OTLP)",
+        BenchRows.Write(o, $"allocations per REST heartbeat in heartbeat-api (all threads, telemetry exported over OTLP, heartbeat traces at {Orchestrator.HeartbeatTraceRatio})",
             string.Create(CultureInfo.InvariantCulture, $"{perHeartbeat.AllocatedBytes:F0} B"), "<= 11.6 KB (half the first figure, 23.2 KB)", perHeartbeat.AllocatedBytes <= 11_600);
     }
 

@@ -3,6 +3,7 @@ using Presence.Core;
 using Presence.Endpoints;
 using Presence.Core.Engagement;
 using Presence.Core.Intervals;
+using Presence.HeartbeatApi.Features.Heartbeats;
 using Presence.ServiceDefaults;
 
 namespace Presence.HeartbeatApi;
@@ -25,6 +26,12 @@ public static class HeartbeatApiExtensions
             .WithHeaders("Authorization", "Content-Type", DeviceHeader)
             .WithExposedHeaders("Retry-After"));
         builder.Services.AddPresenceEndpoints(typeof(HeartbeatApiExtensions).Assembly, "Presence heartbeat API");
+        // Heartbeat writes are traced at Telemetry:HeartbeatTraceRatio (docs/architecture.md, "Telemetry").
+        foreach (var role in Roles.All)
+        {
+            builder.Services.AddHeartbeatTraceRoute(HeartbeatEndpoint.Route(role));
+        }
+
         builder.Services.AddHeartbeatIntervals(builder.Configuration);
         builder.Services.AddEngagement();
         return builder;

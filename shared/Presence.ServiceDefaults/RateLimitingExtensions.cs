@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
@@ -25,7 +26,7 @@ public static class RateLimitingExtensions
     /// <summary>One noisy client cannot starve the others: a bucket per <see cref="Writer"/>, options read once.</summary>
     private sealed class WritesPolicy : IRateLimiterPolicy<Writer>
     {
-        private readonly Func<Writer, TokenBucketRateLimiterOptions> _bucket;
+        private readonly Func<Writer, RateLimiter> _bucket;
 
         public WritesPolicy(IOptions<WriteRateLimitOptions> options)
         {
@@ -36,9 +37,9 @@ public static class RateLimitingExtensions
                 TokensPerPeriod = o.PerMinute,
                 ReplenishmentPeriod = TimeSpan.FromMinutes(1),
                 QueueLimit = 0,
-                AutoReplenishment = true,
+                AutoReplenishment = false,
             };
-            _bucket = _ => bucket;
+            _bucket = _ => new LazyTokenBucketLimiter(bucket);
         }
 
         public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = async (ctx, _) =>
@@ -49,9 +50,103 @@ public static class RateLimitingExtensions
         };
 
         public RateLimitPartition<Writer> GetPartition(HttpContext httpContext) =>
-            RateLimitPartition.GetTokenBucketLimiter(
+            RateLimitPartition.Get(
                 httpContext.User.SubjectOf() is { } sub ? new Writer(sub, null) : new Writer(null, httpContext.Connection.RemoteIpAddress),
                 _bucket);
+    }
+}
+
+/// <summary>
+/// A token bucket refilled when it is asked (<see cref="TokenBucketRateLimiter"/> without auto-replenishment, which
+/// adds tokens for the time elapsed), not by the partitioned limiter's 100 ms timer: that timer replenished every
+/// partition under its lock ten times a second, one per writer seen in the idle window (a tenth of heartbeat-api's
+/// CPU samples under load, docs/benchmarks.md). It is idle, and may be dropped by the partitioned limiter, from the
+/// moment it is full again, which it computes from the tokens it handed out: each takes one refill interval to come
+/// back (docs/architecture.md, "Service defaults").
+/// </summary>
+public sealed class LazyTokenBucketLimiter : RateLimiter
+{
+    private readonly TokenBucketRateLimiter _bucket;
+    private readonly long _ticksPerToken;
+    private readonly Lock _gate = new();
+    private long _fullAt;
+
+    public LazyTokenBucketLimiter(TokenBucketRateLimiterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.AutoReplenishment)
+        {
+            throw new ArgumentException("The bucket is replenished when asked: AutoReplenishment must be false.", nameof(options));
+        }
+
+        _bucket = new TokenBucketRateLimiter(options);
+        // Stopwatch ticks for one token to come back, at least one.
+        _ticksPerToken = Math.Max(1, (long)(options.ReplenishmentPeriod.TotalSeconds * Stopwatch.Frequency / options.TokensPerPeriod));
+        _fullAt = Stopwatch.GetTimestamp();
+    }
+
+    public override TimeSpan? IdleDuration
+    {
+        get
+        {
+            var now = Stopwatch.GetTimestamp();
+            long fullAt;
+            lock (_gate)
+            {
+                fullAt = _fullAt;
+            }
+
+            return now > fullAt ? Stopwatch.GetElapsedTime(fullAt, now) : null;
+        }
+    }
+
+    public override RateLimiterStatistics? GetStatistics()
+    {
+        _bucket.TryReplenish();
+        return _bucket.GetStatistics();
+    }
+
+    protected override RateLimitLease AttemptAcquireCore(int permitCount)
+    {
+        _bucket.TryReplenish();
+        return Count(_bucket.AttemptAcquire(permitCount), permitCount);
+    }
+
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    {
+        _bucket.TryReplenish();
+        var lease = _bucket.AcquireAsync(permitCount, cancellationToken);
+        return lease.IsCompletedSuccessfully ? ValueTask.FromResult(Count(lease.Result, permitCount)) : CountAsync(lease, permitCount);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _bucket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    protected override ValueTask DisposeAsyncCore() => _bucket.DisposeAsync();
+
+    private async ValueTask<RateLimitLease> CountAsync(ValueTask<RateLimitLease> lease, int permitCount) =>
+        Count(await lease.ConfigureAwait(false), permitCount);
+
+    /// <summary>Tokens handed out push the moment the bucket is full again: one refill interval each, from now or later.</summary>
+    private RateLimitLease Count(RateLimitLease lease, int permitCount)
+    {
+        if (lease.IsAcquired && permitCount > 0)
+        {
+            var now = Stopwatch.GetTimestamp();
+            lock (_gate)
+            {
+                _fullAt = Math.Max(_fullAt, now) + (permitCount * _ticksPerToken);
+            }
+        }
+
+        return lease;
     }
 }
 

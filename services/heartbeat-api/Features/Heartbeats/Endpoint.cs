@@ -17,9 +17,12 @@ public abstract class HeartbeatEndpoint(
 
     protected abstract PresenceRole Role { get; }
 
+    /// <summary>The route of a role's heartbeat; its root traces are sampled (docs/architecture.md, "Telemetry").</summary>
+    public static string Route(PresenceRole role) => $"/v1/{role.RouteSegment()}/heartbeat";
+
     public override void Configure()
     {
-        Post($"/v1/{Role.RouteSegment()}/heartbeat");
+        Post(Route(Role));
         Roles(Role.Name());
         Options(b => b.RequireRateLimiting(Extensions.WritesRateLimitPolicy));
         // The body is optional: without clearing the accepted content types a bare POST (no Content-Type) gets 415.
