@@ -148,8 +148,9 @@ public sealed class PresenceReader(
         var at = 0;
         foreach (var shard in shards)
         {
-            shard.Entries.CopyTo(entries, at);
+            shard.Entries.Span.CopyTo(entries.AsSpan(at));
             at += shard.Entries.Count;
+            shard.Entries.Return();
         }
 
         BoardOrder.Sort(entries);
@@ -297,18 +298,20 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
     public static void Sort(PresenceEntry[] entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var sortKeys = new ulong[entries.Length];
-        var order = new int[entries.Length];
-        for (var i = 0; i < entries.Length; i++)
+        var n = entries.Length;
+        // Scratch of primitives only (nothing to clear), from the shared pool: the arrays may be longer than n.
+        var sortKeys = System.Buffers.ArrayPool<ulong>.Shared.Rent(n);
+        var order = System.Buffers.ArrayPool<int>.Shared.Rent(n);
+        for (var i = 0; i < n; i++)
         {
             sortKeys[i] = SortKey(entries[i]);
             order[i] = i;
         }
 
-        Array.Sort(sortKeys, order);
-        for (int from = 0, to; from < entries.Length; from = to)
+        Array.Sort(sortKeys, order, 0, n);
+        for (int from = 0, to; from < n; from = to)
         {
-            for (to = from + 1; to < entries.Length && sortKeys[to] == sortKeys[from]; to++)
+            for (to = from + 1; to < n && sortKeys[to] == sortKeys[from]; to++)
             {
             }
 
@@ -319,6 +322,8 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
         }
 
         Permute(entries, order);
+        System.Buffers.ArrayPool<ulong>.Shared.Return(sortKeys);
+        System.Buffers.ArrayPool<int>.Shared.Return(order);
     }
 
     // A run of equal keys holds users whose last activity fell in the same millisecond (many when a board is loaded
@@ -373,7 +378,7 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
     // Puts entries[order[i]] at i, in place: each cycle of the permutation followed once, every entry moved once.
     private static void Permute(PresenceEntry[] entries, int[] order)
     {
-        for (var start = 0; start < order.Length; start++)
+        for (var start = 0; start < entries.Length; start++)
         {
             if (order[start] == start)
             {
