@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Text;
 using StackExchange.Redis;
 
@@ -118,6 +119,7 @@ internal sealed class BoardShard
         public int AvailableCount { get; private set; }
 
         /// <summary>Lists a user once: <paramref name="card"/> is its entry's position, or −1 when it has none.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Add(string id, int card, double? lastSeen, bool inWindow)
         {
             if (!MarkListed(id, card))
@@ -256,6 +258,7 @@ internal sealed class BoardCards
     private readonly Dictionary<string, int> _byId;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public BoardCards(RedisValue[] values)
     {
         _cards = new Card[values.Length];
@@ -279,6 +282,7 @@ internal sealed class BoardCards
     public int OnlineCount { get; }
 
     /// <summary>The position of a member's entry, or −1; the member's bytes are compared without making a string.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Find(RedisValue member, Span<char> chars)
     {
         ReadOnlyMemory<byte> bytes = member;
@@ -305,6 +309,7 @@ internal sealed class BoardCards
 
     private readonly record struct Card(string Id, long Ver, byte Status, long Until, string[] Specialties)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static bool TryParse(RedisValue value, Dictionary<string, string[]> specialties, out Card card)
         {
             card = default;

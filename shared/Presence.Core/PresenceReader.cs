@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -293,8 +294,11 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
     /// descending, unknown last), a primitive sort of the keys carrying positions, then by id only within runs of
     /// equal keys (positions again), then each entry moved once to its place; the same order as <see cref="Compare"/>,
     /// without a comparer call per step of a 100k-entry sort and without moving the entries (docs/architecture.md,
-    /// "Readers over shards").
+    /// "Readers over shards"). Compiled optimised at once, as the rest of the board's per-entry loops: a board is read
+    /// once per refresh interval, so tiered compilation would run these loops unoptimised (or on-stack-replaced) for
+    /// the service's first minute.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sort(PresenceEntry[] entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
@@ -331,6 +335,7 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
     // each id packed into 64 bits (unit + 1, 0 past the end, so a shorter id sorts first, as ordinal comparison has
     // it) and sorted as primitives with the positions, the run's keys reused as scratch (they are all equal); ids
     // still tied on those four units are sorted the same way from four units further on.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SortById(PresenceEntry[] entries, ulong[] keys, int[] order, int from, int to, int prefix)
     {
         var first = entries[order[from]].Id;
@@ -376,6 +381,7 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
     }
 
     // Puts entries[order[i]] at i, in place: each cycle of the permutation followed once, every entry moved once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Permute(PresenceEntry[] entries, int[] order)
     {
         for (var start = 0; start < entries.Length; start++)
