@@ -251,6 +251,7 @@ internal sealed class EntryBuffer(int capacity)
 /// <summary>
 /// The board entries of one shard, parsed from their compact form <c>id|ver|status|until|specialties</c> (status
 /// <c>o</c>, <c>r</c> or <c>f</c>; written by the presence script, docs/architecture.md, "Board entries"), by position.
+/// Its per-entry methods are compiled optimised at once (docs/architecture.md, "Readers over shards").
 /// </summary>
 internal sealed class BoardCards
 {
