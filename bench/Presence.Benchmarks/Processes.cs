@@ -7,6 +7,9 @@ internal sealed class Processes : IAsyncDisposable
 {
     private readonly List<Process> _started = [];
 
+    /// <summary>The processes started so far, in order.</summary>
+    public IReadOnlyList<Process> Started => _started;
+
     public Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string logPath, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(file)

@@ -19,7 +19,7 @@ switch (args.FirstOrDefault())
             {
                 var rebuild = await store.BoardRebuildAsync(tracked);
                 Console.WriteLine(System.FormattableString.Invariant(
-                    $"board rebuild, {tracked} therapists online: {rebuild.MedianMs:F1} ms (CPU per read: reader {rebuild.ClientCpuMs:F1} ms, Redis {rebuild.RedisCpuMs:F1} ms; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})"));
+                    $"board rebuild, {tracked} therapists online: {rebuild.MedianMs:F1} ms (CPU per read: reader {rebuild.ClientCpuMs:F1} ms, Redis {rebuild.RedisCpuMs:F1} ms; allocated per read {rebuild.AllocatedBytes / 1024:F0} KiB; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})"));
                 Console.WriteLine("  Redis per read: " + rebuild.RedisCommands);
             }
         }

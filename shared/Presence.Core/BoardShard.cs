@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Text;
 using StackExchange.Redis;
 
@@ -14,7 +16,7 @@ namespace Presence.Core;
 /// </summary>
 internal sealed class BoardShard
 {
-    private BoardShard(List<PresenceEntry> entries, int online, int recent, int available)
+    private BoardShard(EntryBuffer entries, int online, int recent, int available)
     {
         Entries = entries;
         Online = online;
@@ -22,8 +24,8 @@ internal sealed class BoardShard
         Available = available;
     }
 
-    /// <summary>The shard's listed users, in no particular order.</summary>
-    public List<PresenceEntry> Entries { get; }
+    /// <summary>The shard's listed users, in no particular order; the reader copies them out, then returns the buffer.</summary>
+    public EntryBuffer Entries { get; }
 
     public int Online { get; }
 
@@ -108,7 +110,7 @@ internal sealed class BoardShard
         private readonly HashSet<string> _listedOthers = new(StringComparer.Ordinal);
         private readonly List<int> _withoutCard = [];
 
-        public List<PresenceEntry> Entries { get; } = new(capacity);
+        public EntryBuffer Entries { get; } = new(capacity);
 
         public int OnlineCount { get; private set; }
 
@@ -117,6 +119,7 @@ internal sealed class BoardShard
         public int AvailableCount { get; private set; }
 
         /// <summary>Lists a user once: <paramref name="card"/> is its entry's position, or −1 when it has none.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Add(string id, int card, double? lastSeen, bool inWindow)
         {
             if (!MarkListed(id, card))
@@ -200,8 +203,55 @@ internal sealed class BoardShard
 }
 
 /// <summary>
+/// A shard's entries in an array from the shared pool (docs/architecture.md, "Readers over shards"): every read of a
+/// board used to allocate each shard's list of entries only to copy it into the board (at 100k therapists, sixteen
+/// 600 KB arrays per read on the large object heap). <see cref="Return"/> clears what was written, so a pooled array
+/// keeps no user's id or specialties alive.
+/// </summary>
+internal sealed class EntryBuffer(int capacity)
+{
+    private PresenceEntry[] _items = ArrayPool<PresenceEntry>.Shared.Rent(Math.Max(1, capacity));
+
+    public int Count { get; private set; }
+
+    public ref PresenceEntry this[int index] => ref _items.AsSpan(0, Count)[index];
+
+    public ReadOnlySpan<PresenceEntry> Span => _items.AsSpan(0, Count);
+
+    public void Add(in PresenceEntry entry)
+    {
+        if (Count == _items.Length)
+        {
+            var larger = ArrayPool<PresenceEntry>.Shared.Rent(_items.Length * 2);
+            _items.AsSpan(0, Count).CopyTo(larger);
+            Release(_items, Count);
+            _items = larger;
+        }
+
+        _items[Count++] = entry;
+    }
+
+    public void Return()
+    {
+        Release(_items, Count);
+        _items = [];
+        Count = 0;
+    }
+
+    private static void Release(PresenceEntry[] items, int count)
+    {
+        if (items.Length > 0)
+        {
+            Array.Clear(items, 0, count);
+            ArrayPool<PresenceEntry>.Shared.Return(items);
+        }
+    }
+}
+
+/// <summary>
 /// The board entries of one shard, parsed from their compact form <c>id|ver|status|until|specialties</c> (status
 /// <c>o</c>, <c>r</c> or <c>f</c>; written by the presence script, docs/architecture.md, "Board entries"), by position.
+/// Its per-entry methods are compiled optimised at once (docs/architecture.md, "Readers over shards").
 /// </summary>
 internal sealed class BoardCards
 {
@@ -209,6 +259,7 @@ internal sealed class BoardCards
     private readonly Dictionary<string, int> _byId;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public BoardCards(RedisValue[] values)
     {
         _cards = new Card[values.Length];
@@ -232,6 +283,7 @@ internal sealed class BoardCards
     public int OnlineCount { get; }
 
     /// <summary>The position of a member's entry, or −1; the member's bytes are compared without making a string.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Find(RedisValue member, Span<char> chars)
     {
         ReadOnlyMemory<byte> bytes = member;
@@ -258,6 +310,7 @@ internal sealed class BoardCards
 
     private readonly record struct Card(string Id, long Ver, byte Status, long Until, string[] Specialties)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static bool TryParse(RedisValue value, Dictionary<string, string[]> specialties, out Card card)
         {
             card = default;
@@ -280,9 +333,12 @@ internal sealed class BoardCards
             string[] list = [];
             if (!rest.IsEmpty)
             {
-                var csv = Encoding.UTF8.GetString(rest);
-                if (!specialties.TryGetValue(csv, out list!))
+                // A combination seen before is found by its characters, without a string per entry.
+                Span<char> chars = stackalloc char[256];
+                if (rest.Length > chars.Length || !Encoding.UTF8.TryGetChars(rest, chars, out var length)
+                    || !specialties.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..length], out list!))
                 {
+                    var csv = Encoding.UTF8.GetString(rest);
                     list = csv.Split(',');
                     specialties[csv] = list;
                 }

@@ -17,6 +17,21 @@ public static class TelemetryExtensions
     /// <summary>The standard variable naming the SDK's sampler; when set, the SDK's own reading of it wins.</summary>
     public const string TracesSamplerVariable = "OTEL_TRACES_SAMPLER";
 
+    /// <summary>Kestrel's memory pool meter, whose per-block instruments no service collects.</summary>
+    public const string MemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
+
+    /// <summary>
+    /// The memory pool's instruments recorded on every 4 KiB block rented and returned (docs/architecture.md, "Kestrel's
+    /// per-block memory pool instruments"): ~120 measurements per board poll, two or more per heartbeat. Dropped by a
+    /// view, so nothing listens and Kestrel records nothing per block; the pool's growth
+    /// (<c>aspnetcore.memory_pool.allocated</c>) and eviction (<c>aspnetcore.memory_pool.evicted</c>) stay.
+    /// </summary>
+    public static readonly IReadOnlySet<string> PerBlockInstruments = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "aspnetcore.memory_pool.rented",
+        "aspnetcore.memory_pool.pooled",
+    };
+
     /// <summary>The key of the multiplexer view the Redis instrumentation registers its profiler through.</summary>
     private const string RedisInstrumentationKey = "presence-redis-instrumentation";
 
@@ -55,7 +70,10 @@ public static class TelemetryExtensions
                 metrics.AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
-                    .AddMeter(PresenceMetrics.MeterName);
+                    .AddMeter(PresenceMetrics.MeterName)
+                    .AddView(instrument => instrument.Meter.Name == MemoryPoolMeter && PerBlockInstruments.Contains(instrument.Name)
+                        ? MetricStreamConfiguration.Drop
+                        : null);
                 if (settings.Prometheus)
                 {
                     metrics.AddPrometheusExporter();

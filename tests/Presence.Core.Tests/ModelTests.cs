@@ -139,6 +139,33 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void The_board_sort_gives_the_comparers_order_with_runs_of_equal_keys_short_and_long()
+    {
+        // Activity in few distinct milliseconds (runs of equal keys of every length, one of 100), unknown activity,
+        // every bucket; ids in no order, with long common prefixes, ids that are prefixes of others, and ids equal in
+        // many units after their common prefix.
+        var random = new Random(13);
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
+        string[] prefixes = ["", "t", "t-", "rebuild-", "rebuild-1", "rebuild-1000000", "Z", "a.b@c_d"];
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (ids.Count < 3_000)
+        {
+            ids.Add(prefixes[random.Next(prefixes.Length)] + (random.Next(3) == 0 ? "" : random.Next(2_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        var entries = ids.Select((id, i) => new PresenceEntry(
+            id, (PresenceStatus)random.Next(3), random.Next(2) == 0,
+            random.Next(10) == 0 ? null : at.AddMilliseconds(-(i < 100 ? 7 : random.Next(i % 5 == 0 ? 3 : 400))), null)).ToArray();
+        var expected = entries.ToList();
+        expected.Sort(BoardOrder.Instance);
+
+        BoardOrder.Sort(entries);
+
+        Assert.Equal(expected.Select(e => e.Id), entries.Select(e => e.Id));
+        Assert.Equal(expected, entries);
+    }
+
+    [Fact]
     public void Default_options_are_valid()
     {
         Assert.True(new PresenceOptionsValidator().Validate(null, new PresenceOptions()).Succeeded);

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
+using Presence.ServiceDefaults;
 
 namespace Presence.Deployment.Tests;
 
@@ -33,6 +34,11 @@ public sealed partial class MetricsExposureTests(ServiceHosts hosts)
         Assert.Contains("presence_store_duration_seconds", families);
         Assert.Contains("presence_redis_circuit_open", families);
         Assert.All(DashboardTests.FrameworkFamilies, f => Assert.Contains(f, families));
+        // Kestrel's memory pool meter is listened to, but not its instruments recorded on every 4 KiB block (the test
+        // host has no Kestrel: instruments of the same names stand in, and the host's listener enables them or not).
+        using var pool = new Meter(TelemetryExtensions.MemoryPoolMeter);
+        Assert.True(pool.CreateCounter<long>("aspnetcore.memory_pool.allocated", "By").Enabled);
+        Assert.All(TelemetryExtensions.PerBlockInstruments, name => Assert.False(pool.CreateCounter<long>(name, "By").Enabled, name));
         Assert.All(probes, p => Assert.True(families.Contains(p.PrometheusName),
             $"{p.Kind} '{p.Name}' (unit '{p.Unit}') was expected as {p.PrometheusName}; served: {string.Join(", ", families.Where(f => f.Contains("deploytest", StringComparison.Ordinal)))}"));
     }
