@@ -292,7 +292,7 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
     /// <summary>
     /// Sorts <paramref name="entries"/> into this order: by one 64-bit key per entry (bucket, then last activity
     /// descending, unknown last), a primitive sort of the keys carrying positions, then by id only within runs of
-    /// equal keys (positions again), then each entry moved once to its place; the same order as <see cref="Compare"/>,
+    /// equal keys (users active in the same millisecond), then each entry moved once to its place; the same order as <see cref="Compare"/>,
     /// without a comparer call per step of a 100k-entry sort and without moving the entries (docs/architecture.md,
     /// "Readers over shards"). Compiled optimised at once, as the rest of the board's per-entry loops: a board is read
     /// once per refresh interval, so tiered compilation would run these loops unoptimised (or on-stack-replaced) for
@@ -313,6 +313,7 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
         }
 
         Array.Sort(sortKeys, order, 0, n);
+        ById? byId = null;
         for (int from = 0, to; from < n; from = to)
         {
             for (to = from + 1; to < n && sortKeys[to] == sortKeys[from]; to++)
@@ -321,63 +322,13 @@ public sealed class BoardOrder : IComparer<PresenceEntry>
 
             if (to - from > 1)
             {
-                SortById(entries, sortKeys, order, from, to, prefix: 0);
+                Array.Sort(order, from, to - from, byId ??= new ById(entries));
             }
         }
 
         Permute(entries, order);
         System.Buffers.ArrayPool<ulong>.Shared.Return(sortKeys);
         System.Buffers.ArrayPool<int>.Shared.Return(order);
-    }
-
-    // A run of equal keys holds users whose last activity fell in the same millisecond (many when a board is loaded
-    // at once). Ids in ordinal order without a comparer: past the run's common prefix, the next four UTF-16 units of
-    // each id packed into 64 bits (unit + 1, 0 past the end, so a shorter id sorts first, as ordinal comparison has
-    // it) and sorted as primitives with the positions, the run's keys reused as scratch (they are all equal); ids
-    // still tied on those four units are sorted the same way from four units further on.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SortById(PresenceEntry[] entries, ulong[] keys, int[] order, int from, int to, int prefix)
-    {
-        var first = entries[order[from]].Id;
-        var common = first.Length;
-        for (var i = from + 1; i < to && common > prefix; i++)
-        {
-            common = prefix + first.AsSpan(prefix, common - prefix).CommonPrefixLength(entries[order[i]].Id.AsSpan(prefix));
-        }
-
-        for (var i = from; i < to; i++)
-        {
-            var id = entries[order[i]].Id;
-            ulong packed = 0;
-            for (var k = common; k < common + 4; k++)
-            {
-                var unit = k < id.Length ? id[k] + 1u : 0u;
-                if (unit > char.MaxValue)
-                {
-                    // Not a valid id (UserId is ASCII); still in order, by the comparer.
-                    Array.Sort(order, from, to - from, new ById(entries));
-                    return;
-                }
-
-                packed = (packed << 16) | unit;
-            }
-
-            keys[i] = packed;
-        }
-
-        Array.Sort(keys, order, from, to - from);
-        for (int start = from, end; start < to; start = end)
-        {
-            for (end = start + 1; end < to && keys[end] == keys[start]; end++)
-            {
-            }
-
-            // Equal in four more units, and longer than them (else the same id, which a board lists once).
-            if (end - start > 1 && (keys[start] & 0xFFFF) != 0)
-            {
-                SortById(entries, keys, order, start, end, common + 4);
-            }
-        }
     }
 
     // Puts entries[order[i]] at i, in place: each cycle of the permutation followed once, every entry moved once.
