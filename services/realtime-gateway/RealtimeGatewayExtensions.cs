@@ -110,7 +110,6 @@ public static class RealtimeGatewayExtensions
     {
         var path = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.HubPath;
         app.UseCors();
-        // A presented but invalid token is refused (401) rather than silently treated as anonymous.
         app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments(path, StringComparison.Ordinal), branch => branch.Use(HubRequestGate));
         app.MapHub<PresenceHub>(path, o =>
         {

@@ -90,12 +90,8 @@ public sealed class LazyTokenBucketLimiter : RateLimiter
         get
         {
             var now = Stopwatch.GetTimestamp();
-            long fullAt;
-            lock (_gate)
-            {
-                fullAt = _fullAt;
-            }
-
+            // Written under the lock (a read-modify-write), read without it.
+            var fullAt = Interlocked.Read(ref _fullAt);
             return now > fullAt ? Stopwatch.GetElapsedTime(fullAt, now) : null;
         }
     }
